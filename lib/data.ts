@@ -1,0 +1,130 @@
+/**
+ * Data and vocabulary: reading corpora with clear errors, and the character ↔ index maps.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** The project root (lib/..), so data paths work from notebooks, scripts and tests alike. */
+export const ROOT = path.resolve(__dirname, '..');
+
+/** Resolves a path relative to the project root unless it is absolute. */
+export function fromRoot(p: string): string {
+  return path.isAbsolute(p) ? p : path.join(ROOT, p);
+}
+
+/** Reads a text file, failing clearly when it is missing or empty. A UTF-8 BOM is dropped. */
+export function readText(file: string): string {
+  const full = fromRoot(file);
+  if (!fs.existsSync(full)) throw new Error(`data file not found: ${file} (looked at ${full})`);
+  if (fs.statSync(full).isDirectory()) throw new Error(`data file is a directory: ${file}`);
+  let text = fs.readFileSync(full, 'utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim().length === 0) throw new Error(`data file is empty: ${file}`);
+  return text;
+}
+
+function describeChar(ch: string): string {
+  const code = ch.codePointAt(0) ?? 0;
+  const hex = code.toString(16).toUpperCase().padStart(4, '0');
+  const shown = code < 32 || code === 127 ? JSON.stringify(ch) : `'${ch}'`;
+  return `${shown} (U+${hex})`;
+}
+
+export interface LoadWordsOptions {
+  /** Every character of every word must be in this set; the error names file, line and character. */
+  alphabet?: string;
+}
+
+/**
+ * One word per line (CRLF or LF; blank lines and surrounding spaces are dropped).
+ * The lecture's names.txt gives 32,033 words of a–z.
+ */
+export function loadWords(file: string, opts: LoadWordsOptions = {}): string[] {
+  const lines = readText(file).split(/\r?\n/);
+  const allowed = opts.alphabet === undefined ? null : new Set(opts.alphabet);
+  const words: string[] = [];
+  lines.forEach((raw, i) => {
+    const w = raw.trim();
+    if (w.length === 0) return;
+    if (allowed) {
+      for (const [col, ch] of [...w].entries()) {
+        if (!allowed.has(ch)) {
+          throw new Error(`${file}:${i + 1}: character ${describeChar(ch)} at column ${col + 1} of '${w}' is outside the vocabulary '${opts.alphabet}'`);
+        }
+      }
+    }
+    words.push(w);
+  });
+  if (words.length === 0) throw new Error(`data file has no words: ${file}`);
+  return words;
+}
+
+export const LOWERCASE = 'abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Character vocabulary. With a boundary token ('.' in the lecture) it takes index 0 and the sorted
+ * characters follow, so names.txt gives 27 symbols: '.', 'a' … 'z'.
+ */
+export class Vocab {
+  readonly itos: readonly string[];
+  private readonly stoiMap: Map<string, number>;
+
+  constructor(chars: Iterable<string>, readonly boundary: string | null = '.') {
+    const sorted = [...new Set(chars)].filter((c) => c !== boundary).sort();
+    this.itos = boundary === null ? sorted : [boundary, ...sorted];
+    this.stoiMap = new Map(this.itos.map((c, i) => [c, i]));
+  }
+
+  /** The vocabulary of a list of words, with the boundary token at 0. */
+  static fromWords(words: readonly string[], boundary: string | null = '.'): Vocab {
+    const chars = new Set<string>();
+    for (const w of words) for (const ch of w) chars.add(ch);
+    return new Vocab(chars, boundary);
+  }
+
+  get size(): number {
+    return this.itos.length;
+  }
+
+  has(ch: string): boolean {
+    return this.stoiMap.has(ch);
+  }
+
+  stoi(ch: string): number {
+    const i = this.stoiMap.get(ch);
+    if (i === undefined) throw new Error(`character ${describeChar(ch)} is not in the vocabulary (${this.size} symbols: ${JSON.stringify(this.itos.join(''))})`);
+    return i;
+  }
+
+  /** Indices of every character; an unknown character is an error naming it and its position. */
+  encode(text: string): number[] {
+    const out: number[] = [];
+    let pos = 0;
+    for (const ch of text) {
+      const i = this.stoiMap.get(ch);
+      if (i === undefined) throw new Error(`character ${describeChar(ch)} at position ${pos} of ${JSON.stringify(text.length > 60 ? text.slice(0, 60) + '…' : text)} is not in the vocabulary`);
+      out.push(i);
+      pos++;
+    }
+    return out;
+  }
+
+  decode(ids: Iterable<number>): string {
+    let s = '';
+    for (const i of ids) {
+      const ch = this.itos[i];
+      if (ch === undefined) throw new Error(`index ${i} is outside the vocabulary (size ${this.size})`);
+      s += ch;
+    }
+    return s;
+  }
+}
+
+/** Splits a list into train/dev/test by fractions after a seeded shuffle (see random.ts). */
+export function splitByFractions<T>(items: readonly T[], fractions: readonly [number, number], order: readonly number[]): [T[], T[], T[]] {
+  if (order.length !== items.length) throw new Error(`split order has ${order.length} entries for ${items.length} items`);
+  const n1 = Math.floor(fractions[0] * items.length);
+  const n2 = Math.floor((fractions[0] + fractions[1]) * items.length);
+  const shuffled = order.map((i) => items[i] as T);
+  return [shuffled.slice(0, n1), shuffled.slice(n1, n2), shuffled.slice(n2)];
+}
