@@ -39,6 +39,11 @@ const cmd = process.argv[2];
 if (cmd === 'install-local') {
   const dir = write(path.join(root, '.jupyter', 'kernels'));
   console.log(`sequentia: kernelspec '${KERNEL_NAME}' written to ${path.relative(root, dir)} (node ${process.version})`);
+  // tfjs-node is optional: its installer downloads libtensorflow, which fails where that host is unreachable.
+  const native = fs.existsSync(path.join(root, 'node_modules', '@tensorflow', 'tfjs-node', 'lib'));
+  console.log(native
+    ? 'sequentia: @tensorflow/tfjs-node is installed: the native TensorFlow backend will be used.'
+    : 'sequentia: optional @tensorflow/tfjs-node is not installed (its download failed or was skipped; any error above from it is harmless): using the wasm backend.');
 } else if (cmd === 'install-user') {
   const dir = write(userKernelsDir());
   console.log(`sequentia: kernelspec '${KERNEL_NAME}' installed for this user at ${dir}`);

@@ -9,7 +9,7 @@ interface Case { seed: number; ops: Op[] }
 const fixture = JSON.parse(fs.readFileSync(process.env.SEQUENTIA_TORCH_FIXTURE ?? path.join(__dirname, 'fixtures', 'torch-random.json'), 'utf8')) as { cases: Case[] };
 
 function run(g: TorchGenerator, o: Op): ArrayLike<number> {
-  const a = o.args as never[];
+  const a = o.args as [never, never, never, never];
   switch (o.op) {
     case 'rand': return g.rand(a[0]);
     case 'randn': return g.randn(a[0]);

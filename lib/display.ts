@@ -1,0 +1,106 @@
+/**
+ * Rich output in the notebook: one display message carrying several MIME types at once.
+ *
+ * tslab's public `display` sends one MIME type per message; its internal writer (tslab/dist/jupyter)
+ * sends a whole bundle, which is what lets a client choose: VS Code renders the Plotly JSON,
+ * classic Notebook and nbconvert HTML render text/html, GitHub shows image/png, a terminal text/plain.
+ * Outside a kernel (scripts, tests) nothing is sent and `display` returns false.
+ */
+import { createRequire } from 'node:module';
+
+export type MimeBundle = Record<string, string | object>;
+
+interface DisplayMessage {
+  data: MimeBundle;
+  metadata: Record<string, unknown>;
+  transient: { display_id?: string };
+}
+type Writer = (msg: DisplayMessage, update: boolean) => void;
+
+const localRequire = createRequire(__filename);
+
+function kernelWriter(): Writer | null {
+  try {
+    const jupyter = localRequire('tslab/dist/jupyter') as { lastWriteDisplayData: Writer | null };
+    return jupyter.lastWriteDisplayData ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** True inside a tslab kernel that is executing a cell. */
+export function inNotebook(): boolean {
+  return kernelWriter() !== null;
+}
+
+/** Sends one bundle; with `displayId`, later calls with `update: true` replace it in place. */
+export function display(data: MimeBundle, opts: { metadata?: Record<string, unknown>; displayId?: string; update?: boolean } = {}): boolean {
+  const write = kernelWriter();
+  if (!write) return false;
+  write({ data, metadata: opts.metadata ?? {}, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update ?? false);
+  return true;
+}
+
+let counter = 0;
+/**
+ * A display area that can be rewritten: a live progress line in a training cell.
+ * In a terminal it falls back to rewriting one stdout line.
+ */
+export class LiveLine {
+  private readonly id = `live-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+  private shown = false;
+
+  set(text: string): void {
+    if (display({ 'text/plain': text }, { displayId: this.id, update: this.shown })) {
+      this.shown = true;
+    } else if (process.stdout.isTTY) {
+      process.stdout.write(`\r${text}\x1b[K`);
+      this.shown = true;
+    }
+  }
+
+  /** Ends the line; outside a kernel and off a TTY the final text is printed once. */
+  done(text: string): void {
+    if (inNotebook()) this.set(text);
+    else if (process.stdout.isTTY) process.stdout.write(`\r${text}\x1b[K\n`);
+    else console.log(text);
+  }
+}
+
+export type Cell = string | number | boolean | null | undefined;
+export type Row = Record<string, Cell>;
+
+function fmtCell(v: Cell, digits: number): string {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v)) return String(v);
+    if (!Number.isFinite(v)) return String(v);
+    return Math.abs(v) !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6) ? v.toExponential(digits) : v.toFixed(digits);
+  }
+  return v === null || v === undefined ? '' : String(v);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Renders rows as a text table (columns from the first row; numbers right-aligned). */
+export function formatTable(rows: readonly Row[], digits = 4): string {
+  if (rows.length === 0) return '(no rows)';
+  const cols = Object.keys(rows[0] as Row);
+  const cells = rows.map((r) => cols.map((c) => fmtCell(r[c], digits)));
+  const widths = cols.map((c, j) => Math.max(c.length, ...cells.map((r) => (r[j] as string).length)));
+  const numeric = cols.map((c) => rows.every((r) => typeof r[c] === 'number' || r[c] == null));
+  const line = (vals: string[]) => vals.map((v, j) => (numeric[j] ? v.padStart(widths[j] as number) : v.padEnd(widths[j] as number))).join('  ').trimEnd();
+  return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** Shows rows as a table: HTML in a notebook (text as the fallback), text on a terminal. */
+export function table(rows: readonly Row[], opts: { digits?: number; caption?: string } = {}): void {
+  const digits = opts.digits ?? 4;
+  const text = (opts.caption ? opts.caption + '\n' : '') + formatTable(rows, digits);
+  const cols = rows.length ? Object.keys(rows[0] as Row) : [];
+  const html = `<table>${opts.caption ? `<caption>${escapeHtml(opts.caption)}</caption>` : ''}<thead><tr>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${cols.map((c) => `<td>${escapeHtml(fmtCell(r[c], digits))}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+  if (!display({ 'text/html': html, 'text/plain': text })) console.log(text);
+}
