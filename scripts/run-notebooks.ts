@@ -128,8 +128,9 @@ async function main(): Promise<void> {
   console.log(`\n${'notebook'.padEnd(w)}  cells  status  time`);
   for (const r of results) console.log(`${r.name.padEnd(w)}  ${String(r.cells).padStart(5)}  ${(r.ok ? 'ok' : 'FAILED').padEnd(6)}  ${fmt(r.seconds)}`);
   const failed = results.filter((r) => !r.ok);
-  console.log(`${results.length - failed.length} passed, ${failed.length} failed; total ${fmt((Date.now() - started) / 1000)}`);
-  for (const r of failed) console.error(`\n${r.failure}`);
+  console.log(`total ${fmt((Date.now() - started) / 1000)}`);
+  for (const r of failed) console.error(`\n${r.failure}\n`);
+  console.log(`notebooks: ${results.length - failed.length} passed, ${failed.length} failed`);
   if (failed.length > 0) process.exit(1);
 }
 

@@ -15,7 +15,7 @@ test('a throwing cell: the runner names notebook, cell, source and the real erro
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-runner-'));
   const r = runner(['--dir', 'test/fixtures/notebooks-failing', '--out', out]);
   assert.equal(r.status, 1, r.stdout + r.stderr);
-  assert.match(r.stdout, /0 passed, 2 failed/);
+  assert.match(r.stdout, /notebooks: 0 passed, 2 failed/);
   // runtime error from lib, raised in the third code cell (fourth cell of the notebook)
   assert.match(r.stderr, /01-throws\.ipynb: cell 4 \(code cell 3\) failed/);
   assert.match(r.stderr, /\| v\.encode\('abz'\);/);
