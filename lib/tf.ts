@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
+import { patchWasmKernels } from './kernels';
 
 export { tf };
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -35,6 +36,7 @@ async function choose(): Promise<BackendName> {
             : (() => { throw new Error(`SEQUENTIA_BACKEND='${wanted}' is not one of node, wasm, cpu`); })();
   for (const name of order) {
     if (name === 'tensorflow' && !tryLoadNode()) continue;
+    if (name === 'wasm') patchWasmKernels();
     if (await tf.setBackend(name)) {
       await tf.ready();
       return name;
