@@ -57,6 +57,31 @@ class MT19937 {
     }
   }
 
+  /** init_by_array (CPython's random.seed for an int: its 32-bit words, least significant first). */
+  static fromArray(key: readonly number[]): MT19937 {
+    const mt = new MT19937(19650218);
+    const s = mt.state;
+    let i = 1;
+    let j = 0;
+    const len = Math.max(1, key.length);
+    for (let k = Math.max(MT_N, len); k > 0; k--) {
+      const prev = s[i - 1] as number;
+      s[i] = ((((s[i] as number) ^ Math.imul((prev ^ (prev >>> 30)) >>> 0, 1664525)) >>> 0) + (key[j] ?? 0) + j) >>> 0;
+      i++;
+      j++;
+      if (i >= MT_N) { s[0] = s[MT_N - 1] as number; i = 1; }
+      if (j >= len) j = 0;
+    }
+    for (let k = MT_N - 1; k > 0; k--) {
+      const prev = s[i - 1] as number;
+      s[i] = ((((s[i] as number) ^ Math.imul((prev ^ (prev >>> 30)) >>> 0, 1566083941)) >>> 0) - i) >>> 0;
+      i++;
+      if (i >= MT_N) { s[0] = s[MT_N - 1] as number; i = 1; }
+    }
+    s[0] = 0x80000000;
+    return mt;
+  }
+
   private twist(): void {
     const s = this.state;
     for (let i = 0; i < MT_N; i++) {
@@ -399,6 +424,33 @@ function checkMultinomial(probs: ArrayLike<number>, numSamples: number, replacem
     if (sum <= 0) throw new Error(`multinomial: row ${r} sums to zero`);
   }
   return { rows };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python's random.shuffle, so the lecture's `random.seed(42); random.shuffle(words)` split is exact
+// ---------------------------------------------------------------------------------------------
+
+/** Returns a copy of `items` shuffled exactly as CPython 3 does after `random.seed(seed)` (int seed). */
+export function pythonShuffle<T>(items: readonly T[], seed: number | bigint): T[] {
+  let n = BigInt(seed);
+  if (n < 0n) n = -n;
+  const key: number[] = [];
+  while (n > 0n) { key.push(Number(n & 0xffffffffn)); n >>= 32n; }
+  const mt = MT19937.fromArray(key);
+  const randbelow = (m: number): number => {
+    const k = Math.floor(Math.log2(m)) + 1; // m.bit_length()
+    let r: number;
+    do r = mt.next() >>> (32 - k); while (r >= m);
+    return r;
+  };
+  const x = items.slice();
+  for (let i = x.length - 1; i >= 1; i--) {
+    const j = randbelow(i + 1);
+    const t = x[i] as T;
+    x[i] = x[j] as T;
+    x[j] = t;
+  }
+  return x;
 }
 
 // ---------------------------------------------------------------------------------------------

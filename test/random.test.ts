@@ -68,3 +68,13 @@ test('FastGenerator is deterministic per seed and shares the Rng interface', () 
   const noRep = Array.from(new FastGenerator(5).multinomial([1, 1, 1, 1], 4, false)).sort();
   assert.deepEqual(noRep, [0, 1, 2, 3]);
 });
+
+test("pythonShuffle reproduces CPython's random.seed(42); random.shuffle(words)", async () => {
+  const { pythonShuffle } = await import('../lib/random');
+  const { loadWords } = await import('../lib/data');
+  const w = pythonShuffle(loadWords('data/names.txt'), 42);
+  // values printed by python3: random.seed(42); random.shuffle(words)
+  assert.deepEqual(w.slice(0, 5), ['yuheng', 'diondre', 'xavien', 'jori', 'juanluis']);
+  assert.deepEqual(w.slice(-3), ['opal', 'zaylynn', 'yovani']);
+  assert.deepEqual(pythonShuffle([...Array(10).keys()], 2n ** 40n + 7n), [0, 5, 2, 3, 6, 1, 8, 4, 7, 9]);
+});

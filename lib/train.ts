@@ -1,0 +1,157 @@
+/**
+ * One training loop for every model: an optimizer, a learning-rate schedule, a loss per step,
+ * the loss of every step recorded, and a live progress line in the notebook.
+ */
+import { tf } from './tf';
+import { LiveLine } from './display';
+import type { Windows } from './dataset';
+
+export type Schedule = number | ((step: number) => number);
+export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+
+export interface TrainOptions {
+  steps: number;
+  params: tf.Variable[];
+  /** The loss of step `step` (called inside tf.tidy; sample the minibatch here). */
+  loss: (step: number) => tf.Scalar;
+  learningRate: Schedule;
+  optimizer?: OptimizerName;
+  /** AdamW only: decoupled weight decay. */
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  /** Shown at the start of the progress line. */
+  label?: string;
+  /** Called after each step with the step's loss (e.g. to record statistics every k steps). */
+  onStep?: (step: number, loss: number) => void;
+  /** Milliseconds between progress-line updates (0: none). */
+  progressMs?: number;
+}
+
+export interface TrainResult {
+  losses: Float32Array;
+  seconds: number;
+  stepsPerSecond: number;
+}
+
+export function lrAt(s: Schedule, step: number): number {
+  return typeof s === 'number' ? s : s(step);
+}
+
+/** Step decay: `stepDecay([[0, 0.1], [100_000, 0.01]])` is 0.1 until step 100k, then 0.01. */
+export function stepDecay(points: readonly (readonly [number, number])[]): (step: number) => number {
+  const sorted = [...points].sort((a, b) => a[0] - b[0]);
+  return (step) => {
+    let lr = (sorted[0] as readonly [number, number])[1];
+    for (const [from, v] of sorted) if (step >= from) lr = v;
+    return lr;
+  };
+}
+
+/** AdamW as in PyTorch: Adam on the gradient, plus lr·wd·p decay applied to the weights directly. */
+class AdamW extends tf.AdamOptimizer {
+  constructor(lr: number, b1: number, b2: number, private readonly wd: number) {
+    super(lr, b1, b2, 1e-8);
+  }
+  override applyGradients(grads: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
+    const names = Array.isArray(grads) ? grads.map((g: { name: string }) => g.name) : Object.keys(grads);
+    if (this.wd > 0) {
+      tf.tidy(() => {
+        for (const n of names) {
+          const v = tf.engine().registeredVariables[n];
+          if (v && v.rank >= 2) v.assign(v.mul(1 - this.learningRate * this.wd));
+        }
+      });
+    }
+    super.applyGradients(grads);
+  }
+}
+
+function makeOptimizer(o: TrainOptions): tf.Optimizer & { setLearningRate?: (lr: number) => void; learningRate: number } {
+  const lr0 = lrAt(o.learningRate, 0);
+  const name = o.optimizer ?? 'sgd';
+  if (name === 'sgd') return tf.train.sgd(lr0) as unknown as tf.Optimizer & { learningRate: number };
+  if (name === 'adam') return tf.train.adam(lr0, o.beta1 ?? 0.9, o.beta2 ?? 0.999, 1e-8) as unknown as tf.Optimizer & { learningRate: number };
+  if (name === 'adamw') return new AdamW(lr0, o.beta1 ?? 0.9, o.beta2 ?? 0.99, o.weightDecay ?? 0.01) as unknown as tf.Optimizer & { learningRate: number };
+  throw new Error(`unknown optimizer '${String(name)}' (sgd, adam, adamw)`);
+}
+
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`;
+}
+
+/** Runs `steps` optimisation steps; tensors created by the loss are freed every step. */
+export function train(o: TrainOptions): TrainResult {
+  if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
+  const opt = makeOptimizer(o);
+  const losses = new Float32Array(o.steps);
+  const line = new LiveLine();
+  const progressMs = o.progressMs ?? 500;
+  const t0 = performance.now();
+  let lastShown = t0;
+  let lr = lrAt(o.learningRate, 0);
+  const status = (i: number, now: number) => {
+    const sps = i / ((now - t0) / 1000);
+    const recent = losses.subarray(Math.max(0, i - 100), i);
+    const avg = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
+    return `${o.label ? o.label + ' ' : ''}step ${i}/${o.steps}  loss ${avg.toFixed(4)}  lr ${lr.toPrecision(3)}  ${sps.toFixed(0)} steps/s  ETA ${formatDuration((o.steps - i) / sps)}`;
+  };
+  for (let i = 0; i < o.steps; i++) {
+    const want = lrAt(o.learningRate, i);
+    if (want !== lr) {
+      lr = want;
+      if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
+      else opt.learningRate = lr;
+    }
+    const cost = opt.minimize(() => o.loss(i), true, o.params);
+    const v = cost ? (cost.dataSync()[0] as number) : NaN;
+    cost?.dispose();
+    losses[i] = v;
+    if (!Number.isFinite(v)) {
+      opt.dispose();
+      throw new Error(`loss became ${v} at step ${i} (learning rate ${lr}): training diverged`);
+    }
+    o.onStep?.(i, v);
+    const now = performance.now();
+    if (progressMs > 0 && now - lastShown > progressMs) {
+      line.set(status(i + 1, now));
+      lastShown = now;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  opt.dispose();
+  const final = `${o.label ? o.label + ' ' : ''}${o.steps} steps in ${formatDuration(seconds)} (${(o.steps / seconds).toFixed(0)} steps/s), last-100 loss ${(losses.subarray(Math.max(0, o.steps - 100)).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(100, o.steps))).toFixed(4)}`;
+  if (progressMs > 0) line.done(final);
+  return { losses, seconds, stepsPerSecond: o.steps / seconds };
+}
+
+/** Mean of `lossOf` over a whole dataset, evaluated in chunks so memory stays small. */
+export function evaluateWindows(d: Windows, lossOf: (X: tf.Tensor2D, Y: tf.Tensor1D) => tf.Scalar, chunk = 8192): number {
+  let total = 0;
+  for (let s = 0; s < d.n; s += chunk) {
+    const e = Math.min(d.n, s + chunk);
+    const part = tf.tidy(() => {
+      const X = tf.tensor2d(d.X.subarray(s * d.blockSize, e * d.blockSize), [e - s, d.blockSize], 'int32');
+      const Y = tf.tensor1d(d.Y.subarray(s, e), 'int32');
+      return lossOf(X, Y);
+    });
+    total += (part.dataSync()[0] as number) * (e - s);
+    part.dispose();
+  }
+  return total / d.n;
+}
+
+/** Moving average of a loss curve (for plotting 200k noisy minibatch losses). */
+export function smooth(values: ArrayLike<number>, window: number): { x: number[]; y: number[] } {
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let s = 0; s + window <= values.length; s += window) {
+    let sum = 0;
+    for (let k = s; k < s + window; k++) sum += values[k] as number;
+    x.push(s + window / 2);
+    y.push(sum / window);
+  }
+  return { x, y };
+}
