@@ -12,13 +12,16 @@ export interface Layer {
   params(): tf.Variable[];
 }
 
-/** y = x W (+ b), W ~ randn(fanIn, fanOut)·gain/√fanIn (Kaiming-style; gain 5/3 suits tanh). */
+/**
+ * y = x W (+ b), W ~ randn(fanIn, fanOut)·gain/√fanIn (Kaiming-style; gain 5/3 suits tanh), or
+ * randn·scale when `scale` is given (e.g. 0.01 for a last layer that should start near uniform).
+ */
 export class Linear implements Layer {
   readonly kind = 'Linear';
   readonly W: tf.Variable;
   readonly b: tf.Variable | null;
-  constructor(rng: Rng, readonly fanIn: number, readonly fanOut: number, opts: { bias?: boolean; gain?: number } = {}) {
-    this.W = randnVariable(rng, [fanIn, fanOut], (opts.gain ?? 1) / Math.sqrt(fanIn), 'linW');
+  constructor(rng: Rng, readonly fanIn: number, readonly fanOut: number, opts: { bias?: boolean; gain?: number; scale?: number } = {}) {
+    this.W = randnVariable(rng, [fanIn, fanOut], opts.scale ?? (opts.gain ?? 1) / Math.sqrt(fanIn), 'linW');
     this.b = opts.bias === false ? null : constantVariable(0, [fanOut], 'linb');
   }
   forward(x: tf.Tensor): tf.Tensor {
@@ -39,8 +42,8 @@ export class BatchNorm1d implements Layer {
   readonly beta: tf.Variable;
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
-  constructor(readonly dim: number, readonly eps = 1e-5, readonly momentum = 0.1) {
-    this.gamma = constantVariable(1, [dim], 'bngamma');
+  constructor(readonly dim: number, readonly eps = 1e-5, readonly momentum = 0.1, gamma = 1) {
+    this.gamma = constantVariable(gamma, [dim], 'bngamma');
     this.beta = constantVariable(0, [dim], 'bnbeta');
     this.runningMean = tf.variable(tf.zeros([dim]), false);
     this.runningVar = tf.variable(tf.ones([dim]), false);
