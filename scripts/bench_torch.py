@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""PyTorch reference for scripts/benchmark.ts: the same training steps, timed the same way.
+
+Run by the benchmark when Debian's python3-torch is installed (with OPENBLAS_NUM_THREADS=1 and
+torch.set_num_threads(2), as a fair reference on a 2-core machine). Prints one JSON object:
+{"torch": version, "threads": n, "cases": {name: {"median_ms": …, "steps": n}}}.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(2)
+
+
+def load_words(path):
+    with open(path) as fh:
+        return [w.strip() for w in fh.read().splitlines() if w.strip()]
+
+
+def windows(words, stoi, block):
+    X, Y = [], []
+    for w in words:
+        ctx = [0] * block
+        for ch in w + ".":
+            ix = stoi[ch]
+            X.append(ctx)
+            Y.append(ix)
+            ctx = ctx[1:] + [ix]
+    return torch.tensor(X), torch.tensor(Y)
+
+
+def timed(step, warmup, steps):
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {"median_ms": times[len(times) // 2], "steps": steps}
+
+
+def bigram_case(words, stoi):
+    X, Y = windows(words, stoi, 1)
+    xs, ys = X[:, 0], Y
+    g = torch.Generator().manual_seed(2147483647)
+    W = torch.randn((27, 27), generator=g, requires_grad=True)
+    xenc = F.one_hot(xs, 27).float()
+    n = xs.nelement()
+
+    def step():
+        logits = xenc @ W
+        counts = logits.exp()
+        probs = counts / counts.sum(1, keepdim=True)
+        loss = -probs[torch.arange(n), ys].log().mean() + 0.01 * (W ** 2).mean()
+        W.grad = None
+        loss.backward()
+        W.data += -50 * W.grad
+        return loss.item()
+    return step
+
+
+def mlp_case(words, stoi, batch_norm=False):
+    X, Y = windows(words, stoi, 3)
+    g = torch.Generator().manual_seed(2147483647)
+    C = torch.randn((27, 10), generator=g)
+    W1 = torch.randn((30, 200), generator=g) * ((5 / 3) / 30 ** 0.5 if batch_norm else 1)
+    b1 = torch.randn(200, generator=g)
+    W2 = torch.randn((200, 27), generator=g) * (0.01 if batch_norm else 1)
+    b2 = torch.randn(27, generator=g) * (0 if batch_norm else 1)
+    gain, bias = torch.ones((1, 200)), torch.zeros((1, 200))
+    mean_running, std_running = torch.zeros((1, 200)), torch.ones((1, 200))
+    params = [C, W1, W2, b2, gain, bias] if batch_norm else [C, W1, b1, W2, b2]
+    for p in params:
+        p.requires_grad = True
+
+    def step():
+        nonlocal mean_running, std_running
+        ix = torch.randint(0, X.shape[0], (32,), generator=g)
+        emb = C[X[ix]].view(-1, 30)
+        if batch_norm:
+            pre = emb @ W1
+            m, s = pre.mean(0, keepdim=True), pre.std(0, keepdim=True)
+            pre = gain * (pre - m) / s + bias
+            with torch.no_grad():
+                mean_running = 0.999 * mean_running + 0.001 * m
+                std_running = 0.999 * std_running + 0.001 * s
+        else:
+            pre = emb @ W1 + b1
+        logits = torch.tanh(pre) @ W2 + b2
+        loss = F.cross_entropy(logits, Y[ix])
+        for p in params:
+            p.grad = None
+        loss.backward()
+        for p in params:
+            p.data += -0.1 * p.grad
+        return loss.item()
+    return step
+
+
+def main():
+    names = sys.argv[1] if len(sys.argv) > 1 else "data/names.txt"
+    only = set(sys.argv[2].split(",")) if len(sys.argv) > 2 else None
+    words = load_words(names)
+    chars = sorted(set("".join(words)))
+    stoi = {c: i + 1 for i, c in enumerate(chars)}
+    stoi["."] = 0
+    cases = {
+        "bigram-full-batch": (lambda: bigram_case(words, stoi), 3, 50),
+        "mlp-batch32": (lambda: mlp_case(words, stoi), 50, 1000),
+        "mlp-batchnorm-batch32": (lambda: mlp_case(words, stoi, True), 50, 1000),
+    }
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cases": {}}
+    for name, (make, warmup, steps) in cases.items():
+        if only and name not in only:
+            continue
+        out["cases"][name] = timed(make(), warmup, steps)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+/**
+ * Training-step benchmark: each model's step in Sequentia (tfjs) and in an equivalent PyTorch script,
+ * in one run on the same machine, written to a markdown report.
+ *
+ *   npm run benchmark [-- --out docs/benchmark.md --only mlp-batch32 --steps-scale 0.2]
+ *
+ * PyTorch is optional: when Debian's python3-torch is missing the report has Sequentia's column only.
+ * The reference runs with OPENBLAS_NUM_THREADS=1 and torch.set_num_threads(2) (see the brief).
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { tf, initTf } from '../lib/tf';
+import { loadWords, Vocab } from '../lib/data';
+import { buildWindows } from '../lib/dataset';
+import { minibatch } from '../lib/lecture';
+import { BigramNet } from '../lib/models/bigram-net';
+import { MLP } from '../lib/models/mlp';
+import { Sequential, Linear, BatchNorm1d, Tanh } from '../lib/models/layers';
+import { crossEntropy } from '../lib/nn';
+import { TorchGenerator } from '../lib/random';
+
+const ROOT = path.resolve(__dirname, '..');
+
+interface Case {
+  name: string;
+  what: string;
+  warmup: number;
+  steps: number;
+  make: () => { step: () => void; dispose: () => void };
+}
+
+function sgdStep(params: tf.Variable[], lr: number, loss: () => tf.Scalar): () => void {
+  const opt = tf.train.sgd(lr);
+  return () => {
+    const c = opt.minimize(loss, true, params);
+    c?.dataSync();
+    c?.dispose();
+  };
+}
+
+function cases(words: string[], vocab: Vocab): Case[] {
+  return [
+    {
+      name: 'bigram-full-batch', what: 'bigram net, one-hot @ W, 228,146 examples, lr 50', warmup: 3, steps: 50,
+      make: () => {
+        const all = buildWindows(words, vocab, 1);
+        const X = tf.tensor1d(all.X, 'int32');
+        const Y = tf.tensor1d(all.Y, 'int32');
+        const net = new BigramNet(new TorchGenerator(2147483647));
+        return { step: sgdStep(net.params(), 50, () => net.loss(X, Y, { reg: 0.01, via: 'onehot' })), dispose: () => { net.dispose(); tf.dispose([X, Y]); } };
+      },
+    },
+    {
+      name: 'mlp-batch32', what: 'MLP E10/H200, block 3, batch 32, SGD', warmup: 50, steps: 1000,
+      make: () => {
+        const d = buildWindows(words, vocab, 3);
+        const g = new TorchGenerator(2147483647);
+        const m = new MLP({ vocabSize: 27, blockSize: 3, nEmbd: 10, nHidden: 200 }, g);
+        return { step: sgdStep(m.params(), 0.1, () => { const b = minibatch(d, g, 32); return m.loss(b.X, b.Y); }), dispose: () => m.dispose() };
+      },
+    },
+    {
+      name: 'mlp-batchnorm-batch32', what: 'MLP + BatchNorm E10/H200, batch 32, SGD', warmup: 50, steps: 1000,
+      make: () => {
+        const d = buildWindows(words, vocab, 3);
+        const g = new TorchGenerator(2147483647);
+        const m = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 200, { bias: false, gain: 5 / 3 }), new BatchNorm1d(200), new Tanh(), new Linear(g, 200, 27, { scale: 0.01 })]);
+        return { step: sgdStep(m.params(), 0.1, () => { const b = minibatch(d, g, 32); return crossEntropy(m.logits(b.X, true), b.Y); }), dispose: () => m.dispose() };
+      },
+    },
+  ];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+function runTorch(only: string[] | undefined): { version: string; threads: number; cases: Record<string, { median_ms: number; steps: number }> } | string {
+  const py = '/usr/bin/python3';
+  const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+  if (probe.status !== 0) return 'PyTorch not installed (apt-get install python3-torch libopenblas0-pthread)';
+  const r = spawnSync(py, [path.join(ROOT, 'scripts', 'bench_torch.py'), path.join(ROOT, 'data', 'names.txt'), ...(only ? [only.join(',')] : [])], {
+    encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
+  const j = JSON.parse(r.stdout) as { torch: string; threads: number; cases: Record<string, { median_ms: number; steps: number }> };
+  return { version: j.torch, threads: j.threads, cases: j.cases };
+}
+
+function parseCli() {
+  try {
+    return parseArgs({ options: { out: { type: 'string', default: 'docs/benchmark.md' }, only: { type: 'string', multiple: true }, 'steps-scale': { type: 'string', default: '1' }, 'no-torch': { type: 'boolean', default: false } } }).values;
+  } catch (e) {
+    console.error(`${(e as Error).message}\nusage: npm run benchmark -- [--out FILE] [--only CASE]... [--steps-scale X] [--no-torch]`);
+    process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseCli();
+  const scale = Number(args['steps-scale']);
+  if (!(scale > 0)) { console.error(`--steps-scale must be > 0, got ${args['steps-scale']}`); process.exit(2); }
+  const backend = await initTf({ quiet: true });
+  const words = loadWords(path.join(ROOT, 'data', 'names.txt'));
+  const vocab = Vocab.fromWords(words);
+  const selected = cases(words, vocab).filter((c) => !args.only || args.only.includes(c.name));
+  if (selected.length === 0) { console.error(`no benchmark case matches ${JSON.stringify(args.only)}`); process.exit(2); }
+
+  const ours: Record<string, { ms: number; steps: number; tensorsBefore: number; tensorsAfter: number }> = {};
+  for (const c of selected) {
+    const steps = Math.max(10, Math.round(c.steps * scale));
+    const { step, dispose } = c.make();
+    for (let i = 0; i < c.warmup; i++) step();
+    const before = tf.memory().numTensors;
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      step();
+      times.push(performance.now() - t0);
+    }
+    const after = tf.memory().numTensors;
+    dispose();
+    ours[c.name] = { ms: median(times), steps, tensorsBefore: before, tensorsAfter: after };
+    console.log(`sequentia ${c.name}: ${median(times).toFixed(3)} ms/step (median of ${steps}); tensors ${before} → ${after}`);
+  }
+  const torch = args['no-torch'] ? 'skipped (--no-torch)' : runTorch(args.only);
+  if (typeof torch !== 'string') for (const [k, v] of Object.entries(torch.cases)) console.log(`pytorch   ${k}: ${v.median_ms.toFixed(3)} ms/step (median of ${v.steps})`);
+
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '# Training-step benchmark',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+    `Sequentia: @tensorflow/tfjs ${tf.version.tfjs}, backend **${backend}** (one thread), with lib/kernels.ts's wasm fixes.`,
+    typeof torch === 'string' ? `PyTorch: ${torch}.` : `PyTorch ${torch.version}, ${torch.threads} threads, OPENBLAS_NUM_THREADS=1.`,
+    '',
+    'Median milliseconds per training step (forward, backward, update, loss read back), after warm-up.',
+    '',
+    '| case | what | Sequentia ms | PyTorch ms | ratio (Sequentia / PyTorch) |',
+    '|---|---|---:|---:|---:|',
+    ...selected.map((c) => {
+      const o = ours[c.name]!;
+      const t = typeof torch === 'string' ? undefined : torch.cases[c.name];
+      return `| ${c.name} | ${c.what} | ${o.ms.toFixed(3)} | ${t ? t.median_ms.toFixed(3) : '–'} | ${t ? (o.ms / t.median_ms).toFixed(2) + '×' : '–'} |`;
+    }),
+    '',
+    `Tensors alive before/after the timed steps (must not grow): ${selected.map((c) => `${c.name} ${ours[c.name]!.tensorsBefore}→${ours[c.name]!.tensorsAfter}`).join(', ')}.`,
+    '',
+    'Reproduce: `npm run benchmark` (needs `apt-get install python3-torch libopenblas0-pthread` for the PyTorch column).',
+    '',
+  ];
+  const out = path.resolve(ROOT, args.out!);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, lines.join('\n'));
+  console.log(`report written to ${path.relative(ROOT, out)}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  process.exit(1);
+});

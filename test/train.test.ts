@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, initTf } from '../lib/tf';
+import { lectureData, minibatch } from '../lib/lecture';
+import { buildWindows } from '../lib/dataset';
+import { Vocab } from '../lib/data';
+import { MLP } from '../lib/models/mlp';
+import { BigramNet } from '../lib/models/bigram-net';
+import { Sequential, Linear, BatchNorm1d, Tanh } from '../lib/models/layers';
+import { crossEntropy } from '../lib/nn';
+import { TorchGenerator } from '../lib/random';
+import { train, stepDecay, evaluateWindows } from '../lib/train';
+import { sampleWords, probsFromLogits } from '../lib/sampling';
+
+process.env.SEQUENTIA_QUIET_BACKEND = '1';
+const data = lectureData(3);
+
+test('the lecture split and windows: 25,626 / 3,203 / 3,204 names, 182,625 / 22,655 / 22,866 examples', () => {
+  assert.deepEqual([data.split.train.length, data.split.dev.length, data.split.test.length], [25626, 3203, 3204]);
+  assert.deepEqual([data.windows.train.n, data.windows.dev.n, data.windows.test.n], [182625, 22655, 22866]);
+  const w = buildWindows(['emma'], data.vocab, 3);
+  assert.deepEqual(Array.from(w.X), [0, 0, 0, 0, 0, 5, 0, 5, 13, 5, 13, 13, 13, 13, 1]);
+  assert.deepEqual(Array.from(w.Y), [5, 13, 13, 1, 0]);
+  assert.equal(buildWindows(data.words, data.vocab, 1).n, 228146);
+});
+
+test('bigram net: the lecture’s first loss on "emma", bit for bit', async () => {
+  await initTf();
+  const net = new BigramNet(new TorchGenerator(2147483647));
+  const w = buildWindows(['emma'], data.vocab, 1);
+  const x = tf.tensor1d(w.X, 'int32');
+  const y = tf.tensor1d(w.Y, 'int32');
+  const onehot = net.loss(x, y, { via: 'onehot' });
+  const gather = net.loss(x, y, { via: 'gather' });
+  assert.equal(onehot.dataSync()[0], 3.7693049907684326);
+  assert.equal(gather.dataSync()[0], 3.7693049907684326);
+  tf.dispose([x, y, onehot, gather]);
+  net.dispose();
+});
+
+test('crossEntropy equals −mean log softmax at the targets, and ignores ignoreIndex rows', async () => {
+  await initTf();
+  const logits = [[1, 2, 3], [0.5, -1, 2], [3, 3, 0]];
+  const targets = [2, 0, 1];
+  const expected = -targets.reduce((s, t, i) => {
+    const row = logits[i]!;
+    const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
+    return s + row[t]! - lse;
+  }, 0) / 3;
+  const ce = crossEntropy(tf.tensor2d(logits), tf.tensor1d(targets, 'int32'));
+  assert.ok(Math.abs(ce.dataSync()[0]! - expected) < 1e-6);
+  const masked = crossEntropy(tf.tensor2d(logits), tf.tensor1d([2, -1, -1], 'int32'), -1);
+  const first = -(3 - Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)));
+  assert.ok(Math.abs(masked.dataSync()[0]! - first) < 1e-6);
+});
+
+test('MLP: 11,897 parameters; training lowers the loss; tensors stay flat across the loop', async () => {
+  await initTf();
+  const g = new TorchGenerator(2147483647);
+  const m = new MLP({ vocabSize: 27, blockSize: 3, nEmbd: 10, nHidden: 200 }, g, { W2: 0.01, b2: 0 });
+  assert.equal(m.numParams(), 11897);
+  const counts: number[] = [];
+  const before = tf.memory().numTensors;
+  const r = train({
+    steps: 300, params: m.params(), learningRate: 0.1, progressMs: 0,
+    loss: () => { const b = minibatch(data.windows.train, g, 32); return m.loss(b.X, b.Y); },
+    onStep: () => counts.push(tf.memory().numTensors),
+  });
+  assert.ok(Math.abs(r.losses[0]! - Math.log(27)) < 0.1, `initial loss ${r.losses[0]}`);
+  const dev = evaluateWindows(data.windows.dev, (X, Y) => m.loss(X, Y));
+  assert.ok(dev < 2.9, `dev loss after 300 steps ${dev}`);
+  assert.equal(Math.max(...counts), Math.min(...counts), 'tensor count changed during training');
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked by the training loop');
+  m.dispose();
+});
+
+test('BatchNorm model: running statistics move, evaluation uses them, tensors stay flat', async () => {
+  await initTf();
+  const g = new TorchGenerator(1);
+  const bn = new BatchNorm1d(20);
+  const model = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 20, { bias: false, gain: 5 / 3 }), bn, new Tanh(), new Linear(g, 20, 27, { scale: 0.01 })]);
+  const counts: number[] = [];
+  train({
+    steps: 50, params: model.params(), learningRate: 0.1, progressMs: 0,
+    loss: () => { const b = minibatch(data.windows.train, g, 32); return crossEntropy(model.logits(b.X, true), b.Y); },
+    onStep: () => counts.push(tf.memory().numTensors),
+  });
+  assert.equal(Math.max(...counts), Math.min(...counts));
+  const rm = bn.runningMean.dataSync();
+  assert.ok(rm.some((v) => Math.abs(v) > 1e-3), 'running mean did not move');
+  // evaluation on a single example works (batch statistics would be undefined)
+  const one = tf.tensor2d([[0, 0, 5]], [1, 3], 'int32');
+  const l = model.logits(one, false);
+  assert.deepEqual(l.shape, [1, 27]);
+  assert.ok(l.dataSync().every(Number.isFinite));
+  tf.dispose([one, l]);
+  model.dispose();
+});
+
+test('training that diverges stops with a clear error', async () => {
+  await initTf();
+  const v = tf.variable(tf.scalar(1));
+  assert.throws(() => train({ steps: 5, params: [v], learningRate: 1e30, progressMs: 0, loss: () => v.square().mul(1e30) as tf.Scalar }), /diverged/);
+  v.dispose();
+});
+
+test('stepDecay and sampling options', () => {
+  const s = stepDecay([[0, 0.1], [100, 0.01]]);
+  assert.equal(s(0), 0.1);
+  assert.equal(s(99), 0.1);
+  assert.equal(s(100), 0.01);
+  const p = probsFromLogits([1, 2, 3, 4], { topK: 2 });
+  assert.equal(p[0], 0);
+  assert.equal(p[1], 0);
+  assert.ok(Math.abs(p[3]! / p[2]! - Math.E) < 1e-5);
+  const cold = probsFromLogits([1, 2], { temperature: 0.5 });
+  assert.ok(Math.abs(cold[1]! / cold[0]! - Math.exp(2)) < 1e-4);
+  assert.throws(() => sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, { temperature: 0 }), /temperature must be > 0/);
+  assert.throws(() => sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, { topK: 0 }), /topK must be a positive integer/);
+});
