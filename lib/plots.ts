@@ -111,6 +111,8 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
     type: 'heatmap',
     z,
     colorscale: opts.colorscale ?? 'Blues',
+    // Plotly's Blues runs dark → light; reversed, zero is white and large counts dark (as imshow's).
+    reversescale: (opts.colorscale ?? 'Blues') === 'Blues',
     showscale: opts.showScale ?? true,
     hovertemplate: opts.text ? '%{text}<extra></extra>' : '%{y} → %{x}: %{z}<extra></extra>',
   };
@@ -119,7 +121,7 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
   if (opts.text) {
     trace.text = opts.text;
     trace.texttemplate = '%{text}';
-    trace.textfont = { size: opts.fontSize ?? 9, color: '#555' };
+    trace.textfont = { size: opts.fontSize ?? 9, color: '#888' };
   }
   return {
     data: [trace],
@@ -128,8 +130,8 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
       title: title(opts.title),
       width: opts.width,
       height: opts.height ?? 600,
-      xaxis: { type: 'category', side: 'top', tickfont: { size: 10 } },
-      yaxis: { type: 'category', autorange: 'reversed', tickfont: { size: 10 } },
+      xaxis: { ...(opts.x ? { type: 'category' } : {}), side: 'top', tickfont: { size: 10 } },
+      yaxis: { ...(opts.y ? { type: 'category' } : {}), autorange: 'reversed', tickfont: { size: 10 } },
     },
   };
 }

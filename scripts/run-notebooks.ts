@@ -14,6 +14,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { ensureJupyter, ensureKernelspec, KERNEL_NAME, KERNELS_DIR, ROOT } from './jupyter';
+import { exportFigures } from './figures';
+import { findChromium, CHROMIUM_HINT } from '../lib/export';
 
 const USAGE = `usage: npm run notebooks -- [--quick] [--out DIR] [--only TEXT]... [--in-place] [--timeout SECONDS] [--bail]
   --quick        shrink training work so every cell runs fast (sets SEQUENTIA_QUICK=1)
@@ -22,7 +24,10 @@ const USAGE = `usage: npm run notebooks -- [--quick] [--out DIR] [--only TEXT]..
   --in-place     also write the outputs back into notebooks/
   --timeout S    per-cell time limit in seconds (default 3600)
   --bail         stop at the first failing notebook
-  --dir DIR      folder of notebooks to run (default notebooks)`;
+  --dir DIR      folder of notebooks to run (default notebooks)
+  --no-figures   skip the figure export (by default every figure is exported to <out>/../figures
+                 and a static PNG is embedded in each executed notebook; needs Chromium)
+  --figures DIR  where exported figures go (default: a 'figures' folder beside --out)`;
 
 interface CellEvent { event: 'cell'; index: number; code_index: number; n: number; ok: boolean; seconds: number }
 interface DoneEvent { event: 'done'; ok: boolean; seconds: number; failed: null | { index: number; code_index: number; kind: string; error: string; source: string } }
@@ -41,6 +46,8 @@ function parse() {
         timeout: { type: 'string', default: '3600' },
         bail: { type: 'boolean', default: false },
         dir: { type: 'string', default: 'notebooks' },
+        'no-figures': { type: 'boolean', default: false },
+        figures: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       allowPositionals: false,
@@ -122,6 +129,22 @@ async function main(): Promise<void> {
     console.log(`      ${r.ok ? 'ok' : 'FAILED'}: ${r.cells} code cells in ${fmt(r.seconds)}`);
     if (r.ok && args['in-place']) fs.copyFileSync(outPath, path.join(nbDir, name));
     if (!r.ok && args.bail) break;
+  }
+
+  if (!args['no-figures']) {
+    const ok = results.filter((r) => r.ok).map((r) => path.join(outDir, r.name));
+    const figDir = path.resolve(ROOT, args.figures ?? path.join(path.dirname(outDir), 'figures'));
+    if (!findChromium()) {
+      console.log(`figures: not exported, and executed notebooks carry no static PNG. ${CHROMIUM_HINT}`);
+    } else if (ok.length > 0) {
+      try {
+        const rep = await exportFigures(ok, figDir, { embed: true, log: (s) => console.log(`      ${s}`) });
+        const per = rep.figures.map((f) => f.ms).sort((a, b) => a - b);
+        console.log(`figures: ${rep.figures.length} exported to ${path.relative(ROOT, figDir)}/index.html (browser start ${rep.browserStartMs.toFixed(0)} ms, median ${(per[Math.floor(per.length / 2)] ?? 0).toFixed(0)} ms per figure); PNGs embedded in the executed notebooks`);
+      } catch (e) {
+        results.push({ name: 'figure export', cells: 0, ok: false, seconds: 0, failure: `figure export failed: ${(e as Error).message}` });
+      }
+    }
   }
 
   const w = Math.max(8, ...results.map((r) => r.name.length));
