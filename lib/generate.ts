@@ -1,0 +1,72 @@
+/**
+ * Generation from recurrent models, one character at a time with carried state: names (start at the
+ * boundary token, stop when it returns) and free text continuing a seed string.
+ */
+import { tf } from './tf';
+import type { Vocab } from './data';
+import type { Rng } from './random';
+import { probsFromLogits, checkSampleOptions, type SampleOptions } from './sampling';
+import { RecurrentLM, type RecurrentState } from './models/recurrent';
+
+function disposeState(s: RecurrentState): void {
+  tf.dispose([s.h, ...(s.c ? [s.c] : [])]);
+}
+
+function stepOnce(model: RecurrentLM, token: number, state: RecurrentState): { logits: Float32Array; state: RecurrentState } {
+  const out = tf.tidy(() => {
+    const r = model.step(tf.tensor1d([token], 'int32'), state);
+    return { logits: r.logits, state: { h: tf.keep(r.state.h), ...(r.state.c ? { c: tf.keep(r.state.c) } : {}) } };
+  });
+  const logits = out.logits.dataSync() as Float32Array;
+  out.logits.dispose();
+  return { logits, state: out.state };
+}
+
+/** Continues `seed` for `length` characters. Every seed character must be in the vocabulary. */
+export function generateText(model: RecurrentLM, vocab: Vocab, seed: string, length: number, rng: Rng, opts: SampleOptions = {}): string {
+  checkSampleOptions(opts);
+  if (seed.length === 0) throw new Error('the seed string is empty: give at least one character');
+  const ids = vocab.encode(seed);
+  let state = model.initialState(1);
+  let logits: Float32Array = new Float32Array(0);
+  for (const id of ids) {
+    const r = stepOnce(model, id, state);
+    disposeState(state);
+    state = r.state;
+    logits = r.logits;
+  }
+  let text = seed;
+  for (let k = 0; k < length; k++) {
+    const next = rng.multinomial(probsFromLogits(logits, opts), 1, true)[0] as number;
+    text += vocab.itos[next];
+    const r = stepOnce(model, next, state);
+    disposeState(state);
+    state = r.state;
+    logits = r.logits;
+  }
+  disposeState(state);
+  return text;
+}
+
+/** Samples words: start from token 0, stop when it comes back (or at `maxLength`). */
+export function generateWords(model: RecurrentLM, vocab: Vocab, count: number, rng: Rng, opts: SampleOptions = {}): string[] {
+  checkSampleOptions(opts);
+  const words: string[] = [];
+  const maxLength = opts.maxLength ?? model.config.blockSize;
+  for (let n = 0; n < count; n++) {
+    let state = model.initialState(1);
+    let token = 0;
+    let w = '';
+    for (let k = 0; k < maxLength; k++) {
+      const r = stepOnce(model, token, state);
+      disposeState(state);
+      state = r.state;
+      token = rng.multinomial(probsFromLogits(r.logits, opts), 1, true)[0] as number;
+      if (token === 0) break;
+      w += vocab.itos[token];
+    }
+    disposeState(state);
+    words.push(w);
+  }
+  return words;
+}

@@ -1,0 +1,168 @@
+/**
+ * Recurrent language models in makemore's shape: token embedding → a cell applied left to right →
+ * a linear head giving next-token logits at every position. Three cells, gates written from tf ops:
+ * vanilla RNN, GRU and LSTM. The input half of every gate is computed for all time steps in one
+ * matmul; only the recurrent half runs step by step.
+ */
+import { tf } from '../tf';
+import { constantVariable, countParameters, crossEntropy, randnVariable } from '../nn';
+import type { Rng } from '../random';
+
+export type CellType = 'rnn' | 'gru' | 'lstm';
+
+export interface RecurrentConfig {
+  cell: CellType;
+  vocabSize: number;
+  /** Longest sequence the model is trained on (makemore: longest name + 1). */
+  blockSize: number;
+  nEmbd: number;
+  /** Hidden state size (makemore's n_embd2). */
+  nHidden: number;
+}
+
+/** Hidden state carried between steps: h, plus the cell state c for an LSTM. */
+export interface RecurrentState {
+  h: tf.Tensor2D;
+  c?: tf.Tensor2D;
+}
+
+const GATES: Record<CellType, number> = { rnn: 1, gru: 3, lstm: 4 };
+
+/** uniform(−1/√fanIn, 1/√fanIn), as torch.nn.Linear initialises, drawn from `rng`. */
+function linearInit(rng: Rng, fanIn: number, shape: number[], name: string): tf.Variable {
+  const u = rng.rand(shape);
+  const k = 1 / Math.sqrt(fanIn);
+  for (let i = 0; i < u.length; i++) u[i] = Math.fround(((u[i] as number) * 2 - 1) * k);
+  return tf.variable(tf.tensor(u, shape, 'float32'), true, `${name}_${Math.random().toString(36).slice(2, 8)}`);
+}
+
+export class RecurrentLM {
+  readonly wte: tf.Variable;
+  /** Learned initial hidden state (makemore's `start`). */
+  readonly start: tf.Variable;
+  /** Input-to-gates [E, G·H], recurrent-to-gates [H, G·H], gate bias [G·H]. */
+  readonly Wx: tf.Variable;
+  readonly Wh: tf.Variable;
+  readonly b: tf.Variable;
+  readonly lmW: tf.Variable;
+  readonly lmB: tf.Variable;
+
+  constructor(readonly config: RecurrentConfig, rng: Rng) {
+    const { vocabSize: V, nEmbd: E, nHidden: H, cell } = config;
+    if (!(cell in GATES)) throw new Error(`unknown cell type '${String(cell)}' (rnn, gru, lstm)`);
+    const G = GATES[cell];
+    this.wte = randnVariable(rng, [V, E], 1, 'wte');
+    this.start = constantVariable(0, [1, H], 'start');
+    // One Linear(E + H → G·H) split into its input and recurrent halves: same parameters as makemore's cells.
+    this.Wx = linearInit(rng, E + H, [E, G * H], 'Wx');
+    this.Wh = linearInit(rng, E + H, [H, G * H], 'Wh');
+    this.b = linearInit(rng, E + H, [G * H], 'b');
+    if (cell === 'lstm') {
+      // Forget-gate bias starts at 1 so the cell remembers by default (Jozefowicz et al. 2015).
+      const bias = this.b.arraySync() as number[];
+      for (let k = H; k < 2 * H; k++) bias[k] = (bias[k] as number) + 1;
+      this.b.assign(tf.tensor1d(bias));
+    }
+    this.lmW = linearInit(rng, H, [H, V], 'lmW');
+    this.lmB = linearInit(rng, H, [V], 'lmB');
+  }
+
+  initialState(batch: number): RecurrentState {
+    return tf.tidy(() => {
+      const h = tf.tile(this.start, [batch, 1]) as tf.Tensor2D;
+      return this.config.cell === 'lstm' ? { h, c: tf.zeros([batch, this.config.nHidden]) as tf.Tensor2D } : { h };
+    });
+  }
+
+  /** One step of the cell given the input half of the gates `xg` [B, G·H]. */
+  private cellStep(xg: tf.Tensor2D, s: RecurrentState): RecurrentState {
+    const H = this.config.nHidden;
+    const h = s.h;
+    switch (this.config.cell) {
+      case 'rnn':
+        return { h: tf.tanh(xg.add(tf.matMul(h, this.Wh as tf.Tensor2D))) as tf.Tensor2D };
+      case 'gru': {
+        // r and z from [x, h]; the candidate from [x, r ⊙ h]; h ← (1 − z) ⊙ h + z ⊙ h̄.
+        const [xr, xz, xn] = tf.split(xg, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const [Whr, Whz, Whn] = tf.split(this.Wh, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const rz = tf.sigmoid(tf.concat([xr, xz], 1).add(tf.matMul(h, tf.concat([Whr, Whz], 1))));
+        const [r, z] = tf.split(rz, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+        const hbar = tf.tanh(xn.add(tf.matMul(r.mul(h), Whn)));
+        return { h: h.add(z.mul(hbar.sub(h))) as tf.Tensor2D };
+      }
+      case 'lstm': {
+        // Gates in the order input, forget, output (sigmoid), then the candidate g (tanh).
+        const gates = xg.add(tf.matMul(h, this.Wh as tf.Tensor2D));
+        const ifo = tf.sigmoid(gates.slice([0, 0], [-1, 3 * H]));
+        const g = tf.tanh(gates.slice([0, 3 * H], [-1, H]));
+        const [i, f, o] = tf.split(ifo, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const c = f.mul(s.c as tf.Tensor2D).add(i.mul(g)) as tf.Tensor2D;
+        return { h: o.mul(tf.tanh(c)) as tf.Tensor2D, c };
+      }
+    }
+  }
+
+  /**
+   * The input half of every gate for all positions at once, time-major: [T, B, G·H]. Time-major so
+   * that taking step t is a contiguous slice (wasm's Unpack along a middle axis is very slow).
+   */
+  private inputGates(idxTimeMajor: tf.Tensor2D): tf.Tensor3D {
+    const [T, B] = idxTimeMajor.shape;
+    const E = this.config.nEmbd;
+    const emb = tf.gather(this.wte, idxTimeMajor).reshape([T * B, E]) as tf.Tensor2D;
+    return tf.fused.matMul({ a: emb, b: this.Wx as tf.Tensor2D, bias: this.b }).reshape([T, B, -1]) as tf.Tensor3D;
+  }
+
+  /** makemore's interface: token ids [B, T] (and targets [B, T], −1 = ignore) → logits [B, T, V] and loss. */
+  forward(idx: tf.Tensor2D, targets?: tf.Tensor2D, state?: RecurrentState): { logits: tf.Tensor3D; loss?: tf.Scalar } {
+    const [B, T] = idx.shape;
+    const xg = tf.unstack(this.inputGates(idx.transpose() as tf.Tensor2D), 0) as tf.Tensor2D[];
+    let s = state ?? this.initialState(B);
+    const hs: tf.Tensor2D[] = [];
+    for (let t = 0; t < T; t++) {
+      s = this.cellStep(xg[t] as tf.Tensor2D, s);
+      hs.push(s.h);
+    }
+    const H = this.config.nHidden;
+    const hidden = tf.concat(hs, 0) as tf.Tensor2D; // [T·B, H], time-major
+    const logitsTB = tf.fused.matMul({ a: hidden, b: this.lmW as tf.Tensor2D, bias: this.lmB }).reshape([T, B, -1]);
+    // The mean loss does not depend on the order of positions: score time-major against transposed targets.
+    const loss = targets ? crossEntropy(logitsTB, targets.transpose(), -1) : undefined;
+    void H;
+    return { logits: logitsTB.transpose([1, 0, 2]) as tf.Tensor3D, loss };
+  }
+
+  /** One token per sequence [B] → next-token logits [B, V] and the new state (for generation). */
+  step(tokens: tf.Tensor1D, state: RecurrentState): { logits: tf.Tensor2D; state: RecurrentState } {
+    const xg = tf.fused.matMul({ a: tf.gather(this.wte, tokens) as tf.Tensor2D, b: this.Wx as tf.Tensor2D, bias: this.b }) as tf.Tensor2D;
+    const s = this.cellStep(xg, state);
+    return { logits: tf.fused.matMul({ a: s.h, b: this.lmW as tf.Tensor2D, bias: this.lmB }) as tf.Tensor2D, state: s };
+  }
+
+  params(): tf.Variable[] {
+    return [this.wte, this.start, this.Wx, this.Wh, this.b, this.lmW, this.lmB];
+  }
+
+  /** Weights by stable names, for saving. */
+  namedWeights(): Record<string, tf.Tensor> {
+    return { wte: this.wte, start: this.start, Wx: this.Wx, Wh: this.Wh, b: this.b, lmW: this.lmW, lmB: this.lmB };
+  }
+
+  /** Copies saved weights in (shapes must match the config). */
+  loadWeights(w: Record<string, tf.Tensor>): void {
+    for (const [name, v] of Object.entries(this.namedWeights())) {
+      const src = w[name];
+      if (!src) throw new Error(`saved weights lack '${name}'`);
+      if (src.shape.join() !== v.shape.join()) throw new Error(`saved '${name}' has shape [${src.shape}], the model expects [${v.shape}]`);
+      (v as tf.Variable).assign(src);
+    }
+  }
+
+  numParams(): number {
+    return countParameters(this.params());
+  }
+
+  dispose(): void {
+    for (const p of this.params()) p.dispose();
+  }
+}
