@@ -5,6 +5,7 @@
 import { tf } from './tf';
 import { crossEntropy } from './nn';
 import { LiveLine } from './display';
+import { yieldToEventLoop } from './train';
 import { Sequential, Linear, Tanh } from './models/layers';
 
 export interface TensorStats {
@@ -56,7 +57,7 @@ export interface DiagnosticRun {
 }
 
 /** Plain SGD for `steps` steps that also records every Linear weight's update-to-data ratio. */
-export function trainWithUpdateRatios(model: Sequential, batch: () => { X: tf.Tensor2D; Y: tf.Tensor1D }, steps: number, lr: number): DiagnosticRun {
+export async function trainWithUpdateRatios(model: Sequential, batch: () => { X: tf.Tensor2D; Y: tf.Tensor1D }, steps: number, lr: number): Promise<DiagnosticRun> {
   const params = model.params();
   const weights = model.layers.filter((l): l is Linear => l instanceof Linear).map((l) => l.W);
   const losses = new Float32Array(steps);
@@ -77,7 +78,10 @@ export function trainWithUpdateRatios(model: Sequential, batch: () => { X: tf.Te
     row.dispose();
     losses[i] = v[0] as number;
     weights.forEach((_, k) => { (ud[k] as Float32Array)[i] = v[k + 1] as number; });
-    if (i % 50 === 0) line.set(`diagnostic run: step ${i}/${steps} loss ${(v[0] as number).toFixed(4)}`);
+    if (i % 50 === 0) {
+      line.set(`diagnostic run: step ${i}/${steps} loss ${(v[0] as number).toFixed(4)}`);
+      await yieldToEventLoop();
+    }
   }
   line.done(`diagnostic run: ${steps} steps, last loss ${(losses[steps - 1] ?? NaN).toFixed(4)}`);
   return { losses, ud, names: weights.map((w, k) => `Linear ${k} (${w.shape.join('×')})`) };

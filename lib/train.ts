@@ -82,8 +82,17 @@ export function formatDuration(s: number): string {
   return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`;
 }
 
-/** Runs `steps` optimisation steps; tensors created by the loss are freed every step. */
-export function train(o: TrainOptions): TrainResult {
+/** Lets the event loop run: a kernel must answer heartbeats and flush display messages during long loops. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Runs `steps` optimisation steps; tensors created by the loss are freed every step. Async because it
+ * yields to the event loop every ~100 ms, so a notebook's progress line really updates while it runs
+ * and the kernel stays responsive (a synchronous multi-minute loop starves tslab's sockets).
+ */
+export async function train(o: TrainOptions): Promise<TrainResult> {
   if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
   const opt = makeOptimizer(o);
   const losses = new Float32Array(o.steps);
@@ -91,6 +100,7 @@ export function train(o: TrainOptions): TrainResult {
   const progressMs = o.progressMs ?? 500;
   const t0 = performance.now();
   let lastShown = t0;
+  let lastYield = t0;
   let lr = lrAt(o.learningRate, 0);
   const status = (i: number, now: number) => {
     const sps = i / ((now - t0) / 1000);
@@ -118,6 +128,10 @@ export function train(o: TrainOptions): TrainResult {
     if (progressMs > 0 && now - lastShown > progressMs) {
       line.set(status(i + 1, now));
       lastShown = now;
+    }
+    if (now - lastYield > 100) {
+      await yieldToEventLoop();
+      lastYield = performance.now();
     }
   }
   const seconds = (performance.now() - t0) / 1000;

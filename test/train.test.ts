@@ -61,7 +61,7 @@ test('MLP: 11,897 parameters; training lowers the loss; tensors stay flat across
   assert.equal(m.numParams(), 11897);
   const counts: number[] = [];
   const before = tf.memory().numTensors;
-  const r = train({
+  const r = await train({
     steps: 300, params: m.params(), learningRate: 0.1, progressMs: 0,
     loss: () => { const b = minibatch(data.windows.train, g, 32); return m.loss(b.X, b.Y); },
     onStep: () => counts.push(tf.memory().numTensors),
@@ -80,7 +80,7 @@ test('BatchNorm model: running statistics move, evaluation uses them, tensors st
   const bn = new BatchNorm1d(20);
   const model = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 20, { bias: false, gain: 5 / 3 }), bn, new Tanh(), new Linear(g, 20, 27, { scale: 0.01 })]);
   const counts: number[] = [];
-  train({
+  await train({
     steps: 50, params: model.params(), learningRate: 0.1, progressMs: 0,
     loss: () => { const b = minibatch(data.windows.train, g, 32); return crossEntropy(model.logits(b.X, true), b.Y); },
     onStep: () => counts.push(tf.memory().numTensors),
@@ -100,7 +100,7 @@ test('BatchNorm model: running statistics move, evaluation uses them, tensors st
 test('training that diverges stops with a clear error', async () => {
   await initTf();
   const v = tf.variable(tf.scalar(1));
-  assert.throws(() => train({ steps: 5, params: [v], learningRate: 1e30, progressMs: 0, loss: () => v.square().mul(1e30) as tf.Scalar }), /diverged/);
+  await assert.rejects(() => train({ steps: 5, params: [v], learningRate: 1e30, progressMs: 0, loss: () => v.square().mul(1e30) as tf.Scalar }), /diverged/);
   v.dispose();
 });
 
