@@ -102,9 +102,47 @@ def mlp_case(words, stoi, batch_norm=False):
     return step
 
 
+def lstm_case(text_path, embed, hidden, batch=64, seq=40):
+    with open(text_path, encoding="utf-8-sig") as fh:
+        text = fh.read()
+    text = text[text.index("THE MYSTERIOUS ISLAND"):text.index("End of the Project Gutenberg")]
+    chars = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(chars)}
+    enc = torch.tensor([stoi[c] for c in text])
+    g = torch.Generator().manual_seed(1)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(len(chars), embed)
+            self.rnn = torch.nn.LSTM(embed, hidden, batch_first=True)
+            self.fc = torch.nn.Linear(hidden, len(chars))
+
+        def forward(self, x):
+            out, _ = self.rnn(self.emb(x))
+            return self.fc(out)
+
+    net = Net()
+    opt = torch.optim.Adam(net.parameters(), lr=0.005)
+
+    def step():
+        starts = torch.randint(0, len(enc) - seq - 1, (batch,), generator=g)
+        idx = starts[:, None] + torch.arange(seq + 1)[None, :]
+        chunk = enc[idx]
+        x, y = chunk[:, :-1], chunk[:, 1:]
+        logits = net(x)
+        loss = F.cross_entropy(logits.reshape(-1, len(chars)), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
 def main():
     names = sys.argv[1] if len(sys.argv) > 1 else "data/names.txt"
-    only = set(sys.argv[2].split(",")) if len(sys.argv) > 2 else None
+    only = set(sys.argv[2].split(",")) if len(sys.argv) > 2 and sys.argv[2] else None
+    novel = sys.argv[3] if len(sys.argv) > 3 else "data/mysterious-island.txt"
     words = load_words(names)
     chars = sorted(set("".join(words)))
     stoi = {c: i + 1 for i, c in enumerate(chars)}
@@ -113,6 +151,8 @@ def main():
         "bigram-full-batch": (lambda: bigram_case(words, stoi), 3, 50),
         "mlp-batch32": (lambda: mlp_case(words, stoi), 50, 1000),
         "mlp-batchnorm-batch32": (lambda: mlp_case(words, stoi, True), 50, 1000),
+        "lstm-e64-h128": (lambda: lstm_case(novel, 64, 128), 5, 50),
+        "lstm-e256-h512": (lambda: lstm_case(novel, 256, 512), 3, 50),
     }
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cases": {}}
     for name, (make, warmup, steps) in cases.items():

@@ -20,6 +20,8 @@ import { BigramNet } from '../lib/models/bigram-net';
 import { MLP } from '../lib/models/mlp';
 import { Sequential, Linear, BatchNorm1d, Tanh } from '../lib/models/layers';
 import { crossEntropy } from '../lib/nn';
+import { RecurrentLM } from '../lib/models/recurrent';
+import { loadMysteriousIsland, randomWindows } from '../lib/text';
 import { TorchGenerator } from '../lib/random';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -71,6 +73,19 @@ function cases(words: string[], vocab: Vocab): Case[] {
         return { step: sgdStep(m.params(), 0.1, () => { const b = minibatch(d, g, 32); return crossEntropy(m.logits(b.X, true), b.Y); }), dispose: () => m.dispose() };
       },
     },
+    ...([[64, 128, 50], [256, 512, 50]] as const).map(([E, H, steps]): Case => ({
+      name: `lstm-e${E}-h${H}`, what: `LSTM on the novel, E${E}/H${H}, seq 40, batch 64, Adam`, warmup: 3, steps,
+      make: () => {
+        const corpus = loadMysteriousIsland(path.join(ROOT, 'data', 'mysterious-island.txt'));
+        const m = new RecurrentLM({ cell: 'lstm', vocabSize: corpus.vocab.size, blockSize: 40, nEmbd: E, nHidden: H }, new TorchGenerator(1));
+        const rng = new TorchGenerator(2);
+        const opt = tf.train.adam(0.005);
+        return {
+          step: () => { const c = opt.minimize(() => { const b = randomWindows(corpus, rng, 64, 40); return m.forward(b.X, b.Y).loss!; }, true, m.params()); c?.dataSync(); c?.dispose(); },
+          dispose: () => { m.dispose(); opt.dispose(); },
+        };
+      },
+    })),
   ];
 }
 
@@ -83,7 +98,7 @@ function runTorch(only: string[] | undefined): { version: string; threads: numbe
   const py = '/usr/bin/python3';
   const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
   if (probe.status !== 0) return 'PyTorch not installed (apt-get install python3-torch libopenblas0-pthread)';
-  const r = spawnSync(py, [path.join(ROOT, 'scripts', 'bench_torch.py'), path.join(ROOT, 'data', 'names.txt'), ...(only ? [only.join(',')] : [])], {
+  const r = spawnSync(py, [path.join(ROOT, 'scripts', 'bench_torch.py'), path.join(ROOT, 'data', 'names.txt'), only ? only.join(',') : '', path.join(ROOT, 'data', 'mysterious-island.txt')], {
     encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, maxBuffer: 1 << 24,
   });
   if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
