@@ -7,6 +7,7 @@ import type { Vocab } from './data';
 import type { Rng } from './random';
 import { probsFromLogits, checkSampleOptions, type SampleOptions } from './sampling';
 import { RecurrentLM, type RecurrentState } from './models/recurrent';
+import type { LanguageModel } from './models/makemore';
 
 function disposeState(s: RecurrentState): void {
   tf.dispose([s.h, ...(s.c ? [s.c] : [])]);
@@ -69,4 +70,38 @@ export function generateWords(model: RecurrentLM, vocab: Vocab, count: number, r
     words.push(w);
   }
   return words;
+}
+
+/**
+ * makemore's `generate` for any model of the zoo: feed the sequence so far (cropped to the block
+ * size), take the last position's logits, apply temperature and top-k, draw, append. Returns
+ * `count` rows of `maxNewTokens` ids, starting after a 0 token.
+ */
+export function generate(model: LanguageModel, blockSize: number, count: number, maxNewTokens: number, rng: Rng, opts: SampleOptions = {}): number[][] {
+  checkSampleOptions(opts);
+  const rows: number[][] = Array.from({ length: count }, () => [0]);
+  for (let s = 0; s < maxNewTokens; s++) {
+    const ctx = rows.map((r) => r.slice(-blockSize));
+    const T = (ctx[0] as number[]).length;
+    const last = tf.tidy(() => {
+      const logits = model.forward(tf.tensor2d(ctx.flat(), [count, T], 'int32')).logits;
+      return logits.slice([0, T - 1, 0], [count, 1, -1]).reshape([count, -1]);
+    });
+    const V = last.shape[1] as number;
+    const vals = last.dataSync();
+    last.dispose();
+    for (let b = 0; b < count; b++) {
+      const next = rng.multinomial(probsFromLogits(vals.subarray(b * V, (b + 1) * V), opts), 1, true)[0] as number;
+      (rows[b] as number[]).push(next);
+    }
+  }
+  return rows.map((r) => r.slice(1));
+}
+
+/** Decodes generated rows into words, cutting each at its first 0 (end token). */
+export function rowsToWords(rows: number[][], vocab: Vocab): string[] {
+  return rows.map((r) => {
+    const end = r.indexOf(0);
+    return vocab.decode(end < 0 ? r : r.slice(0, end));
+  });
 }

@@ -22,8 +22,10 @@ export interface TrainOptions {
   beta2?: number;
   /** Shown at the start of the progress line. */
   label?: string;
-  /** Called after each step with the step's loss (e.g. to record statistics every k steps). */
-  onStep?: (step: number, loss: number) => void;
+  /** Called after each step with the step's loss (e.g. to evaluate or checkpoint every k steps). */
+  onStep?: (step: number, loss: number) => void | Promise<void>;
+  /** Checked after each step: return true to stop early (e.g. on Ctrl-C). */
+  shouldStop?: () => boolean;
   /** Milliseconds between progress-line updates (0: none). */
   progressMs?: number;
 }
@@ -123,7 +125,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       opt.dispose();
       throw new Error(`loss became ${v} at step ${i} (learning rate ${lr}): training diverged`);
     }
-    o.onStep?.(i, v);
+    const hook = o.onStep?.(i, v);
+    if (hook) await hook;
+    if (o.shouldStop?.()) {
+      const done = i + 1;
+      opt.dispose();
+      const secs = (performance.now() - t0) / 1000;
+      if (progressMs > 0) line.done(`${o.label ? o.label + ' ' : ''}stopped after ${done} steps`);
+      return { losses: losses.slice(0, done), seconds: secs, stepsPerSecond: done / secs };
+    }
     const now = performance.now();
     if (progressMs > 0 && now - lastShown > progressMs) {
       line.set(status(i + 1, now));

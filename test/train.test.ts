@@ -64,7 +64,7 @@ test('MLP: 11,897 parameters; training lowers the loss; tensors stay flat across
   const r = await train({
     steps: 300, params: m.params(), learningRate: 0.1, progressMs: 0,
     loss: () => { const b = minibatch(data.windows.train, g, 32); return m.loss(b.X, b.Y); },
-    onStep: () => counts.push(tf.memory().numTensors),
+    onStep: () => { counts.push(tf.memory().numTensors); },
   });
   assert.ok(Math.abs(r.losses[0]! - Math.log(27)) < 0.1, `initial loss ${r.losses[0]}`);
   const dev = evaluateWindows(data.windows.dev, (X, Y) => m.loss(X, Y));
@@ -83,7 +83,7 @@ test('BatchNorm model: running statistics move, evaluation uses them, tensors st
   await train({
     steps: 50, params: model.params(), learningRate: 0.1, progressMs: 0,
     loss: () => { const b = minibatch(data.windows.train, g, 32); return crossEntropy(model.logits(b.X, true), b.Y); },
-    onStep: () => counts.push(tf.memory().numTensors),
+    onStep: () => { counts.push(tf.memory().numTensors); },
   });
   assert.equal(Math.max(...counts), Math.min(...counts));
   const rm = bn.runningMean.dataSync();

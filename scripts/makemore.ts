@@ -1,0 +1,200 @@
+/**
+ * makemore for Sequentia: train any model of the zoo on a one-word-per-line file, checkpoint the best,
+ * sample from it.
+ *
+ *   npm run makemore -- --type transformer --input data/names.txt --work-dir out/names --max-steps 2000
+ *   npm run makemore -- --work-dir out/names --sample-only --num-samples 20 --temperature 0.8
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { tf, initTf } from '../lib/tf';
+import { loadWords, Vocab } from '../lib/data';
+import { buildSequences, takeSequences, type Sequences } from '../lib/dataset';
+import { createModel, MODEL_TYPES, DEFAULT_CONFIG, type LanguageModel, type ModelConfig } from '../lib/models/makemore';
+import { generate, rowsToWords } from '../lib/generate';
+import { saveWeights, loadWeights, type SavedTopology } from '../lib/io';
+import { TorchGenerator, FastGenerator } from '../lib/random';
+import { train, formatDuration } from '../lib/train';
+import { lineChart } from '../lib/plots';
+import { standaloneHtml } from '../lib/export';
+import { plotlyJsPath } from '../lib/plots';
+
+const USAGE = `usage: npm run makemore -- [options]
+  --input FILE          one word per line (default data/names.txt)
+  --work-dir DIR        checkpoints, logs and the loss chart (default out/makemore)
+  --type T              ${MODEL_TYPES.join(' | ')} (default transformer)
+  --max-steps N         training steps (default 2000; -1 = until interrupted)
+  --resume              continue from the checkpoint in --work-dir
+  --sample-only         only print samples from the checkpoint
+  --seed N              (default 3407)
+  --batch-size N        (default 32)      --learning-rate X   (default 5e-4)
+  --weight-decay X      (default 0.01)    --eval-every N      (default 500)
+  --n-layer N --n-head N --n-embd N --n-embd2 N   model size (defaults 4, 4, 64, 64)
+  --num-samples N       (default 10)      --temperature X (default 1)   --top-k N
+  --help`;
+
+class UsageError extends Error {}
+
+function num(v: string | undefined, name: string, opts: { int?: boolean; min?: number; allowNegOne?: boolean } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || (opts.allowNegOne && x === -1 ? false : opts.min !== undefined && x < opts.min)) {
+    throw new UsageError(`--${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got '${v}'`);
+  }
+  return x;
+}
+
+function parse() {
+  const { values } = parseArgs({
+    options: {
+      input: { type: 'string', default: 'data/names.txt' }, 'input-file': { type: 'string' }, 'work-dir': { type: 'string', default: 'out/makemore' },
+      type: { type: 'string', default: 'transformer' }, 'max-steps': { type: 'string', default: '2000' }, resume: { type: 'boolean', default: false },
+      'sample-only': { type: 'boolean', default: false }, seed: { type: 'string', default: '3407' }, 'batch-size': { type: 'string', default: '32' },
+      'learning-rate': { type: 'string', default: '5e-4' }, 'weight-decay': { type: 'string', default: '0.01' }, 'eval-every': { type: 'string', default: '500' },
+      'n-layer': { type: 'string' }, 'n-head': { type: 'string' }, 'n-embd': { type: 'string' }, 'n-embd2': { type: 'string' },
+      'num-samples': { type: 'string', default: '10' }, temperature: { type: 'string', default: '1' }, 'top-k': { type: 'string' }, help: { type: 'boolean', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (!(MODEL_TYPES as readonly string[]).includes(values.type!)) throw new UsageError(`unknown model type '${values.type}': choose one of ${MODEL_TYPES.join(', ')}`);
+  const temperature = num(values.temperature, 'temperature')!;
+  if (!(temperature > 0)) throw new UsageError(`--temperature must be > 0, got '${values.temperature}'`);
+  return {
+    help: values.help!, input: values['input-file'] ?? values.input!, workDir: values['work-dir']!, type: values.type!,
+    maxSteps: num(values['max-steps'], 'max-steps', { int: true, min: 0, allowNegOne: true })!, resume: values.resume!, sampleOnly: values['sample-only']!,
+    seed: num(values.seed, 'seed', { int: true, min: 0 })!, batchSize: num(values['batch-size'], 'batch-size', { int: true, min: 1 })!,
+    lr: num(values['learning-rate'], 'learning-rate', { min: 0 })!, wd: num(values['weight-decay'], 'weight-decay', { min: 0 })!,
+    evalEvery: num(values['eval-every'], 'eval-every', { int: true, min: 1 })!,
+    nLayer: num(values['n-layer'], 'n-layer', { int: true, min: 1 }), nHead: num(values['n-head'], 'n-head', { int: true, min: 1 }),
+    nEmbd: num(values['n-embd'], 'n-embd', { int: true, min: 1 }), nEmbd2: num(values['n-embd2'], 'n-embd2', { int: true, min: 1 }),
+    numSamples: num(values['num-samples'], 'num-samples', { int: true, min: 0 })!, temperature, topK: num(values['top-k'], 'top-k', { int: true, min: 1 }),
+  };
+}
+
+interface Saved { type: string; step: number; bestTestLoss: number }
+
+function evaluate(model: LanguageModel, d: Sequences, batch = 100, maxBatches = 10): number {
+  let total = 0;
+  let n = 0;
+  for (let s = 0; s < d.n && n < maxBatches; s += batch, n++) {
+    const idx = Array.from({ length: Math.min(batch, d.n - s) }, (_, i) => s + i);
+    const b = takeSequences(d, idx);
+    const loss = tf.tidy(() => model.forward(tf.tensor2d(b.X, [idx.length, d.blockSize], 'int32'), tf.tensor2d(b.Y, [idx.length, d.blockSize], 'int32')).loss!);
+    total += loss.dataSync()[0] as number;
+    loss.dispose();
+  }
+  return total / n;
+}
+
+function printSamples(model: LanguageModel, vocab: Vocab, blockSize: number, train: Set<string>, test: Set<string>, count: number, rng: TorchGenerator, opts: { temperature: number; topK?: number }): void {
+  if (count === 0) return;
+  const words = rowsToWords(generate(model, blockSize, count, blockSize - 1, rng, opts), vocab);
+  const tagged = { 'in train': [] as string[], 'in test': [] as string[], new: [] as string[] };
+  for (const w of words) (train.has(w) ? tagged['in train'] : test.has(w) ? tagged['in test'] : tagged.new).push(w);
+  console.log('-'.repeat(60));
+  for (const [tag, ws] of Object.entries(tagged)) {
+    console.log(`${ws.length} samples that are ${tag}:`);
+    for (const w of ws) console.log(`  ${w}`);
+  }
+  console.log('-'.repeat(60));
+}
+
+async function main(): Promise<void> {
+  let a: ReturnType<typeof parse>;
+  try {
+    a = parse();
+  } catch (e) {
+    console.error(`makemore: ${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (a.help) { console.log(USAGE); return; }
+  await initTf();
+  const workDir = path.resolve(a.workDir);
+  const ckpt = path.join(workDir, 'model');
+
+  // data: vocabulary from the file itself; makemore's split: min(1000, 10 %) test words, seeded
+  const words = loadWords(a.input);
+  const vocab = Vocab.fromWords(words, words.some((w) => w.includes('.')) ? '\u0000' : '.');
+  const blockSize = Math.max(...words.map((w) => [...w].length)) + 1;
+  const perm = new TorchGenerator(a.seed).randperm(words.length);
+  const testSize = Math.min(1000, Math.floor(words.length * 0.1));
+  const testWords = Array.from(perm.subarray(0, testSize), (i) => words[i] as string);
+  const trainWords = Array.from(perm.subarray(testSize), (i) => words[i] as string);
+  const data = { train: buildSequences(trainWords, vocab, blockSize), test: buildSequences(testWords, vocab, blockSize) };
+  console.log(`${words.length} words, ${vocab.size} symbols (${JSON.stringify(vocab.itos.slice(1).join(''))}), block size ${blockSize}; ${trainWords.length} train / ${testWords.length} test`);
+
+  let config: ModelConfig = { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize };
+  for (const [k, v] of [['nLayer', a.nLayer], ['nHead', a.nHead], ['nEmbd', a.nEmbd], ['nEmbd2', a.nEmbd2]] as const) if (v !== undefined) config = { ...config, [k]: v };
+  let type = a.type;
+  let startStep = 0;
+  let best = Infinity;
+  let saved: { topology: SavedTopology<ModelConfig>; weights: Record<string, tf.Tensor> } | null = null;
+  if (a.resume || a.sampleOnly) {
+    saved = await loadWeights<ModelConfig>(ckpt);
+    if (saved.topology.itos.join('') !== vocab.itos.join('')) throw new Error(`the checkpoint in ${ckpt} was trained on another vocabulary`);
+    config = saved.topology.config;
+    const extra = saved.topology.extra as unknown as Saved;
+    type = saved.topology.type;
+    startStep = extra.step;
+    best = extra.bestTestLoss;
+    console.log(`loaded ${type} from ${path.relative(process.cwd(), ckpt)} (step ${startStep}, best test loss ${best.toFixed(4)})`);
+  }
+  const model = createModel(type, config, new TorchGenerator(a.seed));
+  if (saved) { model.loadWeights(saved.weights); tf.dispose(Object.values(saved.weights)); }
+  console.log(`model ${type}: ${model.numParams().toLocaleString('en-US')} parameters`);
+  const sampleRng = new TorchGenerator(a.seed + 1);
+  const sets = { train: new Set(trainWords), test: new Set(testWords) };
+  if (a.sampleOnly) {
+    printSamples(model, vocab, blockSize, sets.train, sets.test, a.numSamples, sampleRng, { temperature: a.temperature, topK: a.topK });
+    return;
+  }
+
+  fs.mkdirSync(workDir, { recursive: true });
+  const logPath = path.join(workDir, 'log.jsonl');
+  if (!a.resume) { fs.writeFileSync(logPath, ''); fs.writeFileSync(path.join(workDir, 'log.csv'), 'step,train_loss,test_loss,batch_loss\n'); }
+  let stop = false;
+  process.on('SIGINT', () => { if (stop) process.exit(130); stop = true; console.log('\ninterrupt: stopping after this step (the best checkpoint is kept); Ctrl-C again to quit now'); });
+
+  const batchRng = new FastGenerator(`${a.seed}-${startStep}`);
+  const steps = a.maxSteps === -1 ? Number.MAX_SAFE_INTEGER / 2 : a.maxSteps;
+  const history: { step: number; train: number; test: number }[] = [];
+  const t0 = performance.now();
+  const res = await train({
+    steps: Math.min(steps, 1e9), params: model.params(), optimizer: 'adamw', learningRate: a.lr, weightDecay: a.wd, beta1: 0.9, beta2: 0.99, label: type,
+    loss: () => {
+      const b = takeSequences(data.train, batchRng.randint(0, data.train.n, a.batchSize));
+      return model.forward(tf.tensor2d(b.X, [a.batchSize, blockSize], 'int32'), tf.tensor2d(b.Y, [a.batchSize, blockSize], 'int32')).loss!;
+    },
+    onStep: async (i, loss) => {
+      const step = startStep + i + 1;
+      if ((i + 1) % a.evalEvery !== 0 && i + 1 !== steps) return;
+      const trainLoss = evaluate(model, data.train);
+      const testLoss = evaluate(model, data.test);
+      history.push({ step, train: trainLoss, test: testLoss });
+      fs.appendFileSync(logPath, JSON.stringify({ step, train_loss: trainLoss, test_loss: testLoss, batch_loss: loss, seconds: (performance.now() - t0) / 1000 }) + '\n');
+      fs.appendFileSync(path.join(workDir, 'log.csv'), `${step},${trainLoss},${testLoss},${loss}\n`);
+      let note = '';
+      if (testLoss < best) {
+        best = testLoss;
+        await saveWeights(ckpt, { sequentia: 1, type, config, itos: [...vocab.itos], boundary: vocab.boundary, extra: { type, step, bestTestLoss: best } }, model.namedWeights());
+        note = ' → saved best';
+      }
+      console.log(`\nstep ${step} train loss ${trainLoss.toFixed(4)} test loss ${testLoss.toFixed(4)}${note}`);
+      printSamples(model, vocab, blockSize, sets.train, sets.test, Math.min(a.numSamples, 10), sampleRng, { temperature: a.temperature, topK: a.topK });
+    },
+    shouldStop: () => stop,
+  });
+  const all = fs.readFileSync(logPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; train_loss: number; test_loss: number });
+  const fig = lineChart([{ name: 'train', x: all.map((r) => r.step), y: all.map((r) => r.train_loss), mode: 'lines+markers' }, { name: 'test', x: all.map((r) => r.step), y: all.map((r) => r.test_loss), mode: 'lines+markers' }], { title: `makemore ${type}: loss`, xTitle: 'step', yTitle: 'loss' });
+  fs.copyFileSync(plotlyJsPath(), path.join(workDir, 'plotly.min.js'));
+  fs.writeFileSync(path.join(workDir, 'loss.html'), standaloneHtml(fig, `makemore ${type}`));
+  console.log(`${res.losses.length} steps in ${formatDuration(res.seconds)} (${(1000 / res.stepsPerSecond).toFixed(1)} ms/step); best test loss ${best.toFixed(4)}; logs, loss.html and the checkpoint in ${path.relative(process.cwd(), workDir)}`);
+  void history;
+  model.dispose();
+}
+
+main().catch((e: unknown) => {
+  console.error(`makemore: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tf, initTf } from '../lib/tf';
+import { createModel, DEFAULT_CONFIG, MODEL_TYPES } from '../lib/models/makemore';
+import { RecurrentLM } from '../lib/models/recurrent';
+import { saveWeights, loadWeights } from '../lib/io';
+import { generate, generateText } from '../lib/generate';
+import { loadMysteriousIsland, loadCorpus } from '../lib/text';
+import { buildSequences } from '../lib/dataset';
+import { Vocab } from '../lib/data';
+import { TorchGenerator } from '../lib/random';
+
+process.env.SEQUENTIA_QUIET_BACKEND = '1';
+const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 };
+const ROOT = path.resolve(__dirname, '..');
+
+test('the zoo at makemore defaults has makemore’s parameter counts', async () => {
+  await initTf();
+  const want: Record<string, number> = { bigram: 729, mlp: 69147, rnn: 11803, gru: 28315, bow: 12827, transformer: 204544, lstm: 36571 };
+  for (const type of MODEL_TYPES) {
+    const m = createModel(type, config, new TorchGenerator(1));
+    assert.equal(m.numParams(), want[type], type);
+    m.dispose();
+  }
+  assert.throws(() => createModel('cnn', config, new TorchGenerator(1)), /unknown model type 'cnn'/);
+});
+
+test('every model: logits [B, T, V], ln 27-ish loss at init, padding ignored, causal (no peeking ahead)', async () => {
+  await initTf();
+  const seq = buildSequences(['emma', 'olivia'], Vocab.fromWords(['abcdefghijklmnopqrstuvwxyz']), 16);
+  for (const type of MODEL_TYPES) {
+    const m = createModel(type, config, new TorchGenerator(3));
+    tf.tidy(() => {
+      const X = tf.tensor2d(seq.X, [2, 16], 'int32');
+      const Y = tf.tensor2d(seq.Y, [2, 16], 'int32');
+      const { logits, loss } = m.forward(X, Y);
+      assert.deepEqual(logits.shape, [2, 16, 27], type);
+      assert.ok(Number.isFinite(loss!.dataSync()[0]!), type);
+      // changing a later token must not change earlier logits
+      const X2 = X.arraySync() as number[][];
+      X2[0]![10] = 7;
+      const l2 = m.forward(tf.tensor2d(X2, [2, 16], 'int32')).logits;
+      const a = logits.slice([0, 0, 0], [1, 10, 27]).dataSync();
+      const b = l2.slice([0, 0, 0], [1, 10, 27]).dataSync();
+      assert.ok(a.every((v, i) => Math.abs(v - b[i]!) < 1e-5), `${type} looks ahead`);
+    });
+    m.dispose();
+  }
+});
+
+test('save and load round trip gives identical logits (LSTM and transformer)', async () => {
+  await initTf();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-io-'));
+  for (const type of ['lstm', 'transformer']) {
+    const m = createModel(type, config, new TorchGenerator(5));
+    await saveWeights(path.join(dir, type), { sequentia: 1, type, config, itos: [], boundary: '.' }, m.namedWeights());
+    const saved = await loadWeights<typeof config>(path.join(dir, type));
+    const m2 = createModel(saved.topology.type, saved.topology.config, new TorchGenerator(99));
+    m2.loadWeights(saved.weights);
+    tf.dispose(Object.values(saved.weights));
+    const x = tf.tensor2d(new TorchGenerator(1).randint(0, 27, 32), [2, 16], 'int32');
+    const a = m.forward(x).logits.dataSync();
+    const b = m2.forward(x).logits.dataSync();
+    assert.ok(a.every((v, i) => v === b[i]), `${type} differs after reload`);
+    m.dispose();
+    m2.dispose();
+  }
+  await assert.rejects(() => loadWeights(path.join(dir, 'nothing')), /no saved model/);
+});
+
+test('The Mysterious Island: 1,112,350 characters, 80 distinct; generation checks its input', async () => {
+  await initTf();
+  const c = loadMysteriousIsland();
+  assert.equal(c.text.length, 1112350);
+  assert.equal(c.vocab.size, 80);
+  assert.ok(c.text.startsWith('THE MYSTERIOUS ISLAND'));
+  const m = new RecurrentLM({ cell: 'lstm', vocabSize: 80, blockSize: 40, nEmbd: 8, nHidden: 16 }, new TorchGenerator(1));
+  const out = generateText(m, c.vocab, 'The island', 20, new TorchGenerator(1), { temperature: 0.5 });
+  assert.equal(out.length, 30);
+  assert.equal(out, generateText(m, c.vocab, 'The island', 20, new TorchGenerator(1), { temperature: 0.5 }), 'same seed, same text');
+  assert.throws(() => generateText(m, c.vocab, 'The ísland', 5, new TorchGenerator(1)), /'í' \(U\+00ED\) at position 4/);
+  assert.throws(() => generateText(m, c.vocab, 'The', 5, new TorchGenerator(1), { temperature: 0 }), /temperature must be > 0/);
+  assert.throws(() => generateText(m, c.vocab, '', 5, new TorchGenerator(1)), /seed string is empty/);
+  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seq-')), 'e.txt');
+  fs.writeFileSync(tmp, '   \n');
+  assert.throws(() => loadCorpus(tmp), /empty/);
+  const rows = generate(createModel('bigram', config, new TorchGenerator(1)), 16, 3, 5, new TorchGenerator(1));
+  assert.equal(rows.length, 3);
+  m.dispose();
+});
+
+test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-mm-'));
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'makemore.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SEQUENTIA_QUIET_BACKEND: '1' } });
+  const r = run('--type', 'bow', '--work-dir', work, '--max-steps', '60', '--eval-every', '30', '--num-samples', '4');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /model bow: 12,827 parameters/);
+  assert.match(r.stdout, /samples that are new:/);
+  assert.match(r.stdout, /step 60 train loss \d\.\d{4} test loss \d\.\d{4}/);
+  for (const f of ['model/model.json', 'model/weights.bin', 'log.jsonl', 'log.csv', 'loss.html']) assert.ok(fs.existsSync(path.join(work, f)), f);
+  assert.equal(fs.readFileSync(path.join(work, 'log.jsonl'), 'utf8').trim().split('\n').length, 2);
+  const s = run('--work-dir', work, '--sample-only', '--num-samples', '3');
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stdout, /loaded bow/);
+  const bad = run('--type', 'cnn');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown model type 'cnn'/);
+  const bad2 = run('--batch-size', '0');
+  assert.equal(bad2.status, 2);
+  const missing = run('--input', 'no/such/file.txt', '--max-steps', '1');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /data file not found/);
+});
