@@ -40,7 +40,7 @@ function transposeLastTwo(x: TensorInfo, backend: object, transposeFn: KernelFun
   return transposeFn({ inputs: { x }, backend, attrs: { perm } }) as TensorInfo;
 }
 
-function untransposed(name: string, original: KernelFunc, transposeFn: KernelFunc): KernelFunc {
+function untransposed(original: KernelFunc, transposeFn: KernelFunc): KernelFunc {
   return (args) => {
     const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
     if (!attrs.transposeA && !attrs.transposeB) return original(args);
@@ -57,7 +57,6 @@ function untransposed(name: string, original: KernelFunc, transposeFn: KernelFun
     }
     const out = original({ ...args, inputs, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
     for (const t of temps) backend.disposeData(t.dataId);
-    void name;
     return out;
   };
 }
@@ -242,7 +241,7 @@ export function patchWasmKernels(): void {
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }
-  for (const name of ['BatchMatMul', '_FusedMatMul']) override(name, (k) => untransposed(name, k, transpose.kernelFunc));
+  for (const name of ['BatchMatMul', '_FusedMatMul']) override(name, (k) => untransposed(k, transpose.kernelFunc));
   if (tf.getKernel('Sigmoid', 'wasm') && tf.getKernel('Multiply', 'wasm') && tf.getKernel('Sub', 'wasm')) override('Tanh', tanhViaSigmoid);
   override('GatherV2', fastGather);
   override('Slice', (original) => (args) => ((args.inputs.x as TensorInfo).dtype === 'string' ? original(args) : fastSliceKernel(args)));

@@ -5,13 +5,22 @@
 import { tf } from './tf';
 import type { Rng } from './random';
 
+let uniq = 0;
+
 /** A trainable tensor initialised from `rng.randn` (times `scale`), so a seed fixes every weight. */
 export function randnVariable(rng: Rng, shape: number[], scale = 1, name?: string): tf.Variable {
   const values = rng.randn(shape);
   if (scale !== 1) for (let i = 0; i < values.length; i++) values[i] = Math.fround((values[i] as number) * scale);
   return tf.variable(tf.tensor(values, shape, 'float32'), true, name ? `${name}_${uniq++}` : undefined);
 }
-let uniq = 0;
+
+/** uniform(−1/√fanIn, 1/√fanIn), as torch.nn.Linear initialises, drawn from `rng`. */
+export function uniformVariable(rng: Rng, fanIn: number, shape: number[], name: string): tf.Variable {
+  const u = rng.rand(shape);
+  const k = 1 / Math.sqrt(fanIn);
+  for (let i = 0; i < u.length; i++) u[i] = Math.fround(((u[i] as number) * 2 - 1) * k);
+  return tf.variable(tf.tensor(u, shape, 'float32'), true, `${name}_${uniq++}`);
+}
 
 export function constantVariable(value: number, shape: number[], name?: string): tf.Variable {
   return tf.variable(tf.fill(shape, value), true, name ? `${name}_${uniq++}` : undefined);

@@ -50,7 +50,10 @@ export function stepDecay(points: readonly (readonly [number, number])[]): (step
   };
 }
 
-/** AdamW as in PyTorch: Adam on the gradient, plus lr·wd·p decay applied to the weights directly. */
+/**
+ * AdamW as in PyTorch (and makemore, which decays every parameter): each weight is first shrunk by
+ * lr·wd·p, then the Adam step on the gradient is applied.
+ */
 class AdamW extends tf.AdamOptimizer {
   constructor(lr: number, b1: number, b2: number, private readonly wd: number) {
     super(lr, b1, b2, 1e-8);
@@ -61,7 +64,7 @@ class AdamW extends tf.AdamOptimizer {
       tf.tidy(() => {
         for (const n of names) {
           const v = tf.engine().registeredVariables[n];
-          if (v && v.rank >= 2) v.assign(v.mul(1 - this.learningRate * this.wd));
+          if (v) v.assign(v.mul(1 - this.learningRate * this.wd));
         }
       });
     }

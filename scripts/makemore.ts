@@ -16,9 +16,8 @@ import { generate, rowsToWords } from '../lib/generate';
 import { saveWeights, loadWeights, type SavedTopology } from '../lib/io';
 import { TorchGenerator, FastGenerator } from '../lib/random';
 import { train, formatDuration } from '../lib/train';
-import { lineChart } from '../lib/plots';
+import { lineChart, plotlyJsPath } from '../lib/plots';
 import { standaloneHtml } from '../lib/export';
-import { plotlyJsPath } from '../lib/plots';
 
 const USAGE = `usage: npm run makemore -- [options]
   --input FILE          one word per line (default data/names.txt)
@@ -158,7 +157,6 @@ async function main(): Promise<void> {
 
   const batchRng = new FastGenerator(`${a.seed}-${startStep}`);
   const steps = a.maxSteps === -1 ? Number.MAX_SAFE_INTEGER / 2 : a.maxSteps;
-  const history: { step: number; train: number; test: number }[] = [];
   const t0 = performance.now();
   const res = await train({
     steps: Math.min(steps, 1e9), params: model.params(), optimizer: 'adamw', learningRate: a.lr, weightDecay: a.wd, beta1: 0.9, beta2: 0.99, label: type,
@@ -171,7 +169,6 @@ async function main(): Promise<void> {
       if ((i + 1) % a.evalEvery !== 0 && i + 1 !== steps) return;
       const trainLoss = evaluate(model, data.train);
       const testLoss = evaluate(model, data.test);
-      history.push({ step, train: trainLoss, test: testLoss });
       fs.appendFileSync(logPath, JSON.stringify({ step, train_loss: trainLoss, test_loss: testLoss, batch_loss: loss, seconds: (performance.now() - t0) / 1000 }) + '\n');
       fs.appendFileSync(path.join(workDir, 'log.csv'), `${step},${trainLoss},${testLoss},${loss}\n`);
       let note = '';
@@ -190,7 +187,6 @@ async function main(): Promise<void> {
   fs.copyFileSync(plotlyJsPath(), path.join(workDir, 'plotly.min.js'));
   fs.writeFileSync(path.join(workDir, 'loss.html'), standaloneHtml(fig, `makemore ${type}`));
   console.log(`${res.losses.length} steps in ${formatDuration(res.seconds)} (${(1000 / res.stepsPerSecond).toFixed(1)} ms/step); best test loss ${best.toFixed(4)}; logs, loss.html and the checkpoint in ${path.relative(process.cwd(), workDir)}`);
-  void history;
   model.dispose();
 }
 

@@ -5,7 +5,7 @@
  * defaults and PyTorch's initialisation (embeddings N(0, 1), linear layers U(±1/√fan_in)).
  */
 import { tf } from '../tf';
-import { constantVariable, countParameters, crossEntropy, randnVariable } from '../nn';
+import { constantVariable, countParameters, crossEntropy, randnVariable, uniformVariable } from '../nn';
 import type { Rng } from '../random';
 import { RecurrentLM, type CellType } from './recurrent';
 
@@ -31,14 +31,6 @@ export interface LanguageModel {
   loadWeights(w: Record<string, tf.Tensor>): void;
   numParams(): number;
   dispose(): void;
-}
-
-let uid = 0;
-function uniformVariable(rng: Rng, fanIn: number, shape: number[], name: string): tf.Variable {
-  const u = rng.rand(shape);
-  const k = 1 / Math.sqrt(fanIn);
-  for (let i = 0; i < u.length; i++) u[i] = Math.fround(((u[i] as number) * 2 - 1) * k);
-  return tf.variable(tf.tensor(u, shape, 'float32'), true, `${name}_${uid++}`);
 }
 
 /** A linear layer x W + b over the last axis of any rank. */
@@ -107,10 +99,10 @@ abstract class Base implements LanguageModel {
 /** A lookup table of next-token logits: 27 × 27 = 729 parameters for names. */
 export class Bigram extends Base {
   readonly table: tf.Variable;
-  constructor(readonly config: ModelConfig, rng: Rng) {
+  /** The table starts at zero (uniform predictions), as makemore's does; no randomness needed. */
+  constructor(readonly config: ModelConfig) {
     super();
     this.table = constantVariable(0, [config.vocabSize, config.vocabSize], 'bigram');
-    void rng;
   }
   logits(idx: tf.Tensor2D): tf.Tensor3D {
     return tf.gather(this.table, idx) as tf.Tensor3D;
@@ -276,7 +268,7 @@ export class Transformer extends Base {
 /** makemore's `--type`: builds any model of the zoo. */
 export function createModel(type: string, config: ModelConfig, rng: Rng): LanguageModel {
   switch (type) {
-    case 'bigram': return new Bigram(config, rng);
+    case 'bigram': return new Bigram(config);
     case 'mlp': return new MakemoreMLP(config, rng);
     case 'bow': return new BagOfWords(config, rng);
     case 'transformer': return new Transformer(config, rng);

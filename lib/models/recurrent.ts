@@ -5,7 +5,7 @@
  * matmul; only the recurrent half runs step by step.
  */
 import { tf } from '../tf';
-import { constantVariable, countParameters, crossEntropy, randnVariable } from '../nn';
+import { constantVariable, countParameters, crossEntropy, randnVariable, uniformVariable } from '../nn';
 import type { Rng } from '../random';
 
 export type CellType = 'rnn' | 'gru' | 'lstm';
@@ -28,14 +28,6 @@ export interface RecurrentState {
 
 const GATES: Record<CellType, number> = { rnn: 1, gru: 3, lstm: 4 };
 
-/** uniform(−1/√fanIn, 1/√fanIn), as torch.nn.Linear initialises, drawn from `rng`. */
-function linearInit(rng: Rng, fanIn: number, shape: number[], name: string): tf.Variable {
-  const u = rng.rand(shape);
-  const k = 1 / Math.sqrt(fanIn);
-  for (let i = 0; i < u.length; i++) u[i] = Math.fround(((u[i] as number) * 2 - 1) * k);
-  return tf.variable(tf.tensor(u, shape, 'float32'), true, `${name}_${Math.random().toString(36).slice(2, 8)}`);
-}
-
 export class RecurrentLM {
   readonly wte: tf.Variable;
   /** Learned initial hidden state (makemore's `start`). */
@@ -54,17 +46,17 @@ export class RecurrentLM {
     this.wte = randnVariable(rng, [V, E], 1, 'wte');
     this.start = constantVariable(0, [1, H], 'start');
     // One Linear(E + H → G·H) split into its input and recurrent halves: same parameters as makemore's cells.
-    this.Wx = linearInit(rng, E + H, [E, G * H], 'Wx');
-    this.Wh = linearInit(rng, E + H, [H, G * H], 'Wh');
-    this.b = linearInit(rng, E + H, [G * H], 'b');
+    this.Wx = uniformVariable(rng, E + H, [E, G * H], 'Wx');
+    this.Wh = uniformVariable(rng, E + H, [H, G * H], 'Wh');
+    this.b = uniformVariable(rng, E + H, [G * H], 'b');
     if (cell === 'lstm') {
       // Forget-gate bias starts at 1 so the cell remembers by default (Jozefowicz et al. 2015).
       const bias = this.b.arraySync() as number[];
       for (let k = H; k < 2 * H; k++) bias[k] = (bias[k] as number) + 1;
       this.b.assign(tf.tensor1d(bias));
     }
-    this.lmW = linearInit(rng, H, [H, V], 'lmW');
-    this.lmB = linearInit(rng, H, [V], 'lmB');
+    this.lmW = uniformVariable(rng, H, [H, V], 'lmW');
+    this.lmB = uniformVariable(rng, H, [V], 'lmB');
   }
 
   initialState(batch: number): RecurrentState {
@@ -123,12 +115,10 @@ export class RecurrentLM {
       s = this.cellStep(xg[t] as tf.Tensor2D, s);
       hs.push(s.h);
     }
-    const H = this.config.nHidden;
     const hidden = tf.concat(hs, 0) as tf.Tensor2D; // [T·B, H], time-major
     const logitsTB = tf.fused.matMul({ a: hidden, b: this.lmW as tf.Tensor2D, bias: this.lmB }).reshape([T, B, -1]);
     // The mean loss does not depend on the order of positions: score time-major against transposed targets.
     const loss = targets ? crossEntropy(logitsTB, targets.transpose(), -1) : undefined;
-    void H;
     return { logits: logitsTB.transpose([1, 0, 2]) as tf.Tensor3D, loss };
   }
 
