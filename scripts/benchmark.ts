@@ -22,6 +22,8 @@ import { Sequential, Linear, BatchNorm1d, Tanh } from '../lib/models/layers';
 import { crossEntropy } from '../lib/nn';
 import { RecurrentLM } from '../lib/models/recurrent';
 import { loadMysteriousIsland, randomWindows } from '../lib/text';
+import { createModel, MODEL_TYPES, DEFAULT_CONFIG } from '../lib/models/makemore';
+import { buildSequences, takeSequences } from '../lib/dataset';
 import { TorchGenerator } from '../lib/random';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -82,6 +84,24 @@ function cases(words: string[], vocab: Vocab): Case[] {
         const opt = tf.train.adam(0.005);
         return {
           step: () => { const c = opt.minimize(() => { const b = randomWindows(corpus, rng, 64, 40); return m.forward(b.X, b.Y).loss!; }, true, m.params()); c?.dataSync(); c?.dispose(); },
+          dispose: () => { m.dispose(); opt.dispose(); },
+        };
+      },
+    })),
+    ...MODEL_TYPES.map((type): Case => ({
+      name: `zoo-${type}`, what: `makemore ${type} (n_layer 4, n_head 4, n_embd 64, n_embd2 64), batch 32, AdamW`, warmup: 10, steps: 100,
+      make: () => {
+        const T = Math.max(...words.map((w) => w.length)) + 1;
+        const seqs = buildSequences(words, vocab, T);
+        const m = createModel(type, { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize: T }, new TorchGenerator(3407));
+        const rng = new TorchGenerator(1);
+        const opt = tf.train.adam(5e-4, 0.9, 0.99, 1e-8);
+        return {
+          step: () => {
+            const c = opt.minimize(() => { const b = takeSequences(seqs, rng.randint(0, seqs.n, 32)); return m.forward(tf.tensor2d(b.X, [32, T], 'int32'), tf.tensor2d(b.Y, [32, T], 'int32')).loss!; }, true, m.params());
+            c?.dataSync();
+            c?.dispose();
+          },
           dispose: () => { m.dispose(); opt.dispose(); },
         };
       },
