@@ -3,7 +3,7 @@
  * (context → next character) windows of each part.
  */
 import { loadWords, LOWERCASE, Vocab } from './data';
-import { buildWindows, lectureSplit, takeRows, type Split, type Windows } from './dataset';
+import { buildWindows, lectureSplit, takeRows, takeSequences, type Sequences, type Split, type Windows } from './dataset';
 import { tf } from './tf';
 import type { Rng } from './random';
 
@@ -30,4 +30,10 @@ export function lectureData(blockSize = 3, file = 'data/names.txt', seed = 42): 
 export function minibatch(d: Windows, rng: Rng, size: number): { X: tf.Tensor2D; Y: tf.Tensor1D } {
   const b = takeRows(d, rng.randint(0, d.n, size));
   return { X: tf.tensor2d(b.X, [size, d.blockSize], 'int32'), Y: tf.tensor1d(b.Y, 'int32') };
+}
+
+/** A random minibatch of `size` sequences (makemore-style data) as tensors. */
+export function sequenceBatch(d: Sequences, rng: Rng, size: number): { X: tf.Tensor2D; Y: tf.Tensor2D } {
+  const b = takeSequences(d, rng.randint(0, d.n, size));
+  return { X: tf.tensor2d(b.X, [size, d.blockSize], 'int32'), Y: tf.tensor2d(b.Y, [size, d.blockSize], 'int32') };
 }

@@ -4,7 +4,7 @@
  */
 import { tf } from './tf';
 import { LiveLine } from './display';
-import type { Windows } from './dataset';
+import { takeSequences, type Sequences, type Windows } from './dataset';
 
 export type Schedule = number | ((step: number) => number);
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
@@ -181,4 +181,25 @@ export function smooth(values: ArrayLike<number>, window: number): { x: number[]
     y.push(sum / window);
   }
   return { x, y };
+}
+
+/**
+ * Mean per-character loss of a sequence model over (up to `maxRows` rows of) a sequence dataset,
+ * evaluated in chunks of `chunk` rows, each chunk weighted by its number of scored (non-padding) targets.
+ */
+export function evaluateSequences(forward: (X: tf.Tensor2D, Y: tf.Tensor2D) => tf.Scalar, d: Sequences, opts: { chunk?: number; maxRows?: number } = {}): number {
+  const chunk = opts.chunk ?? 100;
+  const rows = Math.min(d.n, opts.maxRows ?? d.n);
+  let total = 0;
+  let scored = 0;
+  for (let s = 0; s < rows; s += chunk) {
+    const idx = Array.from({ length: Math.min(chunk, rows - s) }, (_, i) => s + i);
+    const b = takeSequences(d, idx);
+    const n = b.Y.reduce((c, y) => c + (y >= 0 ? 1 : 0), 0);
+    const loss = tf.tidy(() => forward(tf.tensor2d(b.X, [idx.length, d.blockSize], 'int32'), tf.tensor2d(b.Y, [idx.length, d.blockSize], 'int32')));
+    total += (loss.dataSync()[0] as number) * n;
+    scored += n;
+    loss.dispose();
+  }
+  return total / scored;
 }

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { tf, initTf } from '../lib/tf';
 import { loadWords, Vocab } from '../lib/data';
 import { buildWindows } from '../lib/dataset';
-import { minibatch } from '../lib/lecture';
+import { minibatch, sequenceBatch } from '../lib/lecture';
 import { BigramNet } from '../lib/models/bigram-net';
 import { MLP } from '../lib/models/mlp';
 import { Sequential, Linear, BatchNorm1d, Tanh } from '../lib/models/layers';
@@ -23,7 +23,7 @@ import { crossEntropy } from '../lib/nn';
 import { RecurrentLM } from '../lib/models/recurrent';
 import { loadMysteriousIsland, randomWindows } from '../lib/text';
 import { createModel, MODEL_TYPES, DEFAULT_CONFIG } from '../lib/models/makemore';
-import { buildSequences, takeSequences } from '../lib/dataset';
+import { buildSequences } from '../lib/dataset';
 import { TorchGenerator } from '../lib/random';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -98,7 +98,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
         const opt = tf.train.adam(5e-4, 0.9, 0.99, 1e-8);
         return {
           step: () => {
-            const c = opt.minimize(() => { const b = takeSequences(seqs, rng.randint(0, seqs.n, 32)); return m.forward(tf.tensor2d(b.X, [32, T], 'int32'), tf.tensor2d(b.Y, [32, T], 'int32')).loss!; }, true, m.params());
+            const c = opt.minimize(() => { const b = sequenceBatch(seqs, rng, 32); return m.forward(b.X, b.Y).loss!; }, true, m.params());
             c?.dataSync();
             c?.dispose();
           },

@@ -10,12 +10,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tf, initTf } from '../lib/tf';
 import { loadWords, Vocab } from '../lib/data';
-import { buildSequences, takeSequences, type Sequences } from '../lib/dataset';
+import { buildSequences, type Sequences } from '../lib/dataset';
 import { createModel, MODEL_TYPES, DEFAULT_CONFIG, type LanguageModel, type ModelConfig } from '../lib/models/makemore';
 import { generate, rowsToWords } from '../lib/generate';
 import { saveWeights, loadWeights, type SavedTopology } from '../lib/io';
 import { TorchGenerator, FastGenerator } from '../lib/random';
-import { train, formatDuration } from '../lib/train';
+import { train, formatDuration, evaluateSequences } from '../lib/train';
+import { sequenceBatch } from '../lib/lecture';
 import { lineChart, plotlyJsPath } from '../lib/plots';
 import { standaloneHtml } from '../lib/export';
 
@@ -73,17 +74,8 @@ function parse() {
 
 interface Saved { type: string; step: number; bestTestLoss: number }
 
-function evaluate(model: LanguageModel, d: Sequences, batch = 100, maxBatches = 10): number {
-  let total = 0;
-  let n = 0;
-  for (let s = 0; s < d.n && n < maxBatches; s += batch, n++) {
-    const idx = Array.from({ length: Math.min(batch, d.n - s) }, (_, i) => s + i);
-    const b = takeSequences(d, idx);
-    const loss = tf.tidy(() => model.forward(tf.tensor2d(b.X, [idx.length, d.blockSize], 'int32'), tf.tensor2d(b.Y, [idx.length, d.blockSize], 'int32')).loss!);
-    total += loss.dataSync()[0] as number;
-    loss.dispose();
-  }
-  return total / n;
+function evaluate(model: LanguageModel, d: Sequences): number {
+  return evaluateSequences((X, Y) => model.forward(X, Y).loss!, d, { chunk: 100, maxRows: 1000 });
 }
 
 function printSamples(model: LanguageModel, vocab: Vocab, blockSize: number, train: Set<string>, test: Set<string>, count: number, rng: TorchGenerator, opts: { temperature: number; topK?: number }): void {
@@ -160,10 +152,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const res = await train({
     steps: Math.min(steps, 1e9), params: model.params(), optimizer: 'adamw', learningRate: a.lr, weightDecay: a.wd, beta1: 0.9, beta2: 0.99, label: type,
-    loss: () => {
-      const b = takeSequences(data.train, batchRng.randint(0, data.train.n, a.batchSize));
-      return model.forward(tf.tensor2d(b.X, [a.batchSize, blockSize], 'int32'), tf.tensor2d(b.Y, [a.batchSize, blockSize], 'int32')).loss!;
-    },
+    loss: () => { const b = sequenceBatch(data.train, batchRng, a.batchSize); return model.forward(b.X, b.Y).loss!; },
     onStep: async (i, loss) => {
       const step = startStep + i + 1;
       if ((i + 1) % a.evalEvery !== 0 && i + 1 !== steps) return;

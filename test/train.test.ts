@@ -118,3 +118,17 @@ test('stepDecay and sampling options', () => {
   assert.throws(() => sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, { temperature: 0 }), /temperature must be > 0/);
   assert.throws(() => sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, { topK: 0 }), /topK must be a positive integer/);
 });
+
+test('evaluateSequences: chunked, padding-weighted mean equals the one-shot mean', async () => {
+  await initTf();
+  const { buildSequences } = await import('../lib/dataset');
+  const { evaluateSequences } = await import('../lib/train');
+  const { RecurrentLM } = await import('../lib/models/recurrent');
+  const seqs = buildSequences(data.split.dev.slice(0, 250), data.vocab, 16);
+  const m = new RecurrentLM({ cell: 'rnn', vocabSize: 27, blockSize: 16, nEmbd: 8, nHidden: 8 }, new TorchGenerator(1));
+  const f = (X: tf.Tensor2D, Y: tf.Tensor2D) => m.forward(X, Y).loss!;
+  const whole = evaluateSequences(f, seqs, { chunk: 1000 });
+  const chunked = evaluateSequences(f, seqs, { chunk: 64 });
+  assert.ok(Math.abs(whole - chunked) < 1e-5, `${whole} vs ${chunked}`);
+  m.dispose();
+});
