@@ -36,12 +36,16 @@ interface Case {
   make: () => { step: () => void; dispose: () => void };
 }
 
-function sgdStep(params: tf.Variable[], lr: number, loss: () => tf.Scalar): () => void {
+/** A training step with its own optimizer, and a disposer for both (so cases do not leak into each other). */
+function sgdStep(params: tf.Variable[], lr: number, loss: () => tf.Scalar, dispose: () => void): { step: () => void; dispose: () => void } {
   const opt = tf.train.sgd(lr);
-  return () => {
-    const c = opt.minimize(loss, true, params);
-    c?.dataSync();
-    c?.dispose();
+  return {
+    step: () => {
+      const c = opt.minimize(loss, true, params);
+      c?.dataSync();
+      c?.dispose();
+    },
+    dispose: () => { opt.dispose(); dispose(); },
   };
 }
 
@@ -54,7 +58,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
         const X = tf.tensor1d(all.X, 'int32');
         const Y = tf.tensor1d(all.Y, 'int32');
         const net = new BigramNet(new TorchGenerator(2147483647));
-        return { step: sgdStep(net.params(), 50, () => net.loss(X, Y, { reg: 0.01, via: 'onehot' })), dispose: () => { net.dispose(); tf.dispose([X, Y]); } };
+        return sgdStep(net.params(), 50, () => net.loss(X, Y, { reg: 0.01, via: 'onehot' }), () => { net.dispose(); tf.dispose([X, Y]); });
       },
     },
     {
@@ -63,7 +67,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
         const d = buildWindows(words, vocab, 3);
         const g = new TorchGenerator(2147483647);
         const m = new MLP({ vocabSize: 27, blockSize: 3, nEmbd: 10, nHidden: 200 }, g);
-        return { step: sgdStep(m.params(), 0.1, () => { const b = minibatch(d, g, 32); return m.loss(b.X, b.Y); }), dispose: () => m.dispose() };
+        return sgdStep(m.params(), 0.1, () => { const b = minibatch(d, g, 32); return m.loss(b.X, b.Y); }, () => m.dispose());
       },
     },
     {
@@ -72,7 +76,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
         const d = buildWindows(words, vocab, 3);
         const g = new TorchGenerator(2147483647);
         const m = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 200, { bias: false, gain: 5 / 3 }), new BatchNorm1d(200), new Tanh(), new Linear(g, 200, 27, { scale: 0.01 })]);
-        return { step: sgdStep(m.params(), 0.1, () => { const b = minibatch(d, g, 32); return crossEntropy(m.logits(b.X, true), b.Y); }), dispose: () => m.dispose() };
+        return sgdStep(m.params(), 0.1, () => { const b = minibatch(d, g, 32); return crossEntropy(m.logits(b.X, true), b.Y); }, () => m.dispose());
       },
     },
     ...([[64, 128, 50], [256, 512, 50]] as const).map(([E, H, steps]): Case => ({
