@@ -2,7 +2,7 @@
  * Datasets of (context → next character) windows, and the lecture's train/dev/test split.
  */
 import { Vocab } from './data';
-import { pythonShuffle } from './random';
+import { pythonShuffle, TorchGenerator } from './random';
 
 /** n examples: X holds n rows of `blockSize` context indices, Y the index that follows each row. */
 export interface Windows {
@@ -65,6 +65,17 @@ export function lectureSplit(words: readonly string[], seed = 42): Split<string[
   const n1 = Math.floor(0.8 * w.length);
   const n2 = Math.floor(0.9 * w.length);
   return { train: w.slice(0, n1), dev: w.slice(n1, n2), test: w.slice(n2) };
+}
+
+/**
+ * makemore's split: `torch.manual_seed(seed); rp = torch.randperm(n)`, the last min(1000, 10 %) words of
+ * the permutation are the test set, the rest train (31,033 / 1,000 names for names.txt).
+ */
+export function makemoreSplit(words: readonly string[], seed = 3407): { train: string[]; test: string[] } {
+  const perm = new TorchGenerator(seed).randperm(words.length);
+  const nTest = Math.min(1000, Math.floor(words.length * 0.1));
+  const pick = (from: number, to: number) => Array.from(perm.subarray(from, to), (i) => words[i] as string);
+  return { train: pick(0, words.length - nTest), test: pick(words.length - nTest, words.length) };
 }
 
 /** Sequences for makemore-style models: each word as input [0, w…, 0-padding] and target [w…, 0, −1…]. */

@@ -4,10 +4,12 @@
  */
 import { tf } from './tf';
 import { LiveLine } from './display';
+import { createOptimizer, type OptimizerName, type TrainOptimizer } from './optim';
 import { takeSequences, type Sequences, type Windows } from './dataset';
 
 export type Schedule = number | ((step: number) => number);
-export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+
+export type { OptimizerName };
 
 export interface TrainOptions {
   steps: number;
@@ -50,35 +52,8 @@ export function stepDecay(points: readonly (readonly [number, number])[]): (step
   };
 }
 
-/**
- * AdamW as in PyTorch (and makemore, which decays every parameter): each weight is first shrunk by
- * lr·wd·p, then the Adam step on the gradient is applied.
- */
-class AdamW extends tf.AdamOptimizer {
-  constructor(lr: number, b1: number, b2: number, private readonly wd: number) {
-    super(lr, b1, b2, 1e-8);
-  }
-  override applyGradients(grads: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
-    const names = Array.isArray(grads) ? grads.map((g: { name: string }) => g.name) : Object.keys(grads);
-    if (this.wd > 0) {
-      tf.tidy(() => {
-        for (const n of names) {
-          const v = tf.engine().registeredVariables[n];
-          if (v) v.assign(v.mul(1 - this.learningRate * this.wd));
-        }
-      });
-    }
-    super.applyGradients(grads);
-  }
-}
-
-function makeOptimizer(o: TrainOptions): tf.Optimizer & { setLearningRate?: (lr: number) => void; learningRate: number } {
-  const lr0 = lrAt(o.learningRate, 0);
-  const name = o.optimizer ?? 'sgd';
-  if (name === 'sgd') return tf.train.sgd(lr0) as unknown as tf.Optimizer & { learningRate: number };
-  if (name === 'adam') return tf.train.adam(lr0, o.beta1 ?? 0.9, o.beta2 ?? 0.999, 1e-8) as unknown as tf.Optimizer & { learningRate: number };
-  if (name === 'adamw') return new AdamW(lr0, o.beta1 ?? 0.9, o.beta2 ?? 0.99, o.weightDecay ?? 0.01) as unknown as tf.Optimizer & { learningRate: number };
-  throw new Error(`unknown optimizer '${String(name)}' (sgd, adam, adamw)`);
+function makeOptimizer(o: TrainOptions): TrainOptimizer {
+  return createOptimizer(o.optimizer ?? 'sgd', lrAt(o.learningRate, 0), { beta1: o.beta1, beta2: o.beta2, weightDecay: o.weightDecay });
 }
 
 export function formatDuration(s: number): string {

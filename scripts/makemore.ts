@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tf, initTf } from '../lib/tf';
 import { loadWords, Vocab } from '../lib/data';
-import { buildSequences, type Sequences } from '../lib/dataset';
+import { buildSequences, makemoreSplit, type Sequences } from '../lib/dataset';
 import { createModel, MODEL_TYPES, DEFAULT_CONFIG, type LanguageModel, type ModelConfig } from '../lib/models/makemore';
 import { generate, rowsToWords } from '../lib/generate';
 import { saveWeights, loadWeights, type SavedTopology } from '../lib/io';
@@ -104,14 +104,11 @@ async function main(): Promise<void> {
   const workDir = path.resolve(a.workDir);
   const ckpt = path.join(workDir, 'model');
 
-  // data: vocabulary from the file itself; makemore's split: min(1000, 10 %) test words, seeded
+  // data: vocabulary from the file itself; makemore's split: the last min(1000, 10 %) of a seeded permutation
   const words = loadWords(a.input);
   const vocab = Vocab.fromWords(words, words.some((w) => w.includes('.')) ? '\u0000' : '.');
   const blockSize = Math.max(...words.map((w) => [...w].length)) + 1;
-  const perm = new TorchGenerator(a.seed).randperm(words.length);
-  const testSize = Math.min(1000, Math.floor(words.length * 0.1));
-  const testWords = Array.from(perm.subarray(0, testSize), (i) => words[i] as string);
-  const trainWords = Array.from(perm.subarray(testSize), (i) => words[i] as string);
+  const { train: trainWords, test: testWords } = makemoreSplit(words, a.seed);
   const data = { train: buildSequences(trainWords, vocab, blockSize), test: buildSequences(testWords, vocab, blockSize) };
   console.log(`${words.length} words, ${vocab.size} symbols (${JSON.stringify(vocab.itos.slice(1).join(''))}), block size ${blockSize}; ${trainWords.length} train / ${testWords.length} test`);
 

@@ -8,6 +8,7 @@ import { tf } from '../tf';
 import { constantVariable, countParameters, crossEntropy, randnVariable, uniformVariable } from '../nn';
 import type { Rng } from '../random';
 import { RecurrentLM, type CellType } from './recurrent';
+import { causalSelfAttention, gelu, layerNorm } from './fused';
 
 export const MODEL_TYPES = ['bigram', 'mlp', 'rnn', 'gru', 'lstm', 'bow', 'transformer'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
@@ -60,8 +61,7 @@ class LayerNorm {
     this.b = constantVariable(0, [dim], `${name}b`);
   }
   apply(x: tf.Tensor): tf.Tensor {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return x.sub(mean).mul(tf.rsqrt(variance.add(1e-5))).mul(this.g).add(this.b);
+    return layerNorm(x, this.g as tf.Tensor1D, this.b as tf.Tensor1D);
   }
   named(prefix: string): Record<string, tf.Variable> {
     return { [`${prefix}.g`]: this.g, [`${prefix}.b`]: this.b };
@@ -130,13 +130,13 @@ export class MakemoreMLP extends Base {
   logits(idx: tf.Tensor2D): tf.Tensor3D {
     const [B, T] = idx.shape;
     const V = this.config.vocabSize;
-    const embs: tf.Tensor[] = [];
-    for (let k = 0; k < this.config.blockSize; k++) {
-      // idx shifted right by k positions, blanks (V) shifted in
-      const shifted = k === 0 ? idx : k >= T ? tf.fill([B, T], V, 'int32') : tf.concat([tf.fill([B, k], V, 'int32'), idx.slice([0, 0], [B, T - k])], 1);
-      embs.push(tf.gather(this.wte, shifted));
-    }
-    const x = tf.concat(embs, -1);
+    // position t sees tokens t, t−1, …, t−blockSize+1 (blank V before the start): one index tensor
+    // [B, T, blockSize] and a single lookup, instead of blockSize shifted copies and a concat
+    const bs = this.config.blockSize;
+    const ids = idx.dataSync();
+    const ctx = new Int32Array(B * T * bs);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let k = 0; k < bs; k++) ctx[(b * T + t) * bs + k] = t - k >= 0 ? (ids[b * T + t - k] as number) : V;
+    const x = tf.gather(this.wte, tf.tensor3d(ctx, [B, T, bs], 'int32')).reshape([B, T, bs * this.config.nEmbd]);
     return this.head.apply(tf.tanh(this.hidden.apply(x))) as tf.Tensor3D;
   }
   namedWeights(): Record<string, tf.Variable> {
@@ -179,11 +179,6 @@ export class BagOfWords extends Base {
   }
 }
 
-/** GELU, tanh approximation (GPT-2's). */
-function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => x.mul(0.5).mul(tf.tanh(x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1)));
-}
-
 class Block {
   readonly ln1: LayerNorm;
   readonly attn: Dense;
@@ -199,20 +194,12 @@ class Block {
     this.fc = new Dense(rng, E, 4 * E, `fc${k}`);
     this.proj = new Dense(rng, 4 * E, E, `proj${k}`);
   }
-  /** Causal multi-head self-attention, written from ops. */
-  private attention(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor {
-    const [B, T] = x.shape;
-    const E = this.E;
-    const h = this.nHead;
-    const hs = E / h;
-    const qkv = this.attn.apply(x); // [B, T, 3E]
-    const [q, k, v] = tf.split(qkv, 3, -1).map((t) => t.reshape([B, T, h, hs]).transpose([0, 2, 1, 3])); // [B, h, T, hs]
-    const att = tf.softmax(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true).mul(1 / Math.sqrt(hs)).add(mask));
-    const y = tf.matMul(att as tf.Tensor4D, v as tf.Tensor4D).transpose([0, 2, 1, 3]).reshape([B, T, E]);
-    return this.attnProj.apply(y);
+  /** Causal multi-head self-attention (one fused op: see attention.ts). */
+  private attention(x: tf.Tensor3D): tf.Tensor {
+    return this.attnProj.apply(causalSelfAttention(this.attn.apply(x) as tf.Tensor3D, this.nHead));
   }
-  apply(x: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D {
-    const a = x.add(this.attention(this.ln1.apply(x) as tf.Tensor3D, mask)) as tf.Tensor3D;
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    const a = x.add(this.attention(this.ln1.apply(x) as tf.Tensor3D)) as tf.Tensor3D;
     return a.add(this.proj.apply(gelu(this.fc.apply(this.ln2.apply(a))))) as tf.Tensor3D;
   }
   named(prefix: string): Record<string, tf.Variable> {
@@ -227,7 +214,6 @@ export class Transformer extends Base {
   readonly blocks: Block[];
   readonly lnF: LayerNorm;
   readonly head: Dense;
-  private readonly masks = new Map<number, tf.Tensor2D>();
   constructor(readonly config: ModelConfig, rng: Rng) {
     super();
     const { vocabSize: V, blockSize: T, nEmbd: E, nHead, nLayer } = config;
@@ -238,30 +224,15 @@ export class Transformer extends Base {
     this.lnF = new LayerNorm(E, 'lnf');
     this.head = new Dense(rng, E, V, 'lmhead', false);
   }
-  private mask(T: number): tf.Tensor2D {
-    let m = this.masks.get(T);
-    if (!m) {
-      const v = new Float32Array(T * T);
-      for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) v[i * T + j] = -1e9;
-      m = tf.keep(tf.tensor2d(v, [T, T]));
-      this.masks.set(T, m);
-    }
-    return m;
-  }
   logits(idx: tf.Tensor2D): tf.Tensor3D {
     const T = idx.shape[1];
     if (T > this.config.blockSize) throw new Error(`sequence of ${T} is longer than the block size ${this.config.blockSize}`);
     let x = tf.gather(this.wte, idx).add(this.wpe.slice([0, 0], [T, -1])) as tf.Tensor3D;
-    const m = this.mask(T);
-    for (const b of this.blocks) x = b.apply(x, m);
+    for (const b of this.blocks) x = b.apply(x);
     return this.head.apply(this.lnF.apply(x)) as tf.Tensor3D;
   }
   namedWeights(): Record<string, tf.Variable> {
     return { wte: this.wte, wpe: this.wpe, ...Object.assign({}, ...this.blocks.map((b, k) => b.named(`h${k}`))), ...this.lnF.named('lnf'), ...this.head.named('head') };
-  }
-  override dispose(): void {
-    super.dispose();
-    for (const m of this.masks.values()) m.dispose();
   }
 }
 

@@ -1,0 +1,142 @@
+/**
+ * Fused ops with hand-written gradients for the transformer: causal self-attention, layer norm, GELU.
+ *
+ * Written from tensor ops, one attention layer is ~15 kernels forward and ~30 backward (split,
+ * reshapes, transposes, two batched matmuls, scale, mask, softmax) and tfjs's wasm backend multiplies
+ * batched small matrices ([B·heads, T, T]) in a scalar loop; a layer norm is ~30 kernel launches.
+ * and GELU's autodiff goes through pow (whose gradient also differentiates the exponent, via log).
+ * Here each is one pass of our own SIMD WebAssembly (lib/native), forward and backward. The
+ * `…Reference` functions keep the op-by-op formulas; tests check both agree, values and gradients.
+ */
+import { tf } from '../tf';
+import { Frame, tensorFrom, valuesOf } from '../native';
+
+/** The kernels keep one row of scores on the stack. */
+const MAX_T = 64;
+
+type Grad = Parameters<typeof tf.customGrad>[0];
+
+/**
+ * qkv: [B, T, 3E] (queries, keys, values side by side, as makemore's c_attn produces them; head h uses
+ * columns h·hs … (h+1)·hs of each third). Returns the heads' outputs side by side: [B, T, E].
+ */
+export function causalSelfAttention(qkv: tf.Tensor3D, nHead: number): tf.Tensor3D {
+  const [B, T, C3] = qkv.shape;
+  const E = C3 / 3;
+  if (!Number.isInteger(E) || E % nHead !== 0) throw new Error(`attention: last axis ${C3} is not 3 × a multiple of ${nHead} heads`);
+  if (T > MAX_T) return attentionReference(qkv, nHead);
+  const hs = E / nHead;
+  const scale = 1 / Math.sqrt(hs);
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x]);
+    const f = new Frame();
+    const inp = f.put(x.size, valuesOf(x));
+    const probs = f.put(B * nHead * T * T);
+    const y = f.put(B * T * E);
+    f.k.attn_forward(inp, probs, y, B, T, nHead, hs, scale);
+    const p = f.take(probs, B * nHead * T * T);
+    return {
+      value: tensorFrom(f, y, [B, T, E]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const g = new Frame();
+        const a = g.put(B * T * C3, valuesOf(saved[0] as tf.Tensor));
+        const pp = g.put(p.length, p);
+        const d = g.put(B * T * E, valuesOf(dy));
+        const dx = g.put(B * T * C3);
+        g.k.attn_backward(a, pp, d, dx, B, T, nHead, hs, scale);
+        return tensorFrom(g, dx, [B, T, C3]);
+      },
+    };
+  }) as unknown as Grad);
+  return op(qkv) as tf.Tensor3D;
+}
+
+/** The same attention from tensor ops (makemore's CausalSelfAttention.forward after c_attn). */
+export function attentionReference(qkv: tf.Tensor3D, nHead: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [B, T, C3] = qkv.shape;
+    const E = C3 / 3;
+    const hs = E / nHead;
+    const mask = tf.linalg.bandPart(tf.ones([T, T]), -1, 0).sub(1).mul(1e9);
+    const [q, k, v] = tf.split(qkv, 3, -1).map((t) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    const att = tf.softmax(tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs)).add(mask));
+    return tf.matMul(att as tf.Tensor4D, v).transpose([0, 2, 1, 3]).reshape([B, T, E]) as tf.Tensor3D;
+  });
+}
+
+/** Layer norm over the last axis with gain g and bias b (torch.nn.LayerNorm, eps 1e-5). */
+export function layerNorm(x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e-5): tf.Tensor {
+  const shape = x.shape;
+  const D = shape[shape.length - 1] as number;
+  const N = x.size / D;
+  const op = tf.customGrad(((xt: tf.Tensor, gt: tf.Tensor, bt: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xt, gt]);
+    const f = new Frame();
+    const px = f.put(N * D, valuesOf(xt));
+    const pg = f.put(D, valuesOf(gt));
+    const pb = f.put(D, valuesOf(bt));
+    const py = f.put(N * D);
+    const pm = f.put(N);
+    const pr = f.put(N);
+    f.k.layernorm_forward(px, pg, pb, py, pm, pr, N, D, eps);
+    const mean = f.take(pm, N);
+    const rstd = f.take(pr, N);
+    return {
+      value: tensorFrom(f, py, shape),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const h = new Frame();
+        const qx = h.put(N * D, valuesOf(saved[0] as tf.Tensor));
+        const qg = h.put(D, valuesOf(saved[1] as tf.Tensor));
+        const qm = h.put(N, mean);
+        const qr = h.put(N, rstd);
+        const qdy = h.put(N * D, valuesOf(dy));
+        const qdx = h.put(N * D);
+        const qdg = h.put(D);
+        const qdb = h.put(D);
+        h.k.layernorm_backward(qx, qg, qm, qr, qdy, qdx, qdg, qdb, N, D);
+        return [tensorFrom(h, qdx, shape), tensorFrom(h, qdg, [D]), tensorFrom(h, qdb, [D])];
+      },
+    };
+  }) as unknown as Grad);
+  return op(x, g, b);
+}
+
+/** The same layer norm from tensor ops. */
+export function layerNormReference(x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e-5): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true);
+    return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(g).add(b);
+  });
+}
+
+/**
+ * GELU, tanh approximation (GPT-2's, makemore's NewGELU): ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+ * The derivative is written out: ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const n = x.size;
+  const op = tf.customGrad(((xt: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xt]);
+    const f = new Frame();
+    const px = f.put(n, valuesOf(xt));
+    const py = f.put(n);
+    f.k.gelu_forward(px, py, n);
+    return {
+      value: tensorFrom(f, py, xt.shape),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const h = new Frame();
+        const qx = h.put(n, valuesOf(saved[0] as tf.Tensor));
+        const qdy = h.put(n, valuesOf(dy));
+        const qdx = h.put(n);
+        h.k.gelu_backward(qx, qdy, qdx, n);
+        return tensorFrom(h, qdx, xt.shape);
+      },
+    };
+  }) as unknown as Grad);
+  return op(x);
+}
+
+/** The same GELU from tensor ops (makemore's formula, with pow). */
+export function geluReference(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => x.mul(0.5).mul(tf.tanh(x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1)));
+}

@@ -1,0 +1,94 @@
+/**
+ * Our own WebAssembly kernels (lib/native/kernels.c, built by scripts/build-native.sh and committed as
+ * base64 so nobody needs a compiler). The module has its own memory: each call copies its inputs in,
+ * runs, and copies its outputs out — a few hundred kilobytes, far cheaper than the dozens of tfjs
+ * kernel launches a fused op replaces.
+ */
+import * as tf from '@tensorflow/tfjs'; // not './tf': kernels.ts (loaded by ./tf) uses this module
+import { KERNELS_WASM } from './native/kernels.wasm';
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  __heap_base: WebAssembly.Global;
+  attn_forward(qkv: number, probs: number, y: number, B: number, T: number, H: number, hs: number, scale: number): void;
+  attn_backward(qkv: number, probs: number, dy: number, dqkv: number, B: number, T: number, H: number, hs: number, scale: number): void;
+  layernorm_forward(x: number, g: number, b: number, y: number, mean: number, rstd: number, N: number, D: number, eps: number): void;
+  layernorm_backward(x: number, g: number, mean: number, rstd: number, dy: number, dx: number, dg: number, db: number, N: number, D: number): void;
+  colsum(x: number, out: number, N: number, D: number): void;
+  gelu_forward(x: number, y: number, n: number): void;
+  gelu_backward(x: number, dy: number, dx: number, n: number): void;
+  segment_sum(x: number, ids: number, out: number, n: number, D: number, numSeg: number): void;
+  adam_step(p: number, g: number, m: number, v: number, n: number, b1: number, b2: number, stepSize: number, bc2Sqrt: number, eps: number, decay: number): void;
+}
+
+let instance: KernelExports | null = null;
+
+/** The kernels, instantiated on first use (synchronously: the module is 7 kB). */
+export function kernels(): KernelExports {
+  if (!instance) {
+    const module = new WebAssembly.Module(Buffer.from(KERNELS_WASM, 'base64'));
+    instance = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+  }
+  return instance;
+}
+
+interface HeapBackend {
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/** A tensor's values without a copy where the backend allows it (wasm heap view, cpu array). */
+export function valuesOf(t: tf.Tensor): Float32Array {
+  if (t.dtype !== 'float32') throw new Error(`expected a float32 tensor, got ${t.dtype}`);
+  const b = tf.backend() as unknown as Partial<HeapBackend>;
+  if (typeof b.typedArrayFromHeap === 'function') return b.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
+}
+
+/**
+ * One call's scratch space in the module's memory: `put` copies an input in (or reserves room for an
+ * output), `take` copies an output out. Offsets stay valid when memory grows; views do not, so none
+ * are kept.
+ */
+export class Frame {
+  private top: number;
+  readonly k = kernels();
+  constructor() {
+    this.top = ((this.k.__heap_base.value as number) + 15) & ~15;
+  }
+  /** Reserves n floats (16-byte aligned), filled from `data` when given; returns the byte offset. */
+  put(n: number, data?: ArrayLike<number>): number {
+    const at = this.top;
+    this.top += (n * 4 + 15) & ~15;
+    const mem = this.k.memory;
+    if (this.top > mem.buffer.byteLength) mem.grow(Math.ceil((this.top - mem.buffer.byteLength) / 65536));
+    if (data) new Float32Array(mem.buffer, at, n).set(data);
+    return at;
+  }
+  /** Reserves n int32s, copied from `data`; returns the byte offset. */
+  putInt(n: number, data: Int32Array): number {
+    const at = this.put(n);
+    new Int32Array(this.k.memory.buffer, at, n).set(data);
+    return at;
+  }
+  /** A view of n floats at byte offset `at`: valid only until the next `put`. */
+  view(at: number, n: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, at, n);
+  }
+  /** A copy of n floats at byte offset `at`. */
+  take(at: number, n: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, at, n).slice();
+  }
+}
+
+/** A tensor holding n floats at byte offset `at` of a frame: written straight into the wasm backend's heap where possible. */
+export function tensorFrom(f: Frame, at: number, shape: number[]): tf.Tensor {
+  const n = shape.reduce((p, d) => p * d, 1);
+  const b = tf.backend() as unknown as Partial<HeapBackend>;
+  if (typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function') {
+    const info = b.makeOutput(shape, 'float32');
+    b.typedArrayFromHeap(info).set(f.view(at, n)); // view taken after makeOutput, which may grow the heap
+    return tf.engine().makeTensorFromTensorInfo(info);
+  }
+  return tf.tensor(f.take(at, n), shape, 'float32');
+}
