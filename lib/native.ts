@@ -18,6 +18,7 @@ interface KernelExports {
   gelu_forward(x: number, y: number, n: number): void;
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
   segment_sum(x: number, ids: number, out: number, n: number, D: number, numSeg: number): void;
+  axpby(x: number, y: number, out: number, n: number, a: number, b: number): void;
   adam_step(p: number, g: number, m: number, v: number, n: number, b1: number, b2: number, stepSize: number, bc2Sqrt: number, eps: number, decay: number): void;
 }
 

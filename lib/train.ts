@@ -15,9 +15,15 @@ export interface TrainOptions {
   steps: number;
   params: tf.Variable[];
   /** The loss of step `step` (called inside tf.tidy; sample the minibatch here). */
-  loss: (step: number) => tf.Scalar;
+  loss?: (step: number) => tf.Scalar;
+  /**
+   * Instead of `loss`: the loss and the gradients of step `step` computed elsewhere (e.g. by
+   * lib/parallel's DataParallel over two threads); the optimizer applies them.
+   */
+  gradients?: (step: number) => { loss: tf.Scalar; grads: tf.NamedTensorMap };
   learningRate: Schedule;
-  optimizer?: OptimizerName;
+  /** A name, or an optimizer you made (createOptimizer) and keep: e.g. to save its state; not disposed here. */
+  optimizer?: OptimizerName | TrainOptimizer;
   /** AdamW only: decoupled weight decay. */
   weightDecay?: number;
   beta1?: number;
@@ -53,6 +59,7 @@ export function stepDecay(points: readonly (readonly [number, number])[]): (step
 }
 
 function makeOptimizer(o: TrainOptions): TrainOptimizer {
+  if (typeof o.optimizer === 'object') return o.optimizer;
   return createOptimizer(o.optimizer ?? 'sgd', lrAt(o.learningRate, 0), { beta1: o.beta1, beta2: o.beta2, weightDecay: o.weightDecay });
 }
 
@@ -74,7 +81,10 @@ export function yieldToEventLoop(): Promise<void> {
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
+  if (!o.loss === !o.gradients) throw new Error('train: give exactly one of `loss` and `gradients`');
   const opt = makeOptimizer(o);
+  const ownOptimizer = typeof o.optimizer !== 'object';
+  const release = () => { if (ownOptimizer) opt.dispose(); };
   const losses = new Float32Array(o.steps);
   const line = new LiveLine();
   const progressMs = o.progressMs ?? 500;
@@ -95,19 +105,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
       else opt.learningRate = lr;
     }
-    const cost = opt.minimize(() => o.loss(i), true, o.params);
-    const v = cost ? (cost.dataSync()[0] as number) : NaN;
-    cost?.dispose();
+    const v = tf.tidy(() => {
+      if (o.gradients) {
+        const r = o.gradients(i);
+        opt.applyGradients(r.grads);
+        return r.loss.dataSync()[0] as number;
+      }
+      const cost = opt.minimize(() => (o.loss as (step: number) => tf.Scalar)(i), true, o.params);
+      return cost ? (cost.dataSync()[0] as number) : NaN;
+    });
     losses[i] = v;
     if (!Number.isFinite(v)) {
-      opt.dispose();
+      release();
       throw new Error(`loss became ${v} at step ${i} (learning rate ${lr}): training diverged`);
     }
     const hook = o.onStep?.(i, v);
     if (hook) await hook;
     if (o.shouldStop?.()) {
       const done = i + 1;
-      opt.dispose();
+      release();
       const secs = (performance.now() - t0) / 1000;
       if (progressMs > 0) line.done(`${o.label ? o.label + ' ' : ''}stopped after ${done} steps`);
       return { losses: losses.slice(0, done), seconds: secs, stepsPerSecond: done / secs };
@@ -123,7 +139,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  opt.dispose();
+  release();
   const final = `${o.label ? o.label + ' ' : ''}${o.steps} steps in ${formatDuration(seconds)} (${(o.steps / seconds).toFixed(0)} steps/s), last-100 loss ${(losses.subarray(Math.max(0, o.steps - 100)).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(100, o.steps))).toFixed(4)}`;
   if (progressMs > 0) line.done(final);
   return { losses, seconds, stepsPerSecond: o.steps / seconds };

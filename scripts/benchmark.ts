@@ -23,7 +23,9 @@ import { crossEntropy } from '../lib/nn';
 import { RecurrentLM } from '../lib/models/recurrent';
 import { loadMysteriousIsland, randomWindows } from '../lib/text';
 import { createModel, MODEL_TYPES, DEFAULT_CONFIG } from '../lib/models/makemore';
-import { buildSequences } from '../lib/dataset';
+import { buildSequences, takeSequences } from '../lib/dataset';
+import { createOptimizer } from '../lib/optim';
+import { DataParallel } from '../lib/parallel';
 import { TorchGenerator } from '../lib/random';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -33,7 +35,14 @@ interface Case {
   what: string;
   warmup: number;
   steps: number;
-  make: () => { step: () => void; dispose: () => void };
+  make: () => Bench | Promise<Bench>;
+  /** The PyTorch case to compare with (default: the same name). */
+  torchCase?: string;
+}
+
+interface Bench {
+  step: () => void;
+  dispose: () => void | Promise<void>;
 }
 
 /** A training step with its own optimizer, and a disposer for both (so cases do not leak into each other). */
@@ -85,7 +94,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
         const corpus = loadMysteriousIsland(path.join(ROOT, 'data', 'mysterious-island.txt'));
         const m = new RecurrentLM({ cell: 'lstm', vocabSize: corpus.vocab.size, blockSize: 40, nEmbd: E, nHidden: H }, new TorchGenerator(1));
         const rng = new TorchGenerator(2);
-        const opt = tf.train.adam(0.005);
+        const opt = createOptimizer('adam', 0.005);
         return {
           step: () => { const c = opt.minimize(() => { const b = randomWindows(corpus, rng, 64, 40); return m.forward(b.X, b.Y).loss!; }, true, m.params()); c?.dataSync(); c?.dispose(); },
           dispose: () => { m.dispose(); opt.dispose(); },
@@ -94,23 +103,58 @@ function cases(words: string[], vocab: Vocab): Case[] {
     })),
     ...MODEL_TYPES.map((type): Case => ({
       name: `zoo-${type}`, what: `makemore ${type} (n_layer 4, n_head 4, n_embd 64, n_embd2 64), batch 32, AdamW`, warmup: 10, steps: 100,
-      make: () => {
-        const T = Math.max(...words.map((w) => w.length)) + 1;
-        const seqs = buildSequences(words, vocab, T);
-        const m = createModel(type, { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize: T }, new TorchGenerator(3407));
-        const rng = new TorchGenerator(1);
-        const opt = tf.train.adam(5e-4, 0.9, 0.99, 1e-8);
-        return {
-          step: () => {
-            const c = opt.minimize(() => { const b = sequenceBatch(seqs, rng, 32); return m.forward(b.X, b.Y).loss!; }, true, m.params());
-            c?.dataSync();
-            c?.dispose();
-          },
-          dispose: () => { m.dispose(); opt.dispose(); },
-        };
-      },
+      make: () => zooCase(words, vocab, type, false),
     })),
+    {
+      name: 'zoo-transformer-2threads', what: 'the same transformer step, the batch split over two threads (lib/parallel, `--workers 2`)', warmup: 10, steps: 100,
+      torchCase: 'zoo-transformer',
+      make: () => zooCase(words, vocab, 'transformer', true),
+    },
   ];
+}
+
+/** A makemore model's AdamW step at the defaults, on one thread or split over two (DataParallel). */
+async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: boolean): Promise<Bench> {
+  const T = Math.max(...words.map((w) => w.length)) + 1;
+  const seqs = buildSequences(words, vocab, T);
+  const config = { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize: T };
+  const m = createModel(type, config, new TorchGenerator(3407));
+  const rng = new TorchGenerator(1);
+  const opt = createOptimizer('adamw', 5e-4);
+  const dp = twoThreads ? await DataParallel.start({ type, config }, m, 32) : null;
+  return {
+    step: () => {
+      const v = tf.tidy(() => {
+        if (dp) {
+          const b = takeSequences(seqs, rng.randint(0, seqs.n, 32));
+          const r = dp.gradients(b.X, b.Y, 32);
+          opt.applyGradients(r.grads);
+          return r.loss.dataSync()[0];
+        }
+        const c = opt.minimize(() => { const b = sequenceBatch(seqs, rng, 32); return m.forward(b.X, b.Y).loss!; }, true, m.params());
+        return c?.dataSync()[0];
+      });
+      void v;
+    },
+    dispose: async () => { await dp?.close(); m.dispose(); opt.dispose(); },
+  };
+}
+
+/** The Sequentia column and date of an earlier report at `file` (for the before/after column). */
+function readPrevious(file: string): { when?: string; rows: Map<string, number> } {
+  const rows = new Map<string, number>();
+  if (!fs.existsSync(file)) return { rows };
+  const text = fs.readFileSync(file, 'utf8');
+  const when = /^Measured (\d{4}-\d\d-\d\d \d\d:\d\d) UTC/m.exec(text)?.[1];
+  const header = text.split('\n').find((l) => l.startsWith('| case |'));
+  const col = header ? header.split('|').map((h) => h.trim()).indexOf('Sequentia ms') : -1;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('| ') || line.startsWith('| case') || col < 0) continue;
+    const cells = line.split('|').map((c) => c.trim());
+    const v = Number(cells[col]);
+    if (cells[1] && Number.isFinite(v)) rows.set(cells[1], v);
+  }
+  return { when, rows };
 }
 
 function median(xs: number[]): number {
@@ -152,7 +196,7 @@ async function main(): Promise<void> {
   const ours: Record<string, { ms: number; steps: number; tensorsBefore: number; tensorsAfter: number }> = {};
   for (const c of selected) {
     const steps = Math.max(10, Math.round(c.steps * scale));
-    const { step, dispose } = c.make();
+    const { step, dispose } = await c.make();
     for (let i = 0; i < c.warmup; i++) step();
     const before = tf.memory().numTensors;
     const times: number[] = [];
@@ -162,29 +206,35 @@ async function main(): Promise<void> {
       times.push(performance.now() - t0);
     }
     const after = tf.memory().numTensors;
-    dispose();
+    await dispose();
     ours[c.name] = { ms: median(times), steps, tensorsBefore: before, tensorsAfter: after };
     console.log(`sequentia ${c.name}: ${median(times).toFixed(3)} ms/step (median of ${steps}); tensors ${before} → ${after}`);
   }
-  const torch = args['no-torch'] ? 'skipped (--no-torch)' : runTorch(args.only);
+  const torchNames = args.only ? [...new Set(selected.map((c) => c.torchCase ?? c.name))] : undefined;
+  const torch = args['no-torch'] ? 'skipped (--no-torch)' : runTorch(torchNames);
   if (typeof torch !== 'string') for (const [k, v] of Object.entries(torch.cases)) console.log(`pytorch   ${k}: ${v.median_ms.toFixed(3)} ms/step (median of ${v.steps})`);
 
+  const out = path.resolve(ROOT, args.out!);
+  const previous = readPrevious(out);
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     '# Training-step benchmark',
     '',
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
-    `Sequentia: @tensorflow/tfjs ${tf.version.tfjs}, backend **${backend}** (one thread), with lib/kernels.ts's wasm fixes.`,
+    `Sequentia: @tensorflow/tfjs ${tf.version.tfjs}, backend **${backend}** (one thread unless the case says otherwise), with lib/kernels.ts's wasm fixes and lib/native's kernels.`,
     typeof torch === 'string' ? `PyTorch: ${torch}.` : `PyTorch ${torch.version}, ${torch.threads} threads, OPENBLAS_NUM_THREADS=1.`,
     '',
     'Median milliseconds per training step (forward, backward, update, loss read back), after warm-up.',
     '',
-    '| case | what | Sequentia ms | PyTorch ms | ratio (Sequentia / PyTorch) |',
-    '|---|---|---:|---:|---:|',
+    `"Before" is the Sequentia column of the report this run replaced${previous.when ? ` (${previous.when})` : ''}; PyTorch's column is this run's.`,
+    '',
+    '| case | what | Sequentia ms before | Sequentia ms | PyTorch ms | ratio (Sequentia / PyTorch) |',
+    '|---|---|---:|---:|---:|---:|',
     ...selected.map((c) => {
       const o = ours[c.name]!;
-      const t = typeof torch === 'string' ? undefined : torch.cases[c.name];
-      return `| ${c.name} | ${c.what} | ${o.ms.toFixed(3)} | ${t ? t.median_ms.toFixed(3) : '–'} | ${t ? (o.ms / t.median_ms).toFixed(2) + '×' : '–'} |`;
+      const t = typeof torch === 'string' ? undefined : torch.cases[c.torchCase ?? c.name];
+      const p = previous.rows.get(c.name);
+      return `| ${c.name} | ${c.what} | ${p === undefined ? '–' : p.toFixed(3)} | ${o.ms.toFixed(3)} | ${t ? t.median_ms.toFixed(3) : '–'} | ${t ? (o.ms / t.median_ms).toFixed(2) + '×' : '–'} |`;
     }),
     '',
     `Tensors alive before/after the timed steps (must not grow): ${selected.map((c) => `${c.name} ${ours[c.name]!.tensorsBefore}→${ours[c.name]!.tensorsAfter}`).join(', ')}.`,
@@ -192,7 +242,6 @@ async function main(): Promise<void> {
     'Reproduce: `npm run benchmark` (needs `apt-get install python3-torch libopenblas0-pthread` for the PyTorch column).',
     '',
   ];
-  const out = path.resolve(ROOT, args.out!);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, lines.join('\n'));
   console.log(`report written to ${path.relative(ROOT, out)}`);

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tf, initTf } from '../lib/tf';
 import { loadWords, Vocab } from '../lib/data';
-import { buildSequences, makemoreSplit, type Sequences } from '../lib/dataset';
+import { buildSequences, makemoreSplit, takeSequences, type Sequences } from '../lib/dataset';
+import { createOptimizer, type Adam } from '../lib/optim';
+import { DataParallel } from '../lib/parallel';
 import { createModel, MODEL_TYPES, DEFAULT_CONFIG, type LanguageModel, type ModelConfig } from '../lib/models/makemore';
 import { generate, rowsToWords } from '../lib/generate';
 import { saveWeights, loadWeights, type SavedTopology } from '../lib/io';
@@ -32,6 +34,9 @@ const USAGE = `usage: npm run makemore -- [options]
   --weight-decay X      (default 0.01)    --eval-every N      (default 500)
   --n-layer N --n-head N --n-embd N --n-embd2 N   model size (defaults 4, 4, 64, 64)
   --num-samples N       (default 10)      --temperature X (default 1)   --top-k N
+  --workers 1|2         threads that share each batch (default 1). 2 uses the second core: the
+                        transformer step is ~15–20 % faster on a 2-core machine; smaller models gain
+                        nothing. Results differ from --workers 1 in float rounding only.
   --help`;
 
 class UsageError extends Error {}
@@ -54,14 +59,17 @@ function parse() {
       'learning-rate': { type: 'string', default: '5e-4' }, 'weight-decay': { type: 'string', default: '0.01' }, 'eval-every': { type: 'string', default: '500' },
       'n-layer': { type: 'string' }, 'n-head': { type: 'string' }, 'n-embd': { type: 'string' }, 'n-embd2': { type: 'string' },
       'num-samples': { type: 'string', default: '10' }, temperature: { type: 'string', default: '1' }, 'top-k': { type: 'string' }, help: { type: 'boolean', default: false },
+      workers: { type: 'string', default: '1' },
     },
     allowPositionals: false,
   });
   if (!(MODEL_TYPES as readonly string[]).includes(values.type!)) throw new UsageError(`unknown model type '${values.type}': choose one of ${MODEL_TYPES.join(', ')}`);
   const temperature = num(values.temperature, 'temperature')!;
   if (!(temperature > 0)) throw new UsageError(`--temperature must be > 0, got '${values.temperature}'`);
+  const workers = num(values.workers, 'workers', { int: true, min: 1 })!;
+  if (workers > 2) throw new UsageError(`--workers must be 1 or 2, got '${values.workers}'`);
   return {
-    help: values.help!, input: values['input-file'] ?? values.input!, workDir: values['work-dir']!, type: values.type!,
+    workers, help: values.help!, input: values['input-file'] ?? values.input!, workDir: values['work-dir']!, type: values.type!,
     maxSteps: num(values['max-steps'], 'max-steps', { int: true, min: 0, allowNegOne: true })!, resume: values.resume!, sampleOnly: values['sample-only']!,
     seed: num(values.seed, 'seed', { int: true, min: 0 })!, batchSize: num(values['batch-size'], 'batch-size', { int: true, min: 1 })!,
     lr: num(values['learning-rate'], 'learning-rate', { min: 0 })!, wd: num(values['weight-decay'], 'weight-decay', { min: 0 })!,
@@ -144,12 +152,38 @@ async function main(): Promise<void> {
   let stop = false;
   process.on('SIGINT', () => { if (stop) process.exit(130); stop = true; console.log('\ninterrupt: stopping after this step (the best checkpoint is kept); Ctrl-C again to quit now'); });
 
+  // AdamW with its moments saved beside the checkpoint (by stable weight names), so --resume continues exactly
+  const opt = createOptimizer('adamw', a.lr, { beta1: 0.9, beta2: 0.99, weightDecay: a.wd }) as Adam;
+  const stable = new Map(Object.entries(model.namedWeights()).map(([k, v]) => [(v as tf.Variable).name, k]));
+  const optDir = path.join(workDir, 'optimizer');
+  if (a.resume && fs.existsSync(optDir)) {
+    const st = await loadWeights<object>(optDir);
+    const at = (st.topology.extra as { step?: number } | undefined)?.step;
+    if (at === startStep) {
+      const byStable = new Map([...stable].map(([v, k]) => [k, v]));
+      const pick = (prefix: string) => Object.fromEntries(Object.entries(st.weights).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [byStable.get(k.slice(prefix.length)) ?? k, t.dataSync() as Float32Array]));
+      opt.loadState({ step: (st.topology.extra as { adamStep: number }).adamStep, m: pick('m:'), v: pick('v:') });
+      console.log(`optimizer state restored (AdamW step ${(st.topology.extra as { adamStep: number }).adamStep})`);
+    } else console.log(`optimizer state in ${optDir} is from step ${at}, not ${startStep}: AdamW restarts its moments`);
+    tf.dispose(Object.values(st.weights));
+  }
+  const saveOptimizer = async (step: number) => {
+    const s = opt.state();
+    const w: Record<string, tf.Tensor> = {};
+    for (const [which, table] of [['m', s.m], ['v', s.v]] as const) for (const [name, arr] of Object.entries(table)) w[`${which}:${stable.get(name) ?? name}`] = tf.tensor(arr);
+    await saveWeights(optDir, { sequentia: 1, type: 'adamw-state', config: {}, itos: [...vocab.itos], boundary: vocab.boundary, extra: { step, adamStep: s.step } }, w);
+    tf.dispose(Object.values(w));
+  };
+  const parallel = a.workers > 1 ? await DataParallel.start({ type, config }, model, a.batchSize) : null;
+
   const batchRng = new FastGenerator(`${a.seed}-${startStep}`);
   const steps = a.maxSteps === -1 ? Number.MAX_SAFE_INTEGER / 2 : a.maxSteps;
   const t0 = performance.now();
   const res = await train({
-    steps: Math.min(steps, 1e9), params: model.params(), optimizer: 'adamw', learningRate: a.lr, weightDecay: a.wd, beta1: 0.9, beta2: 0.99, label: type,
-    loss: () => { const b = sequenceBatch(data.train, batchRng, a.batchSize); return model.forward(b.X, b.Y).loss!; },
+    steps: Math.min(steps, 1e9), params: model.params(), optimizer: opt, learningRate: a.lr, label: type,
+    ...(parallel
+      ? { gradients: () => { const b = takeSequences(data.train, batchRng.randint(0, data.train.n, a.batchSize)); return parallel.gradients(b.X, b.Y, a.batchSize); } }
+      : { loss: () => { const b = sequenceBatch(data.train, batchRng, a.batchSize); return model.forward(b.X, b.Y).loss!; } }),
     onStep: async (i, loss) => {
       const step = startStep + i + 1;
       if ((i + 1) % a.evalEvery !== 0 && i + 1 !== steps) return;
@@ -161,13 +195,15 @@ async function main(): Promise<void> {
       if (testLoss < best) {
         best = testLoss;
         await saveWeights(ckpt, { sequentia: 1, type, config, itos: [...vocab.itos], boundary: vocab.boundary, extra: { type, step, bestTestLoss: best } }, model.namedWeights());
+        await saveOptimizer(step);
         note = ' → saved best';
       }
       console.log(`\nstep ${step} train loss ${trainLoss.toFixed(4)} test loss ${testLoss.toFixed(4)}${note}`);
       printSamples(model, vocab, blockSize, sets.train, sets.test, Math.min(a.numSamples, 10), sampleRng, { temperature: a.temperature, topK: a.topK });
     },
     shouldStop: () => stop,
-  });
+  }).finally(() => parallel?.close());
+  opt.dispose();
   const all = fs.readFileSync(logPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; train_loss: number; test_loss: number });
   const fig = lineChart([{ name: 'train', x: all.map((r) => r.step), y: all.map((r) => r.train_loss), mode: 'lines+markers' }, { name: 'test', x: all.map((r) => r.step), y: all.map((r) => r.test_loss), mode: 'lines+markers' }], { title: `makemore ${type}: loss`, xTitle: 'step', yTitle: 'loss' });
   fs.copyFileSync(plotlyJsPath(), path.join(workDir, 'plotly.min.js'));

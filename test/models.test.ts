@@ -7,6 +7,7 @@ import path from 'node:path';
 import { tf, initTf } from '../lib/tf';
 import { createModel, DEFAULT_CONFIG, MODEL_TYPES } from '../lib/models/makemore';
 import { RecurrentLM } from '../lib/models/recurrent';
+import { DataParallel } from '../lib/parallel';
 import { causalSelfAttention, attentionReference, gelu, geluReference, layerNorm, layerNormReference } from '../lib/models/fused';
 import { saveWeights, loadWeights } from '../lib/io';
 import { generate, generateText } from '../lib/generate';
@@ -107,6 +108,16 @@ test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', 
   const s = run('--work-dir', work, '--sample-only', '--num-samples', '3');
   assert.equal(s.status, 0, s.stderr);
   assert.match(s.stdout, /loaded bow/);
+  // resume: the AdamW moments saved with the best checkpoint come back; two threads share the batch
+  const res = run('--work-dir', work, '--resume', '--max-steps', '30', '--eval-every', '30', '--num-samples', '0', '--workers', '2');
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /loaded bow from .* \(step 60,/);
+  assert.match(res.stdout, /optimizer state restored \(AdamW step 60\)/);
+  assert.match(res.stdout, /step 90 train loss/);
+  assert.equal(fs.readFileSync(path.join(work, 'log.jsonl'), 'utf8').trim().split('\n').length, 3);
+  const bad3 = run('--workers', '3');
+  assert.equal(bad3.status, 2);
+  assert.match(bad3.stderr, /--workers must be 1 or 2/);
   const bad = run('--type', 'cnn');
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown model type 'cnn'/);
@@ -169,4 +180,34 @@ test('fused layer norm equals the op-by-op formula: values and gradients for x, 
   const mean = plain.reduce((p, q) => p + q, 0) / 24;
   assert.ok(Math.abs(mean) < 1e-6 && Math.abs(plain.reduce((p, q) => p + q * q, 0) / 24 - 1) < 1e-3);
   tf.dispose([x, gain, bias, w]);
+});
+
+test('data parallel: two threads give the full batch\'s loss and gradients (padding-weighted halves)', async () => {
+  await initTf();
+  const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 8 };
+  for (const type of ['transformer', 'gru'] as const) {
+    const model = createModel(type, config, new TorchGenerator(4));
+    const B = 6;
+    const T = 8;
+    const X = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 27);
+    // uneven padding: the halves score different numbers of tokens, so a plain average would be wrong
+    const Y = Int32Array.from({ length: B * T }, (_, i) => (i % T > (i < 3 * T ? 6 : 2) ? -1 : (i * 5) % 27));
+    const dp = await DataParallel.start({ type, config }, model, B);
+    try {
+      const before = tf.memory().numTensors;
+      const one = tf.variableGrads(() => model.forward(tf.tensor2d(X, [B, T], 'int32'), tf.tensor2d(Y, [B, T], 'int32')).loss as tf.Scalar, model.params());
+      const two = dp.gradients(X, Y, B);
+      assert.ok(Math.abs(one.value.dataSync()[0]! - two.loss.dataSync()[0]!) < 1e-5);
+      for (const v of model.params()) {
+        const a = one.grads[v.name]!.dataSync();
+        const b = two.grads[v.name]!.dataSync();
+        for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-5, `${type} ${v.name}[${i}]: ${a[i]} vs ${b[i]}`);
+      }
+      tf.dispose([one.value, two.loss, ...Object.values(one.grads), ...Object.values(two.grads)]);
+      assert.equal(tf.memory().numTensors, before);
+    } finally {
+      await dp.close();
+      model.dispose();
+    }
+  }
 });

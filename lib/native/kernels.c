@@ -268,3 +268,9 @@ void segment_sum(const float* restrict x, const int* restrict ids, float* restri
     for (int d = 0; d < D; d++) o[d] += xi[d];
   }
 }
+
+// out = a x + b y (combining two halves' gradients).
+EXPORT(axpby)
+void axpby(const float* restrict x, const float* restrict y, float* restrict out, int n, float a, float b) {
+  for (int i = 0; i < n; i++) out[i] = a * x[i] + b * y[i];
+}

@@ -1,0 +1,6 @@
+// Worker entry for lib/parallel.ts: worker threads do not inherit tsx's loader hooks, so register
+// them here, then load the TypeScript worker.
+import { register } from 'tsx/esm/api';
+
+register();
+await import('./parallel-worker.ts');
