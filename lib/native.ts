@@ -19,6 +19,8 @@ interface KernelExports {
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
   segment_sum(x: number, ids: number, out: number, n: number, D: number, numSeg: number): void;
   axpby(x: number, y: number, out: number, n: number, a: number, b: number): void;
+  lstm_forward_step(xg: number, hw: number, cPrev: number, act: number, c: number, h: number, B: number, H: number): void;
+  lstm_backward_step(act: number, cPrev: number, c: number, dh: number, dc: number, dgates: number, B: number, H: number): void;
   adam_step(p: number, g: number, m: number, v: number, n: number, b1: number, b2: number, stepSize: number, bc2Sqrt: number, eps: number, decay: number): void;
 }
 

@@ -7,6 +7,7 @@
 import { tf } from '../tf';
 import { constantVariable, countParameters, crossEntropy, randnVariable, uniformVariable } from '../nn';
 import type { Rng } from '../random';
+import { lstmSequence } from './fused';
 
 export type CellType = 'rnn' | 'gru' | 'lstm';
 
@@ -108,14 +109,21 @@ export class RecurrentLM {
   /** makemore's interface: token ids [B, T] (and targets [B, T], −1 = ignore) → logits [B, T, V] and loss. */
   forward(idx: tf.Tensor2D, targets?: tf.Tensor2D, state?: RecurrentState): { logits: tf.Tensor3D; loss?: tf.Scalar } {
     const [B, T] = idx.shape;
-    const xg = tf.unstack(this.inputGates(idx.transpose() as tf.Tensor2D), 0) as tf.Tensor2D[];
+    const xgAll = this.inputGates(idx.transpose() as tf.Tensor2D);
     let s = state ?? this.initialState(B);
-    const hs: tf.Tensor2D[] = [];
-    for (let t = 0; t < T; t++) {
-      s = this.cellStep(xg[t] as tf.Tensor2D, s);
-      hs.push(s.h);
+    let hidden: tf.Tensor2D; // [T·B, H], time-major
+    if (this.config.cell === 'lstm' && this.config.nHidden % 4 === 0) {
+      // the whole recurrence as one op with hand-written BPTT (fused.ts)
+      hidden = lstmSequence(xgAll, s.h, s.c as tf.Tensor2D, this.Wh as tf.Tensor2D).reshape([T * B, this.config.nHidden]);
+    } else {
+      const xg = tf.unstack(xgAll, 0) as tf.Tensor2D[];
+      const hs: tf.Tensor2D[] = [];
+      for (let t = 0; t < T; t++) {
+        s = this.cellStep(xg[t] as tf.Tensor2D, s);
+        hs.push(s.h);
+      }
+      hidden = tf.concat(hs, 0) as tf.Tensor2D;
     }
-    const hidden = tf.concat(hs, 0) as tf.Tensor2D; // [T·B, H], time-major
     const logitsTB = tf.fused.matMul({ a: hidden, b: this.lmW as tf.Tensor2D, bias: this.lmB }).reshape([T, B, -1]);
     // The mean loss does not depend on the order of positions: score time-major against transposed targets.
     const loss = targets ? crossEntropy(logitsTB, targets.transpose(), -1) : undefined;

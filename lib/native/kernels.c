@@ -274,3 +274,65 @@ EXPORT(axpby)
 void axpby(const float* restrict x, const float* restrict y, float* restrict out, int n, float a, float b) {
   for (int i = 0; i < n; i++) out[i] = a * x[i] + b * y[i];
 }
+
+static inline v128_t sigmoid4(v128_t x) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  return wasm_f32x4_div(one, wasm_f32x4_add(one, exp4(wasm_f32x4_neg(x))));
+}
+
+static inline v128_t tanh4(v128_t x) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  const v128_t e = exp4(wasm_f32x4_mul(wasm_f32x4_abs(x), wasm_f32x4_splat(-2.0f)));
+  const v128_t t = wasm_f32x4_div(wasm_f32x4_sub(one, e), wasm_f32x4_add(one, e));
+  return wasm_v128_or(t, wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000)));
+}
+
+// One LSTM step after the matmuls: gates = xg + hw ([B, 4H], order i, f, o, g). Writes the activated
+// gates act (i, f, o = sigmoid, g = tanh), the new cell c = f c_prev + i g and h = o tanh(c).
+// H must be a multiple of 4.
+EXPORT(lstm_forward_step)
+void lstm_forward_step(const float* restrict xg, const float* restrict hw, const float* restrict c_prev, float* restrict act, float* restrict c, float* restrict h, int B, int H) {
+  const int G = 4 * H;
+  for (int b = 0; b < B; b++) {
+    const float* x = xg + b * G;
+    const float* w = hw + b * G;
+    float* a = act + b * G;
+    for (int k = 0; k < 3 * H; k += 4) wasm_v128_store(a + k, sigmoid4(wasm_f32x4_add(wasm_v128_load(x + k), wasm_v128_load(w + k))));
+    for (int k = 3 * H; k < G; k += 4) wasm_v128_store(a + k, tanh4(wasm_f32x4_add(wasm_v128_load(x + k), wasm_v128_load(w + k))));
+    for (int k = 0; k < H; k += 4) {
+      const v128_t i = wasm_v128_load(a + k), f = wasm_v128_load(a + H + k), o = wasm_v128_load(a + 2 * H + k), g = wasm_v128_load(a + 3 * H + k);
+      const v128_t cn = wasm_f32x4_add(wasm_f32x4_mul(f, wasm_v128_load(c_prev + b * H + k)), wasm_f32x4_mul(i, g));
+      wasm_v128_store(c + b * H + k, cn);
+      wasm_v128_store(h + b * H + k, wasm_f32x4_mul(o, tanh4(cn)));
+    }
+  }
+}
+
+// Its backward: from dh (this step's output gradient plus the recurrent one) and dc (the gradient
+// flowing into c from the next step, updated in place to the one flowing into c_prev), the
+// gradient of the pre-activation gates dgates [B, 4H].
+EXPORT(lstm_backward_step)
+void lstm_backward_step(const float* restrict act, const float* restrict c_prev, const float* restrict c, const float* restrict dh, float* restrict dc, float* restrict dgates, int B, int H) {
+  const int G = 4 * H;
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int b = 0; b < B; b++) {
+    const float* a = act + b * G;
+    float* dg = dgates + b * G;
+    for (int k = 0; k < H; k += 4) {
+      const int n = b * H + k;
+      const v128_t i = wasm_v128_load(a + k), f = wasm_v128_load(a + H + k), o = wasm_v128_load(a + 2 * H + k), g = wasm_v128_load(a + 3 * H + k);
+      const v128_t tc = tanh4(wasm_v128_load(c + n));
+      const v128_t dhn = wasm_v128_load(dh + n);
+      const v128_t dcn = wasm_f32x4_add(wasm_v128_load(dc + n), wasm_f32x4_mul(wasm_f32x4_mul(dhn, o), wasm_f32x4_sub(one, wasm_f32x4_mul(tc, tc))));
+      const v128_t d_i = wasm_f32x4_mul(dcn, g);
+      const v128_t d_f = wasm_f32x4_mul(dcn, wasm_v128_load(c_prev + n));
+      const v128_t d_o = wasm_f32x4_mul(dhn, tc);
+      const v128_t d_g = wasm_f32x4_mul(dcn, i);
+      wasm_v128_store(dg + k, wasm_f32x4_mul(d_i, wasm_f32x4_mul(i, wasm_f32x4_sub(one, i))));
+      wasm_v128_store(dg + H + k, wasm_f32x4_mul(d_f, wasm_f32x4_mul(f, wasm_f32x4_sub(one, f))));
+      wasm_v128_store(dg + 2 * H + k, wasm_f32x4_mul(d_o, wasm_f32x4_mul(o, wasm_f32x4_sub(one, o))));
+      wasm_v128_store(dg + 3 * H + k, wasm_f32x4_mul(d_g, wasm_f32x4_sub(one, wasm_f32x4_mul(g, g))));
+      wasm_v128_store(dc + n, wasm_f32x4_mul(dcn, f));
+    }
+  }
+}
