@@ -5,11 +5,22 @@
  * kernel launches a fused op replaces.
  */
 import * as tf from '@tensorflow/tfjs'; // not './tf': kernels.ts (loaded by ./tf) uses this module
-import { KERNELS_WASM } from './native/kernels.wasm';
+import { KERNELS_WASM } from './native/kernels-wasm';
+
+// Minimal WebAssembly typings of our own: tslab compiles lib/ with a TypeScript lib set that lacks them.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface KernelExports {
-  memory: WebAssembly.Memory;
-  __heap_base: WebAssembly.Global;
+  memory: WasmMemory;
+  __heap_base: { value: number };
   attn_forward(qkv: number, probs: number, y: number, B: number, T: number, H: number, hs: number, scale: number): void;
   attn_backward(qkv: number, probs: number, dy: number, dqkv: number, B: number, T: number, H: number, hs: number, scale: number): void;
   layernorm_forward(x: number, g: number, b: number, y: number, mean: number, rstd: number, N: number, D: number, eps: number): void;
@@ -29,8 +40,8 @@ let instance: KernelExports | null = null;
 /** The kernels, instantiated on first use (synchronously: the module is 7 kB). */
 export function kernels(): KernelExports {
   if (!instance) {
-    const module = new WebAssembly.Module(Buffer.from(KERNELS_WASM, 'base64'));
-    instance = new WebAssembly.Instance(module, {}).exports as unknown as KernelExports;
+    const module = new WA.Module(Buffer.from(KERNELS_WASM, 'base64'));
+    instance = new WA.Instance(module, {}).exports as unknown as KernelExports;
   }
   return instance;
 }
@@ -57,7 +68,7 @@ export class Frame {
   private top: number;
   readonly k = kernels();
   constructor() {
-    this.top = ((this.k.__heap_base.value as number) + 15) & ~15;
+    this.top = (this.k.__heap_base.value + 15) & ~15;
   }
   /** Reserves n floats (16-byte aligned), filled from `data` when given; returns the byte offset. */
   put(n: number, data?: ArrayLike<number>): number {

@@ -1,5 +1,5 @@
 // Hand-written kernels for the transformer's hot spots, compiled to WebAssembly (SIMD) by
-// scripts/build-native.sh into kernels.wasm.ts. tfjs's wasm backend runs batched matmuls of small
+// scripts/build-native.sh into kernels-wasm.ts. tfjs's wasm backend runs batched matmuls of small
 // matrices in a scalar loop and spends ~30 kernel launches on a layer norm; these do the same
 // arithmetic in one pass each. No libc, no static data; T <= 64 (the caller falls back to tensor ops).
 //
