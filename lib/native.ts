@@ -32,6 +32,12 @@ interface KernelExports {
   axpby(x: number, y: number, out: number, n: number, a: number, b: number): void;
   lstm_forward_step(xg: number, hw: number, cPrev: number, act: number, c: number, h: number, B: number, H: number): void;
   lstm_backward_step(act: number, cPrev: number, c: number, dh: number, dc: number, dgates: number, B: number, H: number): void;
+  rnn_forward_step(xg: number, hw: number, h: number, n: number): void;
+  rnn_backward_step(h: number, dy: number, drec: number, dpre: number, n: number): void;
+  gru_gates_step(xg: number, hw: number, h: number, rz: number, rh: number, B: number, H: number): void;
+  gru_out_step(xg: number, rhw: number, rz: number, h: number, hbar: number, hn: number, B: number, H: number): void;
+  gru_back_out(dh: number, rz: number, h: number, hbar: number, dg: number, dhp: number, B: number, H: number): void;
+  gru_back_gates(drh: number, rz: number, h: number, dg: number, dhp: number, B: number, H: number): void;
   adam_step(p: number, g: number, m: number, v: number, n: number, b1: number, b2: number, stepSize: number, bc2Sqrt: number, eps: number, decay: number): void;
 }
 

@@ -41,8 +41,10 @@ function step(model: ReturnType<typeof createModel>, rows: number): void {
 async function main(): Promise<void> {
   await initTf({ quiet: true });
   const model = createModel(spec.type, spec.config, new TorchGenerator(0)); // weights arrive every step
+  // Steps are counted from 0 here, not read from `control`: the main thread may already have started
+  // step 1 by the time this line runs.
+  let seen = 0;
   parentPort?.postMessage('ready');
-  let seen = Atomics.load(control, 0);
   for (;;) {
     Atomics.wait(control, 0, seen);
     seen = Atomics.load(control, 0);
@@ -61,4 +63,11 @@ async function main(): Promise<void> {
   model.dispose();
 }
 
-main().catch((e: unknown) => parentPort?.postMessage(e instanceof Error ? e.message : String(e)));
+main().catch((e: unknown) => {
+  const msg = e instanceof Error ? e.message : String(e);
+  parentPort?.postMessage(msg); // during start-up the main thread listens for this
+  new Uint8Array(layout.error).set(new TextEncoder().encode(msg).subarray(0, layout.error.byteLength - 1));
+  Atomics.store(control, 3, 1);
+  Atomics.add(control, 1, 1);
+  Atomics.notify(control, 1);
+});

@@ -117,7 +117,11 @@ export class DataParallel {
     }, vars);
 
     // wait for the worker, then combine: g = (n₁g₁ + n₂g₂) / (n₁ + n₂)
-    while (Atomics.load(this.control, 1) === done) Atomics.wait(this.control, 1, done, 60_000);
+    const deadline = performance.now() + 600_000;
+    while (Atomics.load(this.control, 1) === done) {
+      Atomics.wait(this.control, 1, done, 10_000);
+      if (performance.now() > deadline) throw new Error('data-parallel worker: no answer for 10 minutes');
+    }
     if (Atomics.load(this.control, 3) !== 0) {
       tf.dispose([value, ...Object.values(grads)]);
       const bytes = new Uint8Array(this.layout.error);

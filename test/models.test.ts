@@ -8,7 +8,8 @@ import { tf, initTf } from '../lib/tf';
 import { createModel, DEFAULT_CONFIG, MODEL_TYPES } from '../lib/models/makemore';
 import { RecurrentLM } from '../lib/models/recurrent';
 import { DataParallel } from '../lib/parallel';
-import { causalSelfAttention, attentionReference, gelu, geluReference, layerNorm, layerNormReference, lstmSequence, lstmSequenceReference } from '../lib/models/fused';
+import { createOptimizer } from '../lib/optim';
+import { causalSelfAttention, attentionReference, gelu, geluReference, layerNorm, layerNormReference, lstmSequence, lstmSequenceReference, rnnSequence, gruSequence, recurrenceReference } from '../lib/models/fused';
 import { saveWeights, loadWeights } from '../lib/io';
 import { generate, generateText } from '../lib/generate';
 import { loadMysteriousIsland, loadCorpus } from '../lib/text';
@@ -233,4 +234,72 @@ test('fused LSTM recurrence (hand-written BPTT) equals the step-by-step ops: val
     for (let i = 0; i < a.gr[k]!.length; i++) assert.ok(Math.abs(a.gr[k]![i]! - b.gr[k]![i]!) < 1e-4, `d${name}[${i}]: ${a.gr[k]![i]} vs ${b.gr[k]![i]}`);
   });
   tf.dispose([xg, h0, c0, Wh, w]);
+});
+
+test('fused RNN and GRU recurrences equal the step-by-step ops: values and all three gradients', async () => {
+  await initTf();
+  const [T, B, H] = [5, 3, 8];
+  for (const [cell, f, G] of [['rnn', rnnSequence, 1], ['gru', gruSequence, 3]] as const) {
+    const g = new TorchGenerator(12);
+    const xg = tf.tensor3d(g.randn(T * B * G * H), [T, B, G * H]);
+    const h0 = tf.tensor2d(g.randn(B * H), [B, H]).mul(0.5) as tf.Tensor2D;
+    const Wh = tf.tensor2d(g.randn(H * G * H), [H, G * H]).mul(0.3) as tf.Tensor2D;
+    const w = tf.tensor3d(g.randn(T * B * H), [T, B, H]);
+    const ref = (a: tf.Tensor3D, b: tf.Tensor2D, c: tf.Tensor2D) => recurrenceReference(cell, a, b, c);
+    const run = (fn: typeof rnnSequence) => ({
+      y: fn(xg, h0, Wh).dataSync(),
+      gr: tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => fn(a as tf.Tensor3D, b as tf.Tensor2D, c as tf.Tensor2D).mul(w).sum())([xg, h0, Wh]).map((t) => t.dataSync()),
+    });
+    const a = run(f);
+    const b = run(ref);
+    for (let i = 0; i < a.y.length; i++) assert.ok(Math.abs(a.y[i]! - b.y[i]!) < 1e-5, `${cell} h[${i}]`);
+    ['xg', 'h0', 'Wh'].forEach((name, k) => {
+      for (let i = 0; i < a.gr[k]!.length; i++) assert.ok(Math.abs(a.gr[k]![i]! - b.gr[k]![i]!) < 1e-4, `${cell} d${name}[${i}]: ${a.gr[k]![i]} vs ${b.gr[k]![i]}`);
+    });
+    tf.dispose([xg, h0, Wh, w]);
+  }
+});
+
+test('transformer training tracks PyTorch step for step (same weights, same batches, AdamW)', async () => {
+  await initTf();
+  // test/fixtures/torch-transformer-steps.json: written by scripts/torch_parity.py with PyTorch 1.13
+  const fx = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'torch-transformer-steps.json'), 'utf8')) as {
+    config: { vocabSize: number; blockSize: number; nEmbd: number; nEmbd2: number; nLayer: number; nHead: number };
+    batch: number; lr: number; weights: Record<string, number[]>; shapes: Record<string, number[]>;
+    batches: { X: number[]; Y: number[] }[]; losses: number[];
+  };
+  const model = createModel('transformer', fx.config, new TorchGenerator(0));
+  // torch name → ours; Linear weights are [out, in] in torch, [in, out] here
+  const ours = (name: string): [string, boolean] => {
+    const m = /^h\.(\d+)\.(ln_1|ln_2|c_attn|c_proj|c_fc|mlp_proj)\.(weight|bias)$/.exec(name);
+    if (m) {
+      const part = { ln_1: 'ln1', ln_2: 'ln2', c_attn: 'attn', c_proj: 'attnproj', c_fc: 'fc', mlp_proj: 'proj' }[m[2] as 'ln_1'];
+      const ln = m[2]!.startsWith('ln');
+      return [`h${m[1]}.${part}.${ln ? (m[3] === 'weight' ? 'g' : 'b') : m[3] === 'weight' ? 'W' : 'b'}`, !ln && m[3] === 'weight'];
+    }
+    const fixed: Record<string, [string, boolean]> = { 'wte.weight': ['wte', false], 'wpe.weight': ['wpe', false], 'ln_f.weight': ['lnf.g', false], 'ln_f.bias': ['lnf.b', false], 'lm_head.weight': ['head.W', true] };
+    if (!fixed[name]) throw new Error(`unmapped torch weight ${name}`);
+    return fixed[name]!;
+  };
+  const weights: Record<string, tf.Tensor> = {};
+  for (const [name, values] of Object.entries(fx.weights)) {
+    const [key, transpose] = ours(name);
+    const t = tf.tensor(values, fx.shapes[name]);
+    weights[key] = transpose ? t.transpose() : t;
+  }
+  assert.equal(Object.keys(weights).length, Object.keys(model.namedWeights()).length);
+  model.loadWeights(weights);
+  const opt = createOptimizer('adamw', fx.lr, { beta2: 0.99, weightDecay: 0.01 });
+  const [B, T] = [fx.batch, fx.config.blockSize];
+  let worst = 0;
+  fx.batches.forEach((b, i) => {
+    const loss = opt.minimize(() => model.forward(tf.tensor2d(b.X, [B, T], 'int32'), tf.tensor2d(b.Y, [B, T], 'int32')).loss as tf.Scalar, true, model.params())!;
+    worst = Math.max(worst, Math.abs(loss.dataSync()[0]! - fx.losses[i]!));
+    loss.dispose();
+  });
+  assert.ok(worst < 2e-5, `largest |loss − torch loss| over ${fx.losses.length} steps: ${worst}`);
+  assert.ok(fx.losses[0]! - fx.losses[fx.losses.length - 1]! > 0.5); // the run really trains
+  tf.dispose(Object.values(weights));
+  opt.dispose();
+  model.dispose();
 });

@@ -2,12 +2,14 @@
  * Recurrent language models in makemore's shape: token embedding → a cell applied left to right →
  * a linear head giving next-token logits at every position. Three cells, gates written from tf ops:
  * vanilla RNN, GRU and LSTM. The input half of every gate is computed for all time steps in one
- * matmul; only the recurrent half runs step by step.
+ * matmul; only the recurrent half runs step by step — in training, as one fused op per sequence with
+ * hand-written back-propagation through time (fused.ts; the tf-ops cell below is used for generation
+ * and for hidden sizes that are not a multiple of 4).
  */
 import { tf } from '../tf';
 import { constantVariable, countParameters, crossEntropy, randnVariable, uniformVariable } from '../nn';
 import type { Rng } from '../random';
-import { lstmSequence } from './fused';
+import { gruSequence, lstmSequence, rnnSequence } from './fused';
 
 export type CellType = 'rnn' | 'gru' | 'lstm';
 
@@ -112,9 +114,12 @@ export class RecurrentLM {
     const xgAll = this.inputGates(idx.transpose() as tf.Tensor2D);
     let s = state ?? this.initialState(B);
     let hidden: tf.Tensor2D; // [T·B, H], time-major
-    if (this.config.cell === 'lstm' && this.config.nHidden % 4 === 0) {
+    const H = this.config.nHidden;
+    if (H % 4 === 0) {
       // the whole recurrence as one op with hand-written BPTT (fused.ts)
-      hidden = lstmSequence(xgAll, s.h, s.c as tf.Tensor2D, this.Wh as tf.Tensor2D).reshape([T * B, this.config.nHidden]);
+      const Wh = this.Wh as tf.Tensor2D;
+      const seq = this.config.cell === 'lstm' ? lstmSequence(xgAll, s.h, s.c as tf.Tensor2D, Wh) : this.config.cell === 'gru' ? gruSequence(xgAll, s.h, Wh) : rnnSequence(xgAll, s.h, Wh);
+      hidden = seq.reshape([T * B, H]);
     } else {
       const xg = tf.unstack(xgAll, 0) as tf.Tensor2D[];
       const hs: tf.Tensor2D[] = [];

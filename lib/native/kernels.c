@@ -336,3 +336,85 @@ void lstm_backward_step(const float* restrict act, const float* restrict c_prev,
     }
   }
 }
+
+// Vanilla RNN step after the matmul: h = tanh(xg + hw), [B, H] (H a multiple of 4).
+EXPORT(rnn_forward_step)
+void rnn_forward_step(const float* restrict xg, const float* restrict hw, float* restrict h, int n) {
+  for (int k = 0; k < n; k += 4) wasm_v128_store(h + k, tanh4(wasm_f32x4_add(wasm_v128_load(xg + k), wasm_v128_load(hw + k))));
+}
+
+// Its backward: dpre = (dy + drec) * (1 - h^2).
+EXPORT(rnn_backward_step)
+void rnn_backward_step(const float* restrict h, const float* restrict dy, const float* restrict drec, float* restrict dpre, int n) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int k = 0; k < n; k += 4) {
+    const v128_t hk = wasm_v128_load(h + k);
+    wasm_v128_store(dpre + k, wasm_f32x4_mul(wasm_f32x4_add(wasm_v128_load(dy + k), wasm_v128_load(drec + k)), wasm_f32x4_sub(one, wasm_f32x4_mul(hk, hk))));
+  }
+}
+
+// GRU, first half of a step: gates r, z = sigmoid(x_rz + hw_rz) ([B, 2H] each row r then z), and
+// rh = r * h_prev for the candidate's matmul.
+EXPORT(gru_gates_step)
+void gru_gates_step(const float* restrict xg, const float* restrict hw, const float* restrict h, float* restrict rz, float* restrict rh, int B, int H) {
+  for (int b = 0; b < B; b++) {
+    const float* x = xg + b * 3 * H;
+    const float* w = hw + b * 2 * H;
+    float* g = rz + b * 2 * H;
+    for (int k = 0; k < 2 * H; k += 4) wasm_v128_store(g + k, sigmoid4(wasm_f32x4_add(wasm_v128_load(x + k), wasm_v128_load(w + k))));
+    for (int k = 0; k < H; k += 4) wasm_v128_store(rh + b * H + k, wasm_f32x4_mul(wasm_v128_load(g + k), wasm_v128_load(h + b * H + k)));
+  }
+}
+
+// GRU, second half: hbar = tanh(x_n + rhw), h' = h + z (hbar - h).
+EXPORT(gru_out_step)
+void gru_out_step(const float* restrict xg, const float* restrict rhw, const float* restrict rz, const float* restrict h, float* restrict hbar, float* restrict hn, int B, int H) {
+  for (int b = 0; b < B; b++) {
+    const float* x = xg + b * 3 * H + 2 * H;
+    for (int k = 0; k < H; k += 4) {
+      const int n = b * H + k;
+      const v128_t hb = tanh4(wasm_f32x4_add(wasm_v128_load(x + k), wasm_v128_load(rhw + n)));
+      const v128_t z = wasm_v128_load(rz + b * 2 * H + H + k);
+      const v128_t hp = wasm_v128_load(h + n);
+      wasm_v128_store(hbar + n, hb);
+      wasm_v128_store(hn + n, wasm_f32x4_add(hp, wasm_f32x4_mul(z, wasm_f32x4_sub(hb, hp))));
+    }
+  }
+}
+
+// GRU backward, first half: from dh (output + recurrent gradient of h'), the candidate's
+// pre-activation gradient dn [B, H], dz folded into dg [B, 3H] (columns 2H.. hold dn, H.. dz), and the
+// direct part of dh_prev = dh (1 - z).
+EXPORT(gru_back_out)
+void gru_back_out(const float* restrict dh, const float* restrict rz, const float* restrict h, const float* restrict hbar, float* restrict dg, float* restrict dhp, int B, int H) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int b = 0; b < B; b++) {
+    for (int k = 0; k < H; k += 4) {
+      const int n = b * H + k;
+      const v128_t d = wasm_v128_load(dh + n);
+      const v128_t z = wasm_v128_load(rz + b * 2 * H + H + k);
+      const v128_t hb = wasm_v128_load(hbar + n);
+      const v128_t hp = wasm_v128_load(h + n);
+      const v128_t dz = wasm_f32x4_mul(d, wasm_f32x4_sub(hb, hp));
+      wasm_v128_store(dg + b * 3 * H + H + k, wasm_f32x4_mul(dz, wasm_f32x4_mul(z, wasm_f32x4_sub(one, z))));
+      wasm_v128_store(dg + b * 3 * H + 2 * H + k, wasm_f32x4_mul(wasm_f32x4_mul(d, z), wasm_f32x4_sub(one, wasm_f32x4_mul(hb, hb))));
+      wasm_v128_store(dhp + n, wasm_f32x4_mul(d, wasm_f32x4_sub(one, z)));
+    }
+  }
+}
+
+// GRU backward, second half: from d(rh) = dn Whn^T, dr = d(rh) h -> dg columns 0..H; dh_prev += d(rh) r.
+EXPORT(gru_back_gates)
+void gru_back_gates(const float* restrict drh, const float* restrict rz, const float* restrict h, float* restrict dg, float* restrict dhp, int B, int H) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int b = 0; b < B; b++) {
+    for (int k = 0; k < H; k += 4) {
+      const int n = b * H + k;
+      const v128_t d = wasm_v128_load(drh + n);
+      const v128_t r = wasm_v128_load(rz + b * 2 * H + k);
+      const v128_t dr = wasm_f32x4_mul(d, wasm_v128_load(h + n));
+      wasm_v128_store(dg + b * 3 * H + k, wasm_f32x4_mul(dr, wasm_f32x4_mul(r, wasm_f32x4_sub(one, r))));
+      wasm_v128_store(dhp + n, wasm_f32x4_add(wasm_v128_load(dhp + n), wasm_f32x4_mul(d, r)));
+    }
+  }
+}
