@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--eval-every", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=3407)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init-seed", type=int, default=None, help="reseed after the split: same test set, another initialisation and batch order")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -47,6 +48,8 @@ def main():
     rp = torch.randperm(len(words)).tolist()
     train = encode([words[i] for i in rp[:-n_test]], stoi, T)
     test = encode([words[i] for i in rp[-n_test:]], stoi, T)
+    if a.init_seed is not None:
+        torch.manual_seed(a.init_seed)
     model = Transformer(len(chars) + 1, T, 64, 64, 4, 4)
     opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99), eps=1e-8)
 

@@ -142,6 +142,19 @@ export function geluReference(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(0.5).mul(tf.tanh(x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI))).add(1)));
 }
 
+/** Step t of a time-major Float32Array of T steps of `size` values (a view). */
+function at(a: Float32Array, t: number, size: number): Float32Array {
+  return a.subarray(t * size, (t + 1) * size);
+}
+
+/** [h0; h_0 … h_{T−2}]: the state each step started from, [T·B, H]. */
+function previousStates(h0: tf.Tensor, hs: Float32Array, T: number, BH: number): Float32Array {
+  const prev = new Float32Array(T * BH);
+  prev.set(valuesOf(h0), 0);
+  prev.set(hs.subarray(0, (T - 1) * BH), BH);
+  return prev;
+}
+
 /**
  * The LSTM recurrence over a whole sequence. xg: the input half of the gates for every step, time-major
  * [T, B, 4H] (order i, f, o, g; bias included); h0, c0: [B, H]; Wh: [H, 4H]. Returns h for every step
@@ -166,9 +179,9 @@ export function lstmSequence(xg: tf.Tensor3D, h0: tf.Tensor2D, c0: tf.Tensor2D, 
     for (let t = 0; t < T; t++) {
       const hw = tf.matMul(h as tf.Tensor2D, WhT as tf.Tensor2D);
       const f = new Frame();
-      const px = f.put(BG, x.subarray(t * BG, (t + 1) * BG));
+      const px = f.put(BG, at(x, t, BG));
       const pw = f.put(BG, valuesOf(hw));
-      const pc = f.put(BH, t === 0 ? c0v : cs.subarray((t - 1) * BH, t * BH));
+      const pc = f.put(BH, t === 0 ? c0v : at(cs, t - 1, BH));
       const pa = f.put(BG);
       const pcn = f.put(BH);
       const ph = f.put(BH);
@@ -193,10 +206,10 @@ export function lstmSequence(xg: tf.Tensor3D, h0: tf.Tensor2D, c0: tf.Tensor2D, 
         const WhTr = sWh.transpose();
         for (let t = T - 1; t >= 0; t--) {
           const f = new Frame();
-          const pa = f.put(BG, act.subarray(t * BG, (t + 1) * BG));
-          const pcp = f.put(BH, t === 0 ? c0v : cs.subarray((t - 1) * BH, t * BH));
-          const pc = f.put(BH, cs.subarray(t * BH, (t + 1) * BH));
-          const pdy = f.put(BH, dys.subarray(t * BH, (t + 1) * BH));
+          const pa = f.put(BG, at(act, t, BG));
+          const pcp = f.put(BH, t === 0 ? c0v : at(cs, t - 1, BH));
+          const pc = f.put(BH, at(cs, t, BH));
+          const pdy = f.put(BH, at(dys, t, BH));
           const pdr = f.put(BH, dhRec);
           const pdh = f.put(BH);
           f.k.axpby(pdy, pdr, pdh, BH, 1, 1); // dh = output gradient + recurrent gradient
@@ -240,19 +253,6 @@ export function lstmSequenceReference(xg: tf.Tensor3D, h0: tf.Tensor2D, c0: tf.T
     }
     return tf.stack(hs) as tf.Tensor3D;
   });
-}
-
-/** Rows [from, to) of a time-major [T, B·n] Float32Array as its own array. */
-function at(a: Float32Array, t: number, size: number): Float32Array {
-  return a.subarray(t * size, (t + 1) * size);
-}
-
-/** [h0; h_0 … h_{T−2}]: the state each step started from, [T·B, H]. */
-function previousStates(h0: tf.Tensor, hs: Float32Array, T: number, BH: number): Float32Array {
-  const prev = new Float32Array(T * BH);
-  prev.set(valuesOf(h0), 0);
-  prev.set(hs.subarray(0, (T - 1) * BH), BH);
-  return prev;
 }
 
 /**
