@@ -67,8 +67,9 @@ export function valuesOf(t: tf.Tensor): Float32Array {
 
 /**
  * One call's scratch space in the module's memory: `put` copies an input in (or reserves room for an
- * output), `take` copies an output out. Offsets stay valid when memory grows; views do not, so none
- * are kept.
+ * output), `take` copies an output out. Every Frame starts at the same place, so a frame's contents are
+ * valid only until the next Frame is made — and some patched tfjs kernels make one (kernels.ts): read
+ * what you need before running tensor ops. Offsets stay valid when memory grows; views do not.
  */
 export class Frame {
   private top: number;

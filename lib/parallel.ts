@@ -30,7 +30,6 @@ export interface SharedLayout {
   batch: SharedArrayBuffer; // Int32Array: X then Y of the worker's half
   result: SharedArrayBuffer; // Float64Array: [loss, tokens]
   error: SharedArrayBuffer; // Uint8Array: a failing worker's message (UTF-8)
-  shapes: number[][];
   maxRows: number;
   blockSize: number;
 }
@@ -56,8 +55,7 @@ export class DataParallel {
 
   /** Starts the worker (it loads tfjs and builds its copy of the model); resolves when it is ready. */
   static async start(spec: ModelSpec, model: LanguageModel, maxBatch: number): Promise<DataParallel> {
-    const shapes = model.params().map((p) => p.shape);
-    const total = shapes.reduce((s, sh) => s + sh.reduce((p, d) => p * d, 1), 0);
+    const total = model.params().reduce((s, p) => s + p.size, 0);
     const maxRows = Math.ceil(maxBatch / 2);
     const T = spec.config.blockSize;
     const layout: SharedLayout = {
@@ -67,7 +65,6 @@ export class DataParallel {
       batch: new SharedArrayBuffer(4 * 2 * maxRows * T),
       result: new SharedArrayBuffer(8 * 2),
       error: new SharedArrayBuffer(4096),
-      shapes,
       maxRows,
       blockSize: T,
     };

@@ -382,9 +382,9 @@ export function gruSequence(xg: tf.Tensor3D, h0: tf.Tensor2D, Wh: tf.Tensor2D): 
           const pdhp = f.put(BH);
           f.k.gru_back_out(pdh, prz, ph, phb, pdg, pdhp, B, H);
           const dgOut = tensorFrom(f, pdg, [B, G]);
-          const drh = tf.tidy(() => tf.matMul(dgOut.slice([0, 2 * H], [B, H]) as tf.Tensor2D, WnT));
           const dgPart = f.take(pdg, BG);
           const dhpPart = f.take(pdhp, BH);
+          const drh = tf.tidy(() => tf.matMul(dgOut.slice([0, 2 * H], [B, H]) as tf.Tensor2D, WnT));
           f = new Frame();
           const qd = f.put(BH, valuesOf(drh));
           const qrz = f.put(2 * BH, at(rzAll, t, 2 * BH));
@@ -394,9 +394,10 @@ export function gruSequence(xg: tf.Tensor3D, h0: tf.Tensor2D, Wh: tf.Tensor2D): 
           f.k.gru_back_gates(qd, qrz, qh, qdg, qdhp, B, H);
           dG.set(f.view(qdg, BG), t * BG);
           const dgAll = tensorFrom(f, qdg, [B, G]);
-          const rec = tf.tidy(() => tf.matMul(dgAll.slice([0, 0], [B, 2 * H]) as tf.Tensor2D, WrzT).add(tensorFrom(f, qdhp, [B, H])));
+          const dhp = tensorFrom(f, qdhp, [B, H]);
+          const rec = tf.tidy(() => tf.matMul(dgAll.slice([0, 0], [B, 2 * H]) as tf.Tensor2D, WrzT).add(dhp));
           drec = valuesOf(rec).slice();
-          tf.dispose([dgOut, drh, dgAll, rec]);
+          tf.dispose([dgOut, drh, dgAll, dhp, rec]);
         }
         tf.dispose([WrzT, WnT]);
         const dWh = tf.tidy(() => {
