@@ -4,6 +4,7 @@
  */
 import { Vocab } from './data';
 import type { Rng } from './random';
+import { drawSequence } from './draw';
 
 export const START = '<S>';
 export const END = '<E>';
@@ -170,16 +171,9 @@ export function wordProbability(P: Matrix, word: string, vocab: Vocab): number {
  * (one multinomial draw, as the lecture does) until the boundary comes back. Each word ends with '.'.
  */
 export function sampleWords(P: Matrix, vocab: Vocab, rng: Rng, count: number, maxLength = 100): string[] {
-  const out: string[] = [];
   const rowsF32 = Array.from({ length: P.rows }, (_, i) => Float32Array.from(row(P, i)));
-  for (let k = 0; k < count; k++) {
-    let ix = 0;
-    let s = '';
-    do {
-      ix = rng.multinomial(rowsF32[ix] as Float32Array, 1, true)[0] as number;
-      s += vocab.itos[ix];
-    } while (ix !== 0 && s.length < maxLength);
-    out.push(s);
-  }
-  return out;
+  return Array.from({ length: count }, () => {
+    const { ids, ended } = drawSequence((prev) => rowsF32[prev] as Float32Array, rng, maxLength);
+    return vocab.decode(ids) + (ended ? vocab.itos[0] : ''); // the lecture prints the end token: "mor."
+  });
 }

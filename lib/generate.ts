@@ -6,6 +6,7 @@ import { tf } from './tf';
 import type { Vocab } from './data';
 import type { Rng } from './random';
 import { probsFromLogits, checkSampleOptions, type SampleOptions } from './sampling';
+import { drawSequence } from './draw';
 import { RecurrentLM, type RecurrentState } from './models/recurrent';
 import type { LanguageModel } from './models/makemore';
 
@@ -52,24 +53,17 @@ export function generateText(model: RecurrentLM, vocab: Vocab, seed: string, len
 /** Samples words: start from token 0, stop when it comes back (or at `maxLength`). */
 export function generateWords(model: RecurrentLM, vocab: Vocab, count: number, rng: Rng, opts: SampleOptions = {}): string[] {
   checkSampleOptions(opts);
-  const words: string[] = [];
-  const maxLength = opts.maxLength ?? model.config.blockSize;
-  for (let n = 0; n < count; n++) {
+  return Array.from({ length: count }, () => {
     let state = model.initialState(1);
-    let token = 0;
-    let w = '';
-    for (let k = 0; k < maxLength; k++) {
-      const r = stepOnce(model, token, state);
+    const { ids } = drawSequence((prev) => {
+      const r = stepOnce(model, prev, state);
       disposeState(state);
       state = r.state;
-      token = rng.multinomial(probsFromLogits(r.logits, opts), 1, true)[0] as number;
-      if (token === 0) break;
-      w += vocab.itos[token];
-    }
+      return probsFromLogits(r.logits, opts);
+    }, rng, opts.maxLength ?? model.config.blockSize);
     disposeState(state);
-    words.push(w);
-  }
-  return words;
+    return vocab.decode(ids);
+  });
 }
 
 /**

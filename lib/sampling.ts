@@ -4,6 +4,7 @@
 import { tf } from './tf';
 import type { Vocab } from './data';
 import type { Rng } from './random';
+import { drawSequence } from './draw';
 
 export interface SampleOptions {
   /** Divides the logits: < 1 sharper, > 1 flatter. Must be > 0. */
@@ -38,21 +39,18 @@ export function probsFromLogits(logits: ArrayLike<number>, o: SampleOptions = {}
  */
 export function sampleWords(logitsOf: (X: tf.Tensor2D) => tf.Tensor2D, vocab: Vocab, blockSize: number, rng: Rng, count: number, o: SampleOptions = {}): string[] {
   checkSampleOptions(o);
-  const out: string[] = [];
-  for (let k = 0; k < count; k++) {
+  return Array.from({ length: count }, () => {
     const context = new Array<number>(blockSize).fill(0);
-    let word = '';
-    for (let n = 0; n < (o.maxLength ?? 50); n++) {
+    const { ids } = drawSequence((prev) => {
+      if (prev !== 0) {
+        context.shift();
+        context.push(prev);
+      }
       const logits = tf.tidy(() => logitsOf(tf.tensor2d(context, [1, blockSize], 'int32')));
       const row = logits.dataSync();
       logits.dispose();
-      const ix = rng.multinomial(probsFromLogits(row, o), 1, true)[0] as number;
-      if (ix === 0) break;
-      word += vocab.itos[ix];
-      context.shift();
-      context.push(ix);
-    }
-    out.push(word);
-  }
-  return out;
+      return probsFromLogits(row, o);
+    }, rng, o.maxLength ?? 50);
+    return vocab.decode(ids);
+  });
 }
