@@ -13,6 +13,7 @@ import { loadWords, Vocab } from '../lib/data';
 import { buildSequences, makemoreSplit, takeSequences, type Sequences } from '../lib/dataset';
 import { createOptimizer, type Adam } from '../lib/optim';
 import { DataParallel } from '../lib/parallel';
+import { readLossLog } from '../lib/curves';
 import { createModel, MODEL_TYPES, DEFAULT_CONFIG, type LanguageModel, type ModelConfig } from '../lib/models/makemore';
 import { generate, rowsToWords } from '../lib/generate';
 import { saveWeights, loadWeights, type SavedTopology } from '../lib/io';
@@ -206,7 +207,7 @@ async function main(): Promise<void> {
     shouldStop: () => stop,
   }).finally(() => parallel?.close());
   opt.dispose();
-  const all = fs.readFileSync(logPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; train_loss: number; test_loss: number });
+  const all = readLossLog(logPath);
   const fig = lineChart([{ name: 'train', x: all.map((r) => r.step), y: all.map((r) => r.train_loss), mode: 'lines+markers' }, { name: 'test', x: all.map((r) => r.step), y: all.map((r) => r.test_loss), mode: 'lines+markers' }], { title: `makemore ${type}: loss`, xTitle: 'step', yTitle: 'loss' });
   fs.copyFileSync(plotlyJsPath(), path.join(workDir, 'plotly.min.js'));
   fs.writeFileSync(path.join(workDir, 'loss.html'), standaloneHtml(fig, `makemore ${type}`));

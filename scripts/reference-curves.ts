@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readLossLog } from '../lib/curves';
 
 const args = process.argv.slice(2);
 const outAt = args.indexOf('--out');
@@ -18,8 +19,7 @@ if (specs.length === 0 || specs.some((s) => !s.includes('='))) {
 }
 const curves = specs.map((spec) => {
   const [label, file] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
-  if (!fs.existsSync(file)) { console.error(`reference-curves: ${file} not found`); process.exit(1); }
-  const rows = fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; train_loss: number; test_loss: number });
+  const rows = readLossLog(file);
   const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
   return { label, source: file, step: rows.map((r) => r.step), train: rows.map((r) => r4(r.train_loss)), test: rows.map((r) => r4(r.test_loss)) };
 });

@@ -11,6 +11,10 @@ import { crossEntropy } from '../lib/nn';
 import { TorchGenerator } from '../lib/random';
 import { train, stepDecay, evaluateWindows } from '../lib/train';
 import { createOptimizer, type Adam } from '../lib/optim';
+import { readCurves, readLossLog, bestPoint } from '../lib/curves';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { sampleWords, probsFromLogits } from '../lib/sampling';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
@@ -169,4 +173,16 @@ test('Adam and AdamW match torch.optim after 5 steps; a saved state resumes exac
     resumed.dispose();
   }
   c.dispose();
+});
+
+test('loss curves: the best point of each stored reference run; bad logs are named', () => {
+  const curves = readCurves('docs/reference/transformer-names.json');
+  assert.equal(curves.length, 4);
+  const torch = bestPoint(curves.find((c) => c.label === 'PyTorch 1.13, seed 3407')!);
+  assert.deepEqual([torch.step, torch.test, torch.lastStep], [11000, 1.9565, 20000]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-log-'));
+  const bad = path.join(dir, 'log.jsonl');
+  fs.writeFileSync(bad, '{"step":1,"train_loss":2,"test_loss":3}\n{"step":2}\n');
+  assert.throws(() => readLossLog(bad), /log\.jsonl:2: expected step, train_loss and test_loss/);
+  assert.throws(() => readLossLog(path.join(dir, 'missing.jsonl')), /loss log not found/);
 });
