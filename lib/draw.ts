@@ -3,6 +3,7 @@
  * models): no tensors here, so the counting notebooks need no TensorFlow.js.
  */
 import type { Rng } from './random';
+import { throwIfInterrupted } from './interrupt';
 
 /**
  * The one sampling loop every generator shares: starting after the boundary token 0, ask `next` for the
@@ -13,6 +14,7 @@ export function drawSequence(next: (prev: number) => Float32Array, rng: Rng, max
   const ids: number[] = [];
   let prev = 0;
   while (ids.length < maxLength) {
+    throwIfInterrupted('sampling');
     prev = rng.multinomial(next(prev), 1, true)[0] as number;
     if (prev === 0) return { ids, ended: true };
     ids.push(prev);

@@ -7,6 +7,7 @@ import type { Vocab } from './data';
 import type { Rng } from './random';
 import { probsFromLogits, checkSampleOptions, type SampleOptions } from './sampling';
 import { drawSequence } from './draw';
+import { throwIfInterrupted } from './interrupt';
 import { RecurrentLM, type RecurrentState } from './models/recurrent';
 import type { LanguageModel } from './models/makemore';
 
@@ -39,6 +40,7 @@ export function generateText(model: RecurrentLM, vocab: Vocab, seed: string, len
   }
   let text = seed;
   for (let k = 0; k < length; k++) {
+    throwIfInterrupted('text generation');
     const next = rng.multinomial(probsFromLogits(logits, opts), 1, true)[0] as number;
     text += vocab.itos[next];
     const r = stepOnce(model, next, state);
@@ -75,6 +77,7 @@ export function generate(model: LanguageModel, blockSize: number, count: number,
   checkSampleOptions(opts);
   const rows: number[][] = Array.from({ length: count }, () => [0]);
   for (let s = 0; s < maxNewTokens; s++) {
+    throwIfInterrupted('generation');
     const ctx = rows.map((r) => r.slice(-blockSize));
     const T = (ctx[0] as number[]).length;
     const last = tf.tidy(() => {

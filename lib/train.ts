@@ -6,6 +6,7 @@ import { tf } from './tf';
 import { LiveLine } from './display';
 import { createOptimizer, type OptimizerName, type TrainOptimizer } from './optim';
 import { takeSequences, type Sequences, type Windows } from './dataset';
+import { acknowledgeInterrupt, enterLoop, inDeadCell, Interrupted, interruptRequested, throwIfInterrupted } from './interrupt';
 
 export type Schedule = number | ((step: number) => number);
 
@@ -32,16 +33,22 @@ export interface TrainOptions {
   label?: string;
   /** Called after each step with the step's loss (e.g. to evaluate or checkpoint every k steps). */
   onStep?: (step: number, loss: number) => void | Promise<void>;
-  /** Checked after each step: return true to stop early (e.g. on Ctrl-C). */
+  /**
+   * Checked after each step: return true to stop early. An interrupt (■ in Jupyter, the runner's
+   * timeout, lib/interrupt's requestInterrupt) stops the loop the same way without this.
+   */
   shouldStop?: () => boolean;
   /** Milliseconds between progress-line updates (0: none). */
   progressMs?: number;
 }
 
 export interface TrainResult {
+  /** One loss per step run: shorter than `steps` when the loop stopped early. */
   losses: Float32Array;
   seconds: number;
   stepsPerSecond: number;
+  /** True when an interrupt or `shouldStop` ended the loop before `steps`; the parameters keep what was trained. */
+  interrupted: boolean;
 }
 
 export function lrAt(s: Schedule, step: number): number {
@@ -77,16 +84,26 @@ export function yieldToEventLoop(): Promise<void> {
 /**
  * Runs `steps` optimisation steps; tensors created by the loss are freed every step. Async because it
  * yields to the event loop every ~100 ms, so a notebook's progress line really updates while it runs
- * and the kernel stays responsive (a synchronous multi-minute loop starves tslab's sockets).
+ * and the kernel stays responsive (a synchronous multi-minute loop starves tslab's sockets) — and an
+ * interrupt gets through: the loop then stops after the current step and returns what it trained.
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
   if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
   if (!o.loss === !o.gradients) throw new Error('train: give exactly one of `loss` and `gradients`');
   const opt = makeOptimizer(o);
-  const ownOptimizer = typeof o.optimizer !== 'object';
-  const release = () => { if (ownOptimizer) opt.dispose(); };
+  const leaveLoop = enterLoop();
+  try {
+    return await runSteps(o, opt);
+  } finally {
+    leaveLoop();
+    if (typeof o.optimizer !== 'object') opt.dispose();
+  }
+}
+
+async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResult> {
   const losses = new Float32Array(o.steps);
   const line = new LiveLine();
+  const label = o.label ? o.label + ' ' : '';
   const progressMs = o.progressMs ?? 500;
   const t0 = performance.now();
   let lastShown = t0;
@@ -96,9 +113,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const sps = i / ((now - t0) / 1000);
     const recent = losses.subarray(Math.max(0, i - 100), i);
     const avg = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
-    return `${o.label ? o.label + ' ' : ''}step ${i}/${o.steps}  loss ${avg.toFixed(4)}  lr ${lr.toPrecision(3)}  ${sps.toFixed(0)} steps/s  ETA ${formatDuration((o.steps - i) / sps)}`;
+    return `${label}step ${i}/${o.steps}  loss ${avg.toFixed(4)}  lr ${lr.toPrecision(3)}  ${sps.toFixed(0)} steps/s  ETA ${formatDuration((o.steps - i) / sps)}`;
   };
   for (let i = 0; i < o.steps; i++) {
+    // Leftover work of a notebook cell that was cut off: stop, silently.
+    if (inDeadCell()) throw new Interrupted('training: its cell was interrupted');
     const want = lrAt(o.learningRate, i);
     if (want !== lr) {
       lr = want;
@@ -115,18 +134,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       return cost ? (cost.dataSync()[0] as number) : NaN;
     });
     losses[i] = v;
-    if (!Number.isFinite(v)) {
-      release();
-      throw new Error(`loss became ${v} at step ${i} (learning rate ${lr}): training diverged`);
-    }
+    if (!Number.isFinite(v)) throw new Error(`loss became ${v} at step ${i} (learning rate ${lr}): training diverged`);
     const hook = o.onStep?.(i, v);
     if (hook) await hook;
-    if (o.shouldStop?.()) {
+    const interrupted = interruptRequested();
+    if (interrupted || o.shouldStop?.()) {
+      if (interrupted) acknowledgeInterrupt();
       const done = i + 1;
-      release();
-      const secs = (performance.now() - t0) / 1000;
-      if (progressMs > 0) line.done(`${o.label ? o.label + ' ' : ''}stopped after ${done} steps`);
-      return { losses: losses.slice(0, done), seconds: secs, stepsPerSecond: done / secs };
+      const seconds = (performance.now() - t0) / 1000;
+      line.done(`${label}${interrupted ? 'interrupted' : 'stopped'} at step ${done}/${o.steps}: the parameters keep these ${done} steps of training`);
+      return { losses: losses.slice(0, done), seconds, stepsPerSecond: done / seconds, interrupted: true };
     }
     const now = performance.now();
     if (progressMs > 0 && now - lastShown > progressMs) {
@@ -139,16 +156,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  release();
-  const final = `${o.label ? o.label + ' ' : ''}${o.steps} steps in ${formatDuration(seconds)} (${(o.steps / seconds).toFixed(0)} steps/s), last-100 loss ${(losses.subarray(Math.max(0, o.steps - 100)).reduce((a, b) => a + b, 0) / Math.max(1, Math.min(100, o.steps))).toFixed(4)}`;
+  const last = losses.subarray(Math.max(0, o.steps - 100));
+  const final = `${label}${o.steps} steps in ${formatDuration(seconds)} (${(o.steps / seconds).toFixed(0)} steps/s), last-100 loss ${(last.reduce((a, b) => a + b, 0) / Math.max(1, last.length)).toFixed(4)}`;
   if (progressMs > 0) line.done(final);
-  return { losses, seconds, stepsPerSecond: o.steps / seconds };
+  return { losses, seconds, stepsPerSecond: o.steps / seconds, interrupted: false };
 }
 
 /** Mean of `lossOf` over a whole dataset, evaluated in chunks so memory stays small. */
 export function evaluateWindows(d: Windows, lossOf: (X: tf.Tensor2D, Y: tf.Tensor1D) => tf.Scalar, chunk = 8192): number {
   let total = 0;
   for (let s = 0; s < d.n; s += chunk) {
+    throwIfInterrupted('evaluation');
     const e = Math.min(d.n, s + chunk);
     const part = tf.tidy(() => {
       const X = tf.tensor2d(d.X.subarray(s * d.blockSize, e * d.blockSize), [e - s, d.blockSize], 'int32');
@@ -184,6 +202,7 @@ export function evaluateSequences(forward: (X: tf.Tensor2D, Y: tf.Tensor2D) => t
   let total = 0;
   let scored = 0;
   for (let s = 0; s < rows; s += chunk) {
+    throwIfInterrupted('evaluation');
     const idx = Array.from({ length: Math.min(chunk, rows - s) }, (_, i) => s + i);
     const b = takeSequences(d, idx);
     const n = b.Y.reduce((c, y) => c + (y >= 0 ? 1 : 0), 0);

@@ -1,0 +1,109 @@
+/**
+ * Interrupts that keep what was done: ■ in Jupyter (Kernel → Interrupt), the headless runner's cell
+ * timeout, or Ctrl-C in a CLI asks the running loop to stop, and the loop decides how:
+ *
+ * - `train()` stops after the current step and returns what it trained (`interrupted: true`), so the
+ *   cell finishes and the model it built exists — what a learner pressing ■ wants;
+ * - evaluation and sampling loops throw `Interrupted` (a partial mean or a half-drawn sample would
+ *   mislead), which fails the cell the way Python's KeyboardInterrupt does.
+ *
+ * In a notebook the kernel launcher (scripts/tslab-kernel.cjs) sets the request when SIGINT arrives
+ * and falls back to tslab's own interrupt when no loop picks it up in time; it also marks a cell that
+ * was interrupted that way as dead, so whatever that cell left running stops at its next check and
+ * shows nothing under a later cell. Outside a kernel `requestInterrupt()` is the CLI's SIGINT handler.
+ */
+import type { AsyncLocalStorage } from 'node:async_hooks';
+
+/** Thrown by a loop that stops because of an interrupt. */
+export class Interrupted extends Error {
+  constructor(what = 'interrupted') {
+    super(what);
+    this.name = 'Interrupted';
+  }
+}
+
+/** What the kernel launcher shares with lib through globalThis (plain JS there, so typed here). */
+interface KernelState {
+  /** The cell (execution count) whose async work is running; set per cell by the launcher. */
+  cells: AsyncLocalStorage<{ cell: number }>;
+  /** Cells interrupted by tslab's fallback: their leftover work must stop and show nothing. */
+  dead: Set<number>;
+  /** Interrupt requested for this running cell (execution count), or 0. */
+  requested: number;
+  /** Loops running now that honour requests (the launcher waits for them instead of cutting off). */
+  loops: number;
+}
+
+interface Shared {
+  __sequentiaKernel?: KernelState;
+  __sequentiaCliInterrupt?: boolean;
+}
+const shared = globalThis as unknown as Shared;
+
+function kernel(): KernelState | undefined {
+  return shared.__sequentiaKernel;
+}
+
+/** The execution count of the notebook cell whose code is running here, if any. */
+function currentCell(): number | undefined {
+  return kernel()?.cells.getStore()?.cell;
+}
+
+/** True when an interrupt is waiting for the code running here. */
+export function interruptRequested(): boolean {
+  const k = kernel();
+  if (!k) return shared.__sequentiaCliInterrupt === true;
+  const cell = currentCell();
+  return cell !== undefined && (k.requested === cell || k.dead.has(cell));
+}
+
+/** True when this code belongs to a cell that was cut off: it must stop and display nothing. */
+export function inDeadCell(): boolean {
+  const k = kernel();
+  const cell = currentCell();
+  return k !== undefined && cell !== undefined && k.dead.has(cell);
+}
+
+/** Marks the request as handled (a loop stopped because of it); a later interrupt is a new request. */
+export function acknowledgeInterrupt(): void {
+  const k = kernel();
+  if (!k) shared.__sequentiaCliInterrupt = false;
+  else if (k.requested === currentCell()) k.requested = 0;
+}
+
+/** Throws `Interrupted` if an interrupt is waiting (consuming it): the check inside evaluation and sampling loops. */
+export function throwIfInterrupted(what: string): void {
+  if (!interruptRequested()) return;
+  acknowledgeInterrupt();
+  throw new Interrupted(`${what}: interrupted`);
+}
+
+/** Asks running loops to stop (a CLI's SIGINT handler). In a kernel the launcher does this itself. */
+export function requestInterrupt(): void {
+  const k = kernel();
+  if (!k) shared.__sequentiaCliInterrupt = true;
+  else {
+    const cell = currentCell();
+    if (cell !== undefined) k.requested = cell;
+  }
+}
+
+/** Clears a pending CLI request (tests; a CLI that handled it). */
+export function clearInterrupt(): void {
+  shared.__sequentiaCliInterrupt = false;
+}
+
+/**
+ * Registers a loop that checks for interrupts at least once per iteration; the kernel then waits for
+ * it to stop instead of cutting the cell off. Returns the function that unregisters it.
+ */
+export function enterLoop(): () => void {
+  const k = kernel();
+  if (!k) return () => {};
+  k.loops++;
+  let left = false;
+  return () => {
+    if (!left) k.loops--;
+    left = true;
+  };
+}
