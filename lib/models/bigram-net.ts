@@ -3,7 +3,7 @@
  * `W` plays the role of the log-counts; exp(W) row-normalised approaches notebook 03's P.
  */
 import { tf } from '../tf';
-import { randnVariable } from '../nn';
+import { loadNamedWeights, randnVariable } from '../nn';
 import type { Rng } from '../random';
 
 export class BigramNet {
@@ -47,6 +47,15 @@ export class BigramNet {
 
   params(): tf.Variable[] {
     return [this.W];
+  }
+
+  namedWeights(): Record<string, tf.Variable> {
+    return { W: this.W };
+  }
+
+  /** Copies weights in by name (shapes must match); `w` stays the caller's to dispose. */
+  loadWeights(w: Record<string, tf.Tensor>): void {
+    loadNamedWeights(this.namedWeights(), w);
   }
 
   dispose(): void {

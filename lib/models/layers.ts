@@ -3,13 +3,15 @@
  * Sequential whose layers keep their last output so activations and gradients can be inspected.
  */
 import { tf } from '../tf';
-import { randnVariable, constantVariable } from '../nn';
+import { randnVariable, constantVariable, loadNamedWeights, ownedVariable } from '../nn';
 import type { Rng } from '../random';
 
 export interface Layer {
   readonly kind: string;
   forward(x: tf.Tensor, training: boolean): tf.Tensor;
   params(): tf.Variable[];
+  /** Everything the layer owns by name — parameters and buffers such as running statistics; params() if absent. */
+  namedWeights?(): Record<string, tf.Variable>;
 }
 
 /**
@@ -30,6 +32,9 @@ export class Linear implements Layer {
   params(): tf.Variable[] {
     return this.b ? [this.W, this.b] : [this.W];
   }
+  namedWeights(): Record<string, tf.Variable> {
+    return this.b ? { W: this.W, b: this.b } : { W: this.W };
+  }
 }
 
 /**
@@ -45,8 +50,8 @@ export class BatchNorm1d implements Layer {
   constructor(readonly dim: number, readonly eps = 1e-5, readonly momentum = 0.1, gamma = 1) {
     this.gamma = constantVariable(gamma, [dim], 'bngamma');
     this.beta = constantVariable(0, [dim], 'bnbeta');
-    this.runningMean = tf.variable(tf.zeros([dim]), false);
-    this.runningVar = tf.variable(tf.ones([dim]), false);
+    this.runningMean = ownedVariable(tf.zeros([dim]), false);
+    this.runningVar = ownedVariable(tf.ones([dim]), false);
   }
   forward(x: tf.Tensor, training: boolean): tf.Tensor {
     let mean: tf.Tensor;
@@ -71,6 +76,10 @@ export class BatchNorm1d implements Layer {
   }
   params(): tf.Variable[] {
     return [this.gamma, this.beta];
+  }
+  /** The running statistics too: they are state to save, load and dispose, though not trained. */
+  namedWeights(): Record<string, tf.Variable> {
+    return { gamma: this.gamma, beta: this.beta, runningMean: this.runningMean, runningVar: this.runningVar };
   }
 }
 
@@ -105,11 +114,23 @@ export class Sequential {
     return [this.C, ...this.layers.flatMap((l) => l.params())];
   }
 
+  /** Parameters and buffers by name: C, then `${layer index}.${name}` (e.g. 1.runningMean). */
+  namedWeights(): Record<string, tf.Variable> {
+    const out: Record<string, tf.Variable> = { C: this.C };
+    this.layers.forEach((l, i) => {
+      const named = l.namedWeights ? l.namedWeights() : Object.fromEntries(l.params().map((p, k) => [`p${k}`, p]));
+      for (const [k, v] of Object.entries(named)) out[`${i}.${k}`] = v;
+    });
+    return out;
+  }
+
+  /** Copies weights (running statistics included) in by name; `w` stays the caller's to dispose. */
+  loadWeights(w: Record<string, tf.Tensor>): void {
+    loadNamedWeights(this.namedWeights(), w);
+  }
+
+  /** Everything in namedWeights(), so BatchNorm's running statistics go too. */
   dispose(): void {
-    this.C.dispose();
-    for (const l of this.layers) {
-      for (const p of l.params()) p.dispose();
-      if (l instanceof BatchNorm1d) { l.runningMean.dispose(); l.runningVar.dispose(); }
-    }
+    for (const v of Object.values(this.namedWeights())) v.dispose();
   }
 }

@@ -5,7 +5,7 @@
  * defaults and PyTorch's initialisation (embeddings N(0, 1), linear layers U(±1/√fan_in)).
  */
 import { tf } from '../tf';
-import { constantVariable, countParameters, crossEntropy, randnVariable, uniformVariable } from '../nn';
+import { constantVariable, countParameters, crossEntropy, loadNamedWeights, randnVariable, uniformVariable } from '../nn';
 import type { Rng } from '../random';
 import { RecurrentLM, type CellType } from './recurrent';
 import { causalSelfAttention, gelu, layerNorm } from './fused';
@@ -81,16 +81,12 @@ abstract class Base implements LanguageModel {
     return Object.values(this.namedWeights());
   }
   loadWeights(w: Record<string, tf.Tensor>): void {
-    for (const [name, v] of Object.entries(this.namedWeights())) {
-      const src = w[name];
-      if (!src) throw new Error(`saved weights lack '${name}'`);
-      if (src.shape.join() !== v.shape.join()) throw new Error(`saved '${name}' has shape [${src.shape}], the model expects [${v.shape}]`);
-      v.assign(src);
-    }
+    loadNamedWeights(this.namedWeights(), w);
   }
   numParams(): number {
     return countParameters(this.params());
   }
+  /** Every tensor a zoo model owns is a variable in namedWeights() (no buffers, no caches). */
   dispose(): void {
     for (const p of this.params()) p.dispose();
   }

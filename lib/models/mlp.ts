@@ -3,7 +3,7 @@
  * characters in `nEmbd` dimensions (table C), concatenate, one tanh hidden layer, softmax output.
  */
 import { tf } from '../tf';
-import { countParameters, crossEntropy, randnVariable } from '../nn';
+import { countParameters, crossEntropy, loadNamedWeights, randnVariable } from '../nn';
 import type { Rng } from '../random';
 
 export interface MLPConfig {
@@ -57,6 +57,15 @@ export class MLP {
 
   params(): tf.Variable[] {
     return [this.C, this.W1, this.b1, this.W2, this.b2];
+  }
+
+  namedWeights(): Record<string, tf.Variable> {
+    return { C: this.C, W1: this.W1, b1: this.b1, W2: this.W2, b2: this.b2 };
+  }
+
+  /** Copies weights in by name (shapes must match); `w` stays the caller's to dispose. */
+  loadWeights(w: Record<string, tf.Tensor>): void {
+    loadNamedWeights(this.namedWeights(), w);
   }
 
   numParams(): number {

@@ -7,7 +7,7 @@
  * and for hidden sizes that are not a multiple of 4).
  */
 import { tf } from '../tf';
-import { constantVariable, countParameters, crossEntropy, randnVariable, uniformVariable } from '../nn';
+import { assignValue, constantVariable, countParameters, crossEntropy, loadNamedWeights, randnVariable, uniformVariable } from '../nn';
 import type { Rng } from '../random';
 import { gruSequence, lstmSequence, rnnSequence } from './fused';
 
@@ -56,7 +56,9 @@ export class RecurrentLM {
       // Forget-gate bias starts at 1 so the cell remembers by default (Jozefowicz et al. 2015).
       const bias = this.b.arraySync() as number[];
       for (let k = H; k < 2 * H; k++) bias[k] = (bias[k] as number) + 1;
-      this.b.assign(tf.tensor1d(bias));
+      const next = tf.tensor1d(bias);
+      assignValue(this.b, next);
+      next.dispose(); // the variable holds its own reference
     }
     this.lmW = uniformVariable(rng, H, [H, V], 'lmW');
     this.lmB = uniformVariable(rng, H, [V], 'lmB');
@@ -147,18 +149,13 @@ export class RecurrentLM {
   }
 
   /** Weights by stable names, for saving. */
-  namedWeights(): Record<string, tf.Tensor> {
+  namedWeights(): Record<string, tf.Variable> {
     return { wte: this.wte, start: this.start, Wx: this.Wx, Wh: this.Wh, b: this.b, lmW: this.lmW, lmB: this.lmB };
   }
 
   /** Copies saved weights in (shapes must match the config). */
   loadWeights(w: Record<string, tf.Tensor>): void {
-    for (const [name, v] of Object.entries(this.namedWeights())) {
-      const src = w[name];
-      if (!src) throw new Error(`saved weights lack '${name}'`);
-      if (src.shape.join() !== v.shape.join()) throw new Error(`saved '${name}' has shape [${src.shape}], the model expects [${v.shape}]`);
-      (v as tf.Variable).assign(src);
-    }
+    loadNamedWeights(this.namedWeights(), w);
   }
 
   numParams(): number {
