@@ -19,7 +19,7 @@ export interface Curve {
   test: number[];
 }
 
-/** Reads a log.jsonl written by `npm run makemore` (or scripts/torch_makemore.py). */
+/** Reads a log.jsonl written by `npm run makemore` (or scripts/torch/makemore.py). */
 export function readLossLog(file: string): LossRow[] {
   if (!fs.existsSync(file)) throw new Error(`loss log not found: ${file}`);
   return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {

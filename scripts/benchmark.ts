@@ -166,7 +166,8 @@ function runTorch(only: string[] | undefined): { version: string; threads: numbe
   const py = '/usr/bin/python3';
   const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
   if (probe.status !== 0) return 'PyTorch not installed (apt-get install python3-torch libopenblas0-pthread)';
-  const r = spawnSync(py, [path.join(ROOT, 'scripts', 'bench_torch.py'), path.join(ROOT, 'data', 'names.txt'), only ? only.join(',') : '', path.join(ROOT, 'data', 'mysterious-island.txt')], {
+  const script = path.join(ROOT, 'scripts', 'torch', 'bench.py');
+  const r = spawnSync(py, [script, '--names', path.join(ROOT, 'data', 'names.txt'), '--novel', path.join(ROOT, 'data', 'mysterious-island.txt'), ...(only?.length ? ['--only', only.join(',')] : [])], {
     encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, maxBuffer: 1 << 24,
   });
   if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;

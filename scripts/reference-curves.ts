@@ -1,6 +1,9 @@
 /**
  * Collects long-run loss curves (JSONL logs with step, train_loss, test_loss) into
- * docs/reference/transformer-names.json, which notebook 09 plots.
+ * docs/reference/transformer-names.json, which notebook 09 plots. The logs come from `npm run makemore`
+ * (its work dir's log.jsonl) and from the PyTorch reference run:
+ *
+ *   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/torch/makemore.py --max-steps 20000 > out/torch-transformer.jsonl
  *
  *   node --import tsx scripts/reference-curves.ts "Sequentia (tfjs wasm)=out/names-transformer-v2/log.jsonl" \
  *     "PyTorch 1.13=out/torch-transformer.jsonl" [--out docs/reference/transformer-names.json]

@@ -262,7 +262,7 @@ test('fused RNN and GRU recurrences equal the step-by-step ops: values and all t
 
 test('transformer training tracks PyTorch step for step (same weights, same batches, AdamW)', async () => {
   await initTf();
-  // test/fixtures/torch-transformer-steps.json: written by scripts/torch_parity.py with PyTorch 1.13
+  // test/fixtures/torch-transformer-steps.json: written by scripts/torch/parity.py with PyTorch 1.13
   const fx = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'torch-transformer-steps.json'), 'utf8')) as {
     config: { vocabSize: number; blockSize: number; nEmbd: number; nEmbd2: number; nLayer: number; nHead: number };
     batch: number; lr: number; weights: Record<string, number[]>; shapes: Record<string, number[]>;

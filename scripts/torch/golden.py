@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Writes test/fixtures/torch-random.json: golden values from PyTorch's CPU generator.
 
-Run with Debian's PyTorch 1.13 (apt-get install python3-torch):
-    /usr/bin/python3 scripts/torch_golden.py [out.json] [--seeds 1,2,3]
-Each case is a sequence of operations on one generator, so state carried between calls is tested too.
-Floats are float32 values written exactly (as Python floats); indices as integers.
+test/random.test.ts replays every case on Sequentia's TorchGenerator and compares to the last bit. Each
+case is a sequence of operations on one generator, so state carried between calls is tested too. Floats
+are float32 values written exactly (as Python floats); indices as integers.
+
+Run from anywhere, with Debian's PyTorch 1.13 (apt-get install python3-torch):
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/torch/golden.py [--out FILE|-] [--seeds 1,2,3]
 """
-import json
-import sys
+import os
 
 import torch
+
+import common
 
 DEFAULT_SEEDS = [42, 3407, 2147483647, 0, 1, 7, 123456789, 2**32 + 5]
 
@@ -50,17 +53,14 @@ def program(seed):
 
 
 def main():
-    args = sys.argv[1:]
-    seeds = DEFAULT_SEEDS
-    if "--seeds" in args:
-        i = args.index("--seeds")
-        seeds = [int(s) for s in args[i + 1].split(",")]
-        del args[i:i + 2]
-    out = args[0] if args else "test/fixtures/torch-random.json"
-    data = {"torch": torch.__version__, "cases": [program(s) for s in seeds]}
-    with open(out, "w") as fh:
-        json.dump(data, fh, separators=(",", ":"))
-    print(f"wrote {out}: {len(seeds)} seeds, torch {torch.__version__}")
+    ap = common.parser(__doc__)
+    ap.add_argument("--out", metavar="FILE", default=os.path.join(common.FIXTURES, "torch-random.json"), help="JSON file to write ('-': stdout)")
+    ap.add_argument("--seeds", type=common.csv_list(int), default=DEFAULT_SEEDS, metavar="N,N,…", help="generator seeds, one case each")
+    a = common.parse(ap)
+    data = {"torch": torch.__version__, "cases": [program(s) for s in a.seeds]}
+    common.write_json(a.out, data, separators=(",", ":"))
+    if a.out != "-":
+        print(f"wrote {a.out}: {len(a.seeds)} seeds, torch {torch.__version__}")
 
 
 if __name__ == "__main__":
