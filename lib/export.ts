@@ -86,7 +86,7 @@ export function standaloneHtml(fig: Figure, title: string, plotlySrc = 'plotly.m
 <html><head><meta charset="utf-8"><title>${title.replace(/</g, '&lt;')}</title>
 <script src="${plotlySrc}"></script></head>
 <body style="margin:0;font-family:sans-serif">
-${figureHtml(fig, { divId: 'figure' })}
+${figureHtml(fig, { divId: 'figure', plotlySrc })}
 </body></html>
 `;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { FigureRenderer, standaloneHtml, findChromium, CHROMIUM_HINT } from '../lib/export';
-import { plotlyJsPath, PLOTLY_MIME, type Figure } from '../lib/plots';
+import { plotlyJsPath, figureHtml, FALLBACK_CLASS, PLOTLY_MIME, type Figure } from '../lib/plots';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -38,6 +38,13 @@ export async function exportFigures(notebooks: string[], outDir: string, opts: {
   const log = opts.log ?? console.log;
   fs.mkdirSync(outDir, { recursive: true });
   fs.copyFileSync(plotlyJsPath(), path.join(outDir, 'plotly.min.js'));
+  // nbconvert HTML of an executed notebook loads plotly.js from a file beside it (no network, and
+  // no copy inside the notebook): put one next to every folder of executed notebooks.
+  if (opts.embed) {
+    for (const dir of new Set(notebooks.map((n) => path.dirname(path.resolve(n))))) {
+      if (path.resolve(dir) !== path.resolve(outDir)) fs.copyFileSync(plotlyJsPath(), path.join(dir, 'plotly.min.js'));
+    }
+  }
   const renderer = await FigureRenderer.start();
   log(`figures: Chromium started in ${renderer.startMs.toFixed(0)} ms`);
   const figures: ExportedFigure[] = [];
@@ -56,16 +63,12 @@ export async function exportFigures(notebooks: string[], outDir: string, opts: {
         const ms = performance.now() - t0;
         figures.push({ notebook: name, id, base, width: r.width, height: r.height, ms, pngBytes: r.png.length });
         if (opts.embed && out.data) {
-          const b64 = r.png.toString('base64');
-          out.data['image/png'] = b64;
-          // A static fallback inside the interactive HTML: shown where scripts do not run (GitHub's
-          // preview); the figure script replaces it with the live chart.
-          const html = out.data['text/html'];
-          if (typeof html === 'string' || Array.isArray(html)) {
-            const text = Array.isArray(html) ? html.join('') : html;
-            out.data['text/html'] = text.replace(/(<div id="([^"]+)" class="sequentia-figure"[^>]*>)(<\/div>)/, `$1<img class="sequentia-static" alt="${id}" style="max-width:100%" src="data:image/png;base64,${b64}">$3`);
-          }
-          out.metadata = { ...(out.metadata ?? {}), 'image/png': { width: r.width, height: r.height } };
+          // The PNG is stored once, inside the text/html as the figure's fallback: GitHub (and any
+          // viewer that runs no scripts) picks text/html over image/png when both are present, so a
+          // separate image/png would be a second copy that nothing shows. Where plotly.js loads, the
+          // draw script replaces the image with the live chart.
+          delete out.data['image/png'];
+          out.data['text/html'] = embeddedFigureHtml(fig, out.data['text/html'], `data:image/png;base64,${r.png.toString('base64')}`, id, r);
         }
       }
       if (opts.embed && outs.length > 0) fs.writeFileSync(nbPath, JSON.stringify(nb, null, 1) + '\n');
@@ -76,6 +79,14 @@ export async function exportFigures(notebooks: string[], outDir: string, opts: {
   }
   fs.writeFileSync(path.join(outDir, 'index.html'), indexHtml(figures));
   return { figures, browserStartMs: renderer.startMs, outDir };
+}
+
+/** The figure's text/html after export: same div id, the PNG as its fallback, no plotly.js. */
+function embeddedFigureHtml(fig: Figure, previous: unknown, pngUrl: string, id: string, r: { width: number; height: number }): string {
+  const text = Array.isArray(previous) ? previous.join('') : typeof previous === 'string' ? previous : '';
+  const divId = /<div id="([^"]+)" class="sequentia-figure"/.exec(text)?.[1];
+  const img = `<img class="sequentia-static" alt="${id}" src="${pngUrl}" width="${r.width}" height="${r.height}" style="max-width:100%;height:auto">`;
+  return figureHtml(fig, { ...(divId ? { divId } : {}), fallbackHtml: `<div class="${FALLBACK_CLASS}">${img}</div>` });
 }
 
 function indexHtml(figures: ExportedFigure[]): string {

@@ -1,0 +1,76 @@
+// Sequentia's classic Jupyter Notebook (6.x) extension: renders application/vnd.plotly.v1+json with
+// the plotly.js installed beside this file (nbextensions/sequentia/plotly.min.js, served by the
+// notebook server itself: nothing is fetched from the network and no plotly.js goes into a notebook).
+//
+// The MIME type is registered as *safe* and *first* in the display order, so figures draw in
+// untrusted notebooks and after a browser reload (the saved Plotly JSON is all it needs). Installed by
+// `node scripts/kernel.mjs install-local` (into the project's .jupyter/) or `install-user`.
+define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], function (require, $, Jupyter, outputarea) {
+  'use strict';
+  var MIME = 'application/vnd.plotly.v1+json';
+  var OutputArea = outputarea.OutputArea;
+
+  function withPlotly(done, failed) {
+    if (window.Plotly) { done(window.Plotly); return; }
+    // plotly.js v4 sets window.Plotly (it calls no define()); older builds define an AMD module.
+    require(['./plotly.min'], function (P) { done(P || window.Plotly); }, failed);
+  }
+
+  // Plotly sizes a plot from its container, so draw once the output is in the page.
+  function whenAttached(el, fn) {
+    var tries = 0;
+    (function check() {
+      if (document.body.contains(el)) fn();
+      else if (++tries < 400) setTimeout(check, 25);
+    })();
+  }
+
+  function render(spec, md, element) {
+    var area = $('<div/>').addClass('output_subarea sequentia-plotly');
+    var layout = (spec && spec.layout) || {};
+    var div = document.createElement('div');
+    div.className = 'sequentia-figure';
+    div.style.height = (Number(layout.height) > 0 ? Number(layout.height) : 450) + 'px';
+    div.style.width = Number(layout.width) > 0 ? Number(layout.width) + 'px' : '100%';
+    div.style.maxWidth = '100%';
+    area.append(div);
+    element.append(area);
+    // A copy: Plotly writes into the objects it is given, and these are the notebook's saved outputs.
+    var fig = JSON.parse(JSON.stringify(spec || {}));
+    withPlotly(function (Plotly) {
+      whenAttached(div, function () {
+        Plotly.newPlot(div, fig.data || [], fig.layout || {}, $.extend({ responsive: true, displaylogo: false }, fig.config));
+      });
+    }, function (err) {
+      div.style.height = 'auto';
+      div.textContent = 'Sequentia: plotly.js did not load from nbextensions/sequentia/ (' + err + '). Run: npm run kernel:install-user, then reload.';
+    });
+    return area;
+  }
+
+  // Outputs already drawn before this extension loaded (the notebook loads in parallel with
+  // extensions) are drawn again, so a figure never stays as its text/html or PNG fallback.
+  function rerenderLoadedOutputs() {
+    var nb = Jupyter.notebook;
+    if (!nb || !nb._fully_loaded) return;
+    nb.get_cells().forEach(function (cell) {
+      var oa = cell.output_area;
+      if (!oa || !oa.outputs || !oa.outputs.some(function (o) { return o.data && o.data[MIME]; })) return;
+      var outputs = oa.toJSON();
+      var trusted = oa.trusted;  // clear_output() marks the area trusted: keep the saved state
+      oa.clear_output(false, true);
+      oa.trusted = trusted;
+      oa.fromJSON(outputs, {});
+    });
+  }
+
+  function load_ipython_extension() {
+    if (OutputArea.prototype.mime_types().indexOf(MIME) < 0) {
+      OutputArea.prototype.register_mime_type(MIME, render, { safe: true, index: 0 });
+    }
+    rerenderLoadedOutputs();
+    withPlotly(function () {}, function () {});  // start fetching plotly.js now
+  }
+
+  return { load_ipython_extension: load_ipython_extension };
+});
