@@ -94,33 +94,21 @@ export function figureHtml(fig: Figure, opts: { divId?: string; plotlySrc?: stri
   return `<div id="${id}" class="sequentia-figure" style="${style}">${fallback}</div>\n${script}`;
 }
 
-/** Hooks that add representations to a figure's bundle. */
-const bundleHooks: ((fig: Figure, id: string, bundle: MimeBundle) => void)[] = [];
-export function addBundleHook(hook: (fig: Figure, id: string, bundle: MimeBundle) => void): void {
-  bundleHooks.push(hook);
-}
-
-/** Every figure shown in this process, by id, for export. */
-export const shownFigures = new Map<string, Figure>();
-
 /** The display bundle for a figure: Plotly JSON, a small text/html (no plotly.js inside) and text. */
 export function figureBundle(fig: Figure, id: string): MimeBundle {
-  const bundle: MimeBundle = {
+  return {
     [PLOTLY_MIME]: { data: fig.data, layout: fig.layout, config: fig.config ?? {} },
     'text/html': figureHtml(fig),
     'text/plain': `<Figure ${id}: ${String((fig.layout.title as { text?: string } | undefined)?.text ?? '')} (${fig.data.length} trace${fig.data.length === 1 ? '' : 's'})>`,
   };
-  for (const hook of bundleHooks) hook(fig, id, bundle);
-  return bundle;
 }
 
 /**
  * Shows a figure inline under a stable id (used to name exported files). One display message with
- * the Plotly JSON, HTML and a text summary; outside a notebook it only records the figure.
+ * the Plotly JSON, HTML and a text summary; outside a notebook it does nothing (scripts export figures).
  */
 export function show(fig: Figure, id: string): void {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) throw new Error(`figure id '${id}' must be lowercase letters, digits and dashes`);
-  shownFigures.set(id, fig);
   if (!inNotebook()) return;
   display(figureBundle(fig, id), { metadata: { sequentia: { figure: id } } });
 }
