@@ -457,11 +457,38 @@ export function pythonShuffle<T>(items: readonly T[], seed: number | bigint): T[
 // FastGenerator: seedrandom's xor4096, for shuffles and minibatches
 // ---------------------------------------------------------------------------------------------
 
-export class FastGenerator implements Rng {
-  private readonly prng: seedrandom.PRNG;
+/** A FastGenerator's complete state (xor4096's), plain JSON: saved with a checkpoint for exact resume. */
+export interface FastGeneratorState {
+  algorithm: 'xor4096';
+  X: number[];
+  i: number;
+  w: number;
+}
 
-  constructor(seed: number | string) {
-    this.prng = seedrandom.xor4096(String(seed));
+export class FastGenerator implements Rng {
+  private readonly prng: seedrandom.StatefulPRNG<seedrandom.State.Xor4096>;
+
+  /** Seeded, or continuing exactly from a `state()` (what follows is what would have followed). */
+  constructor(seed: number | string | FastGeneratorState) {
+    // state: true only makes the state readable; the numbers drawn are the same as without it
+    this.prng = typeof seed === 'object' ? seedrandom.xor4096('', { state: FastGenerator.check(seed) }) : seedrandom.xor4096(String(seed), { state: true });
+  }
+
+  /** A copy of the generator's state. */
+  state(): FastGeneratorState {
+    const s = this.prng.state();
+    return { algorithm: 'xor4096', X: [...s.X], i: s.i, w: s.w };
+  }
+
+  /** A generator that continues from `state`. */
+  static fromState(state: FastGeneratorState): FastGenerator {
+    return new FastGenerator(state);
+  }
+
+  private static check(s: FastGeneratorState): seedrandom.State.Xor4096 {
+    const ok = s !== null && typeof s === 'object' && s.algorithm === 'xor4096' && Array.isArray(s.X) && s.X.length === 128 && s.X.every((x) => Number.isInteger(x)) && Number.isInteger(s.i) && Number.isInteger(s.w);
+    if (!ok) throw new Error('not a FastGenerator state (expected xor4096: X of 128 integers, i, w)');
+    return { X: [...s.X], i: s.i, w: s.w };
   }
 
   /** A float in [0, 1). */
