@@ -107,7 +107,7 @@ export const DOC_FIGURES = ['02-count-tensor--bigram-counts', '05-mlp--mlp-loss'
 async function main(): Promise<void> {
   let args;
   try {
-    args = parseArgs({ options: { from: { type: 'string', default: 'out/notebooks' }, out: { type: 'string', default: 'out/figures' }, embed: { type: 'boolean', default: false }, docs: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }).values;
+    args = parseArgs({ options: { from: { type: 'string', default: 'out/notebooks' }, out: { type: 'string' }, embed: { type: 'boolean', default: false }, docs: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }).values;
   } catch (e) {
     console.error(`${(e as Error).message}\nusage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]`);
     process.exit(2);
@@ -122,7 +122,8 @@ async function main(): Promise<void> {
     if (r.status !== 0) process.exit(r.status ?? 1);
     notebooks = fs.readdirSync(from).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(from, f));
   }
-  const outDir = path.resolve(ROOT, args.out!);
+  // Same place as the runner's export: a 'figures' folder inside the executed notebooks' folder.
+  const outDir = path.resolve(ROOT, args.out ?? path.join(args.from!, 'figures'));
   const rep = await exportFigures(notebooks, outDir, { embed: args.embed });
   const per = rep.figures.map((f) => f.ms);
   console.log(`figures: ${rep.figures.length} exported to ${path.relative(ROOT, outDir)} (index.html); browser start ${rep.browserStartMs.toFixed(0)} ms, per figure median ${(per.sort((a, b) => a - b)[Math.floor(per.length / 2)] ?? 0).toFixed(0)} ms`);
