@@ -161,3 +161,34 @@ export function notebookProblem(text: string): string | null {
   }
   return null;
 }
+
+const has = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+
+/**
+ * What `npm test` needs besides nbclient: Debian's classic Jupyter Notebook and Chromium for the
+ * real-browser test. Installed here as root on Debian/Ubuntu; elsewhere the command is printed and
+ * that test skips (outside CI).
+ */
+export function ensureTestTools(): void {
+  ensureJupyter();
+  const missing = [
+    ...(has('jupyter-notebook', ['--version']) ? [] : ['jupyter-notebook']),
+    ...(fs.existsSync('/usr/bin/chromium') ? [] : ['chromium']),
+  ];
+  if (missing.length === 0) return;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const args = ['-o', 'DPkg::Lock::Timeout=900', 'install', '-y', '--no-install-recommends', ...missing];
+  if (isRoot && has('apt-get', ['--version'])) {
+    run('apt-get', ['-o', 'DPkg::Lock::Timeout=900', 'update']);
+    if (run('apt-get', args)) return;
+  }
+  console.log(`The real-browser notebook test needs ${missing.join(' and ')}: sudo apt-get ${args.join(' ')}`);
+}
+
+if (require.main === module) {
+  if (process.argv[2] === 'ensure-test-tools') ensureTestTools();
+  else {
+    console.error('usage: node --import tsx scripts/jupyter.ts ensure-test-tools');
+    process.exit(2);
+  }
+}
