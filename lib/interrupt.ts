@@ -32,6 +32,8 @@ interface KernelState {
   requested: number;
   /** Loops running now that honour requests (the launcher waits for them instead of cutting off). */
   loops: number;
+  /** Cells whose training was stopped by an interrupt: a later train() in the same cell does not start. */
+  stopped?: Set<number>;
 }
 
 interface Shared {
@@ -69,6 +71,23 @@ export function acknowledgeInterrupt(): void {
   const k = kernel();
   if (!k) shared.__sequentiaCliInterrupt = false;
   else if (k.requested === currentCell()) k.requested = 0;
+}
+
+/**
+ * Training stopped by an interrupt stays stopped for the rest of the cell: a cell that trains several
+ * models in a loop (notebooks 07, 09) then finishes at once, each later model untrained, instead of
+ * training the next one in full after the learner pressed ■.
+ */
+export function markTrainingStopped(): void {
+  const cell = currentCell();
+  const k = kernel();
+  if (k && cell !== undefined) (k.stopped ??= new Set()).add(cell);
+}
+
+/** True when an interrupt already stopped training in the cell running here. */
+export function trainingStopped(): boolean {
+  const cell = currentCell();
+  return cell !== undefined && (kernel()?.stopped?.has(cell) ?? false);
 }
 
 /** Throws `Interrupted` if an interrupt is waiting (consuming it): the check inside evaluation and sampling loops. */

@@ -6,7 +6,7 @@ import { tf } from './tf';
 import { LiveLine } from './display';
 import { createOptimizer, type OptimizerName, type TrainOptimizer } from './optim';
 import { takeSequences, type Sequences, type Windows } from './dataset';
-import { acknowledgeInterrupt, enterLoop, inDeadCell, Interrupted, interruptRequested, throwIfInterrupted } from './interrupt';
+import { acknowledgeInterrupt, enterLoop, inDeadCell, Interrupted, interruptRequested, markTrainingStopped, throwIfInterrupted, trainingStopped } from './interrupt';
 
 export type Schedule = number | ((step: number) => number);
 
@@ -115,6 +115,10 @@ async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResu
     const avg = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
     return `${label}step ${i}/${o.steps}  loss ${avg.toFixed(4)}  lr ${lr.toPrecision(3)}  ${sps.toFixed(0)} steps/s  ETA ${formatDuration((o.steps - i) / sps)}`;
   };
+  if (trainingStopped()) {
+    line.done(`${label}not started: training in this cell was interrupted`);
+    return { losses: new Float32Array(0), seconds: 0, stepsPerSecond: 0, interrupted: true };
+  }
   for (let i = 0; i < o.steps; i++) {
     // Leftover work of a notebook cell that was cut off: stop, silently.
     if (inDeadCell()) throw new Interrupted('training: its cell was interrupted');
@@ -139,7 +143,10 @@ async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResu
     if (hook) await hook;
     const interrupted = interruptRequested();
     if (interrupted || o.shouldStop?.()) {
-      if (interrupted) acknowledgeInterrupt();
+      if (interrupted) {
+        acknowledgeInterrupt();
+        markTrainingStopped();
+      }
       const done = i + 1;
       const seconds = (performance.now() - t0) / 1000;
       line.done(`${label}${interrupted ? 'interrupted' : 'stopped'} at step ${done}/${o.steps}: the parameters keep these ${done} steps of training`);

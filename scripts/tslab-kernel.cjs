@@ -23,7 +23,7 @@ ts.sys.watchFile = noWatch;
 ts.sys.watchDirectory = noWatch;
 
 /** Shared with lib/interrupt.ts (which documents each field). */
-const state = { cells: new AsyncLocalStorage(), dead: new Set(), requested: 0, loops: 0 };
+const state = { cells: new AsyncLocalStorage(), dead: new Set(), requested: 0, loops: 0, stopped: new Set() };
 globalThis.__sequentiaKernel = state;
 
 /** How long an interrupt waits for a registered lib loop to stop (one training step) or for any loop. */

@@ -63,6 +63,12 @@ test('in a kernel, a request belongs to the running cell; a cut-off cell\'s loop
     assert.equal(loopsSeen, 1);
     assert.equal(kernel.loops, 0);
     assert.equal(kernel.requested, 0);
+    // Training stays stopped for the rest of that cell (a loop over models finishes at once) …
+    const later = await kernel.cells.run({ cell: 1 }, () => train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 }));
+    assert.deepEqual([later.interrupted, later.losses.length], [true, 0]);
+    // … but not for the next cell.
+    const next = await kernel.cells.run({ cell: 2 }, () => train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 }));
+    assert.deepEqual([next.interrupted, next.losses.length], [false, 20]);
     // A dead cell's leftover loop throws at its next step.
     kernel.dead.add(3);
     await assert.rejects(kernel.cells.run({ cell: 3 }, () => train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 })), Interrupted);

@@ -71,8 +71,10 @@ test('■ during train(): the loop stops within a second, the cell finishes and 
   const { cells } = await runKernel([
     { code: TRAIN_CELL, interrupt_when: 'steps/s', timeout: 90 },
     { code: 'console.log(`params ${model.numParams()} after ${run.losses.length} steps; tensors ${tf.memory().numTensors}`);', timeout: 30 },
+    // Several models trained in one cell (notebooks 07, 09): ■ stops the cell's training, not just one model's.
+    { code: "const done: number[] = [];\nfor (let k = 0; k < 3; k++) { const r = await train({ steps: 100000, params: model.params(), learningRate: 0.01, loss: () => model.loss(X, Y), label: `model ${k}`, progressMs: 100 }); done.push(r.losses.length); }\nconsole.log(`steps per model: ${done.join(',')}`);", interrupt_when: 'model 0 step', timeout: 60 },
   ]);
-  const [first, second] = cells as [CellResult, CellResult];
+  const [first, second, third] = cells as [CellResult, CellResult, CellResult];
   assert.equal(first.status, 'ok', `the interrupted training cell must finish without error:\n${first.stderr}`);
   assert.ok(first.interrupt_to_reply !== undefined && first.interrupt_to_reply < 1.5, `interrupt → reply took ${first.interrupt_to_reply} s`);
   const shown = first.displays.join('\n');
@@ -81,6 +83,9 @@ test('■ during train(): the loop stops within a second, the cell finishes and 
   assert.match(first.stdout, new RegExp(`cell finished: interrupted=true steps=${m[1]}`));
   assert.equal(second.status, 'ok', second.stderr);
   assert.match(second.stdout, new RegExp(`params 11897 after ${m[1]} steps`));
+  assert.equal(third.status, 'ok', third.stderr);
+  assert.ok(third.interrupt_to_reply !== undefined && third.interrupt_to_reply < 1.5, `interrupt → reply took ${third.interrupt_to_reply} s`);
+  assert.match(third.stdout, /steps per model: [1-9]\d*,0,0\n/);
 });
 
 test('an interrupt where no lib loop runs falls back to cutting the cell off; its leftovers stay silent', { skip, timeout: 120_000 }, async () => {
