@@ -150,7 +150,7 @@ after(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-test('classic Notebook: Run All draws the 27×27 heatmap; it survives a reload and a re-run', { skip, timeout: 240_000 }, async () => {
+test('classic Notebook: Run All draws the 27×27 heatmap; it survives a reload, a re-run and an untrusted reopen', { skip, timeout: 240_000 }, async () => {
   await step('02-open', () => openNotebook('02-count-tensor.ipynb'));
   await step('02-run-all', async () => {
     await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { execute_all_cells(): void } } }).Jupyter.notebook.execute_all_cells());
@@ -175,8 +175,22 @@ test('classic Notebook: Run All draws the 27×27 heatmap; it survives a reload a
     await waitIdle(60_000);
     await page.waitForFunction(() => document.querySelectorAll('.sequentia-figure svg .hm g.heatmap-label text').length >= 729, null, { timeout: 30_000 });
     assert.equal(await heatmapLabels('bigram-counts'), 729, 're-run after a reload draws again');
-    const saved = JSON.parse(fs.readFileSync(path.join(work, 'notebooks', '02-count-tensor.ipynb'), 'utf8')) as object;
-    assert.ok(JSON.stringify(saved).length < 1_000_000, 'the saved notebook stays under 1 MB (no plotly.js inside)');
+  });
+  await step('02-untrusted', async () => {
+    await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { save_notebook(): Promise<void> } } }).Jupyter.notebook.save_notebook());
+    await page.waitForTimeout(1000);
+    const file = path.join(work, 'notebooks', '02-count-tensor.ipynb');
+    const text = fs.readFileSync(file, 'utf8');
+    assert.ok(text.length < 1_000_000, `the saved notebook stays under 1 MB (no plotly.js inside): ${text.length} bytes`);
+    // Edited outside Jupyter, its signature no longer matches: it reopens "Not Trusted", as a notebook
+    // from someone else would, and scripts in its HTML outputs do not run.
+    const nb = JSON.parse(text) as { metadata: Record<string, unknown> };
+    nb.metadata.edited_elsewhere = true;
+    fs.writeFileSync(file, JSON.stringify(nb, null, 1));
+    await openNotebook('02-count-tensor.ipynb');
+    assert.equal(await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { trusted: boolean } } }).Jupyter.notebook.trusted), false);
+    await page.waitForFunction(() => document.querySelectorAll('.sequentia-figure svg .hm g.heatmap-label text').length >= 729, null, { timeout: 30_000 });
+    assert.equal(await heatmapLabels('bigram-counts'), 729, 'an untrusted notebook still draws its figures');
   });
 });
 
