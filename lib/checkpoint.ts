@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tf } from './tf';
-import { checkWeights, fileHandler, fsyncDir, readSavedTopology, saveWeights, loadWeights, writeFileDurable, type SavedTopology } from './io';
+import { fileHandler, fsyncDir, readSavedTopology, saveWeights, loadWeights, writeFileDurable, type SavedTopology } from './io';
 import type { Adam, AdamState } from './optim';
 import type { FastGeneratorState } from './random';
 

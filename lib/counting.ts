@@ -6,8 +6,8 @@ import { Vocab } from './data';
 import type { Rng } from './random';
 import { drawSequence } from './draw';
 
-export const START = '<S>';
-export const END = '<E>';
+const START = '<S>';
+const END = '<E>';
 
 /** The bigrams of one word with explicit start/end tokens: emma → <S>e em mm ma a<E>. */
 export function wordBigrams(word: string, start = START, end = END): [string, string][] {

@@ -8,7 +8,7 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '..');
 
 /** Resolves a path relative to the project root unless it is absolute. */
-export function fromRoot(p: string): string {
+function fromRoot(p: string): string {
   return path.isAbsolute(p) ? p : path.join(ROOT, p);
 }
 

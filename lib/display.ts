@@ -84,7 +84,7 @@ function escapeHtml(s: string): string {
 }
 
 /** Renders rows as a text table (columns from the first row; numbers right-aligned). */
-export function formatTable(rows: readonly Row[], digits = 4): string {
+function formatTable(rows: readonly Row[], digits = 4): string {
   if (rows.length === 0) return '(no rows)';
   const cols = Object.keys(rows[0] as Row);
   const cells = rows.map((r) => cols.map((c) => fmtCell(r[c], digits)));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Figure } from './plots';
 import { plotlyJsPath, figureHtml } from './plots';
 
-export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 export const CHROMIUM_HINT = 'Chromium is needed to export figures: sudo apt-get install -y --no-install-recommends chromium  (or set SEQUENTIA_CHROMIUM=/path/to/chrome)';
 
 export function findChromium(): string | null {
@@ -29,7 +29,7 @@ interface PageLike {
 }
 
 /** Figure size in CSS pixels: the layout's own, else 900×(layout height or 500). */
-export function figureSize(fig: Figure): { width: number; height: number } {
+function figureSize(fig: Figure): { width: number; height: number } {
   const w = Number(fig.layout.width ?? 900);
   const h = Number(fig.layout.height ?? 500);
   return { width: Number.isFinite(w) && w > 0 ? w : 900, height: Number.isFinite(h) && h > 0 ? h : 500 };

@@ -152,7 +152,7 @@ export async function saveWeights<C>(dir: string, topology: SavedTopology<C>, we
  * Checks loaded weights against what a model expects (e.g. its namedWeights()): the same names and
  * shapes. `where` names the file in the error.
  */
-export function checkWeights(where: string, got: Record<string, { shape: readonly number[] }>, want: Record<string, { shape: readonly number[] }>): void {
+function checkWeights(where: string, got: Record<string, { shape: readonly number[] }>, want: Record<string, { shape: readonly number[] }>): void {
   const missing = Object.keys(want).filter((k) => !(k in got));
   const extra = Object.keys(got).filter((k) => !(k in want));
   const bad = Object.keys(want).filter((k) => k in got && (got[k] as { shape: readonly number[] }).shape.join() !== (want[k] as { shape: readonly number[] }).shape.join());

@@ -19,7 +19,7 @@ export interface Figure {
 
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 /** Name of the classic Notebook extension (folder under `<data dir>/nbextensions/`). */
-export const NBEXTENSION = 'sequentia';
+const NBEXTENSION = 'sequentia';
 const localRequire = createRequire(__filename);
 
 /** Path of the bundled plotly.js (minified). */
@@ -147,7 +147,7 @@ export function colorAt(scale: readonly (readonly [number, string])[], t: number
 }
 
 /** WCAG relative luminance of an sRGB colour (0 black … 1 white). */
-export function luminance([r, g, b]: readonly number[]): number {
+function luminance([r, g, b]: readonly number[]): number {
   const lin = (c: number) => { const s = c / 255; return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; };
   return 0.2126 * lin(r!) + 0.7152 * lin(g!) + 0.0722 * lin(b!);
 }
@@ -161,7 +161,7 @@ export function contrastRatio(a: readonly number[], b: readonly number[]): numbe
 export const DARK_TEXT = '#000000';
 export const LIGHT_TEXT = '#ffffff';
 /** Black or white, whichever reads better on `fill` (never below 4.5:1). */
-export function textColorOn(fill: readonly number[]): string {
+function textColorOn(fill: readonly number[]): string {
   return contrastRatio(fill, hexRgb(LIGHT_TEXT)) > contrastRatio(fill, hexRgb(DARK_TEXT)) ? LIGHT_TEXT : DARK_TEXT;
 }
 
@@ -291,7 +291,7 @@ export function labelledScatter(x: readonly number[], y: readonly number[], labe
 
 /** Equal-width bins over [lo, hi] (the last bin includes hi); non-finite values are left out. */
 export interface Binned { lo: number; width: number; counts: number[] }
-export function binValues(values: ArrayLike<number>, bins: number, lo: number, hi: number): Binned {
+function binValues(values: ArrayLike<number>, bins: number, lo: number, hi: number): Binned {
   const n = Math.max(1, Math.floor(bins));
   const width = hi > lo ? (hi - lo) / n : 1;
   const start = hi > lo ? lo : lo - width / 2;

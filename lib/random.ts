@@ -10,7 +10,7 @@ import seedrandom from 'seedrandom';
 
 export type Shape = number | readonly number[];
 
-export function numel(shape: Shape): number {
+function numel(shape: Shape): number {
   const dims = typeof shape === 'number' ? [shape] : shape;
   let n = 1;
   for (const d of dims) {
@@ -111,7 +111,6 @@ class MT19937 {
 const f = Math.fround;
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
-const I32 = new Int32Array(F32.buffer);
 
 function bitsOf(x: number): number {
   F32[0] = x;
@@ -125,7 +124,6 @@ function fromBits(b: number): number {
 function cvtt(x: number): number {
   return Math.trunc(x) | 0;
 }
-void I32;
 
 const F64 = new Float64Array(1);
 const U64 = new BigUint64Array(F64.buffer);
@@ -255,7 +253,6 @@ function normalFill16(data: Float32Array, off: number): void {
 export class TorchGenerator implements Rng {
   private engine: MT19937;
   private nextDoubleNormal: number | null = null;
-  private seedValue = 0;
 
   constructor(seed = 67280421310721) {
     this.engine = new MT19937(0);
@@ -265,14 +262,9 @@ export class TorchGenerator implements Rng {
   /** `torch.Generator().manual_seed(seed)`: resets the engine and the cached normal. */
   manualSeed(seed: number | bigint): this {
     const s = BigInt(seed);
-    this.seedValue = Number(s);
     this.engine = new MT19937(Number(BigInt.asUintN(32, s)));
     this.nextDoubleNormal = null;
     return this;
-  }
-
-  initialSeed(): number {
-    return this.seedValue;
   }
 
   /** 32 random bits. */

@@ -51,7 +51,7 @@ export interface TrainResult {
   interrupted: boolean;
 }
 
-export function lrAt(s: Schedule, step: number): number {
+function lrAt(s: Schedule, step: number): number {
   return typeof s === 'number' ? s : s(step);
 }
 

@@ -5,7 +5,8 @@
  *   npm run benchmark [-- --out docs/benchmark.md --only mlp-batch32 --steps-scale 0.2]
  *
  * PyTorch is optional: when Debian's python3-torch is missing the report has Sequentia's column only.
- * The reference runs with OPENBLAS_NUM_THREADS=1 and torch.set_num_threads(2) (see the brief).
+ * The reference runs with OPENBLAS_NUM_THREADS=1 and torch.set_num_threads(2): one BLAS thread per
+ * torch thread, the fair comparison with our two threads.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -102,7 +102,7 @@ ${cards}
 }
 
 /** The README's figures, copied from an export into docs/figures. */
-export const DOC_FIGURES = ['02-count-tensor--bigram-counts', '05-mlp--mlp-loss', '05-mlp--embedding-2d'];
+const DOC_FIGURES = ['02-count-tensor--bigram-counts', '05-mlp--mlp-loss', '05-mlp--embedding-2d'];
 
 async function main(): Promise<void> {
   let args;

@@ -17,7 +17,7 @@ function hasNbclient(python: string): boolean {
   return r.status === 0;
 }
 
-export function findPython(): string | null {
+function findPython(): string | null {
   const forced = process.env.SEQUENTIA_PYTHON;
   if (forced) return hasNbclient(forced) ? forced : null;
   return CANDIDATES.find(hasNbclient) ?? null;
@@ -169,7 +169,7 @@ const has = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'igno
  * real-browser test. Installed here as root on Debian/Ubuntu; elsewhere the command is printed and
  * that test skips (outside CI).
  */
-export function ensureTestTools(): void {
+function ensureTestTools(): void {
   ensureJupyter();
   const missing = [
     ...(has('jupyter-notebook', ['--version']) ? [] : ['jupyter-notebook']),

@@ -112,7 +112,7 @@ export class Bigram extends Base {
  * makemore's MLP: at every position, the embeddings of the previous `blockSize` tokens (a blank token,
  * index V, before the start) concatenated → tanh hidden layer → logits.
  */
-export class MakemoreMLP extends Base {
+class MakemoreMLP extends Base {
   readonly wte: tf.Variable;
   readonly hidden: Dense;
   readonly head: Dense;
@@ -148,7 +148,7 @@ function causalAverage(T: number): tf.Tensor2D {
 }
 
 /** makemore's bag of words: token + position embeddings, a causal running average, an MLP, a head. */
-export class BagOfWords extends Base {
+class BagOfWords extends Base {
   readonly wte: tf.Variable;
   readonly wpe: tf.Variable;
   readonly fc: Dense;
@@ -190,7 +190,7 @@ class Block {
     this.fc = new Dense(rng, E, 4 * E, `fc${k}`);
     this.proj = new Dense(rng, 4 * E, E, `proj${k}`);
   }
-  /** Causal multi-head self-attention (one fused op: see attention.ts). */
+  /** Causal multi-head self-attention (one fused op: see fused.ts). */
   private attention(x: tf.Tensor3D): tf.Tensor {
     return this.attnProj.apply(causalSelfAttention(this.attn.apply(x) as tf.Tensor3D, this.nHead));
   }
@@ -204,7 +204,7 @@ class Block {
 }
 
 /** A GPT-2-style transformer: 204,544 parameters at makemore's defaults for names. */
-export class Transformer extends Base {
+class Transformer extends Base {
   readonly wte: tf.Variable;
   readonly wpe: tf.Variable;
   readonly blocks: Block[];

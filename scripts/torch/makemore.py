@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference run for issue 6's target: makemore's transformer at its defaults on names.txt.
+"""PyTorch reference run of makemore's transformer at its defaults on names.txt.
 
 Same data pipeline as makemore.py (torch.manual_seed(3407); the last 1,000 names of torch.randperm are
 the test set; batches drawn with replacement), the model from scripts/torch/zoo.py (--type, default
