@@ -17,7 +17,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tf } from './tf';
-import { fileHandler, fsyncDir, readSavedTopology, saveWeights, loadWeights, writeFileDurable, type SavedTopology } from './io';
+import {
+  fileHandler,
+  fsyncDir,
+  readSavedTopology,
+  saveWeights,
+  loadWeights,
+  writeFileDurable,
+  type SavedTopology,
+} from './io';
 import type { Adam, AdamState } from './optim';
 import type { FastGeneratorState } from './random';
 
@@ -53,17 +61,21 @@ const INFO = 'checkpoint.json';
 export function optimizerStateByName(opt: Adam, named: Record<string, tf.Tensor>): AdamState {
   const s = opt.state();
   const byVar = new Map(Object.entries(named).map(([k, v]) => [(v as tf.Variable).name, k]));
-  const rename = (t: Record<string, Float32Array>) => Object.fromEntries(Object.entries(t).map(([k, a]) => [byVar.get(k) ?? k, a]));
+  const rename = (t: Record<string, Float32Array>) =>
+    Object.fromEntries(Object.entries(t).map(([k, a]) => [byVar.get(k) ?? k, a]));
   return { step: s.step, m: rename(s.m), v: rename(s.v) };
 }
 
 /** Restores what `optimizerStateByName` produced into `opt`, for the variables of `named`. */
 export function restoreOptimizer(opt: Adam, state: AdamState, named: Record<string, tf.Variable>): void {
-  const rename = (t: Record<string, Float32Array>) => Object.fromEntries(Object.entries(t).map(([k, a]) => {
-    const v = named[k];
-    if (!v) throw new Error(`optimizer state for '${k}', which the model does not have`);
-    return [v.name, a];
-  }));
+  const rename = (t: Record<string, Float32Array>) =>
+    Object.fromEntries(
+      Object.entries(t).map(([k, a]) => {
+        const v = named[k];
+        if (!v) throw new Error(`optimizer state for '${k}', which the model does not have`);
+        return [v.name, a];
+      }),
+    );
   opt.loadState({ step: state.step, m: rename(state.m), v: rename(state.v) });
 }
 
@@ -94,7 +106,10 @@ function removeStaleTemps(parent: string, base: string): void {
 async function saveOptimizer(dir: string, s: AdamState): Promise<void> {
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Float32Array[] = [];
-  for (const [which, table] of [['m', s.m], ['v', s.v]] as const) {
+  for (const [which, table] of [
+    ['m', s.m],
+    ['v', s.v],
+  ] as const) {
     for (const [name, a] of Object.entries(table)) {
       specs.push({ name: `${which}:${name}`, shape: [a.length], dtype: 'float32' });
       parts.push(a);
@@ -107,15 +122,27 @@ async function saveOptimizer(dir: string, s: AdamState): Promise<void> {
     data.set(a, off);
     off += a.length;
   }
-  const topology: SavedTopology<{ step: number }> = { sequentia: 1, type: 'adam-state', config: { step: s.step }, itos: [], boundary: null };
-  await (fileHandler(dir).save as NonNullable<tf.io.IOHandler['save']>)({ modelTopology: topology as unknown as object, format: 'sequentia', weightSpecs: specs, weightData: data.buffer });
+  const topology: SavedTopology<{ step: number }> = {
+    sequentia: 1,
+    type: 'adam-state',
+    config: { step: s.step },
+    itos: [],
+    boundary: null,
+  };
+  await (fileHandler(dir).save as NonNullable<tf.io.IOHandler['save']>)({
+    modelTopology: topology as unknown as object,
+    format: 'sequentia',
+    weightSpecs: specs,
+    weightData: data.buffer,
+  });
 }
 
 /** Reads the moments `saveOptimizer` wrote, checking them against the model's weight shapes. */
 async function loadOptimizer(dir: string, expect: Record<string, { shape: readonly number[] }>): Promise<AdamState> {
   const t = readSavedTopology<{ step: number }>(dir);
   const where = path.join(dir, 'model.json');
-  if (t.type !== 'adam-state' || !Number.isInteger(t.config.step) || t.config.step < 0) throw new Error(`${where} is not an optimizer state (type '${t.type}')`);
+  if (t.type !== 'adam-state' || !Number.isInteger(t.config.step) || t.config.step < 0)
+    throw new Error(`${where} is not an optimizer state (type '${t.type}')`);
   const a = await (fileHandler(dir).load as NonNullable<tf.io.IOHandler['load']>)();
   const buf = a.weightData as ArrayBuffer;
   const s: AdamState = { step: t.config.step, m: {}, v: {} };
@@ -139,7 +166,15 @@ async function loadOptimizer(dir: string, expect: Record<string, { shape: readon
  * Saves a checkpoint into `slot` atomically (see the module comment): the previous one stays until
  * the new one is complete on disk.
  */
-export async function saveCheckpoint<C>(slot: string, c: { topology: SavedTopology<C>; weights: Record<string, tf.Tensor>; optimizer: AdamState | null; info: Checkpoint<C>['info'] }): Promise<void> {
+export async function saveCheckpoint<C>(
+  slot: string,
+  c: {
+    topology: SavedTopology<C>;
+    weights: Record<string, tf.Tensor>;
+    optimizer: AdamState | null;
+    info: Checkpoint<C>['info'];
+  },
+): Promise<void> {
   const parent = path.dirname(path.resolve(slot));
   const base = path.basename(slot);
   fs.mkdirSync(parent, { recursive: true });
@@ -182,12 +217,17 @@ export function resolveCheckpoint(slot: string): string | null {
 function checkInfo(file: string, x: unknown): CheckpointInfo {
   const i = x as Partial<CheckpointInfo> | null;
   const problem =
-    !i || typeof i !== 'object' || i.sequentiaCheckpoint !== 1 ? 'not a Sequentia checkpoint (sequentiaCheckpoint: 1 missing)'
-    : !Number.isInteger(i.step) || (i.step as number) < 0 ? `bad step ${JSON.stringify(i.step)}`
-    : i.bestTestLoss !== null && typeof i.bestTestLoss !== 'number' ? `bad bestTestLoss ${JSON.stringify(i.bestTestLoss)}`
-    : i.batchRng !== null && (typeof i.batchRng !== 'object' || !Array.isArray(i.batchRng?.X)) ? 'bad batchRng'
-    : !i.settings || typeof i.settings !== 'object' ? 'settings missing'
-    : null;
+    !i || typeof i !== 'object' || i.sequentiaCheckpoint !== 1
+      ? 'not a Sequentia checkpoint (sequentiaCheckpoint: 1 missing)'
+      : !Number.isInteger(i.step) || (i.step as number) < 0
+        ? `bad step ${JSON.stringify(i.step)}`
+        : i.bestTestLoss !== null && typeof i.bestTestLoss !== 'number'
+          ? `bad bestTestLoss ${JSON.stringify(i.bestTestLoss)}`
+          : i.batchRng !== null && (typeof i.batchRng !== 'object' || !Array.isArray(i.batchRng?.X))
+            ? 'bad batchRng'
+            : !i.settings || typeof i.settings !== 'object'
+              ? 'settings missing'
+              : null;
   if (problem) throw new Error(`${file}: ${problem}`);
   return i as CheckpointInfo;
 }
@@ -210,7 +250,10 @@ export function readCheckpoint<C>(dir: string): { info: CheckpointInfo; topology
  * names and shapes; every mismatch, truncation or corruption is an error naming the file. The caller
  * disposes the returned weights.
  */
-export async function loadCheckpoint<C>(dir: string, expect?: Record<string, { shape: readonly number[] }>): Promise<Checkpoint<C>> {
+export async function loadCheckpoint<C>(
+  dir: string,
+  expect?: Record<string, { shape: readonly number[] }>,
+): Promise<Checkpoint<C>> {
   const { info, topology } = readCheckpoint<C>(dir);
   const { weights } = await loadWeights<C>(path.join(dir, 'model'), { expect });
   try {
@@ -261,7 +304,9 @@ export function acquireLock(dir: string): Lock {
     }
     const pid = Number(text.split('\n')[0]);
     if (Number.isInteger(pid) && pid > 0 && pidAlive(pid) && pid !== process.pid) {
-      throw new LockError(`${dir} is in use by another run: the lock ${file} is held by PID ${pid} (still running). Wait for it, stop it, or use another work directory`);
+      throw new LockError(
+        `${dir} is in use by another run: the lock ${file} is held by PID ${pid} (still running). Wait for it, stop it, or use another work directory`,
+      );
     }
     stalePid = Number.isInteger(pid) && pid > 0 ? pid : -1;
     fs.rmSync(file, { force: true });

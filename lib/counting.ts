@@ -104,7 +104,12 @@ export interface Likelihood {
  * `float32: true` every probability, log and running sum is rounded to float32, as the lecture's
  * loop over torch scalars does (which is why it prints 2.4544 rather than 2.4546).
  */
-export function likelihood(P: Matrix, words: readonly string[], vocab: Vocab, opts: { float32?: boolean } = {}): Likelihood {
+export function likelihood(
+  P: Matrix,
+  words: readonly string[],
+  vocab: Vocab,
+  opts: { float32?: boolean } = {},
+): Likelihood {
   const r = opts.float32 ? Math.fround : (x: number) => x;
   let logLikelihood = 0;
   let n = 0;
@@ -119,7 +124,11 @@ export function likelihood(P: Matrix, words: readonly string[], vocab: Vocab, op
 }
 
 /** Per-bigram breakdown of a word: the lecture's `.e: 0.0478 -3.0408` lines. */
-export function bigramBreakdown(P: Matrix, word: string, vocab: Vocab): { bigram: string; prob: number; logProb: number }[] {
+export function bigramBreakdown(
+  P: Matrix,
+  word: string,
+  vocab: Vocab,
+): { bigram: string; prob: number; logProb: number }[] {
   const ids = [0, ...vocab.encode(word), 0];
   const out: { bigram: string; prob: number; logProb: number }[] = [];
   for (let k = 0; k + 1 < ids.length; k++) {
@@ -132,7 +141,12 @@ export function bigramBreakdown(P: Matrix, word: string, vocab: Vocab): { bigram
 }
 
 /** Train and dev NLL of the count model for each smoothing strength k (counts from the train words only). */
-export function smoothingSweep(train: readonly string[], dev: readonly string[], vocab: Vocab, ks: readonly number[]): { k: number; train: number; dev: number }[] {
+export function smoothingSweep(
+  train: readonly string[],
+  dev: readonly string[],
+  vocab: Vocab,
+  ks: readonly number[],
+): { k: number; train: number; dev: number }[] {
   const N = countMatrix(train, vocab);
   return ks.map((k) => {
     const P = bigramProbabilities(N, k);

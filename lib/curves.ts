@@ -22,11 +22,16 @@ export interface Curve {
 /** Reads a log.jsonl written by `npm run makemore` (or scripts/torch/makemore.py). */
 export function readLossLog(file: string): LossRow[] {
   if (!fs.existsSync(file)) throw new Error(`loss log not found: ${file}`);
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
-    const r = JSON.parse(l) as Partial<LossRow>;
-    if (typeof r.step !== 'number' || typeof r.train_loss !== 'number' || typeof r.test_loss !== 'number') throw new Error(`${file}:${i + 1}: expected step, train_loss and test_loss`);
-    return r as LossRow;
-  });
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      const r = JSON.parse(l) as Partial<LossRow>;
+      if (typeof r.step !== 'number' || typeof r.train_loss !== 'number' || typeof r.test_loss !== 'number')
+        throw new Error(`${file}:${i + 1}: expected step, train_loss and test_loss`);
+      return r as LossRow;
+    });
 }
 
 /** The curves stored in a reference file. */
@@ -39,5 +44,11 @@ export function bestPoint(c: Curve): { step: number; test: number; train: number
   if (c.test.length === 0) throw new Error(`curve '${c.label}' is empty`);
   const i = c.test.indexOf(Math.min(...c.test));
   const last = c.test.length - 1;
-  return { step: c.step[i] as number, test: c.test[i] as number, train: c.train[i] as number, lastStep: c.step[last] as number, lastTest: c.test[last] as number };
+  return {
+    step: c.step[i] as number,
+    test: c.test[i] as number,
+    train: c.train[i] as number,
+    lastStep: c.step[last] as number,
+    lastTest: c.test[last] as number,
+  };
 }

@@ -49,7 +49,9 @@ export function loadWords(file: string, opts: LoadWordsOptions = {}): string[] {
     if (allowed) {
       for (const [col, ch] of [...w].entries()) {
         if (!allowed.has(ch)) {
-          throw new Error(`${file}:${i + 1}: character ${describeChar(ch)} at column ${col + 1} of '${w}' is outside the vocabulary '${opts.alphabet}'`);
+          throw new Error(
+            `${file}:${i + 1}: character ${describeChar(ch)} at column ${col + 1} of '${w}' is outside the vocabulary '${opts.alphabet}'`,
+          );
         }
       }
     }
@@ -69,7 +71,10 @@ export class Vocab {
   readonly itos: readonly string[];
   private readonly stoiMap: Map<string, number>;
 
-  constructor(chars: Iterable<string>, readonly boundary: string | null = '.') {
+  constructor(
+    chars: Iterable<string>,
+    readonly boundary: string | null = '.',
+  ) {
     const sorted = [...new Set(chars)].filter((c) => c !== boundary).sort();
     this.itos = boundary === null ? sorted : [boundary, ...sorted];
     this.stoiMap = new Map(this.itos.map((c, i) => [c, i]));
@@ -92,7 +97,10 @@ export class Vocab {
 
   stoi(ch: string): number {
     const i = this.stoiMap.get(ch);
-    if (i === undefined) throw new Error(`character ${describeChar(ch)} is not in the vocabulary (${this.size} symbols: ${JSON.stringify(this.itos.join(''))})`);
+    if (i === undefined)
+      throw new Error(
+        `character ${describeChar(ch)} is not in the vocabulary (${this.size} symbols: ${JSON.stringify(this.itos.join(''))})`,
+      );
     return i;
   }
 
@@ -102,7 +110,10 @@ export class Vocab {
     let pos = 0;
     for (const ch of text) {
       const i = this.stoiMap.get(ch);
-      if (i === undefined) throw new Error(`character ${describeChar(ch)} at position ${pos} of ${JSON.stringify(text.length > 60 ? text.slice(0, 60) + '…' : text)} is not in the vocabulary`);
+      if (i === undefined)
+        throw new Error(
+          `character ${describeChar(ch)} at position ${pos} of ${JSON.stringify(text.length > 60 ? text.slice(0, 60) + '…' : text)} is not in the vocabulary`,
+        );
       out.push(i);
       pos++;
     }
@@ -121,8 +132,13 @@ export class Vocab {
 }
 
 /** Splits a list into train/dev/test by fractions after a seeded shuffle (see random.ts). */
-export function splitByFractions<T>(items: readonly T[], fractions: readonly [number, number], order: readonly number[]): [T[], T[], T[]] {
-  if (order.length !== items.length) throw new Error(`split order has ${order.length} entries for ${items.length} items`);
+export function splitByFractions<T>(
+  items: readonly T[],
+  fractions: readonly [number, number],
+  order: readonly number[],
+): [T[], T[], T[]] {
+  if (order.length !== items.length)
+    throw new Error(`split order has ${order.length} entries for ${items.length} items`);
   const n1 = Math.floor(fractions[0] * items.length);
   const n2 = Math.floor((fractions[0] + fractions[1]) * items.length);
   const shuffled = order.map((i) => items[i] as T);

@@ -18,7 +18,8 @@ export interface Windows {
  * blockSize 1 gives the bigram pairs (228,146 for names.txt).
  */
 export function buildWindows(words: readonly string[], vocab: Vocab, blockSize: number): Windows {
-  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`blockSize must be a positive integer, got ${blockSize}`);
+  if (!Number.isInteger(blockSize) || blockSize < 1)
+    throw new Error(`blockSize must be a positive integer, got ${blockSize}`);
   let n = 0;
   for (const w of words) n += [...w].length + 1;
   const X = new Int32Array(n * blockSize);
@@ -96,7 +97,8 @@ export function buildSequences(words: readonly string[], vocab: Vocab, blockSize
   const Y = new Int32Array(n * blockSize).fill(-1);
   words.forEach((w, i) => {
     const ids = vocab.encode(w);
-    if (ids.length + 1 > blockSize) throw new Error(`word '${w}' (${ids.length} characters) does not fit block size ${blockSize}`);
+    if (ids.length + 1 > blockSize)
+      throw new Error(`word '${w}' (${ids.length} characters) does not fit block size ${blockSize}`);
     X.set(ids, i * blockSize + 1);
     Y.set(ids, i * blockSize);
     Y[i * blockSize + ids.length] = 0;

@@ -21,24 +21,48 @@ function stats(name: string, t: tf.Tensor, maxValues = 20000): TensorStats & { s
   let s = 0;
   let s2 = 0;
   let sat = 0;
-  for (const x of v) { s += x; s2 += x * x; if (Math.abs(x) > 0.97) sat++; }
+  for (const x of v) {
+    s += x;
+    s2 += x * x;
+    if (Math.abs(x) > 0.97) sat++;
+  }
   const mean = s / v.length;
-  return { name, mean, std: Math.sqrt(Math.max(0, s2 / v.length - mean * mean)), values: v.slice(0, maxValues), saturated: sat / v.length };
+  return {
+    name,
+    mean,
+    std: Math.sqrt(Math.max(0, s2 / v.length - mean * mean)),
+    values: v.slice(0, maxValues),
+    saturated: sat / v.length,
+  };
 }
 
 /** Output statistics of every Tanh layer for one batch (training-mode forward); `saturated` = |t| > 0.97. */
 export function tanhActivations(model: Sequential, X: tf.Tensor2D): (TensorStats & { saturated: number })[] {
   const kept: tf.Tensor[] = [];
-  tf.tidy(() => { model.logits(X, true, kept); });
-  const out = model.layers.flatMap((l, i) => (l instanceof Tanh ? [stats(`layer ${i} (Tanh)`, kept[i] as tf.Tensor)] : []));
+  tf.tidy(() => {
+    model.logits(X, true, kept);
+  });
+  const out = model.layers.flatMap((l, i) =>
+    l instanceof Tanh ? [stats(`layer ${i} (Tanh)`, kept[i] as tf.Tensor)] : [],
+  );
   tf.dispose(kept);
   return out;
 }
 
 /** Gradient statistics of every Linear weight for one batch, with the grad:data ratio std(g)/std(W). */
-export function weightGradients(model: Sequential, X: tf.Tensor2D, Y: tf.Tensor1D): (TensorStats & { ratio: number; shape: number[] })[] {
-  const linears = model.layers.map((l, i) => [l, i] as const).filter(([l]) => l instanceof Linear) as [Linear, number][];
-  const { grads, value } = tf.variableGrads(() => crossEntropy(model.logits(X, true), Y), linears.map(([l]) => l.W));
+export function weightGradients(
+  model: Sequential,
+  X: tf.Tensor2D,
+  Y: tf.Tensor1D,
+): (TensorStats & { ratio: number; shape: number[] })[] {
+  const linears = model.layers.map((l, i) => [l, i] as const).filter(([l]) => l instanceof Linear) as [
+    Linear,
+    number,
+  ][];
+  const { grads, value } = tf.variableGrads(
+    () => crossEntropy(model.logits(X, true), Y),
+    linears.map(([l]) => l.W),
+  );
   const out = linears.map(([l, i]) => {
     const g = grads[l.W.name] as tf.Tensor;
     const s = stats(`layer ${i} (Linear ${l.W.shape.join('×')})`, g);
@@ -57,7 +81,12 @@ export interface DiagnosticRun {
 }
 
 /** Plain SGD for `steps` steps that also records every Linear weight's update-to-data ratio. */
-export async function trainWithUpdateRatios(model: Sequential, batch: () => { X: tf.Tensor2D; Y: tf.Tensor1D }, steps: number, lr: number): Promise<DiagnosticRun> {
+export async function trainWithUpdateRatios(
+  model: Sequential,
+  batch: () => { X: tf.Tensor2D; Y: tf.Tensor1D },
+  steps: number,
+  lr: number,
+): Promise<DiagnosticRun> {
   const params = model.params();
   const weights = model.layers.filter((l): l is Linear => l instanceof Linear).map((l) => l.W);
   const losses = new Float32Array(steps);
@@ -77,7 +106,9 @@ export async function trainWithUpdateRatios(model: Sequential, batch: () => { X:
     const v = row.dataSync();
     row.dispose();
     losses[i] = v[0] as number;
-    weights.forEach((_, k) => { (ud[k] as Float32Array)[i] = v[k + 1] as number; });
+    weights.forEach((_, k) => {
+      (ud[k] as Float32Array)[i] = v[k + 1] as number;
+    });
     if (i % 50 === 0) {
       line.set(`diagnostic run: step ${i}/${steps} loss ${(v[0] as number).toFixed(4)}`);
       await yieldToEventLoop();

@@ -34,10 +34,16 @@ export function inNotebook(): boolean {
 }
 
 /** Sends one bundle; with `displayId`, later calls with `update: true` replace it in place. */
-export function display(data: MimeBundle, opts: { metadata?: Record<string, unknown>; displayId?: string; update?: boolean } = {}): boolean {
+export function display(
+  data: MimeBundle,
+  opts: { metadata?: Record<string, unknown>; displayId?: string; update?: boolean } = {},
+): boolean {
   const write = kernelWriter();
   if (!write) return false;
-  write({ data, metadata: opts.metadata ?? {}, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update ?? false);
+  write(
+    { data, metadata: opts.metadata ?? {}, transient: opts.displayId ? { display_id: opts.displayId } : {} },
+    opts.update ?? false,
+  );
   return true;
 }
 
@@ -74,7 +80,9 @@ function fmtCell(v: Cell, digits: number): string {
   if (typeof v === 'number') {
     if (Number.isInteger(v)) return String(v);
     if (!Number.isFinite(v)) return String(v);
-    return Math.abs(v) !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6) ? v.toExponential(digits) : v.toFixed(digits);
+    return Math.abs(v) !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)
+      ? v.toExponential(digits)
+      : v.toFixed(digits);
   }
   return v === null || v === undefined ? '' : String(v);
 }
@@ -90,7 +98,11 @@ function formatTable(rows: readonly Row[], digits = 4): string {
   const cells = rows.map((r) => cols.map((c) => fmtCell(r[c], digits)));
   const widths = cols.map((c, j) => Math.max(c.length, ...cells.map((r) => (r[j] as string).length)));
   const numeric = cols.map((c) => rows.every((r) => typeof r[c] === 'number' || r[c] == null));
-  const line = (vals: string[]) => vals.map((v, j) => (numeric[j] ? v.padStart(widths[j] as number) : v.padEnd(widths[j] as number))).join('  ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, j) => (numeric[j] ? v.padStart(widths[j] as number) : v.padEnd(widths[j] as number)))
+      .join('  ')
+      .trimEnd();
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 

@@ -10,7 +10,11 @@ import { throwIfInterrupted } from './interrupt';
  * distribution over the following token (given the token just drawn), draw one with `rng`, stop when 0
  * comes back or after `maxLength` tokens. Returns the drawn ids without the final 0, and whether it came.
  */
-export function drawSequence(next: (prev: number) => Float32Array, rng: Rng, maxLength: number): { ids: number[]; ended: boolean } {
+export function drawSequence(
+  next: (prev: number) => Float32Array,
+  rng: Rng,
+  maxLength: number,
+): { ids: number[]; ended: boolean } {
   const ids: number[] = [];
   let prev = 0;
   while (ids.length < maxLength) {

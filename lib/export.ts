@@ -9,7 +9,8 @@ import type { Figure } from './plots';
 import { plotlyJsPath, figureHtml } from './plots';
 
 const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-export const CHROMIUM_HINT = 'Chromium is needed to export figures: sudo apt-get install -y --no-install-recommends chromium  (or set SEQUENTIA_CHROMIUM=/path/to/chrome)';
+export const CHROMIUM_HINT =
+  'Chromium is needed to export figures: sudo apt-get install -y --no-install-recommends chromium  (or set SEQUENTIA_CHROMIUM=/path/to/chrome)';
 
 export function findChromium(): string | null {
   const forced = process.env.SEQUENTIA_CHROMIUM;
@@ -36,7 +37,11 @@ function figureSize(fig: Figure): { width: number; height: number } {
 }
 
 export class FigureRenderer {
-  private constructor(private readonly close_: () => Promise<void>, private readonly page: PageLike, readonly startMs: number) {}
+  private constructor(
+    private readonly close_: () => Promise<void>,
+    private readonly page: PageLike,
+    readonly startMs: number,
+  ) {}
 
   /** Starts Chromium (persistent context in a temp folder) with plotly.js loaded once. */
   static async start(): Promise<FigureRenderer> {
@@ -48,7 +53,14 @@ export class FigureRenderer {
     const ctx = await chromium.launchPersistentContext(userDir, {
       executablePath,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+      ],
     });
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body></body></html>');
@@ -64,12 +76,22 @@ export class FigureRenderer {
   async render(fig: Figure, scale = 2): Promise<Rendered> {
     const { width, height } = figureSize(fig);
     const spec = { data: fig.data, layout: { ...fig.layout, width, height } };
-    const [svgUrl, pngUrl] = await this.page.evaluate(async (arg: { spec: typeof spec; width: number; height: number; scale: number }) => {
-      const P = (window as unknown as { Plotly: { toImage(fig: unknown, opts: Record<string, unknown>): Promise<string> } }).Plotly;
-      const svg = await P.toImage(arg.spec, { format: 'svg', width: arg.width, height: arg.height });
-      const png = await P.toImage(arg.spec, { format: 'png', width: arg.width, height: arg.height, scale: arg.scale });
-      return [svg, png];
-    }, { spec, width, height, scale });
+    const [svgUrl, pngUrl] = await this.page.evaluate(
+      async (arg: { spec: typeof spec; width: number; height: number; scale: number }) => {
+        const P = (
+          window as unknown as { Plotly: { toImage(fig: unknown, opts: Record<string, unknown>): Promise<string> } }
+        ).Plotly;
+        const svg = await P.toImage(arg.spec, { format: 'svg', width: arg.width, height: arg.height });
+        const png = await P.toImage(arg.spec, {
+          format: 'png',
+          width: arg.width,
+          height: arg.height,
+          scale: arg.scale,
+        });
+        return [svg, png];
+      },
+      { spec, width, height, scale },
+    );
     const svg = decodeURIComponent(svgUrl.replace(/^data:image\/svg\+xml,/, ''));
     const png = Buffer.from(pngUrl.replace(/^data:image\/png;base64,/, ''), 'base64');
     return { svg, png, width, height };

@@ -15,7 +15,11 @@ function disposeState(s: RecurrentState): void {
   tf.dispose([s.h, ...(s.c ? [s.c] : [])]);
 }
 
-function stepOnce(model: RecurrentLM, token: number, state: RecurrentState): { logits: Float32Array; state: RecurrentState } {
+function stepOnce(
+  model: RecurrentLM,
+  token: number,
+  state: RecurrentState,
+): { logits: Float32Array; state: RecurrentState } {
   const out = tf.tidy(() => {
     const r = model.step(tf.tensor1d([token], 'int32'), state);
     return { logits: r.logits, state: { h: tf.keep(r.state.h), ...(r.state.c ? { c: tf.keep(r.state.c) } : {}) } };
@@ -26,7 +30,14 @@ function stepOnce(model: RecurrentLM, token: number, state: RecurrentState): { l
 }
 
 /** Continues `seed` for `length` characters. Every seed character must be in the vocabulary. */
-export function generateText(model: RecurrentLM, vocab: Vocab, seed: string, length: number, rng: Rng, opts: SampleOptions = {}): string {
+export function generateText(
+  model: RecurrentLM,
+  vocab: Vocab,
+  seed: string,
+  length: number,
+  rng: Rng,
+  opts: SampleOptions = {},
+): string {
   checkSampleOptions(opts);
   if (seed.length === 0) throw new Error('the seed string is empty: give at least one character');
   const ids = vocab.encode(seed);
@@ -53,16 +64,26 @@ export function generateText(model: RecurrentLM, vocab: Vocab, seed: string, len
 }
 
 /** Samples words: start from token 0, stop when it comes back (or at `maxLength`). */
-export function generateWords(model: RecurrentLM, vocab: Vocab, count: number, rng: Rng, opts: SampleOptions = {}): string[] {
+export function generateWords(
+  model: RecurrentLM,
+  vocab: Vocab,
+  count: number,
+  rng: Rng,
+  opts: SampleOptions = {},
+): string[] {
   checkSampleOptions(opts);
   return Array.from({ length: count }, () => {
     let state = model.initialState(1);
-    const { ids } = drawSequence((prev) => {
-      const r = stepOnce(model, prev, state);
-      disposeState(state);
-      state = r.state;
-      return probsFromLogits(r.logits, opts);
-    }, rng, opts.maxLength ?? model.config.blockSize);
+    const { ids } = drawSequence(
+      (prev) => {
+        const r = stepOnce(model, prev, state);
+        disposeState(state);
+        state = r.state;
+        return probsFromLogits(r.logits, opts);
+      },
+      rng,
+      opts.maxLength ?? model.config.blockSize,
+    );
     disposeState(state);
     return vocab.decode(ids);
   });
@@ -73,7 +94,14 @@ export function generateWords(model: RecurrentLM, vocab: Vocab, count: number, r
  * size), take the last position's logits, apply temperature and top-k, draw, append. Returns
  * `count` rows of `maxNewTokens` ids, starting after a 0 token.
  */
-export function generate(model: LanguageModel, blockSize: number, count: number, maxNewTokens: number, rng: Rng, opts: SampleOptions = {}): number[][] {
+export function generate(
+  model: LanguageModel,
+  blockSize: number,
+  count: number,
+  maxNewTokens: number,
+  rng: Rng,
+  opts: SampleOptions = {},
+): number[][] {
   checkSampleOptions(opts);
   const rows: number[][] = Array.from({ length: count }, () => [0]);
   for (let s = 0; s < maxNewTokens; s++) {

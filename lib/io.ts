@@ -45,7 +45,7 @@ function specBytes(w: tf.io.WeightsManifestEntry): number {
 interface ModelJson {
   modelTopology: object;
   format?: string;
-  userDefinedMetadata?: { [key: string]: {} };
+  userDefinedMetadata?: { [key: string]: object };
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
   /** Written since checksums were added: the weights' SHA-256 (hex), checked on load. */
   weightsSha256?: string;
@@ -66,11 +66,18 @@ function readModelJson(jsonPath: string): ModelJson {
     throw new Error(`${jsonPath} is not valid JSON (${(e as Error).message}): the file is corrupt or truncated`);
   }
   const j = json as Partial<ModelJson> | null;
-  if (!j || typeof j !== 'object' || !Array.isArray(j.weightsManifest)) throw new Error(`${jsonPath} has no weightsManifest: not a saved model`);
+  if (!j || typeof j !== 'object' || !Array.isArray(j.weightsManifest))
+    throw new Error(`${jsonPath} has no weightsManifest: not a saved model`);
   for (const g of j.weightsManifest) {
-    if (!g || !Array.isArray(g.paths) || !Array.isArray(g.weights)) throw new Error(`${jsonPath}: a weightsManifest group lacks paths or weights`);
+    if (!g || !Array.isArray(g.paths) || !Array.isArray(g.weights))
+      throw new Error(`${jsonPath}: a weightsManifest group lacks paths or weights`);
     for (const w of g.weights) {
-      if (!w || typeof w.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      if (
+        !w ||
+        typeof w.name !== 'string' ||
+        !Array.isArray(w.shape) ||
+        !w.shape.every((d) => Number.isInteger(d) && d >= 0)
+      ) {
         throw new Error(`${jsonPath}: weight entry ${JSON.stringify(w).slice(0, 80)} lacks a name or a valid shape`);
       }
     }
@@ -86,8 +93,11 @@ export function fileHandler(dir: string): tf.io.IOHandler {
         ? Buffer.from(tf.io.CompositeArrayBuffer.join(artifacts.weightData as ArrayBuffer | ArrayBuffer[]))
         : Buffer.alloc(0);
       const json: ModelJson & Record<string, unknown> = {
-        format: artifacts.format, generatedBy: artifacts.generatedBy, convertedBy: artifacts.convertedBy,
-        modelTopology: artifacts.modelTopology as object, userDefinedMetadata: artifacts.userDefinedMetadata,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy,
+        modelTopology: artifacts.modelTopology as object,
+        userDefinedMetadata: artifacts.userDefinedMetadata,
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
         weightsSha256: createHash('sha256').update(weights).digest('hex'),
       };
@@ -117,14 +127,22 @@ export function fileHandler(dir: string): tf.io.IOHandler {
       const want = specs.reduce((n, w) => n + specBytes(w), 0);
       const shown = files.length === 1 ? files[0] : files.join(' + ');
       if (data.byteLength !== want) {
-        throw new Error(`${shown} has ${data.byteLength} bytes, but ${jsonPath} lists ${specs.length} weights taking ${want} bytes: the file is truncated, corrupt or from another save`);
+        throw new Error(
+          `${shown} has ${data.byteLength} bytes, but ${jsonPath} lists ${specs.length} weights taking ${want} bytes: the file is truncated, corrupt or from another save`,
+        );
       }
-      if (typeof json.weightsSha256 === 'string' && createHash('sha256').update(data).digest('hex') !== json.weightsSha256) {
+      if (
+        typeof json.weightsSha256 === 'string' &&
+        createHash('sha256').update(data).digest('hex') !== json.weightsSha256
+      ) {
         throw new Error(`${shown} is corrupt: its SHA-256 does not match the one recorded in ${jsonPath}`);
       }
       return {
-        modelTopology: json.modelTopology, format: json.format, userDefinedMetadata: json.userDefinedMetadata,
-        weightSpecs: specs, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+        modelTopology: json.modelTopology,
+        format: json.format,
+        userDefinedMetadata: json.userDefinedMetadata,
+        weightSpecs: specs,
+        weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
       };
     },
   };
@@ -143,23 +161,43 @@ export interface SavedTopology<C> {
 }
 
 /** Saves named weights and a topology through `fileHandler(dir)`. */
-export async function saveWeights<C>(dir: string, topology: SavedTopology<C>, weights: Record<string, tf.Tensor>): Promise<void> {
+export async function saveWeights<C>(
+  dir: string,
+  topology: SavedTopology<C>,
+  weights: Record<string, tf.Tensor>,
+): Promise<void> {
   const { data, specs } = await tf.io.encodeWeights(weights);
-  await (fileHandler(dir).save as NonNullable<tf.io.IOHandler['save']>)({ modelTopology: topology as unknown as object, format: 'sequentia', weightSpecs: specs, weightData: data });
+  await (fileHandler(dir).save as NonNullable<tf.io.IOHandler['save']>)({
+    modelTopology: topology as unknown as object,
+    format: 'sequentia',
+    weightSpecs: specs,
+    weightData: data,
+  });
 }
 
 /**
  * Checks loaded weights against what a model expects (e.g. its namedWeights()): the same names and
  * shapes. `where` names the file in the error.
  */
-function checkWeights(where: string, got: Record<string, { shape: readonly number[] }>, want: Record<string, { shape: readonly number[] }>): void {
+function checkWeights(
+  where: string,
+  got: Record<string, { shape: readonly number[] }>,
+  want: Record<string, { shape: readonly number[] }>,
+): void {
   const missing = Object.keys(want).filter((k) => !(k in got));
   const extra = Object.keys(got).filter((k) => !(k in want));
-  const bad = Object.keys(want).filter((k) => k in got && (got[k] as { shape: readonly number[] }).shape.join() !== (want[k] as { shape: readonly number[] }).shape.join());
+  const bad = Object.keys(want).filter(
+    (k) =>
+      k in got &&
+      (got[k] as { shape: readonly number[] }).shape.join() !== (want[k] as { shape: readonly number[] }).shape.join(),
+  );
   const problems = [
     ...(missing.length ? [`missing ${missing.map((k) => `'${k}'`).join(', ')}`] : []),
     ...(extra.length ? [`unexpected ${extra.map((k) => `'${k}'`).join(', ')}`] : []),
-    ...bad.map((k) => `'${k}' has shape [${(got[k] as { shape: readonly number[] }).shape}], the model expects [${(want[k] as { shape: readonly number[] }).shape}]`),
+    ...bad.map(
+      (k) =>
+        `'${k}' has shape [${(got[k] as { shape: readonly number[] }).shape}], the model expects [${(want[k] as { shape: readonly number[] }).shape}]`,
+    ),
   ];
   if (problems.length) throw new Error(`${where} does not match the model: ${problems.join('; ')}`);
 }
@@ -168,12 +206,20 @@ function checkWeights(where: string, got: Record<string, { shape: readonly numbe
  * Loads what `saveWeights` wrote. The caller disposes the returned tensors. With `expect` (e.g. a
  * model's namedWeights()), names and shapes are checked first and a mismatch is an error naming the file.
  */
-export async function loadWeights<C>(dir: string, opts: { expect?: Record<string, { shape: readonly number[] }> } = {}): Promise<{ topology: SavedTopology<C>; weights: Record<string, tf.Tensor> }> {
+export async function loadWeights<C>(
+  dir: string,
+  opts: { expect?: Record<string, { shape: readonly number[] }> } = {},
+): Promise<{ topology: SavedTopology<C>; weights: Record<string, tf.Tensor> }> {
   const a = await (fileHandler(dir).load as NonNullable<tf.io.IOHandler['load']>)();
   const topology = a.modelTopology as unknown as SavedTopology<C>;
   const jsonPath = path.join(dir, 'model.json');
   if (!topology || topology.sequentia !== 1) throw new Error(`${jsonPath} is not a Sequentia model`);
-  if (typeof topology.type !== 'string' || !Array.isArray(topology.itos) || typeof topology.config !== 'object' || topology.config === null) {
+  if (
+    typeof topology.type !== 'string' ||
+    !Array.isArray(topology.itos) ||
+    typeof topology.config !== 'object' ||
+    topology.config === null
+  ) {
     throw new Error(`${jsonPath} lacks the model type, config or vocabulary`);
   }
   if (opts.expect) {
@@ -190,6 +236,7 @@ export function readSavedTopology<C>(dir: string): SavedTopology<C> {
   if (!fs.existsSync(jsonPath)) throw new Error(`no saved model in ${dir} (model.json not found)`);
   const t = readModelJson(jsonPath).modelTopology as unknown as SavedTopology<C> | null;
   if (!t || t.sequentia !== 1) throw new Error(`${jsonPath} is not a Sequentia model`);
-  if (typeof t.type !== 'string' || !Array.isArray(t.itos) || typeof t.config !== 'object' || t.config === null) throw new Error(`${jsonPath} lacks the model type, config or vocabulary`);
+  if (typeof t.type !== 'string' || !Array.isArray(t.itos) || typeof t.config !== 'object' || t.config === null)
+    throw new Error(`${jsonPath} lacks the model type, config or vocabulary`);
   return t;
 }

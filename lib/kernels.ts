@@ -134,7 +134,13 @@ function fastGather(original: KernelFunc): KernelFunc {
     const { axis, batchDims } = attrs as { axis: number; batchDims: number };
     const x = inputs.x as TensorInfo;
     const indices = inputs.indices as TensorInfo;
-    if (!(axis === 0 || axis === -x.shape.length) || (batchDims ?? 0) !== 0 || x.dtype === 'string' || x.dtype === 'complex64') return original(args);
+    if (
+      !(axis === 0 || axis === -x.shape.length) ||
+      (batchDims ?? 0) !== 0 ||
+      x.dtype === 'string' ||
+      x.dtype === 'complex64'
+    )
+      return original(args);
     const b = backend as WasmBackendLike;
     const rows = x.shape[0] as number;
     const slice = x.shape.slice(1).reduce((p, d) => p * d, 1);
@@ -185,11 +191,16 @@ function sliceInfo(b: WasmBackendLike, x: TensorInfo, begin: number[], size: num
   return out;
 }
 
-function parseSlice(x: TensorInfo, begin: number | number[], size: number | number[] | undefined): [number[], number[]] {
+function parseSlice(
+  x: TensorInfo,
+  begin: number | number[],
+  size: number | number[] | undefined,
+): [number[], number[]] {
   const rank = x.shape.length;
   const b = typeof begin === 'number' ? [begin, ...new Array<number>(rank - 1).fill(0)] : [...begin];
   while (b.length < rank) b.push(0);
-  const s = size === undefined ? [] : typeof size === 'number' ? [size, ...new Array<number>(rank - 1).fill(-1)] : [...size];
+  const s =
+    size === undefined ? [] : typeof size === 'number' ? [size, ...new Array<number>(rank - 1).fill(-1)] : [...size];
   while (s.length < rank) s.push(-1);
   return [b, s.map((v, d) => (v === -1 ? (x.shape[d] as number) - (b[d] as number) : v))];
 }
@@ -255,7 +266,10 @@ function leadingAxesSum(original: KernelFunc): KernelFunc {
     const px = f.put(N * D, b.typedArrayFromHeap(x) as Float32Array);
     const po = f.put(D);
     f.k.colsum(px, po, N, D);
-    const out = b.makeOutput(keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k), 'float32');
+    const out = b.makeOutput(
+      keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k),
+      'float32',
+    );
     b.typedArrayFromHeap(out).set(f.take(po, D));
     return out;
   };
@@ -278,12 +292,22 @@ export function patchWasmKernels(): void {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }
   for (const name of ['BatchMatMul', '_FusedMatMul']) override(name, (k) => untransposed(k, transpose.kernelFunc));
-  if (tf.getKernel('Sigmoid', 'wasm') && tf.getKernel('Multiply', 'wasm') && tf.getKernel('Sub', 'wasm')) override('Tanh', tanhViaSigmoid);
+  if (tf.getKernel('Sigmoid', 'wasm') && tf.getKernel('Multiply', 'wasm') && tf.getKernel('Sub', 'wasm'))
+    override('Tanh', tanhViaSigmoid);
   override('GatherV2', fastGather);
   override('Sum', leadingAxesSum);
-  override('Slice', (original) => (args) => ((args.inputs.x as TensorInfo).dtype === 'string' ? original(args) : fastSliceKernel(args)));
-  override('SplitV', (original) => (args) => ((args.inputs.x as TensorInfo).dtype === 'string' ? original(args) : fastSplitV(args)));
-  override('Unpack', (original) => (args) => ((args.inputs.value as TensorInfo).dtype === 'string' ? original(args) : fastUnpack(args)));
+  override(
+    'Slice',
+    (original) => (args) => ((args.inputs.x as TensorInfo).dtype === 'string' ? original(args) : fastSliceKernel(args)),
+  );
+  override(
+    'SplitV',
+    (original) => (args) => ((args.inputs.x as TensorInfo).dtype === 'string' ? original(args) : fastSplitV(args)),
+  );
+  override(
+    'Unpack',
+    (original) => (args) => ((args.inputs.value as TensorInfo).dtype === 'string' ? original(args) : fastUnpack(args)),
+  );
   override('Identity', (original) => (args) => {
     const x = args.inputs.x as TensorInfo;
     if (x.dtype === 'string') return original(args);

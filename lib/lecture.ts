@@ -3,7 +3,15 @@
  * (context → next character) windows of each part.
  */
 import { loadWords, LOWERCASE, Vocab } from './data';
-import { buildWindows, lectureSplit, takeRows, takeSequences, type Sequences, type Split, type Windows } from './dataset';
+import {
+  buildWindows,
+  lectureSplit,
+  takeRows,
+  takeSequences,
+  type Sequences,
+  type Split,
+  type Windows,
+} from './dataset';
 import { tf } from './tf';
 import type { Rng } from './random';
 

@@ -22,23 +22,84 @@ interface KernelExports {
   memory: WasmMemory;
   __heap_base: { value: number };
   attn_forward(qkv: number, probs: number, y: number, B: number, T: number, H: number, hs: number, scale: number): void;
-  attn_backward(qkv: number, probs: number, dy: number, dqkv: number, B: number, T: number, H: number, hs: number, scale: number): void;
-  layernorm_forward(x: number, g: number, b: number, y: number, mean: number, rstd: number, N: number, D: number, eps: number): void;
-  layernorm_backward(x: number, g: number, mean: number, rstd: number, dy: number, dx: number, dg: number, db: number, N: number, D: number): void;
+  attn_backward(
+    qkv: number,
+    probs: number,
+    dy: number,
+    dqkv: number,
+    B: number,
+    T: number,
+    H: number,
+    hs: number,
+    scale: number,
+  ): void;
+  layernorm_forward(
+    x: number,
+    g: number,
+    b: number,
+    y: number,
+    mean: number,
+    rstd: number,
+    N: number,
+    D: number,
+    eps: number,
+  ): void;
+  layernorm_backward(
+    x: number,
+    g: number,
+    mean: number,
+    rstd: number,
+    dy: number,
+    dx: number,
+    dg: number,
+    db: number,
+    N: number,
+    D: number,
+  ): void;
   colsum(x: number, out: number, N: number, D: number): void;
   gelu_forward(x: number, y: number, n: number): void;
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
   segment_sum(x: number, ids: number, out: number, n: number, D: number, numSeg: number): void;
   axpby(x: number, y: number, out: number, n: number, a: number, b: number): void;
-  lstm_forward_step(xg: number, hw: number, cPrev: number, act: number, c: number, h: number, B: number, H: number): void;
-  lstm_backward_step(act: number, cPrev: number, c: number, dh: number, dc: number, dgates: number, B: number, H: number): void;
+  lstm_forward_step(
+    xg: number,
+    hw: number,
+    cPrev: number,
+    act: number,
+    c: number,
+    h: number,
+    B: number,
+    H: number,
+  ): void;
+  lstm_backward_step(
+    act: number,
+    cPrev: number,
+    c: number,
+    dh: number,
+    dc: number,
+    dgates: number,
+    B: number,
+    H: number,
+  ): void;
   rnn_forward_step(xg: number, hw: number, h: number, n: number): void;
   rnn_backward_step(h: number, dy: number, drec: number, dpre: number, n: number): void;
   gru_gates_step(xg: number, hw: number, h: number, rz: number, rh: number, B: number, H: number): void;
   gru_out_step(xg: number, rhw: number, rz: number, h: number, hbar: number, hn: number, B: number, H: number): void;
   gru_back_out(dh: number, rz: number, h: number, hbar: number, dg: number, dhp: number, B: number, H: number): void;
   gru_back_gates(drh: number, rz: number, h: number, dg: number, dhp: number, B: number, H: number): void;
-  adam_step(p: number, g: number, m: number, v: number, n: number, b1: number, b2: number, stepSize: number, bc2Sqrt: number, eps: number, decay: number): void;
+  adam_step(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    b1: number,
+    b2: number,
+    stepSize: number,
+    bc2Sqrt: number,
+    eps: number,
+    decay: number,
+  ): void;
 }
 
 let instance: KernelExports | null = null;

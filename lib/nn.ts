@@ -52,7 +52,8 @@ export function loadNamedWeights(vars: Record<string, tf.Variable>, w: Record<st
   for (const [name, v] of Object.entries(vars)) {
     const src = w[name];
     if (!src) throw new Error(`saved weights lack '${name}'`);
-    if (src.shape.join() !== v.shape.join()) throw new Error(`saved '${name}' has shape [${src.shape}], the model expects [${v.shape}]`);
+    if (src.shape.join() !== v.shape.join())
+      throw new Error(`saved '${name}' has shape [${src.shape}], the model expects [${v.shape}]`);
   }
   for (const [name, v] of Object.entries(vars)) assignValue(v, w[name] as tf.Tensor);
 }

@@ -93,7 +93,8 @@ export class Adam extends tf.Optimizer {
   loadState(s: AdamState): void {
     for (const [name, a] of Object.entries(s.m)) {
       const variable = tf.engine().registeredVariables[name];
-      if (variable && variable.size !== a.length) throw new Error(`optimizer state for '${name}' has ${a.length} values, the variable ${variable.size}`);
+      if (variable && variable.size !== a.length)
+        throw new Error(`optimizer state for '${name}' has ${a.length} values, the variable ${variable.size}`);
     }
     this.step = s.step;
     this.m = new Map(Object.entries(s.m).map(([k, a]) => [k, a.slice()]));
@@ -106,7 +107,13 @@ export class Adam extends tf.Optimizer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, weightDecay: this.weightDecay };
+    return {
+      learningRate: this.learningRate,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      weightDecay: this.weightDecay,
+    };
   }
 }
 
@@ -115,9 +122,13 @@ export type TrainOptimizer = tf.Optimizer & { learningRate: number; setLearningR
 /** sgd, adam (β2 0.999 unless given) or adamw (makemore's: β 0.9/0.99, weight decay 0.01 unless given). */
 export function createOptimizer(name: OptimizerName, learningRate: number, opts: AdamOptions = {}): TrainOptimizer {
   switch (name) {
-    case 'sgd': return tf.train.sgd(learningRate) as unknown as TrainOptimizer;
-    case 'adam': return new Adam(learningRate, { ...opts, weightDecay: 0 });
-    case 'adamw': return new Adam(learningRate, { ...opts, beta2: opts.beta2 ?? 0.99, weightDecay: opts.weightDecay ?? 0.01 });
-    default: throw new Error(`unknown optimizer '${String(name)}' (sgd, adam, adamw)`);
+    case 'sgd':
+      return tf.train.sgd(learningRate) as unknown as TrainOptimizer;
+    case 'adam':
+      return new Adam(learningRate, { ...opts, weightDecay: 0 });
+    case 'adamw':
+      return new Adam(learningRate, { ...opts, beta2: opts.beta2 ?? 0.99, weightDecay: opts.weightDecay ?? 0.01 });
+    default:
+      throw new Error(`unknown optimizer '${String(name)}' (sgd, adam, adamw)`);
   }
 }

@@ -27,7 +27,10 @@ function step(model: ReturnType<typeof createModel>, rows: number): void {
     }
     const X = batch.subarray(0, rows * T);
     const Y = batch.subarray(rows * T, 2 * rows * T);
-    const { value, grads: g } = tf.variableGrads(() => model.forward(tf.tensor2d(X, [rows, T], 'int32'), tf.tensor2d(Y, [rows, T], 'int32')).loss as tf.Scalar, vars);
+    const { value, grads: g } = tf.variableGrads(
+      () => model.forward(tf.tensor2d(X, [rows, T], 'int32'), tf.tensor2d(Y, [rows, T], 'int32')).loss as tf.Scalar,
+      vars,
+    );
     off = 0;
     for (const v of vars) {
       grads.set(valuesOf(g[v.name] as tf.Tensor), off);

@@ -45,7 +45,11 @@ export class DataParallel {
   private readonly result: Float64Array;
   private closed = false;
 
-  private constructor(private readonly worker: Worker, private readonly layout: SharedLayout, private readonly model: LanguageModel) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly layout: SharedLayout,
+    private readonly model: LanguageModel,
+  ) {
     this.control = new Int32Array(layout.control);
     this.params = new Float32Array(layout.params);
     this.grads = new Float32Array(layout.grads);
@@ -68,9 +72,13 @@ export class DataParallel {
       maxRows,
       blockSize: T,
     };
-    const worker = new Worker(path.join(path.dirname(__filename), 'parallel-worker.mjs'), { workerData: { spec, layout } });
+    const worker = new Worker(path.join(path.dirname(__filename), 'parallel-worker.mjs'), {
+      workerData: { spec, layout },
+    });
     await new Promise<void>((resolve, reject) => {
-      worker.once('message', (m: unknown) => (m === 'ready' ? resolve() : reject(new Error(`data-parallel worker: ${String(m)}`))));
+      worker.once('message', (m: unknown) =>
+        m === 'ready' ? resolve() : reject(new Error(`data-parallel worker: ${String(m)}`)),
+      );
       worker.once('error', (e) => reject(new Error(`data-parallel worker failed to start: ${e.message}`)));
       worker.once('exit', (code) => reject(new Error(`data-parallel worker exited during start-up (code ${code})`)));
     });
@@ -88,7 +96,8 @@ export class DataParallel {
     const T = this.layout.blockSize;
     const mine = Math.ceil(rows / 2);
     const theirs = rows - mine;
-    if (theirs > this.layout.maxRows) throw new Error(`batch of ${rows} rows is larger than this trainer was started for`);
+    if (theirs > this.layout.maxRows)
+      throw new Error(`batch of ${rows} rows is larger than this trainer was started for`);
     // hand the worker the current parameters and its half of the batch, then start it
     const vars = this.model.params();
     let off = 0;

@@ -48,13 +48,21 @@ let divCounter = 0;
  *  - anything else (nbconvert HTML, a saved page): `plotly.min.js` beside the page, loaded once for all
  *    figures (the runner's figure export copies it next to the executed notebooks).
  */
-export function figureHtml(fig: Figure, opts: { divId?: string; plotlySrc?: string; fallbackHtml?: string } = {}): string {
+export function figureHtml(
+  fig: Figure,
+  opts: { divId?: string; plotlySrc?: string; fallbackHtml?: string } = {},
+): string {
   const id = opts.divId ?? `seq-fig-${Date.now().toString(36)}-${(divCounter++).toString(36)}`;
   const box = figureBox(fig);
-  const json = JSON.stringify({ data: fig.data, layout: fig.layout, config: { responsive: true, displaylogo: false, ...fig.config } })
-    .replace(/</g, '\\u003c');
+  const json = JSON.stringify({
+    data: fig.data,
+    layout: fig.layout,
+    config: { responsive: true, displaylogo: false, ...fig.config },
+  }).replace(/</g, '\\u003c');
   const src = JSON.stringify(opts.plotlySrc ?? 'plotly.min.js');
-  const fallback = opts.fallbackHtml ?? `<div class="${FALLBACK_CLASS}" style="color:#777;font:13px sans-serif;padding:1em">Interactive figure: needs JavaScript and plotly.js (${src.slice(1, -1)} beside this page, or the Sequentia notebook extension: npm run kernel:install-user).</div>`;
+  const fallback =
+    opts.fallbackHtml ??
+    `<div class="${FALLBACK_CLASS}" style="color:#777;font:13px sans-serif;padding:1em">Interactive figure: needs JavaScript and plotly.js (${src.slice(1, -1)} beside this page, or the Sequentia notebook extension: npm run kernel:install-user).</div>`;
   const style = `width:${box.width ? `${box.width}px;max-width:100%` : '100%'};height:${box.height}px`;
   const script = `<script type="text/javascript">(function () {
   var el = document.getElementById(${JSON.stringify(id)});
@@ -108,7 +116,8 @@ export function figureBundle(fig: Figure, id: string): MimeBundle {
  * the Plotly JSON, HTML and a text summary; outside a notebook it does nothing (scripts export figures).
  */
 export function show(fig: Figure, id: string): void {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) throw new Error(`figure id '${id}' must be lowercase letters, digits and dashes`);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(id))
+    throw new Error(`figure id '${id}' must be lowercase letters, digits and dashes`);
   if (!inNotebook()) return;
   display(figureBundle(fig, id), { metadata: { sequentia: { figure: id } } });
 }
@@ -117,17 +126,34 @@ function title(text: string | undefined): Record<string, unknown> | undefined {
   return text === undefined ? undefined : { text };
 }
 
-const BASE_LAYOUT = { template: undefined, margin: { l: 60, r: 20, t: 50, b: 50 }, font: { family: 'Helvetica, Arial, sans-serif', size: 13 } };
+const BASE_LAYOUT = {
+  template: undefined,
+  margin: { l: 60, r: 20, t: 50, b: 50 },
+  font: { family: 'Helvetica, Arial, sans-serif', size: 13 },
+};
 
 /** ColorBrewer / matplotlib "Blues": white for zero, dark blue for the largest value (as imshow draws it). */
 export const BLUES: [number, string][] = [
-  [0, '#f7fbff'], [0.125, '#deebf7'], [0.25, '#c6dbef'], [0.375, '#9ecae1'], [0.5, '#6baed6'],
-  [0.625, '#4292c6'], [0.75, '#2171b5'], [0.875, '#08519c'], [1, '#08306b'],
+  [0, '#f7fbff'],
+  [0.125, '#deebf7'],
+  [0.25, '#c6dbef'],
+  [0.375, '#9ecae1'],
+  [0.5, '#6baed6'],
+  [0.625, '#4292c6'],
+  [0.75, '#2171b5'],
+  [0.875, '#08519c'],
+  [1, '#08306b'],
 ];
 
 function hexRgb(hex: string): [number, number, number] {
   const h = hex.replace('#', '');
-  const full = h.length === 3 ? h.split('').map((c) => c + c).join('') : h;
+  const full =
+    h.length === 3
+      ? h
+          .split('')
+          .map((c) => c + c)
+          .join('')
+      : h;
   return [parseInt(full.slice(0, 2), 16), parseInt(full.slice(2, 4), 16), parseInt(full.slice(4, 6), 16)];
 }
 
@@ -139,7 +165,8 @@ export function colorAt(scale: readonly (readonly [number, string])[], t: number
     if (x <= p1 || k === scale.length - 1) {
       const [p0, c0] = scale[k - 1]!;
       const f = p1 > p0 ? (x - p0) / (p1 - p0) : 0;
-      const a = hexRgb(c0), b = hexRgb(c1);
+      const a = hexRgb(c0),
+        b = hexRgb(c1);
       return [0, 1, 2].map((i) => Math.round(a[i]! + (b[i]! - a[i]!) * f)) as [number, number, number];
     }
   }
@@ -148,7 +175,10 @@ export function colorAt(scale: readonly (readonly [number, string])[], t: number
 
 /** WCAG relative luminance of an sRGB colour (0 black … 1 white). */
 function luminance([r, g, b]: readonly number[]): number {
-  const lin = (c: number) => { const s = c / 255; return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; };
+  const lin = (c: number) => {
+    const s = c / 255;
+    return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
   return 0.2126 * lin(r!) + 0.7152 * lin(g!) + 0.0722 * lin(b!);
 }
 
@@ -183,14 +213,24 @@ export interface HeatmapOptions {
 export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions = {}): Figure {
   const named = opts.colorscale ?? 'Blues';
   const scale = named === 'Blues' ? BLUES : null;
-  let zmin = Infinity, zmax = -Infinity;
-  for (const r of z) for (const v of r) if (Number.isFinite(v)) { zmin = Math.min(zmin, v); zmax = Math.max(zmax, v); }
-  if (!Number.isFinite(zmin)) { zmin = 0; zmax = 1; }
+  let zmin = Infinity,
+    zmax = -Infinity;
+  for (const r of z)
+    for (const v of r)
+      if (Number.isFinite(v)) {
+        zmin = Math.min(zmin, v);
+        zmax = Math.max(zmax, v);
+      }
+  if (!Number.isFinite(zmin)) {
+    zmin = 0;
+    zmax = 1;
+  }
   const trace: Trace = {
     type: 'heatmap',
     z,
     colorscale: scale ?? named,
-    zmin, zmax,
+    zmin,
+    zmax,
     showscale: opts.showScale ?? true,
     hovertemplate: opts.text ? '%{customdata}<extra></extra>' : '%{y} → %{x}: %{z}<extra></extra>',
   };
@@ -202,8 +242,16 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
     // white span (Plotly styles <span style="color:…"> inside text). With another colour scale Plotly's
     // own per-cell contrast ('auto') decides. Hover shows the plain text (customdata).
     trace.text = scale
-      ? opts.text.map((r, i) => r.map((t, j) => (textColorOn(colorAt(scale, ((z[i]?.[j] ?? zmin) - zmin) / span)) === LIGHT_TEXT
-        ? t.split('<br>').map((line) => `<span style="color:${LIGHT_TEXT}">${line}</span>`).join('<br>') : t)))
+      ? opts.text.map((r, i) =>
+          r.map((t, j) =>
+            textColorOn(colorAt(scale, ((z[i]?.[j] ?? zmin) - zmin) / span)) === LIGHT_TEXT
+              ? t
+                  .split('<br>')
+                  .map((line) => `<span style="color:${LIGHT_TEXT}">${line}</span>`)
+                  .join('<br>')
+              : t,
+          ),
+        )
       : opts.text;
     trace.customdata = opts.text;
     trace.texttemplate = '%{text}';
@@ -260,7 +308,11 @@ export function lineChart(series: readonly Series[], opts: LineOptions = {}): Fi
   };
 }
 
-export function barChart(categories: readonly string[], values: readonly number[], opts: LineOptions & { text?: readonly string[] } = {}): Figure {
+export function barChart(
+  categories: readonly string[],
+  values: readonly number[],
+  opts: LineOptions & { text?: readonly string[] } = {},
+): Figure {
   return {
     data: [{ type: 'bar', x: categories, y: values, text: opts.text, textposition: 'auto' }],
     layout: {
@@ -275,22 +327,43 @@ export function barChart(categories: readonly string[], values: readonly number[
 }
 
 /** Points labelled with text (the characters of a 2-D embedding). */
-export function labelledScatter(x: readonly number[], y: readonly number[], labels: readonly string[], opts: LineOptions = {}): Figure {
+export function labelledScatter(
+  x: readonly number[],
+  y: readonly number[],
+  labels: readonly string[],
+  opts: LineOptions = {},
+): Figure {
   return {
-    data: [{
-      type: 'scatter', mode: 'text+markers', x, y, text: labels,
-      textposition: 'middle center', textfont: { color: 'white', size: 11 },
-      marker: { size: 22, color: '#1f77b4' }, hovertemplate: '%{text}: (%{x:.3f}, %{y:.3f})<extra></extra>',
-    }],
+    data: [
+      {
+        type: 'scatter',
+        mode: 'text+markers',
+        x,
+        y,
+        text: labels,
+        textposition: 'middle center',
+        textfont: { color: 'white', size: 11 },
+        marker: { size: 22, color: '#1f77b4' },
+        hovertemplate: '%{text}: (%{x:.3f}, %{y:.3f})<extra></extra>',
+      },
+    ],
     layout: {
-      ...BASE_LAYOUT, title: title(opts.title), height: opts.height ?? 520, width: opts.width ?? 560,
-      xaxis: { title: title(opts.xTitle), zeroline: false }, yaxis: { title: title(opts.yTitle), zeroline: false },
+      ...BASE_LAYOUT,
+      title: title(opts.title),
+      height: opts.height ?? 520,
+      width: opts.width ?? 560,
+      xaxis: { title: title(opts.xTitle), zeroline: false },
+      yaxis: { title: title(opts.yTitle), zeroline: false },
     },
   };
 }
 
 /** Equal-width bins over [lo, hi] (the last bin includes hi); non-finite values are left out. */
-export interface Binned { lo: number; width: number; counts: number[] }
+export interface Binned {
+  lo: number;
+  width: number;
+  counts: number[];
+}
 function binValues(values: ArrayLike<number>, bins: number, lo: number, hi: number): Binned {
   const n = Math.max(1, Math.floor(bins));
   const width = hi > lo ? (hi - lo) / n : 1;
@@ -312,45 +385,91 @@ function round6(v: number): number {
  * Histograms of several series on shared bins, binned here (not in the browser): the figure holds
  * `bins` counts per series, not the raw values, so it stays small whatever the number of values.
  */
-export function histogram(series: readonly { name?: string; values: ArrayLike<number> }[], opts: LineOptions & { bins?: number } = {}): Figure {
-  let lo = Infinity, hi = -Infinity;
-  for (const s of series) for (let i = 0; i < s.values.length; i++) { const v = s.values[i]!; if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; } }
-  if (!Number.isFinite(lo)) { lo = 0; hi = 1; }
+export function histogram(
+  series: readonly { name?: string; values: ArrayLike<number> }[],
+  opts: LineOptions & { bins?: number } = {},
+): Figure {
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const s of series)
+    for (let i = 0; i < s.values.length; i++) {
+      const v = s.values[i]!;
+      if (Number.isFinite(v)) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+  if (!Number.isFinite(lo)) {
+    lo = 0;
+    hi = 1;
+  }
   const bins = opts.bins ?? 50;
   return {
     data: series.map((s) => {
       const b = binValues(s.values, bins, lo, hi);
       const edges = b.counts.map((_, k) => [round6(b.lo + k * b.width), round6(b.lo + (k + 1) * b.width)]);
       return {
-        type: 'bar', name: s.name, opacity: 0.65,
-        x: edges.map(([a, c]) => round6((a! + c!) / 2)), y: b.counts, width: round6(b.width),
+        type: 'bar',
+        name: s.name,
+        opacity: 0.65,
+        x: edges.map(([a, c]) => round6((a! + c!) / 2)),
+        y: b.counts,
+        width: round6(b.width),
         customdata: edges,
         hovertemplate: '[%{customdata[0]}, %{customdata[1]}): %{y}',
         marker: { line: { width: 0 } },
       };
     }),
     layout: {
-      ...BASE_LAYOUT, title: title(opts.title), height: opts.height ?? 380, width: opts.width, barmode: 'overlay', bargap: 0,
-      showlegend: series.length > 1, xaxis: { title: title(opts.xTitle) }, yaxis: { title: title(opts.yTitle) },
+      ...BASE_LAYOUT,
+      title: title(opts.title),
+      height: opts.height ?? 380,
+      width: opts.width,
+      barmode: 'overlay',
+      bargap: 0,
+      showlegend: series.length > 1,
+      xaxis: { title: title(opts.xTitle) },
+      yaxis: { title: title(opts.yTitle) },
     },
   };
 }
 
 /** Figures side by side, each trace on its own axes (subplots built from plain layout domains). */
-export function sideBySide(figs: readonly Figure[], opts: { title?: string; height?: number; subtitles?: readonly string[] } = {}): Figure {
+export function sideBySide(
+  figs: readonly Figure[],
+  opts: { title?: string; height?: number; subtitles?: readonly string[] } = {},
+): Figure {
   const n = figs.length;
   const gap = 0.06;
   const w = (1 - gap * (n - 1)) / n;
   const data: Trace[] = [];
-  const layout: Record<string, unknown> = { ...BASE_LAYOUT, title: title(opts.title), height: opts.height ?? 520, annotations: [] };
+  const layout: Record<string, unknown> = {
+    ...BASE_LAYOUT,
+    title: title(opts.title),
+    height: opts.height ?? 520,
+    annotations: [],
+  };
   figs.forEach((fig, k) => {
     const suffix = k === 0 ? '' : String(k + 1);
     const src = fig.layout;
-    for (const t of fig.data) data.push({ ...t, xaxis: `x${suffix}`, yaxis: `y${suffix}`, showscale: k === n - 1 ? t.showscale : false });
-    layout[`xaxis${suffix}`] = { ...(src.xaxis as object), domain: [k * (w + gap), k * (w + gap) + w], anchor: `y${suffix}` };
+    for (const t of fig.data)
+      data.push({ ...t, xaxis: `x${suffix}`, yaxis: `y${suffix}`, showscale: k === n - 1 ? t.showscale : false });
+    layout[`xaxis${suffix}`] = {
+      ...(src.xaxis as object),
+      domain: [k * (w + gap), k * (w + gap) + w],
+      anchor: `y${suffix}`,
+    };
     layout[`yaxis${suffix}`] = { ...(src.yaxis as object), anchor: `x${suffix}` };
     const sub = opts.subtitles?.[k];
-    if (sub) (layout.annotations as object[]).push({ text: `<b>${sub}</b>`, x: k * (w + gap) + w / 2, y: 1.12, xref: 'paper', yref: 'paper', showarrow: false });
+    if (sub)
+      (layout.annotations as object[]).push({
+        text: `<b>${sub}</b>`,
+        x: k * (w + gap) + w / 2,
+        y: 1.12,
+        xref: 'paper',
+        yref: 'paper',
+        showarrow: false,
+      });
   });
   return { data, layout };
 }

@@ -14,7 +14,8 @@ function numel(shape: Shape): number {
   const dims = typeof shape === 'number' ? [shape] : shape;
   let n = 1;
   for (const d of dims) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`bad shape ${JSON.stringify(shape)}: sizes must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`bad shape ${JSON.stringify(shape)}: sizes must be non-negative integers`);
     n *= d;
   }
   return n;
@@ -69,14 +70,20 @@ class MT19937 {
       s[i] = ((((s[i] as number) ^ Math.imul((prev ^ (prev >>> 30)) >>> 0, 1664525)) >>> 0) + (key[j] ?? 0) + j) >>> 0;
       i++;
       j++;
-      if (i >= MT_N) { s[0] = s[MT_N - 1] as number; i = 1; }
+      if (i >= MT_N) {
+        s[0] = s[MT_N - 1] as number;
+        i = 1;
+      }
       if (j >= len) j = 0;
     }
     for (let k = MT_N - 1; k > 0; k--) {
       const prev = s[i - 1] as number;
       s[i] = ((((s[i] as number) ^ Math.imul((prev ^ (prev >>> 30)) >>> 0, 1566083941)) >>> 0) - i) >>> 0;
       i++;
-      if (i >= MT_N) { s[0] = s[MT_N - 1] as number; i = 1; }
+      if (i >= MT_N) {
+        s[0] = s[MT_N - 1] as number;
+        i = 1;
+      }
     }
     s[0] = 0x80000000;
     return mt;
@@ -131,13 +138,13 @@ const U64 = new BigUint64Array(F64.buffer);
 function nudge(x: number, dir: number): number {
   if (x === 0) return dir > 0 ? Number.MIN_VALUE : -Number.MIN_VALUE;
   F64[0] = x;
-  U64[0] = (x > 0) === (dir > 0) ? (U64[0] as bigint) + 1n : (U64[0] as bigint) - 1n;
+  U64[0] = x > 0 === dir > 0 ? (U64[0] as bigint) + 1n : (U64[0] as bigint) - 1n;
   return F64[0] as number;
 }
 /** The float next to r (a float) on the side of s. */
 function floatToward(r: number, s: number): number {
   const b = bitsOf(r);
-  return fromBits((r > 0) === (s > r) ? b + 1 : b - 1);
+  return fromBits(r > 0 === s > r ? b + 1 : b - 1);
 }
 /**
  * fmaf(a, b, c) with one rounding, for float a, b, c. The product is exact in double; the sum's
@@ -148,7 +155,7 @@ function fmaf(a: number, b: number, c: number): number {
   const p = a * b;
   const s = p + c;
   const bb = s - p;
-  const e = (p - (s - bb)) + (c - bb);
+  const e = p - (s - bb) + (c - bb);
   const r = f(s);
   if (e === 0 || r === s) return r;
   const other = floatToward(r, s);
@@ -157,11 +164,15 @@ function fmaf(a: number, b: number, c: number): number {
 }
 
 // Constants of the Cephes-style float log/sincos used by torch's AVX2 normal kernel, rounded to float.
+// The literals are Cephes' own, digits beyond double precision included (f() rounds them anyway).
+/* eslint-disable no-loss-of-precision */
 const C = {
   SQRTHF: f(0.707106781186547524),
-  logp: [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
-    -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1].map(f),
-  logq1: f(-2.12194440e-4),
+  logp: [
+    7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
+    2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
+  ].map(f),
+  logq1: f(-2.1219444e-4),
   logq2: f(0.693359375),
   DP1: f(-0.78515625),
   DP2: f(-2.4187564849853515625e-4),
@@ -171,6 +182,7 @@ const C = {
   FOPI: f(1.27323954473516),
   TWO_PI: f(2 * Math.PI),
 };
+/* eslint-enable no-loss-of-precision */
 
 /**
  * Natural log of a positive float, operation for operation as torch's AVX2 kernel (a Cephes-style
@@ -181,7 +193,7 @@ function logf8(xIn: number): number {
   const minNorm = fromBits(0x00800000);
   if (x < minNorm) x = minNorm;
   const bits = bitsOf(x);
-  let e = f(((bits >>> 23) - 0x7f) + 1);
+  let e = f((bits >>> 23) - 0x7f + 1);
   x = fromBits((bits & ~0x7f800000) | bitsOf(0.5));
   const mask = x < C.SQRTHF;
   const tmp = mask ? x : 0;
@@ -399,18 +411,26 @@ export class TorchGenerator implements Rng {
   }
 }
 
-function checkMultinomial(probs: ArrayLike<number>, numSamples: number, replacement: boolean, cols: number): { rows: number } {
+function checkMultinomial(
+  probs: ArrayLike<number>,
+  numSamples: number,
+  replacement: boolean,
+  cols: number,
+): { rows: number } {
   if (!Number.isInteger(cols) || cols <= 0 || probs.length % cols !== 0) {
     throw new Error(`multinomial: ${probs.length} probabilities do not split into rows of ${cols}`);
   }
-  if (!Number.isInteger(numSamples) || numSamples <= 0) throw new Error(`multinomial: numSamples must be a positive integer, got ${numSamples}`);
-  if (!replacement && numSamples > cols) throw new Error(`multinomial: cannot draw ${numSamples} samples without replacement from ${cols} categories`);
+  if (!Number.isInteger(numSamples) || numSamples <= 0)
+    throw new Error(`multinomial: numSamples must be a positive integer, got ${numSamples}`);
+  if (!replacement && numSamples > cols)
+    throw new Error(`multinomial: cannot draw ${numSamples} samples without replacement from ${cols} categories`);
   const rows = probs.length / cols;
   for (let r = 0; r < rows; r++) {
     let sum = 0;
     for (let c = 0; c < cols; c++) {
       const p = probs[r * cols + c] as number;
-      if (!(p >= 0) || !Number.isFinite(p)) throw new Error(`multinomial: probability ${p} at row ${r}, column ${c} is negative, infinite or NaN`);
+      if (!(p >= 0) || !Number.isFinite(p))
+        throw new Error(`multinomial: probability ${p} at row ${r}, column ${c} is negative, infinite or NaN`);
       sum += p;
     }
     if (sum <= 0) throw new Error(`multinomial: row ${r} sums to zero`);
@@ -427,12 +447,16 @@ export function pythonShuffle<T>(items: readonly T[], seed: number | bigint): T[
   let n = BigInt(seed);
   if (n < 0n) n = -n;
   const key: number[] = [];
-  while (n > 0n) { key.push(Number(n & 0xffffffffn)); n >>= 32n; }
+  while (n > 0n) {
+    key.push(Number(n & 0xffffffffn));
+    n >>= 32n;
+  }
   const mt = MT19937.fromArray(key);
   const randbelow = (m: number): number => {
     const k = Math.floor(Math.log2(m)) + 1; // m.bit_length()
     let r: number;
-    do r = mt.next() >>> (32 - k); while (r >= m);
+    do r = mt.next() >>> (32 - k);
+    while (r >= m);
     return r;
   };
   const x = items.slice();
@@ -463,7 +487,10 @@ export class FastGenerator implements Rng {
   /** Seeded, or continuing exactly from a `state()` (what follows is what would have followed). */
   constructor(seed: number | string | FastGeneratorState) {
     // state: true only makes the state readable; the numbers drawn are the same as without it
-    this.prng = typeof seed === 'object' ? seedrandom.xor4096('', { state: FastGenerator.check(seed) }) : seedrandom.xor4096(String(seed), { state: true });
+    this.prng =
+      typeof seed === 'object'
+        ? seedrandom.xor4096('', { state: FastGenerator.check(seed) })
+        : seedrandom.xor4096(String(seed), { state: true });
   }
 
   /** A copy of the generator's state. */
@@ -478,7 +505,15 @@ export class FastGenerator implements Rng {
   }
 
   private static check(s: FastGeneratorState): seedrandom.State.Xor4096 {
-    const ok = s !== null && typeof s === 'object' && s.algorithm === 'xor4096' && Array.isArray(s.X) && s.X.length === 128 && s.X.every((x) => Number.isInteger(x)) && Number.isInteger(s.i) && Number.isInteger(s.w);
+    const ok =
+      s !== null &&
+      typeof s === 'object' &&
+      s.algorithm === 'xor4096' &&
+      Array.isArray(s.X) &&
+      s.X.length === 128 &&
+      s.X.every((x) => Number.isInteger(x)) &&
+      Number.isInteger(s.i) &&
+      Number.isInteger(s.w);
     if (!ok) throw new Error('not a FastGenerator state (expected xor4096: X of 128 integers, i, w)');
     return { X: [...s.X], i: s.i, w: s.w };
   }
@@ -538,7 +573,10 @@ export class FastGenerator implements Rng {
         let pick = cols - 1;
         for (let c = 0; c < cols; c++) {
           u -= w[c] as number;
-          if (u < 0 && (w[c] as number) > 0) { pick = c; break; }
+          if (u < 0 && (w[c] as number) > 0) {
+            pick = c;
+            break;
+          }
         }
         out[r * numSamples + k] = pick;
         if (!replacement) w[pick] = 0;

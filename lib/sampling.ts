@@ -15,8 +15,10 @@ export interface SampleOptions {
 }
 
 export function checkSampleOptions(o: SampleOptions): void {
-  if (o.temperature !== undefined && !(o.temperature > 0)) throw new Error(`temperature must be > 0, got ${o.temperature}`);
-  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK > 0)) throw new Error(`topK must be a positive integer, got ${o.topK}`);
+  if (o.temperature !== undefined && !(o.temperature > 0))
+    throw new Error(`temperature must be > 0, got ${o.temperature}`);
+  if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK > 0))
+    throw new Error(`topK must be a positive integer, got ${o.topK}`);
 }
 
 /** Probabilities from one row of logits, after temperature and top-k (float32, as torch's softmax). */
@@ -37,20 +39,31 @@ export function probsFromLogits(logits: ArrayLike<number>, o: SampleOptions = {}
  * Generates words from a model that maps a context of `blockSize` indices to next-character logits:
  * start from all-boundary context, draw, shift the context, stop at the boundary (0).
  */
-export function sampleWords(logitsOf: (X: tf.Tensor2D) => tf.Tensor2D, vocab: Vocab, blockSize: number, rng: Rng, count: number, o: SampleOptions = {}): string[] {
+export function sampleWords(
+  logitsOf: (X: tf.Tensor2D) => tf.Tensor2D,
+  vocab: Vocab,
+  blockSize: number,
+  rng: Rng,
+  count: number,
+  o: SampleOptions = {},
+): string[] {
   checkSampleOptions(o);
   return Array.from({ length: count }, () => {
     const context = new Array<number>(blockSize).fill(0);
-    const { ids } = drawSequence((prev) => {
-      if (prev !== 0) {
-        context.shift();
-        context.push(prev);
-      }
-      const logits = tf.tidy(() => logitsOf(tf.tensor2d(context, [1, blockSize], 'int32')));
-      const row = logits.dataSync();
-      logits.dispose();
-      return probsFromLogits(row, o);
-    }, rng, o.maxLength ?? 50);
+    const { ids } = drawSequence(
+      (prev) => {
+        if (prev !== 0) {
+          context.shift();
+          context.push(prev);
+        }
+        const logits = tf.tidy(() => logitsOf(tf.tensor2d(context, [1, blockSize], 'int32')));
+        const row = logits.dataSync();
+        logits.dispose();
+        return probsFromLogits(row, o);
+      },
+      rng,
+      o.maxLength ?? 50,
+    );
     return vocab.decode(ids);
   });
 }

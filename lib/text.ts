@@ -50,7 +50,8 @@ export function loadMysteriousIsland(file = 'data/mysterious-island.txt'): Corpu
 /** `batch` windows of `seqLen` + 1 characters at random offsets: inputs and targets shifted by one. */
 export function randomWindows(c: Corpus, rng: Rng, batch: number, seqLen: number): { X: tf.Tensor2D; Y: tf.Tensor2D } {
   const maxStart = c.encoded.length - seqLen - 1;
-  if (maxStart < 0) throw new Error(`corpus of ${c.encoded.length} characters is shorter than one window of ${seqLen + 1}`);
+  if (maxStart < 0)
+    throw new Error(`corpus of ${c.encoded.length} characters is shorter than one window of ${seqLen + 1}`);
   const starts = rng.randint(0, maxStart + 1, batch);
   const X = new Int32Array(batch * seqLen);
   const Y = new Int32Array(batch * seqLen);

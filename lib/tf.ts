@@ -29,11 +29,17 @@ function tryLoadNode(): boolean {
 async function choose(): Promise<BackendName> {
   const wanted = (process.env.SEQUENTIA_BACKEND ?? '').toLowerCase();
   const order: BackendName[] =
-    wanted === 'node' || wanted === 'tensorflow' ? ['tensorflow']
-      : wanted === 'wasm' ? ['wasm']
-        : wanted === 'cpu' ? ['cpu']
-          : wanted === '' ? ['tensorflow', 'wasm', 'cpu']
-            : (() => { throw new Error(`SEQUENTIA_BACKEND='${wanted}' is not one of node, wasm, cpu`); })();
+    wanted === 'node' || wanted === 'tensorflow'
+      ? ['tensorflow']
+      : wanted === 'wasm'
+        ? ['wasm']
+        : wanted === 'cpu'
+          ? ['cpu']
+          : wanted === ''
+            ? ['tensorflow', 'wasm', 'cpu']
+            : (() => {
+                throw new Error(`SEQUENTIA_BACKEND='${wanted}' is not one of node, wasm, cpu`);
+              })();
   for (const name of order) {
     if (name === 'tensorflow' && !tryLoadNode()) continue;
     if (name === 'wasm') patchWasmKernels();

@@ -6,7 +6,16 @@ import { tf } from './tf';
 import { LiveLine } from './display';
 import { createOptimizer, type OptimizerName, type TrainOptimizer } from './optim';
 import { takeSequences, type Sequences, type Windows } from './dataset';
-import { acknowledgeInterrupt, enterLoop, inDeadCell, Interrupted, interruptRequested, markTrainingStopped, throwIfInterrupted, trainingStopped } from './interrupt';
+import {
+  acknowledgeInterrupt,
+  enterLoop,
+  inDeadCell,
+  Interrupted,
+  interruptRequested,
+  markTrainingStopped,
+  throwIfInterrupted,
+  trainingStopped,
+} from './interrupt';
 
 export type Schedule = number | ((step: number) => number);
 
@@ -67,7 +76,11 @@ export function stepDecay(points: readonly (readonly [number, number])[]): (step
 
 function makeOptimizer(o: TrainOptions): TrainOptimizer {
   if (typeof o.optimizer === 'object') return o.optimizer;
-  return createOptimizer(o.optimizer ?? 'sgd', lrAt(o.learningRate, 0), { beta1: o.beta1, beta2: o.beta2, weightDecay: o.weightDecay });
+  return createOptimizer(o.optimizer ?? 'sgd', lrAt(o.learningRate, 0), {
+    beta1: o.beta1,
+    beta2: o.beta2,
+    weightDecay: o.weightDecay,
+  });
 }
 
 export function formatDuration(s: number): string {
@@ -88,7 +101,8 @@ export function yieldToEventLoop(): Promise<void> {
  * interrupt gets through: the loop then stops after the current step and returns what it trained.
  */
 export async function train(o: TrainOptions): Promise<TrainResult> {
-  if (!Number.isInteger(o.steps) || o.steps < 0) throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
+  if (!Number.isInteger(o.steps) || o.steps < 0)
+    throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
   if (!o.loss === !o.gradients) throw new Error('train: give exactly one of `loss` and `gradients`');
   const opt = makeOptimizer(o);
   const leaveLoop = enterLoop();
@@ -115,6 +129,9 @@ async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResu
     const avg = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
     return `${label}step ${i}/${o.steps}  loss ${avg.toFixed(4)}  lr ${lr.toPrecision(3)}  ${sps.toFixed(0)} steps/s  ETA ${formatDuration((o.steps - i) / sps)}`;
   };
+  // Leave the cell's synchronous start first: Node itself aborts a notebook cell's synchronous code on
+  // SIGINT (with an error), and the loop must be past that point to stop cleanly on an interrupt.
+  await yieldToEventLoop();
   if (trainingStopped()) {
     line.done(`${label}not started: training in this cell was interrupted`);
     return { losses: new Float32Array(0), seconds: 0, stepsPerSecond: 0, interrupted: true };
@@ -149,7 +166,9 @@ async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResu
       }
       const done = i + 1;
       const seconds = (performance.now() - t0) / 1000;
-      line.done(`${label}${interrupted ? 'interrupted' : 'stopped'} at step ${done}/${o.steps}: the parameters keep these ${done} steps of training`);
+      line.done(
+        `${label}${interrupted ? 'interrupted' : 'stopped'} at step ${done}/${o.steps}: the parameters keep these ${done} steps of training`,
+      );
       return { losses: losses.slice(0, done), seconds, stepsPerSecond: done / seconds, interrupted: true };
     }
     const now = performance.now();
@@ -170,7 +189,11 @@ async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResu
 }
 
 /** Mean of `lossOf` over a whole dataset, evaluated in chunks so memory stays small. */
-export function evaluateWindows(d: Windows, lossOf: (X: tf.Tensor2D, Y: tf.Tensor1D) => tf.Scalar, chunk = 8192): number {
+export function evaluateWindows(
+  d: Windows,
+  lossOf: (X: tf.Tensor2D, Y: tf.Tensor1D) => tf.Scalar,
+  chunk = 8192,
+): number {
   let total = 0;
   for (let s = 0; s < d.n; s += chunk) {
     throwIfInterrupted('evaluation');
@@ -203,7 +226,11 @@ export function smooth(values: ArrayLike<number>, window: number): { x: number[]
  * Mean per-character loss of a sequence model over (up to `maxRows` rows of) a sequence dataset,
  * evaluated in chunks of `chunk` rows, each chunk weighted by its number of scored (non-padding) targets.
  */
-export function evaluateSequences(forward: (X: tf.Tensor2D, Y: tf.Tensor2D) => tf.Scalar, d: Sequences, opts: { chunk?: number; maxRows?: number } = {}): number {
+export function evaluateSequences(
+  forward: (X: tf.Tensor2D, Y: tf.Tensor2D) => tf.Scalar,
+  d: Sequences,
+  opts: { chunk?: number; maxRows?: number } = {},
+): number {
   const chunk = opts.chunk ?? 100;
   const rows = Math.min(d.n, opts.maxRows ?? d.n);
   let total = 0;
@@ -213,7 +240,12 @@ export function evaluateSequences(forward: (X: tf.Tensor2D, Y: tf.Tensor2D) => t
     const idx = Array.from({ length: Math.min(chunk, rows - s) }, (_, i) => s + i);
     const b = takeSequences(d, idx);
     const n = b.Y.reduce((c, y) => c + (y >= 0 ? 1 : 0), 0);
-    const loss = tf.tidy(() => forward(tf.tensor2d(b.X, [idx.length, d.blockSize], 'int32'), tf.tensor2d(b.Y, [idx.length, d.blockSize], 'int32')));
+    const loss = tf.tidy(() =>
+      forward(
+        tf.tensor2d(b.X, [idx.length, d.blockSize], 'int32'),
+        tf.tensor2d(b.Y, [idx.length, d.blockSize], 'int32'),
+      ),
+    );
     total += (loss.dataSync()[0] as number) * n;
     scored += n;
     loss.dispose();

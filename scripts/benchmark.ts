@@ -47,7 +47,12 @@ interface Bench {
 }
 
 /** A training step with its own optimizer, and a disposer for both (so cases do not leak into each other). */
-function sgdStep(params: tf.Variable[], lr: number, loss: () => tf.Scalar, dispose: () => void): { step: () => void; dispose: () => void } {
+function sgdStep(
+  params: tf.Variable[],
+  lr: number,
+  loss: () => tf.Scalar,
+  dispose: () => void,
+): { step: () => void; dispose: () => void } {
   const opt = tf.train.sgd(lr);
   return {
     step: () => {
@@ -55,59 +60,131 @@ function sgdStep(params: tf.Variable[], lr: number, loss: () => tf.Scalar, dispo
       c?.dataSync();
       c?.dispose();
     },
-    dispose: () => { opt.dispose(); dispose(); },
+    dispose: () => {
+      opt.dispose();
+      dispose();
+    },
   };
 }
 
 function cases(words: string[], vocab: Vocab): Case[] {
   return [
     {
-      name: 'bigram-full-batch', what: 'bigram net, one-hot @ W, 228,146 examples, lr 50', warmup: 3, steps: 50,
+      name: 'bigram-full-batch',
+      what: 'bigram net, one-hot @ W, 228,146 examples, lr 50',
+      warmup: 3,
+      steps: 50,
       make: () => {
         const all = buildWindows(words, vocab, 1);
         const X = tf.tensor1d(all.X, 'int32');
         const Y = tf.tensor1d(all.Y, 'int32');
         const net = new BigramNet(new TorchGenerator(2147483647));
-        return sgdStep(net.params(), 50, () => net.loss(X, Y, { reg: 0.01, via: 'onehot' }), () => { net.dispose(); tf.dispose([X, Y]); });
+        return sgdStep(
+          net.params(),
+          50,
+          () => net.loss(X, Y, { reg: 0.01, via: 'onehot' }),
+          () => {
+            net.dispose();
+            tf.dispose([X, Y]);
+          },
+        );
       },
     },
     {
-      name: 'mlp-batch32', what: 'MLP E10/H200, block 3, batch 32, SGD', warmup: 50, steps: 1000,
+      name: 'mlp-batch32',
+      what: 'MLP E10/H200, block 3, batch 32, SGD',
+      warmup: 50,
+      steps: 1000,
       make: () => {
         const d = buildWindows(words, vocab, 3);
         const g = new TorchGenerator(2147483647);
         const m = new MLP({ vocabSize: 27, blockSize: 3, nEmbd: 10, nHidden: 200 }, g);
-        return sgdStep(m.params(), 0.1, () => { const b = minibatch(d, g, 32); return m.loss(b.X, b.Y); }, () => m.dispose());
+        return sgdStep(
+          m.params(),
+          0.1,
+          () => {
+            const b = minibatch(d, g, 32);
+            return m.loss(b.X, b.Y);
+          },
+          () => m.dispose(),
+        );
       },
     },
     {
-      name: 'mlp-batchnorm-batch32', what: 'MLP + BatchNorm E10/H200, batch 32, SGD', warmup: 50, steps: 1000,
+      name: 'mlp-batchnorm-batch32',
+      what: 'MLP + BatchNorm E10/H200, batch 32, SGD',
+      warmup: 50,
+      steps: 1000,
       make: () => {
         const d = buildWindows(words, vocab, 3);
         const g = new TorchGenerator(2147483647);
-        const m = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 200, { bias: false, gain: 5 / 3 }), new BatchNorm1d(200), new Tanh(), new Linear(g, 200, 27, { scale: 0.01 })]);
-        return sgdStep(m.params(), 0.1, () => { const b = minibatch(d, g, 32); return crossEntropy(m.logits(b.X, true), b.Y); }, () => m.dispose());
+        const m = new Sequential(g, 27, 3, 10, [
+          new Linear(g, 30, 200, { bias: false, gain: 5 / 3 }),
+          new BatchNorm1d(200),
+          new Tanh(),
+          new Linear(g, 200, 27, { scale: 0.01 }),
+        ]);
+        return sgdStep(
+          m.params(),
+          0.1,
+          () => {
+            const b = minibatch(d, g, 32);
+            return crossEntropy(m.logits(b.X, true), b.Y);
+          },
+          () => m.dispose(),
+        );
       },
     },
-    ...([[64, 128, 50], [256, 512, 50]] as const).map(([E, H, steps]): Case => ({
-      name: `lstm-e${E}-h${H}`, what: `LSTM on the novel, E${E}/H${H}, seq 40, batch 64, Adam`, warmup: 3, steps,
+    ...(
+      [
+        [64, 128, 50],
+        [256, 512, 50],
+      ] as const
+    ).map(([E, H, steps]): Case => ({
+      name: `lstm-e${E}-h${H}`,
+      what: `LSTM on the novel, E${E}/H${H}, seq 40, batch 64, Adam`,
+      warmup: 3,
+      steps,
       make: () => {
         const corpus = loadMysteriousIsland(path.join(ROOT, 'data', 'mysterious-island.txt'));
-        const m = new RecurrentLM({ cell: 'lstm', vocabSize: corpus.vocab.size, blockSize: 40, nEmbd: E, nHidden: H }, new TorchGenerator(1));
+        const m = new RecurrentLM(
+          { cell: 'lstm', vocabSize: corpus.vocab.size, blockSize: 40, nEmbd: E, nHidden: H },
+          new TorchGenerator(1),
+        );
         const rng = new TorchGenerator(2);
         const opt = createOptimizer('adam', 0.005);
         return {
-          step: () => { const c = opt.minimize(() => { const b = randomWindows(corpus, rng, 64, 40); return m.forward(b.X, b.Y).loss!; }, true, m.params()); c?.dataSync(); c?.dispose(); },
-          dispose: () => { m.dispose(); opt.dispose(); },
+          step: () => {
+            const c = opt.minimize(
+              () => {
+                const b = randomWindows(corpus, rng, 64, 40);
+                return m.forward(b.X, b.Y).loss!;
+              },
+              true,
+              m.params(),
+            );
+            c?.dataSync();
+            c?.dispose();
+          },
+          dispose: () => {
+            m.dispose();
+            opt.dispose();
+          },
         };
       },
     })),
     ...MODEL_TYPES.map((type): Case => ({
-      name: `zoo-${type}`, what: `makemore ${type} (n_layer 4, n_head 4, n_embd 64, n_embd2 64), batch 32, AdamW`, warmup: 10, steps: 100,
+      name: `zoo-${type}`,
+      what: `makemore ${type} (n_layer 4, n_head 4, n_embd 64, n_embd2 64), batch 32, AdamW`,
+      warmup: 10,
+      steps: 100,
       make: () => zooCase(words, vocab, type, false),
     })),
     {
-      name: 'zoo-transformer-2threads', what: 'the same transformer step, the batch split over two threads (lib/parallel, `--workers 2`)', warmup: 10, steps: 100,
+      name: 'zoo-transformer-2threads',
+      what: 'the same transformer step, the batch split over two threads (lib/parallel, `--workers 2`)',
+      warmup: 10,
+      steps: 100,
       torchCase: 'zoo-transformer',
       make: () => zooCase(words, vocab, 'transformer', true),
     },
@@ -132,12 +209,23 @@ async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: 
           opt.applyGradients(r.grads);
           return r.loss.dataSync()[0];
         }
-        const c = opt.minimize(() => { const b = sequenceBatch(seqs, rng, 32); return m.forward(b.X, b.Y).loss!; }, true, m.params());
+        const c = opt.minimize(
+          () => {
+            const b = sequenceBatch(seqs, rng, 32);
+            return m.forward(b.X, b.Y).loss!;
+          },
+          true,
+          m.params(),
+        );
         return c?.dataSync()[0];
       });
       void v;
     },
-    dispose: async () => { await dp?.close(); m.dispose(); opt.dispose(); },
+    dispose: async () => {
+      await dp?.close();
+      m.dispose();
+      opt.dispose();
+    },
   };
 }
 
@@ -148,7 +236,12 @@ function readPrevious(file: string): { when?: string; rows: Map<string, number> 
   const text = fs.readFileSync(file, 'utf8');
   const when = /^Measured (\d{4}-\d\d-\d\d \d\d:\d\d) UTC/m.exec(text)?.[1];
   const header = text.split('\n').find((l) => l.startsWith('| case |'));
-  const col = header ? header.split('|').map((h) => h.trim()).indexOf('Sequentia ms') : -1;
+  const col = header
+    ? header
+        .split('|')
+        .map((h) => h.trim())
+        .indexOf('Sequentia ms')
+    : -1;
   for (const line of text.split('\n')) {
     if (!line.startsWith('| ') || line.startsWith('| case') || col < 0) continue;
     const cells = line.split('|').map((c) => c.trim());
@@ -163,24 +256,52 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] as number;
 }
 
-function runTorch(only: string[] | undefined): { version: string; threads: number; cases: Record<string, { median_ms: number; steps: number }> } | string {
+function runTorch(
+  only: string[] | undefined,
+): { version: string; threads: number; cases: Record<string, { median_ms: number; steps: number }> } | string {
   const py = '/usr/bin/python3';
   const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
   if (probe.status !== 0) return 'PyTorch not installed (apt-get install python3-torch libopenblas0-pthread)';
   const script = path.join(ROOT, 'scripts', 'torch', 'bench.py');
-  const r = spawnSync(py, [script, '--names', path.join(ROOT, 'data', 'names.txt'), '--novel', path.join(ROOT, 'data', 'mysterious-island.txt'), ...(only?.length ? ['--only', only.join(',')] : [])], {
-    encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, maxBuffer: 1 << 24,
-  });
+  const r = spawnSync(
+    py,
+    [
+      script,
+      '--names',
+      path.join(ROOT, 'data', 'names.txt'),
+      '--novel',
+      path.join(ROOT, 'data', 'mysterious-island.txt'),
+      ...(only?.length ? ['--only', only.join(',')] : []),
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+      maxBuffer: 1 << 24,
+    },
+  );
   if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
-  const j = JSON.parse(r.stdout) as { torch: string; threads: number; cases: Record<string, { median_ms: number; steps: number }> };
+  const j = JSON.parse(r.stdout) as {
+    torch: string;
+    threads: number;
+    cases: Record<string, { median_ms: number; steps: number }>;
+  };
   return { version: j.torch, threads: j.threads, cases: j.cases };
 }
 
 function parseCli() {
   try {
-    return parseArgs({ options: { out: { type: 'string', default: 'docs/benchmark.md' }, only: { type: 'string', multiple: true }, 'steps-scale': { type: 'string', default: '1' }, 'no-torch': { type: 'boolean', default: false } } }).values;
+    return parseArgs({
+      options: {
+        out: { type: 'string', default: 'docs/benchmark.md' },
+        only: { type: 'string', multiple: true },
+        'steps-scale': { type: 'string', default: '1' },
+        'no-torch': { type: 'boolean', default: false },
+      },
+    }).values;
   } catch (e) {
-    console.error(`${(e as Error).message}\nusage: npm run benchmark -- [--out FILE] [--only CASE]... [--steps-scale X] [--no-torch]`);
+    console.error(
+      `${(e as Error).message}\nusage: npm run benchmark -- [--out FILE] [--only CASE]... [--steps-scale X] [--no-torch]`,
+    );
     process.exit(2);
   }
 }
@@ -188,12 +309,18 @@ function parseCli() {
 async function main(): Promise<void> {
   const args = parseCli();
   const scale = Number(args['steps-scale']);
-  if (!(scale > 0)) { console.error(`--steps-scale must be > 0, got ${args['steps-scale']}`); process.exit(2); }
+  if (!(scale > 0)) {
+    console.error(`--steps-scale must be > 0, got ${args['steps-scale']}`);
+    process.exit(2);
+  }
   const backend = await initTf({ quiet: true });
   const words = loadWords(path.join(ROOT, 'data', 'names.txt'));
   const vocab = Vocab.fromWords(words);
   const selected = cases(words, vocab).filter((c) => !args.only || args.only.includes(c.name));
-  if (selected.length === 0) { console.error(`no benchmark case matches ${JSON.stringify(args.only)}`); process.exit(2); }
+  if (selected.length === 0) {
+    console.error(`no benchmark case matches ${JSON.stringify(args.only)}`);
+    process.exit(2);
+  }
 
   const ours: Record<string, { ms: number; steps: number; tensorsBefore: number; tensorsAfter: number }> = {};
   for (const c of selected) {
@@ -210,11 +337,15 @@ async function main(): Promise<void> {
     const after = tf.memory().numTensors;
     await dispose();
     ours[c.name] = { ms: median(times), steps, tensorsBefore: before, tensorsAfter: after };
-    console.log(`sequentia ${c.name}: ${median(times).toFixed(3)} ms/step (median of ${steps}); tensors ${before} → ${after}`);
+    console.log(
+      `sequentia ${c.name}: ${median(times).toFixed(3)} ms/step (median of ${steps}); tensors ${before} → ${after}`,
+    );
   }
   const torchNames = args.only ? [...new Set(selected.map((c) => c.torchCase ?? c.name))] : undefined;
   const torch = args['no-torch'] ? 'skipped (--no-torch)' : runTorch(torchNames);
-  if (typeof torch !== 'string') for (const [k, v] of Object.entries(torch.cases)) console.log(`pytorch   ${k}: ${v.median_ms.toFixed(3)} ms/step (median of ${v.steps})`);
+  if (typeof torch !== 'string')
+    for (const [k, v] of Object.entries(torch.cases))
+      console.log(`pytorch   ${k}: ${v.median_ms.toFixed(3)} ms/step (median of ${v.steps})`);
 
   const out = path.resolve(ROOT, args.out!);
   const previous = readPrevious(out);
@@ -224,7 +355,9 @@ async function main(): Promise<void> {
     '',
     `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
     `Sequentia: @tensorflow/tfjs ${tf.version.tfjs}, backend **${backend}** (one thread unless the case says otherwise), with lib/kernels.ts's wasm fixes and lib/native's kernels.`,
-    typeof torch === 'string' ? `PyTorch: ${torch}.` : `PyTorch ${torch.version}, ${torch.threads} threads, OPENBLAS_NUM_THREADS=1.`,
+    typeof torch === 'string'
+      ? `PyTorch: ${torch}.`
+      : `PyTorch ${torch.version}, ${torch.threads} threads, OPENBLAS_NUM_THREADS=1.`,
     '',
     'Median milliseconds per training step (forward, backward, update, loss read back), after warm-up.',
     '',
@@ -250,6 +383,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
   process.exit(1);
 });

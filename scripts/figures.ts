@@ -15,11 +15,29 @@ import { plotlyJsPath, figureHtml, FALLBACK_CLASS, PLOTLY_MIME, type Figure } fr
 
 const ROOT = path.resolve(__dirname, '..');
 
-interface Output { output_type: string; data?: Record<string, unknown>; metadata?: Record<string, unknown> }
-interface Notebook { cells: { cell_type: string; outputs?: Output[] }[] }
+interface Output {
+  output_type: string;
+  data?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+}
+interface Notebook {
+  cells: { cell_type: string; outputs?: Output[] }[];
+}
 
-export interface ExportedFigure { notebook: string; id: string; base: string; width: number; height: number; ms: number; pngBytes: number }
-export interface ExportReport { figures: ExportedFigure[]; browserStartMs: number; outDir: string }
+export interface ExportedFigure {
+  notebook: string;
+  id: string;
+  base: string;
+  width: number;
+  height: number;
+  ms: number;
+  pngBytes: number;
+}
+export interface ExportReport {
+  figures: ExportedFigure[];
+  browserStartMs: number;
+  outDir: string;
+}
 
 function figureOutputs(nb: Notebook): { out: Output; id: string; fig: Figure }[] {
   const found: { out: Output; id: string; fig: Figure }[] = [];
@@ -34,7 +52,11 @@ function figureOutputs(nb: Notebook): { out: Output; id: string; fig: Figure }[]
 }
 
 /** Renders the figures of the given executed notebooks; with `embed`, rewrites the notebooks with PNGs. */
-export async function exportFigures(notebooks: string[], outDir: string, opts: { embed?: boolean; log?: (s: string) => void } = {}): Promise<ExportReport> {
+export async function exportFigures(
+  notebooks: string[],
+  outDir: string,
+  opts: { embed?: boolean; log?: (s: string) => void } = {},
+): Promise<ExportReport> {
   const log = opts.log ?? console.log;
   fs.mkdirSync(outDir, { recursive: true });
   fs.copyFileSync(plotlyJsPath(), path.join(outDir, 'plotly.min.js'));
@@ -68,7 +90,13 @@ export async function exportFigures(notebooks: string[], outDir: string, opts: {
           // separate image/png would be a second copy that nothing shows. Where plotly.js loads, the
           // draw script replaces the image with the live chart.
           delete out.data['image/png'];
-          out.data['text/html'] = embeddedFigureHtml(fig, out.data['text/html'], `data:image/png;base64,${r.png.toString('base64')}`, id, r);
+          out.data['text/html'] = embeddedFigureHtml(
+            fig,
+            out.data['text/html'],
+            `data:image/png;base64,${r.png.toString('base64')}`,
+            id,
+            r,
+          );
         }
       }
       if (opts.embed && outs.length > 0) fs.writeFileSync(nbPath, JSON.stringify(nb, null, 1) + '\n');
@@ -82,7 +110,13 @@ export async function exportFigures(notebooks: string[], outDir: string, opts: {
 }
 
 /** The figure's text/html after export: same div id, the PNG as its fallback, no plotly.js. */
-function embeddedFigureHtml(fig: Figure, previous: unknown, pngUrl: string, id: string, r: { width: number; height: number }): string {
+function embeddedFigureHtml(
+  fig: Figure,
+  previous: unknown,
+  pngUrl: string,
+  id: string,
+  r: { width: number; height: number },
+): string {
   const text = Array.isArray(previous) ? previous.join('') : typeof previous === 'string' ? previous : '';
   const divId = /<div id="([^"]+)" class="sequentia-figure"/.exec(text)?.[1];
   const img = `<img class="sequentia-static" alt="${id}" src="${pngUrl}" width="${r.width}" height="${r.height}" style="max-width:100%;height:auto">`;
@@ -90,8 +124,12 @@ function embeddedFigureHtml(fig: Figure, previous: unknown, pngUrl: string, id: 
 }
 
 function indexHtml(figures: ExportedFigure[]): string {
-  const cards = figures.map((f) => `<figure><a href="${f.base}.html"><img src="${f.base}.png" alt="${f.id}" loading="lazy"></a>
-<figcaption><b>${f.notebook}</b> · ${f.id} — <a href="${f.base}.svg">SVG</a> · <a href="${f.base}.png">PNG</a> · <a href="${f.base}.html">interactive</a></figcaption></figure>`).join('\n');
+  const cards = figures
+    .map(
+      (f) => `<figure><a href="${f.base}.html"><img src="${f.base}.png" alt="${f.id}" loading="lazy"></a>
+<figcaption><b>${f.notebook}</b> · ${f.id} — <a href="${f.base}.svg">SVG</a> · <a href="${f.base}.png">PNG</a> · <a href="${f.base}.html">interactive</a></figcaption></figure>`,
+    )
+    .join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><title>Sequentia figures</title>
 <style>body{font-family:sans-serif;margin:2em}main{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:1.5em}
 figure{margin:0;border:1px solid #ddd;padding:.5em}img{width:100%}figcaption{font-size:.9em;margin-top:.4em}</style></head>
@@ -107,26 +145,56 @@ const DOC_FIGURES = ['02-count-tensor--bigram-counts', '05-mlp--mlp-loss', '05-m
 async function main(): Promise<void> {
   let args;
   try {
-    args = parseArgs({ options: { from: { type: 'string', default: 'out/notebooks' }, out: { type: 'string' }, embed: { type: 'boolean', default: false }, docs: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }).values;
+    args = parseArgs({
+      options: {
+        from: { type: 'string', default: 'out/notebooks' },
+        out: { type: 'string' },
+        embed: { type: 'boolean', default: false },
+        docs: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
   } catch (e) {
     console.error(`${(e as Error).message}\nusage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]`);
     process.exit(2);
   }
-  if (args.help) { console.log('usage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]'); return; }
-  if (!findChromium()) { console.error(CHROMIUM_HINT); process.exit(3); }
+  if (args.help) {
+    console.log('usage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]');
+    return;
+  }
+  if (!findChromium()) {
+    console.error(CHROMIUM_HINT);
+    process.exit(3);
+  }
   const from = path.resolve(ROOT, args.from!);
-  let notebooks = fs.existsSync(from) ? fs.readdirSync(from).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(from, f)) : [];
+  let notebooks = fs.existsSync(from)
+    ? fs
+        .readdirSync(from)
+        .filter((f) => f.endsWith('.ipynb'))
+        .sort()
+        .map((f) => path.join(from, f))
+    : [];
   if (notebooks.length === 0) {
     console.log(`no executed notebooks in ${args.from}: running them first (quick mode)`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'run-notebooks.ts'), '--quick', '--out', from], { stdio: 'inherit' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'scripts', 'run-notebooks.ts'), '--quick', '--out', from],
+      { stdio: 'inherit' },
+    );
     if (r.status !== 0) process.exit(r.status ?? 1);
-    notebooks = fs.readdirSync(from).filter((f) => f.endsWith('.ipynb')).sort().map((f) => path.join(from, f));
+    notebooks = fs
+      .readdirSync(from)
+      .filter((f) => f.endsWith('.ipynb'))
+      .sort()
+      .map((f) => path.join(from, f));
   }
   // Same place as the runner's export: a 'figures' folder inside the executed notebooks' folder.
   const outDir = path.resolve(ROOT, args.out ?? path.join(args.from!, 'figures'));
   const rep = await exportFigures(notebooks, outDir, { embed: args.embed });
   const per = rep.figures.map((f) => f.ms);
-  console.log(`figures: ${rep.figures.length} exported to ${path.relative(ROOT, outDir)} (index.html); browser start ${rep.browserStartMs.toFixed(0)} ms, per figure median ${(per.sort((a, b) => a - b)[Math.floor(per.length / 2)] ?? 0).toFixed(0)} ms`);
+  console.log(
+    `figures: ${rep.figures.length} exported to ${path.relative(ROOT, outDir)} (index.html); browser start ${rep.browserStartMs.toFixed(0)} ms, per figure median ${(per.sort((a, b) => a - b)[Math.floor(per.length / 2)] ?? 0).toFixed(0)} ms`,
+  );
   if (args.docs) {
     const docs = path.join(ROOT, 'docs', 'figures');
     fs.mkdirSync(docs, { recursive: true });

@@ -28,7 +28,8 @@ function run(cmd: string, args: string[]): boolean {
   return spawnSync(cmd, args, { stdio: 'inherit' }).status === 0;
 }
 
-const APT_CMD = 'apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends jupyter-nbconvert jupyter-client';
+const APT_CMD =
+  'apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends jupyter-nbconvert jupyter-client';
 
 /**
  * Returns a Python that can execute notebooks. When none has nbclient: as root on Debian/Ubuntu,
@@ -43,7 +44,15 @@ export function ensureJupyter(): string {
   const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
   if (isRoot && hasApt) {
     run('apt-get', ['-o', 'DPkg::Lock::Timeout=900', 'update']);
-    run('apt-get', ['-o', 'DPkg::Lock::Timeout=900', 'install', '-y', '--no-install-recommends', 'jupyter-nbconvert', 'jupyter-client']);
+    run('apt-get', [
+      '-o',
+      'DPkg::Lock::Timeout=900',
+      'install',
+      '-y',
+      '--no-install-recommends',
+      'jupyter-nbconvert',
+      'jupyter-client',
+    ]);
   } else {
     for (const py of ['python3', 'python']) {
       if (spawnSync(py, ['-m', 'pip', '--version'], { stdio: 'ignore' }).status === 0) {
@@ -53,10 +62,12 @@ export function ensureJupyter(): string {
   }
   const after = findPython();
   if (after) return after;
-  console.error([
-    'Could not install Jupyter automatically. Install it, then run this command again:',
-    hasApt ? `  sudo ${APT_CMD}` : '  python3 -m pip install --user nbconvert nbclient',
-  ].join('\n'));
+  console.error(
+    [
+      'Could not install Jupyter automatically. Install it, then run this command again:',
+      hasApt ? `  sudo ${APT_CMD}` : '  python3 -m pip install --user nbconvert nbclient',
+    ].join('\n'),
+  );
   process.exit(3);
 }
 
@@ -71,7 +82,9 @@ export function ensureKernelspec(): void {
   // The classic Notebook extension that draws figures is written by the same install.
   ok &&= fs.existsSync(path.join(KERNELS_DIR, 'nbextensions', 'sequentia', 'main.js'));
   if (!ok) {
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'kernel.mjs'), 'install-local'], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'kernel.mjs'), 'install-local'], {
+      stdio: 'inherit',
+    });
     if (r.status !== 0) throw new Error('could not write the kernelspec (node scripts/kernel.mjs install-local)');
   }
 }
@@ -83,10 +96,19 @@ function isObject(v: Json | undefined): v is { [key: string]: Json } {
 }
 
 function kindOf(v: Json | undefined): string {
-  return v === undefined ? 'missing' : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v).slice(0, 30)}`;
+  return v === undefined
+    ? 'missing'
+    : v === null
+      ? 'null'
+      : Array.isArray(v)
+        ? 'an array'
+        : typeof v === 'object'
+          ? 'an object'
+          : `${typeof v} ${JSON.stringify(v).slice(0, 30)}`;
 }
 
-const isMultiline = (v: Json | undefined): boolean => typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string'));
+const isMultiline = (v: Json | undefined): boolean =>
+  typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string'));
 
 // nbformat 4's schema, the parts a hand edit or a bad merge breaks; nbformat.validate in the executor
 // remains the backstop for the rest.
@@ -111,17 +133,21 @@ function checkCell(cell: Json, at: string): string | null {
   const extra = Object.keys(cell).find((k) => !spec.required.includes(k) && !spec.allowed.includes(k));
   if (extra) return `${at} (${type} cell) has an unknown field '${extra}'`;
   if (!isObject(cell.metadata)) return `${at}.metadata must be an object, got ${kindOf(cell.metadata)}`;
-  if (!isMultiline(cell.source)) return `${at}.source must be a string or a list of strings, got ${kindOf(cell.source)}`;
-  if ('id' in cell && (typeof cell.id !== 'string' || !/^[a-zA-Z0-9-_]{1,64}$/.test(cell.id))) return `${at}.id must be 1-64 letters, digits, '-' or '_', got ${kindOf(cell.id)}`;
+  if (!isMultiline(cell.source))
+    return `${at}.source must be a string or a list of strings, got ${kindOf(cell.source)}`;
+  if ('id' in cell && (typeof cell.id !== 'string' || !/^[a-zA-Z0-9-_]{1,64}$/.test(cell.id)))
+    return `${at}.id must be 1-64 letters, digits, '-' or '_', got ${kindOf(cell.id)}`;
   if (type !== 'code') return null;
   const ec = cell.execution_count;
-  if (!(ec === null || (typeof ec === 'number' && Number.isInteger(ec) && ec >= 0))) return `${at}.execution_count must be null or a whole number, got ${kindOf(ec)}`;
+  if (!(ec === null || (typeof ec === 'number' && Number.isInteger(ec) && ec >= 0)))
+    return `${at}.execution_count must be null or a whole number, got ${kindOf(ec)}`;
   if (!Array.isArray(cell.outputs)) return `${at}.outputs must be a list, got ${kindOf(cell.outputs)}`;
   for (const [j, out] of cell.outputs.entries()) {
     const oat = `${at}.outputs[${j}]`;
     if (!isObject(out)) return `${oat} must be an object, got ${kindOf(out)}`;
     const keys = typeof out.output_type === 'string' ? OUTPUT_KEYS[out.output_type] : undefined;
-    if (!keys) return `${oat}.output_type must be 'stream', 'display_data', 'execute_result' or 'error', got ${kindOf(out.output_type)}`;
+    if (!keys)
+      return `${oat}.output_type must be 'stream', 'display_data', 'execute_result' or 'error', got ${kindOf(out.output_type)}`;
     for (const k of keys) if (!(k in out)) return `${oat} (${String(out.output_type)}) has no '${k}'`;
   }
   return null;
@@ -149,7 +175,8 @@ export function notebookProblem(text: string): string | null {
   if (!isObject(nb)) return `not a notebook: the top level must be an object, got ${kindOf(nb)}`;
   if (nb.nbformat === undefined) return `not a notebook: no 'nbformat' field`;
   if (nb.nbformat !== 4) return `not an nbformat 4 notebook: nbformat is ${kindOf(nb.nbformat)}`;
-  if (!(typeof nb.nbformat_minor === 'number' && Number.isInteger(nb.nbformat_minor) && nb.nbformat_minor >= 0)) return `not a notebook: nbformat_minor must be a whole number, got ${kindOf(nb.nbformat_minor)}`;
+  if (!(typeof nb.nbformat_minor === 'number' && Number.isInteger(nb.nbformat_minor) && nb.nbformat_minor >= 0))
+    return `not a notebook: nbformat_minor must be a whole number, got ${kindOf(nb.nbformat_minor)}`;
   if (!isObject(nb.metadata)) return `not a notebook: metadata must be an object, got ${kindOf(nb.metadata)}`;
   if (!('cells' in nb)) return `not a notebook: no 'cells' list`;
   if (!Array.isArray(nb.cells)) return `not a notebook: cells must be a list, got ${kindOf(nb.cells)}`;

@@ -20,7 +20,13 @@ const require = createRequire(import.meta.url);
 
 function spec() {
   return {
-    argv: [process.execPath, path.join(root, 'scripts', 'tslab-kernel.cjs'), 'kernel', '--config-path', '{connection_file}'],
+    argv: [
+      process.execPath,
+      path.join(root, 'scripts', 'tslab-kernel.cjs'),
+      'kernel',
+      '--config-path',
+      '{connection_file}',
+    ],
     display_name: 'TypeScript (Sequentia)',
     language: 'typescript',
     metadata: { sequentia_root: root },
@@ -48,12 +54,20 @@ function installNbextension(dataDir, configDir) {
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(path.join(root, 'scripts', 'nbextension', 'main.js'), path.join(dir, 'main.js'));
   let plotly = null;
-  try { plotly = require.resolve('plotly.js-dist-min/plotly.min.js'); } catch { /* not installed yet */ }
+  try {
+    plotly = require.resolve('plotly.js-dist-min/plotly.min.js');
+  } catch {
+    /* not installed yet */
+  }
   if (plotly) fs.copyFileSync(plotly, path.join(dir, 'plotly.min.js'));
   else console.warn('sequentia: plotly.js-dist-min is not installed: run npm ci, then this command again');
   const cfgFile = path.join(configDir, 'nbconfig', 'notebook.json');
   let cfg = {};
-  try { cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8')); } catch { /* absent or unreadable: start afresh */ }
+  try {
+    cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
+  } catch {
+    /* absent or unreadable: start afresh */
+  }
   if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) cfg = {};
   cfg.load_extensions = { ...(cfg.load_extensions ?? {}), [`${NBEXTENSION}/main`]: true };
   fs.mkdirSync(path.dirname(cfgFile), { recursive: true });
@@ -72,20 +86,28 @@ const cmd = process.argv[2];
 if (cmd === 'install-local') {
   const base = path.resolve(process.argv[3] ?? path.join(root, '.jupyter'));
   const dir = write(path.join(base, 'kernels'));
-  console.log(`sequentia: kernelspec '${KERNEL_NAME}' written to ${path.relative(root, dir)} (node ${process.version})`);
+  console.log(
+    `sequentia: kernelspec '${KERNEL_NAME}' written to ${path.relative(root, dir)} (node ${process.version})`,
+  );
   const ext = installNbextension(base, base);
-  console.log(`sequentia: notebook extension written to ${path.relative(root, ext.dir)} and enabled in ${path.relative(root, ext.cfgFile)}`);
+  console.log(
+    `sequentia: notebook extension written to ${path.relative(root, ext.dir)} and enabled in ${path.relative(root, ext.cfgFile)}`,
+  );
   // tfjs-node is optional: its installer downloads libtensorflow, which fails where that host is unreachable.
   const native = fs.existsSync(path.join(root, 'node_modules', '@tensorflow', 'tfjs-node', 'lib'));
-  console.log(native
-    ? 'sequentia: @tensorflow/tfjs-node is installed: the native TensorFlow backend will be used.'
-    : 'sequentia: optional @tensorflow/tfjs-node is not installed (its download failed or was skipped; any error above from it is harmless): using the wasm backend.');
+  console.log(
+    native
+      ? 'sequentia: @tensorflow/tfjs-node is installed: the native TensorFlow backend will be used.'
+      : 'sequentia: optional @tensorflow/tfjs-node is not installed (its download failed or was skipped; any error above from it is harmless): using the wasm backend.',
+  );
 } else if (cmd === 'install-user') {
   const dir = write(path.join(userDataDir(), 'kernels'));
   console.log(`sequentia: kernelspec '${KERNEL_NAME}' installed for this user at ${dir}`);
   const ext = installNbextension(userDataDir(), userConfigDir());
   console.log(`sequentia: classic Notebook extension installed at ${ext.dir}, enabled in ${ext.cfgFile}`);
-  console.log('Jupyter Notebook and VS Code now list "TypeScript (Sequentia)"; classic Notebook draws its figures offline.');
+  console.log(
+    'Jupyter Notebook and VS Code now list "TypeScript (Sequentia)"; classic Notebook draws its figures offline.',
+  );
 } else {
   console.error('usage: node scripts/kernel.mjs install-local [DIR] | install-user');
   process.exit(2);

@@ -24,7 +24,13 @@ const curves = specs.map((spec) => {
   const [label, file] = [spec.slice(0, spec.indexOf('=')), spec.slice(spec.indexOf('=') + 1)];
   const rows = readLossLog(file);
   const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
-  return { label, source: file, step: rows.map((r) => r.step), train: rows.map((r) => r4(r.train_loss)), test: rows.map((r) => r4(r.test_loss)) };
+  return {
+    label,
+    source: file,
+    step: rows.map((r) => r.step),
+    train: rows.map((r) => r4(r.train_loss)),
+    test: rows.map((r) => r4(r.test_loss)),
+  };
 });
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify({ generated: new Date().toISOString(), curves }, null, 1) + '\n');

@@ -41,18 +41,61 @@ exit codes:
   3    Jupyter is missing and could not be installed
   129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM; the executor and kernel are killed`;
 
-interface CellEvent { event: 'cell'; index: number; code_index: number; n: number; ok: boolean; seconds: number }
-interface CellStartEvent { event: 'cell-start'; index: number; code_index: number; n: number }
+interface CellEvent {
+  event: 'cell';
+  index: number;
+  code_index: number;
+  n: number;
+  ok: boolean;
+  seconds: number;
+}
+interface CellStartEvent {
+  event: 'cell-start';
+  index: number;
+  code_index: number;
+  n: number;
+}
 /** index null: not a cell's fault (the kernel did not start, or an asynchronous error from nowhere). */
-interface Failure { index: number | null; code_index: number | null; kind: string; error: string; source: string; reported_in?: { index: number; code_index: number } | null }
-interface DoneEvent { event: 'done'; ok: boolean; seconds: number; failed: null | Failure }
-type Event = CellEvent | CellStartEvent | DoneEvent | { event: 'kernel'; seconds: number } | { event: 'kernel-started'; pid: number | null; pgid: number | null; connection_file: string | null };
+interface Failure {
+  index: number | null;
+  code_index: number | null;
+  kind: string;
+  error: string;
+  source: string;
+  reported_in?: { index: number; code_index: number } | null;
+}
+interface DoneEvent {
+  event: 'done';
+  ok: boolean;
+  seconds: number;
+  failed: null | Failure;
+}
+type Event =
+  | CellEvent
+  | CellStartEvent
+  | DoneEvent
+  | { event: 'kernel'; seconds: number }
+  | { event: 'kernel-started'; pid: number | null; pgid: number | null; connection_file: string | null };
 
 /** The executor now running: what a signal handler must kill and what a crash report must name. */
-interface Running { child: ChildProcess; kernelPgid: number | null; connectionFile: string | null; nbPath: string; cell: CellStartEvent | null; exited: Promise<void> }
+interface Running {
+  child: ChildProcess;
+  kernelPgid: number | null;
+  connectionFile: string | null;
+  nbPath: string;
+  cell: CellStartEvent | null;
+  exited: Promise<void>;
+}
 let running: Running | null = null;
 
-interface Result { name: string; cells: number; ok: boolean; seconds: number; failure?: string; badInput?: boolean }
+interface Result {
+  name: string;
+  cells: number;
+  ok: boolean;
+  seconds: number;
+  failure?: string;
+  badInput?: boolean;
+}
 
 function parse() {
   try {
@@ -81,11 +124,19 @@ function fmt(s: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${(s % 60).toFixed(0).padStart(2, '0')}s` : `${s.toFixed(1)}s`;
 }
 
-const sourceHead = (src: string): string => src.split('\n').slice(0, 6).map((l) => `    | ${l}`).join('\n');
+const sourceHead = (src: string): string =>
+  src
+    .split('\n')
+    .slice(0, 6)
+    .map((l) => `    | ${l}`)
+    .join('\n');
 const cellName = (index: number, codeIndex: number): string => `cell ${index + 1} (code cell ${codeIndex + 1})`;
 
 function describeFailure(nbPath: string, f: Failure): string {
-  const err = f.error.split('\n').map((l) => `    ${l}`).join('\n');
+  const err = f.error
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
   if (f.index === null || f.code_index === null) return `${nbPath}: failed (${f.kind})\n  error:\n${err}`;
   const where = f.reported_in ? `, reported while ${cellName(f.reported_in.index, f.reported_in.code_index)} ran` : '';
   return `${nbPath}: ${cellName(f.index, f.code_index)} failed (${f.kind}${where})\n  source:\n${sourceHead(f.source)}\n  error:\n${err}`;
@@ -108,35 +159,74 @@ const lastLines = (text: string, n: number): string => text.trim().split('\n').s
 /** Where the executor was: 'while running cell 3 (code cell 2)' and that cell's source, or the phase. */
 function whereRunning(r: Running, kernelStarted: boolean, cells: string[]): { where: string; source: string } {
   if (!r.cell) return { where: kernelStarted ? 'while starting the kernel' : 'before the kernel started', source: '' };
-  return { where: `while running ${cellName(r.cell.index, r.cell.code_index)}`, source: `\n  source:\n${sourceHead(cells[r.cell.index] ?? '')}` };
+  return {
+    where: `while running ${cellName(r.cell.index, r.cell.code_index)}`,
+    source: `\n  source:\n${sourceHead(cells[r.cell.index] ?? '')}`,
+  };
 }
 
-async function executeOne(python: string, nb: Notebook, outPath: string, env: NodeJS.ProcessEnv, timeout: number): Promise<Result> {
+async function executeOne(
+  python: string,
+  nb: Notebook,
+  outPath: string,
+  env: NodeJS.ProcessEnv,
+  timeout: number,
+): Promise<Result> {
   const name = path.basename(nb.path);
   const rel = path.relative(ROOT, nb.path);
   // detached: the executor leads its own process group, so a signal meant for it (or for its
   // children) is sent to the group. stdin is a pipe we never write to: its EOF tells the executor's
   // watchdog that this runner is gone, even after a SIGKILL.
-  const child = spawn(python, [path.join(ROOT, 'scripts', 'execute_notebook.py'), nb.path, outPath, '--kernel', KERNEL_NAME, '--cwd', ROOT, '--timeout', String(timeout), '--watch-stdin'], {
-    env, stdio: ['pipe', 'pipe', 'pipe'], detached: true,
-  });
+  const child = spawn(
+    python,
+    [
+      path.join(ROOT, 'scripts', 'execute_notebook.py'),
+      nb.path,
+      outPath,
+      '--kernel',
+      KERNEL_NAME,
+      '--cwd',
+      ROOT,
+      '--timeout',
+      String(timeout),
+      '--watch-stdin',
+    ],
+    {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
     child.on('error', (error) => resolve({ code: null, signal: null, error }));
   });
   // The kernel inherits the executor's stdout and stderr, so their EOF says nothing about the executor.
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  const r: Running = { child, kernelPgid: null, connectionFile: null, nbPath: rel, cell: null, exited: exit.then(() => undefined) };
+  const r: Running = {
+    child,
+    kernelPgid: null,
+    connectionFile: null,
+    nbPath: rel,
+    cell: null,
+    exited: exit.then(() => undefined),
+  };
   running = r;
   let kernelStarted = false;
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-64_000); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-64_000);
+  });
   let done: DoneEvent | null = null;
   let cells = 0;
   const lines = readline.createInterface({ input: child.stdout! });
   lines.on('line', (line) => {
     let ev: Event;
-    try { ev = JSON.parse(line) as Event; } catch { return; }
+    try {
+      ev = JSON.parse(line) as Event;
+    } catch {
+      return;
+    }
     if (ev.event === 'kernel-started') {
       r.kernelPgid = ev.pgid ?? ev.pid;
       r.connectionFile = ev.connection_file;
@@ -145,7 +235,8 @@ async function executeOne(python: string, nb: Notebook, outPath: string, env: No
       r.cell = ev;
     } else if (ev.event === 'cell') {
       cells = ev.n;
-      if (ev.seconds >= 5 || !ev.ok) console.log(`      cell ${ev.code_index + 1}/${ev.n} ${ev.ok ? 'ok' : 'FAILED'} in ${fmt(ev.seconds)}`);
+      if (ev.seconds >= 5 || !ev.ok)
+        console.log(`      cell ${ev.code_index + 1}/${ev.n} ${ev.ok ? 'ok' : 'FAILED'} in ${fmt(ev.seconds)}`);
     } else if (ev.event === 'done') {
       r.cell = null;
       done = ev;
@@ -164,19 +255,32 @@ async function executeOne(python: string, nb: Notebook, outPath: string, env: No
   child.stderr!.destroy();
   running = null;
   if (finished) {
-    if (finished.failed) return { name, cells, ok: false, seconds: finished.seconds, failure: describeFailure(rel, finished.failed) };
+    if (finished.failed)
+      return { name, cells, ok: false, seconds: finished.seconds, failure: describeFailure(rel, finished.failed) };
     return { name, cells, ok: true, seconds: finished.seconds };
   }
   if (ex.code === 2) return { name, cells, ok: false, seconds: 0, failure: lastLines(stderr, 1), badInput: true };
-  const how = ex.error ? `could not start (${ex.error.message})` : ex.signal ? `killed by ${ex.signal}` : `exited with code ${ex.code} before finishing`;
+  const how = ex.error
+    ? `could not start (${ex.error.message})`
+    : ex.signal
+      ? `killed by ${ex.signal}`
+      : `exited with code ${ex.code} before finishing`;
   const kernel = kernelKilled ? `; its kernel (process group ${r.kernelPgid}) was killed` : '';
   const tail = lastLines(stderr, 20);
-  const log = tail ? `\n  executor and kernel stderr (last lines):\n${tail.split('\n').map((l) => `    ${l}`).join('\n')}` : '';
+  const log = tail
+    ? `\n  executor and kernel stderr (last lines):\n${tail
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n')}`
+    : '';
   const { where, source } = whereRunning(r, kernelStarted, nb.cells);
   return { name, cells, ok: false, seconds: 0, failure: `${rel}: executor ${how} ${where}${kernel}${source}${log}` };
 }
 
-interface Notebook { path: string; cells: string[] }
+interface Notebook {
+  path: string;
+  cells: string[];
+}
 
 /** Reads and checks every selected notebook before any kernel starts; exits 2 listing the bad ones. */
 function loadNotebooks(nbDir: string, names: string[]): Notebook[] {
@@ -186,9 +290,17 @@ function loadNotebooks(nbDir: string, names: string[]): Notebook[] {
     const file = path.join(nbDir, name);
     const rel = path.relative(ROOT, file) || file;
     let text: string;
-    try { text = fs.readFileSync(file, 'utf8'); } catch (e) { bad.push(`${rel}: cannot read: ${(e as Error).message}`); continue; }
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      bad.push(`${rel}: cannot read: ${(e as Error).message}`);
+      continue;
+    }
     const problem = notebookProblem(text);
-    if (problem) { bad.push(`${rel}: ${problem}`); continue; }
+    if (problem) {
+      bad.push(`${rel}: ${problem}`);
+      continue;
+    }
     const cells = (JSON.parse(text) as { cells: { source: string | string[] }[] }).cells;
     good.push({ path: file, cells: cells.map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source)) });
   }
@@ -231,7 +343,9 @@ function onSignal(sig: NodeJS.Signals): void {
   const code = SIGNAL_EXIT[sig] ?? 1;
   const r = running;
   if (!r) process.exit(code);
-  process.stderr.write(`\nrunner: ${sig} while running ${r.nbPath}${r.cell ? ` ${cellName(r.cell.index, r.cell.code_index)}` : ''}: stopping the executor and the kernel\n`);
+  process.stderr.write(
+    `\nrunner: ${sig} while running ${r.nbPath}${r.cell ? ` ${cellName(r.cell.index, r.cell.code_index)}` : ''}: stopping the executor and the kernel\n`,
+  );
   // SIGTERM lets the executor kill its kernel and remove the connection file; then make sure.
   killGroup(r.child.pid, 'SIGTERM');
   void Promise.race([r.exited, delay(1500)]).then(() => {
@@ -243,21 +357,41 @@ function onSignal(sig: NodeJS.Signals): void {
 
 async function main(): Promise<void> {
   const args = parse();
-  if (args.help) { console.log(USAGE); return; }
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
   const timeout = Number(args.timeout);
-  if (!Number.isInteger(timeout) || timeout <= 0) { console.error(`--timeout must be a positive whole number of seconds, got '${args.timeout}'\n${USAGE}`); process.exit(2); }
+  if (!Number.isInteger(timeout) || timeout <= 0) {
+    console.error(`--timeout must be a positive whole number of seconds, got '${args.timeout}'\n${USAGE}`);
+    process.exit(2);
+  }
 
   const nbDir = path.resolve(ROOT, args.dir!);
-  if (!fs.existsSync(nbDir)) { console.error(`notebook folder not found: ${args.dir}`); process.exit(2); }
-  let names = fs.readdirSync(nbDir).filter((f) => f.endsWith('.ipynb')).sort();
+  if (!fs.existsSync(nbDir)) {
+    console.error(`notebook folder not found: ${args.dir}`);
+    process.exit(2);
+  }
+  let names = fs
+    .readdirSync(nbDir)
+    .filter((f) => f.endsWith('.ipynb'))
+    .sort();
   if (args.only?.length) names = names.filter((f) => args.only!.some((o) => f.includes(o)));
-  if (names.length === 0) { console.error(`no notebooks match ${JSON.stringify(args.only ?? [])} in ${args.dir}`); process.exit(2); }
+  if (names.length === 0) {
+    console.error(`no notebooks match ${JSON.stringify(args.only ?? [])} in ${args.dir}`);
+    process.exit(2);
+  }
 
   // The executed copies must never land on the sources, however --out is spelled.
   const outDir = path.resolve(ROOT, args.out!);
-  if (realPath(outDir) === fs.realpathSync(nbDir) || names.some((n) => sameFile(path.join(outDir, n), path.join(nbDir, n)))) {
-    console.error(`--out ${args.out} is the notebook folder ${path.relative(ROOT, nbDir) || '.'}: the executed copies would overwrite the source notebooks.\n` +
-      `Choose another --out (default out/notebooks); to store outputs in the sources on purpose, add --in-place, which copies each notebook that passed back into ${path.relative(ROOT, nbDir) || '.'}.`);
+  if (
+    realPath(outDir) === fs.realpathSync(nbDir) ||
+    names.some((n) => sameFile(path.join(outDir, n), path.join(nbDir, n)))
+  ) {
+    console.error(
+      `--out ${args.out} is the notebook folder ${path.relative(ROOT, nbDir) || '.'}: the executed copies would overwrite the source notebooks.\n` +
+        `Choose another --out (default out/notebooks); to store outputs in the sources on purpose, add --in-place, which copies each notebook that passed back into ${path.relative(ROOT, nbDir) || '.'}.`,
+    );
     process.exit(2);
   }
   const notebooks = loadNotebooks(nbDir, names);
@@ -273,15 +407,26 @@ async function main(): Promise<void> {
     SEQUENTIA_QUICK: args.quick ? '1' : (process.env.SEQUENTIA_QUICK ?? ''),
     PYDEVD_DISABLE_FILE_VALIDATION: '1',
   };
-  console.log(`Executing ${notebooks.length} notebook(s) with kernel '${KERNEL_NAME}' (${args.quick ? 'quick mode' : 'full settings'}) → ${path.relative(ROOT, outDir) || '.'}`);
+  console.log(
+    `Executing ${notebooks.length} notebook(s) with kernel '${KERNEL_NAME}' (${args.quick ? 'quick mode' : 'full settings'}) → ${path.relative(ROOT, outDir) || '.'}`,
+  );
   const started = Date.now();
   const results: Result[] = [];
   for (const [i, nb] of notebooks.entries()) {
     const name = path.basename(nb.path);
     console.log(`[${i + 1}/${notebooks.length}] ${name}  (elapsed ${fmt((Date.now() - started) / 1000)})`);
     const outPath = path.join(outDir, name);
-    const r = await executeOne(python, nb, outPath, { ...env, SEQUENTIA_NOTEBOOK: name.replace(/\.ipynb$/, '') }, timeout);
-    if (r.badInput) { console.error(r.failure); process.exit(2); }
+    const r = await executeOne(
+      python,
+      nb,
+      outPath,
+      { ...env, SEQUENTIA_NOTEBOOK: name.replace(/\.ipynb$/, '') },
+      timeout,
+    );
+    if (r.badInput) {
+      console.error(r.failure);
+      process.exit(2);
+    }
     results.push(r);
     console.log(`      ${r.ok ? 'ok' : 'FAILED'}: ${r.cells} code cells in ${fmt(r.seconds)}`);
     if (r.ok && args['in-place']) fs.copyFileSync(outPath, nb.path);
@@ -297,16 +442,27 @@ async function main(): Promise<void> {
       try {
         const rep = await exportFigures(ok, figDir, { embed: true, log: (s) => console.log(`      ${s}`) });
         const per = rep.figures.map((f) => f.ms).sort((a, b) => a - b);
-        console.log(`figures: ${rep.figures.length} exported to ${path.relative(ROOT, figDir)}/index.html (browser start ${rep.browserStartMs.toFixed(0)} ms, median ${(per[Math.floor(per.length / 2)] ?? 0).toFixed(0)} ms per figure); PNGs embedded in the executed notebooks`);
+        console.log(
+          `figures: ${rep.figures.length} exported to ${path.relative(ROOT, figDir)}/index.html (browser start ${rep.browserStartMs.toFixed(0)} ms, median ${(per[Math.floor(per.length / 2)] ?? 0).toFixed(0)} ms per figure); PNGs embedded in the executed notebooks`,
+        );
       } catch (e) {
-        results.push({ name: 'figure export', cells: 0, ok: false, seconds: 0, failure: `figure export failed: ${(e as Error).message}` });
+        results.push({
+          name: 'figure export',
+          cells: 0,
+          ok: false,
+          seconds: 0,
+          failure: `figure export failed: ${(e as Error).message}`,
+        });
       }
     }
   }
 
   const w = Math.max(8, ...results.map((r) => r.name.length));
   console.log(`\n${'notebook'.padEnd(w)}  cells  status  time`);
-  for (const r of results) console.log(`${r.name.padEnd(w)}  ${String(r.cells).padStart(5)}  ${(r.ok ? 'ok' : 'FAILED').padEnd(6)}  ${fmt(r.seconds)}`);
+  for (const r of results)
+    console.log(
+      `${r.name.padEnd(w)}  ${String(r.cells).padStart(5)}  ${(r.ok ? 'ok' : 'FAILED').padEnd(6)}  ${fmt(r.seconds)}`,
+    );
   const failed = results.filter((r) => !r.ok);
   console.log(`total ${fmt((Date.now() - started) / 1000)}`);
   for (const r of failed) console.error(`\n${r.failure}\n`);
@@ -315,6 +471,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
   process.exit(1);
 });

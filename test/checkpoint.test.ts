@@ -14,21 +14,39 @@ import { FastGenerator } from '../lib/random';
 import { createOptimizer, type Adam } from '../lib/optim';
 import { createModel, type ModelConfig } from '../lib/models/makemore';
 import { TorchGenerator } from '../lib/random';
-import { acquireLock, LockError, loadCheckpoint, optimizerStateByName, resolveCheckpoint, restoreOptimizer, saveCheckpoint } from '../lib/checkpoint';
+import {
+  acquireLock,
+  LockError,
+  loadCheckpoint,
+  optimizerStateByName,
+  resolveCheckpoint,
+  restoreOptimizer,
+  saveCheckpoint,
+} from '../lib/checkpoint';
 import { loadWeights, saveWeights } from '../lib/io';
 
 const ROOT = path.resolve(__dirname, '..');
 const made: string[] = [];
-process.on('exit', () => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+process.on('exit', () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 /** A temporary directory, removed at exit even when a test fails. */
-const tmp = () => { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-ckpt-')); made.push(d); return d; };
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-ckpt-'));
+  made.push(d);
+  return d;
+};
 const CONFIG: ModelConfig = { vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 3, nEmbd2: 6 };
 
 test('FastGenerator: state() and fromState continue the exact sequence; state: true draws what it drew before', () => {
   const g = new FastGenerator('abc');
   const plain = seedrandom.xor4096('abc');
   const first = g.rand(5);
-  assert.deepEqual(Array.from(first), Array.from({ length: 5 }, () => Math.fround(plain())), 'same numbers as before state support');
+  assert.deepEqual(
+    Array.from(first),
+    Array.from({ length: 5 }, () => Math.fround(plain())),
+    'same numbers as before state support',
+  );
   g.randint(0, 100, 7);
   const saved = JSON.parse(JSON.stringify(g.state())) as ReturnType<FastGenerator['state']>;
   const want = [Array.from(g.randint(0, 1000, 50)), Array.from(g.randperm(20)), Array.from(g.randn(9))];
@@ -42,8 +60,22 @@ async function trained() {
   await initTf();
   const model = createModel('mlp', CONFIG, new TorchGenerator(1));
   const opt = createOptimizer('adamw', 0.01) as Adam;
-  const X = tf.tensor2d([[0, 1, 2, 3], [0, 4, 3, 2]], [2, 4], 'int32');
-  const Y = tf.tensor2d([[1, 2, 3, 0], [4, 3, 2, 0]], [2, 4], 'int32');
+  const X = tf.tensor2d(
+    [
+      [0, 1, 2, 3],
+      [0, 4, 3, 2],
+    ],
+    [2, 4],
+    'int32',
+  );
+  const Y = tf.tensor2d(
+    [
+      [1, 2, 3, 0],
+      [4, 3, 2, 0],
+    ],
+    [2, 4],
+    'int32',
+  );
   for (let i = 0; i < 3; i++) opt.minimize(() => model.forward(X, Y).loss!, false, model.params());
   tf.dispose([X, Y]);
   return { model, opt };
@@ -52,7 +84,8 @@ async function trained() {
 async function save(slot: string, m: Awaited<ReturnType<typeof trained>>, step: number, rng = new FastGenerator('r')) {
   await saveCheckpoint(slot, {
     topology: { sequentia: 1, type: 'mlp', config: CONFIG, itos: ['.', 'a', 'b', 'c', 'd'], boundary: '.' },
-    weights: m.model.namedWeights(), optimizer: optimizerStateByName(m.opt, m.model.namedWeights()),
+    weights: m.model.namedWeights(),
+    optimizer: optimizerStateByName(m.opt, m.model.namedWeights()),
     info: { step, bestTestLoss: 1.5, batchRng: rng.state(), settings: { lr: 0.01 } },
   });
 }
@@ -66,7 +99,8 @@ test('a checkpoint round trip restores weights, AdamW moments, step, best loss a
   assert.deepEqual(fs.readdirSync(dir), ['latest'], 'no temporary or previous directory left');
   const fresh = createModel('mlp', CONFIG, new TorchGenerator(99));
   const c = await loadCheckpoint<ModelConfig>(path.join(dir, 'latest'), fresh.namedWeights());
-  for (const [k, v] of Object.entries(m.model.namedWeights())) assert.deepEqual(Array.from((c.weights[k] as tf.Tensor).dataSync()), Array.from(v.dataSync()), k);
+  for (const [k, v] of Object.entries(m.model.namedWeights()))
+    assert.deepEqual(Array.from((c.weights[k] as tf.Tensor).dataSync()), Array.from(v.dataSync()), k);
   const want = optimizerStateByName(m.opt, m.model.namedWeights());
   assert.equal(c.optimizer?.step, 3);
   assert.deepEqual(c.optimizer, want);
@@ -118,7 +152,9 @@ test('SIGKILL at any moment of a save leaves a complete checkpoint whose weights
   const dir = tmp();
   const child = path.join(dir, 'saver.ts');
   // saves forever: step k holds weights all equal to k, so a mixed or torn checkpoint is visible
-  fs.writeFileSync(child, `
+  fs.writeFileSync(
+    child,
+    `
 import { tf, initTf } from ${JSON.stringify(path.join(ROOT, 'lib/tf'))};
 import { saveCheckpoint } from ${JSON.stringify(path.join(ROOT, 'lib/checkpoint'))};
 (async () => {
@@ -131,12 +167,16 @@ import { saveCheckpoint } from ${JSON.stringify(path.join(ROOT, 'lib/checkpoint'
     if (k === 1) console.log('saving');
   }
 })();
-`);
+`,
+  );
   await initTf();
   const slot = path.join(dir, 'ck', 'latest');
   const seen: number[] = [];
   for (let round = 0; round < 6; round++) {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, slot], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', child, slot], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve) => p.stdout.once('data', () => resolve()));
     await new Promise((r) => setTimeout(r, 20 + Math.random() * 300));
     p.kill('SIGKILL');
@@ -146,13 +186,20 @@ import { saveCheckpoint } from ${JSON.stringify(path.join(ROOT, 'lib/checkpoint'
     const c = await loadCheckpoint(from);
     const k = c.info.step;
     assert.ok(k >= 1);
-    assert.ok((c.weights.a as tf.Tensor).dataSync().every((x) => x === k) && (c.weights.b as tf.Tensor).dataSync().every((x) => x === k), `round ${round}: weights of step ${k}`);
+    assert.ok(
+      (c.weights.a as tf.Tensor).dataSync().every((x) => x === k) &&
+        (c.weights.b as tf.Tensor).dataSync().every((x) => x === k),
+      `round ${round}: weights of step ${k}`,
+    );
     assert.equal(c.optimizer?.step, k);
     assert.ok(c.optimizer!.m.a!.every((x) => x === k));
     tf.dispose(Object.values(c.weights));
     seen.push(k);
   }
-  assert.ok(seen.some((k) => k > 1), `several saves happened before the kills (steps ${seen})`);
+  assert.ok(
+    seen.some((k) => k > 1),
+    `several saves happened before the kills (steps ${seen})`,
+  );
   fs.rmSync(dir, { recursive: true });
 });
 
@@ -169,37 +216,69 @@ test('corrupt, truncated or mismatched files are errors naming the file and the 
   };
   const expect = m.model.namedWeights();
   const w = (d: string) => path.join(d, 'model', 'weights.bin');
-  const random = variant('random', (d) => fs.writeFileSync(w(d), Buffer.from(Array.from({ length: fs.statSync(w(d)).size }, () => Math.floor(Math.random() * 256)))));
-  await assert.rejects(loadCheckpoint(random, expect), (e: Error) => e.message.includes(w(random)) && /corrupt: its SHA-256 does not match/.test(e.message));
+  const random = variant('random', (d) =>
+    fs.writeFileSync(
+      w(d),
+      Buffer.from(Array.from({ length: fs.statSync(w(d)).size }, () => Math.floor(Math.random() * 256))),
+    ),
+  );
+  await assert.rejects(
+    loadCheckpoint(random, expect),
+    (e: Error) => e.message.includes(w(random)) && /corrupt: its SHA-256 does not match/.test(e.message),
+  );
   const truncated = variant('truncated', (d) => fs.truncateSync(w(d), 100));
-  await assert.rejects(loadCheckpoint(truncated, expect), (e: Error) => e.message.includes(w(truncated)) && /has 100 bytes, but .* lists \d+ weights taking \d+ bytes/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(truncated, expect),
+    (e: Error) =>
+      e.message.includes(w(truncated)) && /has 100 bytes, but .* lists \d+ weights taking \d+ bytes/.test(e.message),
+  );
   const notJson = variant('notjson', (d) => fs.writeFileSync(path.join(d, 'model', 'model.json'), '{"weightsMan'));
-  await assert.rejects(loadCheckpoint(notJson, expect), (e: Error) => e.message.includes(path.join(notJson, 'model', 'model.json')) && /is not valid JSON/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(notJson, expect),
+    (e: Error) => e.message.includes(path.join(notJson, 'model', 'model.json')) && /is not valid JSON/.test(e.message),
+  );
   const info = variant('info', (d) => fs.writeFileSync(path.join(d, 'checkpoint.json'), 'garbage'));
-  await assert.rejects(loadCheckpoint(info, expect), (e: Error) => e.message.includes(path.join(info, 'checkpoint.json')) && /not valid JSON/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(info, expect),
+    (e: Error) => e.message.includes(path.join(info, 'checkpoint.json')) && /not valid JSON/.test(e.message),
+  );
   const opt = variant('opt', (d) => fs.truncateSync(path.join(d, 'optimizer', 'weights.bin'), 8));
-  await assert.rejects(loadCheckpoint(opt, expect), (e: Error) => e.message.includes(path.join(opt, 'optimizer', 'weights.bin')) && /has 8 bytes/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(opt, expect),
+    (e: Error) => e.message.includes(path.join(opt, 'optimizer', 'weights.bin')) && /has 8 bytes/.test(e.message),
+  );
   // shapes: the same files against a model of another size
   const other = createModel('mlp', { ...CONFIG, nEmbd2: 7 }, new TorchGenerator(1));
-  await assert.rejects(loadCheckpoint(good, other.namedWeights()), (e: Error) => e.message.includes(w(good)) && /'hidden.W' has shape \[12,6\], the model expects \[12,7\]/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(good, other.namedWeights()),
+    (e: Error) =>
+      e.message.includes(w(good)) && /'hidden.W' has shape \[12,6\], the model expects \[12,7\]/.test(e.message),
+  );
   const bigram = createModel('bigram', CONFIG, new TorchGenerator(1));
   await assert.rejects(loadCheckpoint(good, bigram.namedWeights()), /missing 'table'; unexpected 'wte'/);
   // a plain lib/io save is checked the same way
-  await saveWeights(path.join(dir, 'plain'), { sequentia: 1, type: 'mlp', config: CONFIG, itos: [], boundary: '.' }, m.model.namedWeights());
+  await saveWeights(
+    path.join(dir, 'plain'),
+    { sequentia: 1, type: 'mlp', config: CONFIG, itos: [], boundary: '.' },
+    m.model.namedWeights(),
+  );
   fs.truncateSync(path.join(dir, 'plain', 'weights.bin'), 4);
   await assert.rejects(loadWeights(path.join(dir, 'plain')), /weights.bin has 4 bytes/);
   for (const x of [other, bigram, m.model]) x.dispose();
   fs.rmSync(dir, { recursive: true });
 });
 
-test('the lock: held by a live PID it stops a second run; a dead PID\'s lock is recovered; release removes it', async () => {
+test("the lock: held by a live PID it stops a second run; a dead PID's lock is recovered; release removes it", async () => {
   const dir = tmp();
   const file = path.join(dir, '.lock');
   const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
   try {
     fs.writeFileSync(file, `${sleeper.pid}\n`);
-    assert.throws(() => acquireLock(dir), (e: Error) => e instanceof LockError && e.message.includes(file) && e.message.includes(`PID ${sleeper.pid}`));
-    assert.equal(fs.readFileSync(file, 'utf8'), `${sleeper.pid}\n`, 'the other run\'s lock is untouched');
+    assert.throws(
+      () => acquireLock(dir),
+      (e: Error) => e instanceof LockError && e.message.includes(file) && e.message.includes(`PID ${sleeper.pid}`),
+    );
+    assert.equal(fs.readFileSync(file, 'utf8'), `${sleeper.pid}\n`, "the other run's lock is untouched");
   } finally {
     sleeper.kill('SIGKILL');
     await new Promise((r) => sleeper.once('exit', r));

@@ -17,14 +17,36 @@ const ROOT = path.resolve(__dirname, '..');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-cli-'));
 process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
 const NAMES = path.join(TMP, 'names.txt');
-fs.writeFileSync(NAMES, fs.readFileSync(path.join(ROOT, 'data/names.txt'), 'utf8').split('\n').slice(0, 300).join('\n') + '\n');
-const TINY = ['--input', NAMES, '--type', 'mlp', '--n-embd', '8', '--n-embd2', '16', '--batch-size', '8', '--eval-every', '5', '--num-samples', '0'];
+fs.writeFileSync(
+  NAMES,
+  fs.readFileSync(path.join(ROOT, 'data/names.txt'), 'utf8').split('\n').slice(0, 300).join('\n') + '\n',
+);
+const TINY = [
+  '--input',
+  NAMES,
+  '--type',
+  'mlp',
+  '--n-embd',
+  '8',
+  '--n-embd2',
+  '16',
+  '--batch-size',
+  '8',
+  '--eval-every',
+  '5',
+  '--num-samples',
+  '0',
+];
 const NOVEL_TINY = ['--n-embd', '8', '--n-hidden', '16', '--batch-size', '4', '--log-every', '5'];
 let dirs = 0;
 const newDir = () => path.join(TMP, `run${++dirs}`);
 
 function run(script: 'makemore' | 'novel', args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 const makemore = (args: string[]) => run('makemore', args);
@@ -44,16 +66,36 @@ function snapshot(dir: string): Record<string, string> {
 }
 const bytes = (p: string) => fs.readFileSync(p);
 /** log.jsonl rows without the wall-clock seconds. */
-const logRows = (dir: string) => fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => { const { seconds: _s, ...r } = JSON.parse(l) as Record<string, number>; return r; });
+const logRows = (dir: string) =>
+  fs
+    .readFileSync(path.join(dir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { seconds: _s, ...r } = JSON.parse(l) as Record<string, number>;
+      return r;
+    });
 const stepOf = (dir: string) => readCheckpoint(path.join(dir, 'latest')).info.step;
 
 /** Starts a CLI, waits for `ready` on stdout, waits `ms`, sends `signal`; resolves with its exit code and output. */
-async function interrupt(script: 'makemore' | 'novel', args: string[], ready: string, ms: number, signal: NodeJS.Signals): Promise<{ code: number | null; out: string }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+async function interrupt(
+  script: 'makemore' | 'novel',
+  args: string[],
+  ready: string,
+  ms: number,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; out: string }> {
+  const p = spawn(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   p.stderr.resume();
   await new Promise<void>((resolve, reject) => {
-    p.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes(ready)) resolve(); });
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(ready)) resolve();
+    });
     p.once('exit', () => reject(new Error(`${script} exited before '${ready}': ${out}`)));
   });
   await new Promise((r) => setTimeout(r, ms));
@@ -110,20 +152,30 @@ for (const workers of ['1', '2']) {
     const r = makemore(['--work-dir', b, '--resume', '--max-steps', '20']); // every other flag from the checkpoint
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /loaded mlp .*step 10/);
-    for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin', 'best/model/weights.bin']) assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
+    for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin', 'best/model/weights.bin'])
+      assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
     const ia = readCheckpoint(path.join(a, 'latest')).info;
     const ib = readCheckpoint(path.join(b, 'latest')).info;
     assert.equal(ib.step, 20);
     assert.deepEqual(ib.batchRng, ia.batchRng);
     assert.equal(ib.bestTestLoss, ia.bestTestLoss);
     assert.deepEqual(logRows(b), logRows(a));
-    assert.deepEqual(logRows(a).map((x) => x.step), [5, 10, 15, 20]);
+    assert.deepEqual(
+      logRows(a).map((x) => x.step),
+      [5, 10, 15, 20],
+    );
   });
 }
 
 test('makemore: Ctrl-C during --max-steps -1 saves the latest state (exit 130, lock gone); resuming from it is exact', async () => {
   const dir = newDir();
-  const r = await interrupt('makemore', [...TINY, '--work-dir', dir, '--max-steps', '-1', '--eval-every', '100000'], 'training steps', 800, 'SIGINT');
+  const r = await interrupt(
+    'makemore',
+    [...TINY, '--work-dir', dir, '--max-steps', '-1', '--eval-every', '100000'],
+    'training steps',
+    800,
+    'SIGINT',
+  );
   assert.equal(r.code, 130, r.out);
   assert.match(r.out, /stopped at step \d+: continue with --resume/);
   assert.equal(fs.existsSync(path.join(dir, '.lock')), false);
@@ -132,28 +184,49 @@ test('makemore: Ctrl-C during --max-steps -1 saves the latest state (exit 130, l
   // the saved state is exactly that of a run of s steps, and continuing it equals a run of s + 7 steps
   const straight = newDir();
   assert.equal(makemore([...TINY, '--work-dir', straight, '--max-steps', String(s)]).code, 0);
-  assert.ok(bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))));
+  assert.ok(
+    bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
+  );
   assert.equal(makemore(['--work-dir', dir, '--resume', '--max-steps', String(s + 7)]).code, 0);
   assert.equal(makemore(['--work-dir', straight, '--resume', '--max-steps', String(s + 7)]).code, 0);
-  assert.ok(bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))));
-  assert.ok(bytes(path.join(dir, 'latest/optimizer/weights.bin')).equals(bytes(path.join(straight, 'latest/optimizer/weights.bin'))));
+  assert.ok(
+    bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
+  );
+  assert.ok(
+    bytes(path.join(dir, 'latest/optimizer/weights.bin')).equals(
+      bytes(path.join(straight, 'latest/optimizer/weights.bin')),
+    ),
+  );
 });
 
 test('makemore: SIGKILL while saving every step leaves the last complete checkpoint loadable and resumable', async () => {
   const dir = newDir();
-  const r = await interrupt('makemore', [...TINY, '--work-dir', dir, '--max-steps', '-1', '--eval-every', '1'], 'step 3 ', 500, 'SIGKILL');
+  const r = await interrupt(
+    'makemore',
+    [...TINY, '--work-dir', dir, '--max-steps', '-1', '--eval-every', '1'],
+    'step 3 ',
+    500,
+    'SIGKILL',
+  );
   assert.equal(r.code, null);
   const from = resolveCheckpoint(path.join(dir, 'latest'));
   assert.ok(from);
   await initTf();
   const c = await loadCheckpoint(from);
-  assert.ok(c.info.step >= 3 && c.optimizer?.step === c.info.step, `step ${c.info.step}, AdamW step ${c.optimizer?.step}`);
+  assert.ok(
+    c.info.step >= 3 && c.optimizer?.step === c.info.step,
+    `step ${c.info.step}, AdamW step ${c.optimizer?.step}`,
+  );
   tf.dispose(Object.values(c.weights));
   const res = makemore(['--work-dir', dir, '--resume', '--max-steps', String(c.info.step + 2), '--eval-every', '1000']);
   assert.equal(res.code, 0, res.err);
   assert.match(res.out, /stale lock/);
   assert.equal(stepOf(dir), c.info.step + 2);
-  assert.deepEqual(logRows(dir).map((x) => x.step), Array.from({ length: c.info.step }, (_, i) => i + 1).concat(c.info.step + 2), 'log rows after the checkpoint were dropped, then continued');
+  assert.deepEqual(
+    logRows(dir).map((x) => x.step),
+    Array.from({ length: c.info.step }, (_, i) => i + 1).concat(c.info.step + 2),
+    'log rows after the checkpoint were dropped, then continued',
+  );
 });
 
 test('makemore --resume: flags that contradict the checkpoint are errors naming both values, before any work', () => {
@@ -162,12 +235,21 @@ test('makemore --resume: flags that contradict the checkpoint are errors naming 
   const before = snapshot(dir);
   const t = makemore(['--work-dir', dir, '--resume', '--type', 'lstm', '--n-embd', '16']);
   assert.equal(t.code, 2);
-  assert.ok(t.err.includes('--type lstm, but the checkpoint\'s is mlp') && t.err.includes('--n-embd 16, but the checkpoint\'s is 8'), t.err);
+  assert.ok(
+    t.err.includes("--type lstm, but the checkpoint's is mlp") &&
+      t.err.includes("--n-embd 16, but the checkpoint's is 8"),
+    t.err,
+  );
   const upper = path.join(TMP, 'upper.txt');
   fs.writeFileSync(upper, Array.from({ length: 30 }, (_, i) => `Name${'abcdefghij'[i % 10]}`).join('\n'));
   const v = makemore(['--work-dir', dir, '--resume', '--input', upper]);
   assert.equal(v.code, 2);
-  assert.ok(v.err.includes(upper) && v.err.includes('".Nabcdefghijm" (13 symbols)') && v.err.includes('".abcdefghijklmnopqrstuvwxyz" (27 symbols)'), v.err);
+  assert.ok(
+    v.err.includes(upper) &&
+      v.err.includes('".Nabcdefghijm" (13 symbols)') &&
+      v.err.includes('".abcdefghijklmnopqrstuvwxyz" (27 symbols)'),
+    v.err,
+  );
   const s = makemore(['--work-dir', dir, '--resume', '--seed', '1']);
   assert.equal(s.code, 2);
   assert.match(s.err, /--seed 1, but the checkpoint's is 3407/);
@@ -178,10 +260,33 @@ test('makemore: corrupt, truncated or mismatched checkpoint files are errors nam
   const dir = newDir();
   assert.equal(makemore([...TINY, '--work-dir', dir, '--max-steps', '5']).code, 0);
   const cases: [string, (d: string) => void, RegExp][] = [
-    ['random bytes', (d) => fs.writeFileSync(path.join(d, 'latest/model/weights.bin'), Buffer.alloc(fs.statSync(path.join(d, 'latest/model/weights.bin')).size, 7)), /latest\/model\/weights.bin is corrupt/],
-    ['truncated', (d) => fs.truncateSync(path.join(d, 'latest/model/weights.bin'), 10), /latest\/model\/weights.bin has 10 bytes/],
-    ['model.json not JSON', (d) => fs.writeFileSync(path.join(d, 'latest/model/model.json'), 'not json'), /latest\/model\/model.json is not valid JSON/],
-    ['shapes', (d) => { const f = path.join(d, 'latest/model/model.json'); fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"nEmbd2":16', '"nEmbd2":17')); }, /latest\/model\/weights.bin does not match the model: 'hidden.W' has shape \[88,16\], the model expects \[88,17\]/],
+    [
+      'random bytes',
+      (d) =>
+        fs.writeFileSync(
+          path.join(d, 'latest/model/weights.bin'),
+          Buffer.alloc(fs.statSync(path.join(d, 'latest/model/weights.bin')).size, 7),
+        ),
+      /latest\/model\/weights.bin is corrupt/,
+    ],
+    [
+      'truncated',
+      (d) => fs.truncateSync(path.join(d, 'latest/model/weights.bin'), 10),
+      /latest\/model\/weights.bin has 10 bytes/,
+    ],
+    [
+      'model.json not JSON',
+      (d) => fs.writeFileSync(path.join(d, 'latest/model/model.json'), 'not json'),
+      /latest\/model\/model.json is not valid JSON/,
+    ],
+    [
+      'shapes',
+      (d) => {
+        const f = path.join(d, 'latest/model/model.json');
+        fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"nEmbd2":16', '"nEmbd2":17'));
+      },
+      /latest\/model\/weights.bin does not match the model: 'hidden.W' has shape \[88,16\], the model expects \[88,17\]/,
+    ],
   ];
   for (const [name, edit, want] of cases) {
     const d = newDir();
@@ -255,8 +360,17 @@ test('novel: --resume is exact; a second fresh run is refused; Ctrl-C saves the 
   assert.equal(run('novel', [...NOVEL_TINY, '--out', b, '--steps', '10']).code, 0);
   const r = run('novel', ['--out', b, '--resume', '--steps', '20']);
   assert.equal(r.code, 0, r.err);
-  for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin']) assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
-  const rows = (d: string) => fs.readFileSync(path.join(d, 'loss.jsonl'), 'utf8').trim().split('\n').map((l) => { const x = JSON.parse(l) as { iteration: number; loss: number }; return [x.iteration, x.loss]; });
+  for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin'])
+    assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
+  const rows = (d: string) =>
+    fs
+      .readFileSync(path.join(d, 'loss.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const x = JSON.parse(l) as { iteration: number; loss: number };
+        return [x.iteration, x.loss];
+      });
   assert.deepEqual(rows(b), rows(a));
   const before = snapshot(a);
   const refused = run('novel', [...NOVEL_TINY, '--out', a]);
@@ -268,7 +382,13 @@ test('novel: --resume is exact; a second fresh run is refused; Ctrl-C saves the 
   assert.match(c.err, /--n-hidden 32, but the checkpoint's is 16/);
 
   const dir = newDir();
-  const i = await interrupt('novel', [...NOVEL_TINY, '--out', dir, '--steps', '100000', '--log-every', '100000'], 'parameters', 800, 'SIGINT');
+  const i = await interrupt(
+    'novel',
+    [...NOVEL_TINY, '--out', dir, '--steps', '100000', '--log-every', '100000'],
+    'parameters',
+    800,
+    'SIGINT',
+  );
   assert.equal(i.code, 130, i.out);
   assert.match(i.out, /\nThe island/, 'the sample was printed');
   assert.equal(fs.existsSync(path.join(dir, '.lock')), false);
@@ -276,5 +396,8 @@ test('novel: --resume is exact; a second fresh run is refused; Ctrl-C saves the 
   assert.ok(s > 0);
   const straight = newDir();
   assert.equal(run('novel', [...NOVEL_TINY, '--out', straight, '--steps', String(s), '--log-every', '100000']).code, 0);
-  assert.ok(bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))), 'the state saved at Ctrl-C is that of a run of that many iterations');
+  assert.ok(
+    bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
+    'the state saved at Ctrl-C is that of a run of that many iterations',
+  );
 });

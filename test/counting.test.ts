@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadWords, Vocab } from '../lib/data';
-import { countBigrams, countMatrix, bigramProbabilities, likelihood, wordProbability, sampleWords, formatBigram, at, wordBigrams } from '../lib/counting';
+import {
+  countBigrams,
+  countMatrix,
+  bigramProbabilities,
+  likelihood,
+  wordProbability,
+  sampleWords,
+  formatBigram,
+  at,
+  wordBigrams,
+} from '../lib/counting';
 import { TorchGenerator } from '../lib/random';
 
 const words = loadWords('data/names.txt');
@@ -9,10 +19,19 @@ const vocab = Vocab.fromWords(words);
 const N = countMatrix(words, vocab);
 
 test('bigram dictionary: the lecture’s most common and rarest', () => {
-  assert.deepEqual(wordBigrams('emma').map(([a, b]) => a + b), ['<S>e', 'em', 'mm', 'ma', 'a<E>']);
+  assert.deepEqual(
+    wordBigrams('emma').map(([a, b]) => a + b),
+    ['<S>e', 'em', 'mm', 'ma', 'a<E>'],
+  );
   const b = countBigrams(words);
-  assert.deepEqual(b.slice(0, 5).map((x) => `${formatBigram(x)} ${x.count}`), ['n<E> 6763', 'a<E> 6640', 'an 5438', '<S>a 4410', 'e<E> 3983']);
-  assert.equal(b.reduce((s, x) => s + x.count, 0), 228146);
+  assert.deepEqual(
+    b.slice(0, 5).map((x) => `${formatBigram(x)} ${x.count}`),
+    ['n<E> 6763', 'a<E> 6640', 'an 5438', '<S>a 4410', 'e<E> 3983'],
+  );
+  assert.equal(
+    b.reduce((s, x) => s + x.count, 0),
+    228146,
+  );
   const last = b[b.length - 1]!;
   assert.equal(last.count, 1);
   assert.equal(b.length, 627);

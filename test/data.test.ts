@@ -38,10 +38,13 @@ test('missing and empty files fail clearly', () => {
 
 test('a character outside the vocabulary names file, line, column and character', () => {
   const p = file('bad.txt', 'anna\nbob\nzoë\n');
-  assert.throws(() => loadWords(p, { alphabet: LOWERCASE }), (e: Error) => {
-    assert.match(e.message, /bad\.txt:3: character 'ë' \(U\+00EB\) at column 3 of 'zoë'/);
-    return true;
-  });
+  assert.throws(
+    () => loadWords(p, { alphabet: LOWERCASE }),
+    (e: Error) => {
+      assert.match(e.message, /bad\.txt:3: character 'ë' \(U\+00EB\) at column 3 of 'zoë'/);
+      return true;
+    },
+  );
   const v = Vocab.fromWords(['abc']);
   assert.throws(() => v.encode('abx'), /'x' \(U\+0078\) at position 2/);
   assert.throws(() => v.decode([99]), /index 99 is outside the vocabulary/);

@@ -25,12 +25,18 @@ test('every export of lib/ and scripts/ is used by another file', () => {
   const unused: string[] = [];
   for (const file of sources) {
     const src = text.get(file) as string;
-    const names = [...src.matchAll(/^export (?:async )?(?:function\*?|class|const|let|enum|abstract class) +([A-Za-z_$][\w$]*)/gm)].map((m) => m[1] as string);
+    const names = [
+      ...src.matchAll(/^export (?:async )?(?:function\*?|class|const|let|enum|abstract class) +([A-Za-z_$][\w$]*)/gm),
+    ].map((m) => m[1] as string);
     for (const name of names) {
       const word = new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\b`);
       const usedElsewhere = [...text].some(([other, t]) => other !== file && word.test(t));
       if (!usedElsewhere) unused.push(`${file}: ${name}`);
     }
   }
-  assert.deepEqual(unused, [], `exported but used nowhere else (delete them, or stop exporting):\n${unused.join('\n')}`);
+  assert.deepEqual(
+    unused,
+    [],
+    `exported but used nowhere else (delete them, or stop exporting):\n${unused.join('\n')}`,
+  );
 });

@@ -17,7 +17,16 @@ function problem() {
 test('an interrupt stops train() after the current step; the parameters hold exactly those steps', async () => {
   await initTf();
   const a = problem();
-  const res = await train({ steps: 1000, params: [a.w], learningRate: 0.01, loss: a.loss, progressMs: 0, onStep: (i) => { if (i === 6) requestInterrupt(); } });
+  const res = await train({
+    steps: 1000,
+    params: [a.w],
+    learningRate: 0.01,
+    loss: a.loss,
+    progressMs: 0,
+    onStep: (i) => {
+      if (i === 6) requestInterrupt();
+    },
+  });
   assert.equal(res.interrupted, true);
   assert.equal(res.losses.length, 7);
   const b = problem();
@@ -37,13 +46,17 @@ test('evaluation and sampling throw Interrupted instead of returning a partial a
   const d = { X: new Int32Array(30), Y: new Int32Array(10), n: 10, blockSize: 3 };
   requestInterrupt();
   assert.throws(() => evaluateWindows(d, () => tf.scalar(1), 4), Interrupted);
-  assert.equal(evaluateWindows(d, () => tf.scalar(1), 4), 1, 'consumed: the next evaluation runs');
+  assert.equal(
+    evaluateWindows(d, () => tf.scalar(1), 4),
+    1,
+    'consumed: the next evaluation runs',
+  );
   requestInterrupt();
   assert.throws(() => drawSequence(() => Float32Array.from([0.5, 0.5]), new FastGenerator('x'), 10), Interrupted);
   clearInterrupt();
 });
 
-test('in a kernel, a request belongs to the running cell; a cut-off cell\'s loop stops', async () => {
+test("in a kernel, a request belongs to the running cell; a cut-off cell's loop stops", async () => {
   await initTf();
   const shared = globalThis as unknown as { __sequentiaKernel?: unknown };
   const kernel = { cells: new AsyncLocalStorage<{ cell: number }>(), dead: new Set<number>(), requested: 0, loops: 0 };
@@ -52,26 +65,48 @@ test('in a kernel, a request belongs to the running cell; a cut-off cell\'s loop
     const p = problem();
     // A request for cell 1 does not stop cell 2's loop.
     kernel.requested = 1;
-    const other = await kernel.cells.run({ cell: 2 }, () => train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 }));
+    const other = await kernel.cells.run({ cell: 2 }, () =>
+      train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 }),
+    );
     assert.equal(other.losses.length, 20);
     assert.equal(kernel.requested, 1);
     // Cell 1's loop registers itself (so the kernel waits for it) and consumes the request.
     let loopsSeen = 0;
-    const own = await kernel.cells.run({ cell: 1 }, () => train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0, onStep: () => { loopsSeen = kernel.loops; } }));
+    const own = await kernel.cells.run({ cell: 1 }, () =>
+      train({
+        steps: 20,
+        params: [p.w],
+        learningRate: 0.01,
+        loss: p.loss,
+        progressMs: 0,
+        onStep: () => {
+          loopsSeen = kernel.loops;
+        },
+      }),
+    );
     assert.equal(own.interrupted, true);
     assert.equal(own.losses.length, 1);
     assert.equal(loopsSeen, 1);
     assert.equal(kernel.loops, 0);
     assert.equal(kernel.requested, 0);
     // Training stays stopped for the rest of that cell (a loop over models finishes at once) …
-    const later = await kernel.cells.run({ cell: 1 }, () => train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 }));
+    const later = await kernel.cells.run({ cell: 1 }, () =>
+      train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 }),
+    );
     assert.deepEqual([later.interrupted, later.losses.length], [true, 0]);
     // … but not for the next cell.
-    const next = await kernel.cells.run({ cell: 2 }, () => train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 }));
+    const next = await kernel.cells.run({ cell: 2 }, () =>
+      train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 }),
+    );
     assert.deepEqual([next.interrupted, next.losses.length], [false, 20]);
     // A dead cell's leftover loop throws at its next step.
     kernel.dead.add(3);
-    await assert.rejects(kernel.cells.run({ cell: 3 }, () => train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 })), Interrupted);
+    await assert.rejects(
+      kernel.cells.run({ cell: 3 }, () =>
+        train({ steps: 20, params: [p.w], learningRate: 0.01, loss: p.loss, progressMs: 0 }),
+      ),
+      Interrupted,
+    );
     assert.equal(kernel.loops, 0);
     p.dispose();
   } finally {

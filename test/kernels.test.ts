@@ -6,15 +6,27 @@ process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-4): void {
   assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs((a[i] as number) - (b[i] as number)) <= tol * (1 + Math.abs(b[i] as number)), `at ${i}: ${a[i]} vs ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(
+      Math.abs((a[i] as number) - (b[i] as number)) <= tol * (1 + Math.abs(b[i] as number)),
+      `at ${i}: ${a[i]} vs ${b[i]}`,
+    );
 }
 
 /** Runs f on the cpu backend (reference) and on wasm, returning both results as arrays. */
 async function onBoth(f: () => tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
   await tf.setBackend('cpu');
-  const ref = tf.tidy(f).map((t) => { const d = t.dataSync() as Float32Array; t.dispose(); return d; });
+  const ref = tf.tidy(f).map((t) => {
+    const d = t.dataSync() as Float32Array;
+    t.dispose();
+    return d;
+  });
   await tf.setBackend('wasm');
-  const got = tf.tidy(f).map((t) => { const d = t.dataSync() as Float32Array; t.dispose(); return d; });
+  const got = tf.tidy(f).map((t) => {
+    const d = t.dataSync() as Float32Array;
+    t.dispose();
+    return d;
+  });
   return [ref, got];
 }
 
@@ -23,7 +35,14 @@ test('wasm: the gradient of gather (embedding lookup) works and matches cpu', as
   const C = [0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2];
   const [ref, got] = await onBoth(() => {
     const table = tf.tensor2d(C, [4, 3]);
-    const idx = tf.tensor2d([[0, 1, 1], [3, 0, 1]], [2, 3], 'int32');
+    const idx = tf.tensor2d(
+      [
+        [0, 1, 1],
+        [3, 0, 1],
+      ],
+      [2, 3],
+      'int32',
+    );
     const g = tf.grad((t: tf.Tensor) => tf.gather(t, idx).square().sum())(table);
     return [g];
   });
@@ -35,8 +54,21 @@ test('wasm: the gradient of gather (embedding lookup) works and matches cpu', as
 test('wasm: unsortedSegmentSum directly, with repeated and out-of-range ids', async () => {
   await initTf();
   await tf.setBackend('wasm');
-  const out = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]), tf.tensor1d([2, 0, 2, 1], 'int32'), 3);
-  assert.deepEqual(out.arraySync(), [[3, 4], [7, 8], [6, 8]]);
+  const out = tf.unsortedSegmentSum(
+    tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+    ]),
+    tf.tensor1d([2, 0, 2, 1], 'int32'),
+    3,
+  );
+  assert.deepEqual(out.arraySync(), [
+    [3, 4],
+    [7, 8],
+    [6, 8],
+  ]);
   out.dispose();
 });
 
@@ -89,7 +121,10 @@ test('wasm: sum over leading axes (bias gradients) gives the cpu results; other 
     const x = tf.tensor3d(v, [8, 16, 40]);
     return [x.sum([0, 1]), x.sum(0), x.sum([1, 0], true), x.sum(-1), x.sum([0, 2]), x.sum()];
   });
-  assert.deepEqual(got.map((a) => a.length), [40, 640, 40, 128, 16, 1]);
+  assert.deepEqual(
+    got.map((a) => a.length),
+    [40, 640, 40, 128, 16, 1],
+  );
   for (let k = 0; k < ref.length; k++) close(got[k]!, ref[k]!);
   // a column of the [0, 1] sum by hand
   const col = v.filter((_, i) => i % 40 === 3).reduce((p, q) => p + q, 0);

@@ -58,7 +58,9 @@ function copiesOf(s: Subject): Record<string, tf.Tensor> {
 
 function trainStep(c: Case, s: Subject): void {
   const opt = createOptimizer(c.optimizer, 1e-2);
-  tf.tidy(() => { opt.minimize(() => s.loss(), false, s.params()); });
+  tf.tidy(() => {
+    opt.minimize(() => s.loss(), false, s.params());
+  });
   opt.dispose();
 }
 
@@ -72,7 +74,10 @@ function cycle(c: Case): void {
   assert.equal(lossValue(s), before, `${c.label}: loadWeights(namedWeights()) changed the model`);
   trainStep(c, s);
   const trained = lossValue(s);
-  assert.ok(Number.isFinite(trained) && trained !== before, `${c.label}: the training step changed nothing (${before} → ${trained})`);
+  assert.ok(
+    Number.isFinite(trained) && trained !== before,
+    `${c.label}: the training step changed nothing (${before} → ${trained})`,
+  );
   // fresh copies, disposed by the caller after loading
   const copies = copiesOf(s);
   s.loadWeights(copies);
@@ -108,7 +113,9 @@ for (const type of MODEL_TYPES) {
     make: () => {
       const m = createModel(type, ZOO, new TorchGenerator(1));
       return {
-        loss: () => m.forward(tf.tensor2d(X, [3, ZOO.blockSize], 'int32'), tf.tensor2d(Y, [3, ZOO.blockSize], 'int32')).loss as tf.Scalar,
+        loss: () =>
+          m.forward(tf.tensor2d(X, [3, ZOO.blockSize], 'int32'), tf.tensor2d(Y, [3, ZOO.blockSize], 'int32'))
+            .loss as tf.Scalar,
         params: () => m.params(),
         namedWeights: () => m.namedWeights(),
         loadWeights: (w) => m.loadWeights(w),
@@ -192,9 +199,13 @@ for (const cell of ['rnn', 'gru', 'lstm'] as CellType[]) {
     make: () => {
       const rng = new TorchGenerator(42);
       const m = new Sequential(rng, V, 3, 4, [
-        new Linear(rng, 12, 16, { bias: false, gain: 5 / 3 }), new BatchNorm1d(16), new Tanh(),
-        new Linear(rng, 16, 16, { gain: 5 / 3 }), new Tanh(),
-        new Linear(rng, 16, V, { scale: 0.1 }), new BatchNorm1d(V, 1e-5, 0.1, 0.1),
+        new Linear(rng, 12, 16, { bias: false, gain: 5 / 3 }),
+        new BatchNorm1d(16),
+        new Tanh(),
+        new Linear(rng, 16, 16, { gain: 5 / 3 }),
+        new Tanh(),
+        new Linear(rng, 16, V, { scale: 0.1 }),
+        new BatchNorm1d(V, 1e-5, 0.1, 0.1),
       ]);
       return {
         loss: () => {
@@ -216,14 +227,22 @@ for (const cell of ['rnn', 'gru', 'lstm'] as CellType[]) {
 }
 
 test('the cases cover every type createModel knows', () => {
-  for (const type of MODEL_TYPES) assert.ok(CASES.some((c) => c.label === `zoo '${type}'`), type);
+  for (const type of MODEL_TYPES)
+    assert.ok(
+      CASES.some((c) => c.label === `zoo '${type}'`),
+      type,
+    );
 });
 
 for (const c of CASES) {
   test(`${c.label}: ${CYCLES}× create, forward, load, ${c.optimizer} step, load, dispose leave tf.memory() where it was`, async () => {
     await initTf();
     const leak = leakOf(c);
-    assert.deepEqual(leak, { tensors: 0, bytes: 0 }, `${c.label}: ${CYCLES} cycles left ${leak.tensors} tensors (${leak.bytes} bytes)`);
+    assert.deepEqual(
+      leak,
+      { tensors: 0, bytes: 0 },
+      `${c.label}: ${CYCLES} cycles left ${leak.tensors} tensors (${leak.bytes} bytes)`,
+    );
   });
 }
 
@@ -232,7 +251,8 @@ test('every zoo type at makemore’s defaults: create and dispose leave tf.memor
   await initTf();
   for (const type of MODEL_TYPES) {
     const start = tf.memory();
-    for (let i = 0; i < CYCLES; i++) createModel(type, { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 }, new TorchGenerator(i)).dispose();
+    for (let i = 0; i < CYCLES; i++)
+      createModel(type, { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 }, new TorchGenerator(i)).dispose();
     const end = tf.memory();
     assert.deepEqual([end.numTensors - start.numTensors, end.numBytes - start.numBytes], [0, 0], type);
   }
@@ -246,12 +266,22 @@ test('every zoo type: save, load from disk into a new model, dispose leave tf.me
     for (const type of MODEL_TYPES) {
       const start = tf.memory();
       const m = createModel(type, ZOO, new TorchGenerator(3));
-      await saveWeights(path.join(dir, type), { sequentia: 1, type, config: ZOO, itos: [], boundary: '.' }, m.namedWeights());
+      await saveWeights(
+        path.join(dir, type),
+        { sequentia: 1, type, config: ZOO, itos: [], boundary: '.' },
+        m.namedWeights(),
+      );
       const saved = await loadWeights<ModelConfig>(path.join(dir, type));
       const m2 = createModel(type, saved.topology.config, new TorchGenerator(4));
       m2.loadWeights(saved.weights);
       tf.dispose(Object.values(saved.weights));
-      const [a, b] = [m, m2].map((x) => tf.tidy(() => Array.from(x.forward(tf.tensor2d(ids(2 * ZOO.blockSize, V, 11), [2, ZOO.blockSize], 'int32')).logits.dataSync())));
+      const [a, b] = [m, m2].map((x) =>
+        tf.tidy(() =>
+          Array.from(
+            x.forward(tf.tensor2d(ids(2 * ZOO.blockSize, V, 11), [2, ZOO.blockSize], 'int32')).logits.dataSync(),
+          ),
+        ),
+      );
       assert.deepEqual(b, a, `${type} differs after reload`);
       m.dispose();
       m2.dispose();

@@ -9,7 +9,19 @@ import { createModel, DEFAULT_CONFIG, MODEL_TYPES } from '../lib/models/makemore
 import { RecurrentLM } from '../lib/models/recurrent';
 import { DataParallel } from '../lib/parallel';
 import { createOptimizer } from '../lib/optim';
-import { causalSelfAttention, attentionReference, gelu, geluReference, layerNorm, layerNormReference, lstmSequence, lstmSequenceReference, rnnSequence, gruSequence, recurrenceReference } from '../lib/models/fused';
+import {
+  causalSelfAttention,
+  attentionReference,
+  gelu,
+  geluReference,
+  layerNorm,
+  layerNormReference,
+  lstmSequence,
+  lstmSequenceReference,
+  rnnSequence,
+  gruSequence,
+  recurrenceReference,
+} from '../lib/models/fused';
 import { saveWeights, loadWeights } from '../lib/io';
 import { generate, generateText } from '../lib/generate';
 import { loadMysteriousIsland, loadCorpus } from '../lib/text';
@@ -23,7 +35,15 @@ const ROOT = path.resolve(__dirname, '..');
 
 test('the zoo at makemore defaults has makemore’s parameter counts', async () => {
   await initTf();
-  const want: Record<string, number> = { bigram: 729, mlp: 69147, rnn: 11803, gru: 28315, bow: 12827, transformer: 204544, lstm: 36571 };
+  const want: Record<string, number> = {
+    bigram: 729,
+    mlp: 69147,
+    rnn: 11803,
+    gru: 28315,
+    bow: 12827,
+    transformer: 204544,
+    lstm: 36571,
+  };
   for (const type of MODEL_TYPES) {
     const m = createModel(type, config, new TorchGenerator(1));
     assert.equal(m.numParams(), want[type], type);
@@ -49,7 +69,10 @@ test('every model: logits [B, T, V], ln 27-ish loss at init, padding ignored, ca
       const l2 = m.forward(tf.tensor2d(X2, [2, 16], 'int32')).logits;
       const a = logits.slice([0, 0, 0], [1, 10, 27]).dataSync();
       const b = l2.slice([0, 0, 0], [1, 10, 27]).dataSync();
-      assert.ok(a.every((v, i) => Math.abs(v - b[i]!) < 1e-5), `${type} looks ahead`);
+      assert.ok(
+        a.every((v, i) => Math.abs(v - b[i]!) < 1e-5),
+        `${type} looks ahead`,
+      );
     });
     m.dispose();
   }
@@ -68,7 +91,10 @@ test('save and load round trip gives identical logits (LSTM and transformer)', a
     const x = tf.tensor2d(new TorchGenerator(1).randint(0, 27, 32), [2, 16], 'int32');
     const a = m.forward(x).logits.dataSync();
     const b = m2.forward(x).logits.dataSync();
-    assert.ok(a.every((v, i) => v === b[i]), `${type} differs after reload`);
+    assert.ok(
+      a.every((v, i) => v === b[i]),
+      `${type} differs after reload`,
+    );
     m.dispose();
     m2.dispose();
   }
@@ -81,12 +107,25 @@ test('The Mysterious Island: 1,112,350 characters, 80 distinct; generation check
   assert.equal(c.text.length, 1112350);
   assert.equal(c.vocab.size, 80);
   assert.ok(c.text.startsWith('THE MYSTERIOUS ISLAND'));
-  const m = new RecurrentLM({ cell: 'lstm', vocabSize: 80, blockSize: 40, nEmbd: 8, nHidden: 16 }, new TorchGenerator(1));
+  const m = new RecurrentLM(
+    { cell: 'lstm', vocabSize: 80, blockSize: 40, nEmbd: 8, nHidden: 16 },
+    new TorchGenerator(1),
+  );
   const out = generateText(m, c.vocab, 'The island', 20, new TorchGenerator(1), { temperature: 0.5 });
   assert.equal(out.length, 30);
-  assert.equal(out, generateText(m, c.vocab, 'The island', 20, new TorchGenerator(1), { temperature: 0.5 }), 'same seed, same text');
-  assert.throws(() => generateText(m, c.vocab, 'The ísland', 5, new TorchGenerator(1)), /'í' \(U\+00ED\) at position 4/);
-  assert.throws(() => generateText(m, c.vocab, 'The', 5, new TorchGenerator(1), { temperature: 0 }), /temperature must be > 0/);
+  assert.equal(
+    out,
+    generateText(m, c.vocab, 'The island', 20, new TorchGenerator(1), { temperature: 0.5 }),
+    'same seed, same text',
+  );
+  assert.throws(
+    () => generateText(m, c.vocab, 'The ísland', 5, new TorchGenerator(1)),
+    /'í' \(U\+00ED\) at position 4/,
+  );
+  assert.throws(
+    () => generateText(m, c.vocab, 'The', 5, new TorchGenerator(1), { temperature: 0 }),
+    /temperature must be > 0/,
+  );
   assert.throws(() => generateText(m, c.vocab, '', 5, new TorchGenerator(1)), /seed string is empty/);
   const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seq-')), 'e.txt');
   fs.writeFileSync(tmp, '   \n');
@@ -98,19 +137,44 @@ test('The Mysterious Island: 1,112,350 characters, 80 distinct; generation check
 
 test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-mm-'));
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'makemore.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SEQUENTIA_QUIET_BACKEND: '1' } });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'makemore.ts'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, SEQUENTIA_QUIET_BACKEND: '1' },
+    });
   const r = run('--type', 'bow', '--work-dir', work, '--max-steps', '60', '--eval-every', '30', '--num-samples', '4');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /model bow: 12,827 parameters/);
   assert.match(r.stdout, /samples that are new:/);
   assert.match(r.stdout, /step 60 train loss \d\.\d{4} test loss \d\.\d{4}/);
-  for (const f of ['latest/model/model.json', 'latest/model/weights.bin', 'best/model/model.json', 'log.jsonl', 'log.csv', 'loss.html']) assert.ok(fs.existsSync(path.join(work, f)), f);
+  for (const f of [
+    'latest/model/model.json',
+    'latest/model/weights.bin',
+    'best/model/model.json',
+    'log.jsonl',
+    'log.csv',
+    'loss.html',
+  ])
+    assert.ok(fs.existsSync(path.join(work, f)), f);
   assert.equal(fs.readFileSync(path.join(work, 'log.jsonl'), 'utf8').trim().split('\n').length, 2);
   const s = run('--work-dir', work, '--sample-only', '--num-samples', '3');
   assert.equal(s.status, 0, s.stderr);
   assert.match(s.stdout, /loaded bow/);
   // resume to step 90 (--max-steps is the total): the AdamW moments come back; two threads share the batch
-  const res = run('--work-dir', work, '--resume', '--max-steps', '90', '--eval-every', '30', '--num-samples', '0', '--workers', '2');
+  const res = run(
+    '--work-dir',
+    work,
+    '--resume',
+    '--max-steps',
+    '90',
+    '--eval-every',
+    '30',
+    '--num-samples',
+    '0',
+    '--workers',
+    '2',
+  );
   assert.equal(res.status, 0, res.stderr);
   assert.match(res.stdout, /loaded bow from .* \(step 60,.*AdamW step 60\)/);
   assert.match(res.stdout, /step 90 train loss/);
@@ -133,7 +197,11 @@ test('GELU: hand-written gradient equals autodiff of the tanh formula', async ()
   const x = tf.tensor1d(Array.from({ length: 41 }, (_, i) => (i - 20) / 4));
   const ref = geluReference;
   const w = tf.tensor1d(Array.from({ length: 41 }, (_, i) => Math.cos(i)));
-  const [ours, theirs] = [gelu, ref].map((f) => tf.grad((t: tf.Tensor) => f(t).mul(w).sum())(x).dataSync());
+  const [ours, theirs] = [gelu, ref].map((f) =>
+    tf
+      .grad((t: tf.Tensor) => f(t).mul(w).sum())(x)
+      .dataSync(),
+  );
   const [yo, yt] = [gelu(x).dataSync(), ref(x).dataSync()];
   for (let i = 0; i < 41; i++) {
     assert.ok(Math.abs(yo[i]! - yt[i]!) < 1e-5, `value at ${i}`);
@@ -149,9 +217,15 @@ test('fused causal attention equals the op-by-op formula: values and gradients',
   const g = new TorchGenerator(5);
   const qkv = tf.tensor3d(g.randn(B * T * 3 * E), [B, T, 3 * E]);
   const w = tf.tensor3d(g.randn(B * T * E), [B, T, E]); // a random upstream gradient
-  const loss = (f: typeof causalSelfAttention) => (x: tf.Tensor) => f(x as tf.Tensor3D, heads).mul(w).sum();
+  const loss = (f: typeof causalSelfAttention) => (x: tf.Tensor) =>
+    f(x as tf.Tensor3D, heads)
+      .mul(w)
+      .sum();
   const [ya, yb] = [causalSelfAttention(qkv, heads).dataSync(), attentionReference(qkv, heads).dataSync()];
-  const [ga, gb] = [tf.grad(loss(causalSelfAttention))(qkv).dataSync(), tf.grad(loss(attentionReference))(qkv).dataSync()];
+  const [ga, gb] = [
+    tf.grad(loss(causalSelfAttention))(qkv).dataSync(),
+    tf.grad(loss(attentionReference))(qkv).dataSync(),
+  ];
   assert.equal(ya.length, B * T * E);
   let maxY = 0;
   let maxG = 0;
@@ -159,30 +233,50 @@ test('fused causal attention equals the op-by-op formula: values and gradients',
   for (let i = 0; i < ga.length; i++) maxG = Math.max(maxG, Math.abs(ga[i]! - gb[i]!));
   assert.ok(maxY < 1e-5 && maxG < 1e-4, `max |Δy| ${maxY}, max |Δgrad| ${maxG}`);
   // causal: the first position attends only to itself, so its output is its own value vector
-  for (let h = 0; h < heads; h++) for (let c = 0; c < E / heads; c++) assert.ok(Math.abs(ya[h * 4 + c]! - qkv.dataSync()[2 * E + h * 4 + c]!) < 1e-6);
+  for (let h = 0; h < heads; h++)
+    for (let c = 0; c < E / heads; c++) assert.ok(Math.abs(ya[h * 4 + c]! - qkv.dataSync()[2 * E + h * 4 + c]!) < 1e-6);
   tf.dispose([qkv, w]);
 });
 
 test('fused layer norm equals the op-by-op formula: values and gradients for x, gain and bias', async () => {
   await initTf();
   const g = new TorchGenerator(9);
-  const x = tf.tensor3d(g.randn(4 * 5 * 24), [4, 5, 24]).mul(3).add(1) as tf.Tensor3D;
+  const x = tf
+    .tensor3d(g.randn(4 * 5 * 24), [4, 5, 24])
+    .mul(3)
+    .add(1) as tf.Tensor3D;
   const gain = tf.tensor1d(g.randn(24)).add(1) as tf.Tensor1D;
   const bias = tf.tensor1d(g.randn(24)) as tf.Tensor1D;
   const w = tf.tensor3d(g.randn(4 * 5 * 24), [4, 5, 24]);
-  const grads = (f: typeof layerNorm) => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => f(a, b as tf.Tensor1D, c as tf.Tensor1D).mul(w).sum())([x, gain, bias]).map((t) => t.dataSync());
+  const grads = (f: typeof layerNorm) =>
+    tf
+      .grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        f(a, b as tf.Tensor1D, c as tf.Tensor1D)
+          .mul(w)
+          .sum(),
+      )([x, gain, bias])
+      .map((t) => t.dataSync());
   const [ya, yb] = [layerNorm(x, gain, bias).dataSync(), layerNormReference(x, gain, bias).dataSync()];
   for (let i = 0; i < ya.length; i++) assert.ok(Math.abs(ya[i]! - yb[i]!) < 1e-5, `y[${i}]`);
   const [ga, gb] = [grads(layerNorm), grads(layerNormReference)];
-  for (let k = 0; k < 3; k++) for (let i = 0; i < ga[k]!.length; i++) assert.ok(Math.abs(ga[k]![i]! - gb[k]![i]!) < 1e-4, `grad ${['x', 'gain', 'bias'][k]}[${i}]: ${ga[k]![i]} vs ${gb[k]![i]}`);
+  for (let k = 0; k < 3; k++)
+    for (let i = 0; i < ga[k]!.length; i++)
+      assert.ok(
+        Math.abs(ga[k]![i]! - gb[k]![i]!) < 1e-4,
+        `grad ${['x', 'gain', 'bias'][k]}[${i}]: ${ga[k]![i]} vs ${gb[k]![i]}`,
+      );
   // each normalised row has mean 0 and (biased) variance 1 before gain and bias
-  const plain = Array.from(layerNorm(x, tf.ones([24]) as tf.Tensor1D, tf.zeros([24]) as tf.Tensor1D).dataSync().slice(0, 24));
+  const plain = Array.from(
+    layerNorm(x, tf.ones([24]) as tf.Tensor1D, tf.zeros([24]) as tf.Tensor1D)
+      .dataSync()
+      .slice(0, 24),
+  );
   const mean = plain.reduce((p, q) => p + q, 0) / 24;
   assert.ok(Math.abs(mean) < 1e-6 && Math.abs(plain.reduce((p, q) => p + q * q, 0) / 24 - 1) < 1e-3);
   tf.dispose([x, gain, bias, w]);
 });
 
-test('data parallel: two threads give the full batch\'s loss and gradients (padding-weighted halves)', async () => {
+test("data parallel: two threads give the full batch's loss and gradients (padding-weighted halves)", async () => {
   await initTf();
   const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 8 };
   for (const type of ['transformer', 'gru'] as const) {
@@ -195,13 +289,17 @@ test('data parallel: two threads give the full batch\'s loss and gradients (padd
     const dp = await DataParallel.start({ type, config }, model, B);
     try {
       const before = tf.memory().numTensors;
-      const one = tf.variableGrads(() => model.forward(tf.tensor2d(X, [B, T], 'int32'), tf.tensor2d(Y, [B, T], 'int32')).loss as tf.Scalar, model.params());
+      const one = tf.variableGrads(
+        () => model.forward(tf.tensor2d(X, [B, T], 'int32'), tf.tensor2d(Y, [B, T], 'int32')).loss as tf.Scalar,
+        model.params(),
+      );
       const two = dp.gradients(X, Y, B);
       assert.ok(Math.abs(one.value.dataSync()[0]! - two.loss.dataSync()[0]!) < 1e-5);
       for (const v of model.params()) {
         const a = one.grads[v.name]!.dataSync();
         const b = two.grads[v.name]!.dataSync();
-        for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-5, `${type} ${v.name}[${i}]: ${a[i]} vs ${b[i]}`);
+        for (let i = 0; i < a.length; i++)
+          assert.ok(Math.abs(a[i]! - b[i]!) < 1e-5, `${type} ${v.name}[${i}]: ${a[i]} vs ${b[i]}`);
       }
       tf.dispose([one.value, two.loss, ...Object.values(one.grads), ...Object.values(two.grads)]);
       assert.equal(tf.memory().numTensors, before);
@@ -223,14 +321,21 @@ test('fused LSTM recurrence (hand-written BPTT) equals the step-by-step ops: val
   const w = tf.tensor3d(g.randn(T * B * H), [T, B, H]);
   const run = (f: typeof lstmSequence) => {
     const y = f(xg, h0, c0, Wh).dataSync();
-    const gr = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => f(a as tf.Tensor3D, b as tf.Tensor2D, c as tf.Tensor2D, d as tf.Tensor2D).mul(w).sum())([xg, h0, c0, Wh]).map((t) => t.dataSync());
+    const gr = tf
+      .grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) =>
+        f(a as tf.Tensor3D, b as tf.Tensor2D, c as tf.Tensor2D, d as tf.Tensor2D)
+          .mul(w)
+          .sum(),
+      )([xg, h0, c0, Wh])
+      .map((t) => t.dataSync());
     return { y, gr };
   };
   const a = run(lstmSequence);
   const b = run(lstmSequenceReference);
   for (let i = 0; i < a.y.length; i++) assert.ok(Math.abs(a.y[i]! - b.y[i]!) < 1e-5, `h[${i}]`);
   ['xg', 'h0', 'c0', 'Wh'].forEach((name, k) => {
-    for (let i = 0; i < a.gr[k]!.length; i++) assert.ok(Math.abs(a.gr[k]![i]! - b.gr[k]![i]!) < 1e-4, `d${name}[${i}]: ${a.gr[k]![i]} vs ${b.gr[k]![i]}`);
+    for (let i = 0; i < a.gr[k]!.length; i++)
+      assert.ok(Math.abs(a.gr[k]![i]! - b.gr[k]![i]!) < 1e-4, `d${name}[${i}]: ${a.gr[k]![i]} vs ${b.gr[k]![i]}`);
   });
   tf.dispose([xg, h0, c0, Wh, w]);
 });
@@ -238,7 +343,10 @@ test('fused LSTM recurrence (hand-written BPTT) equals the step-by-step ops: val
 test('fused RNN and GRU recurrences equal the step-by-step ops: values and all three gradients', async () => {
   await initTf();
   const [T, B, H] = [5, 3, 8];
-  for (const [cell, f, G] of [['rnn', rnnSequence, 1], ['gru', gruSequence, 3]] as const) {
+  for (const [cell, f, G] of [
+    ['rnn', rnnSequence, 1],
+    ['gru', gruSequence, 3],
+  ] as const) {
     const g = new TorchGenerator(12);
     const xg = tf.tensor3d(g.randn(T * B * G * H), [T, B, G * H]);
     const h0 = tf.tensor2d(g.randn(B * H), [B, H]).mul(0.5) as tf.Tensor2D;
@@ -247,13 +355,23 @@ test('fused RNN and GRU recurrences equal the step-by-step ops: values and all t
     const ref = (a: tf.Tensor3D, b: tf.Tensor2D, c: tf.Tensor2D) => recurrenceReference(cell, a, b, c);
     const run = (fn: typeof rnnSequence) => ({
       y: fn(xg, h0, Wh).dataSync(),
-      gr: tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => fn(a as tf.Tensor3D, b as tf.Tensor2D, c as tf.Tensor2D).mul(w).sum())([xg, h0, Wh]).map((t) => t.dataSync()),
+      gr: tf
+        .grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          fn(a as tf.Tensor3D, b as tf.Tensor2D, c as tf.Tensor2D)
+            .mul(w)
+            .sum(),
+        )([xg, h0, Wh])
+        .map((t) => t.dataSync()),
     });
     const a = run(f);
     const b = run(ref);
     for (let i = 0; i < a.y.length; i++) assert.ok(Math.abs(a.y[i]! - b.y[i]!) < 1e-5, `${cell} h[${i}]`);
     ['xg', 'h0', 'Wh'].forEach((name, k) => {
-      for (let i = 0; i < a.gr[k]!.length; i++) assert.ok(Math.abs(a.gr[k]![i]! - b.gr[k]![i]!) < 1e-4, `${cell} d${name}[${i}]: ${a.gr[k]![i]} vs ${b.gr[k]![i]}`);
+      for (let i = 0; i < a.gr[k]!.length; i++)
+        assert.ok(
+          Math.abs(a.gr[k]![i]! - b.gr[k]![i]!) < 1e-4,
+          `${cell} d${name}[${i}]: ${a.gr[k]![i]} vs ${b.gr[k]![i]}`,
+        );
     });
     tf.dispose([xg, h0, Wh, w]);
   }
@@ -262,21 +380,38 @@ test('fused RNN and GRU recurrences equal the step-by-step ops: values and all t
 test('transformer training tracks PyTorch step for step (same weights, same batches, AdamW)', async () => {
   await initTf();
   // test/fixtures/torch-transformer-steps.json: written by scripts/torch/parity.py with PyTorch 1.13
-  const fx = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'torch-transformer-steps.json'), 'utf8')) as {
+  const fx = JSON.parse(
+    fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'torch-transformer-steps.json'), 'utf8'),
+  ) as {
     config: { vocabSize: number; blockSize: number; nEmbd: number; nEmbd2: number; nLayer: number; nHead: number };
-    batch: number; lr: number; weights: Record<string, number[]>; shapes: Record<string, number[]>;
-    batches: { X: number[]; Y: number[] }[]; losses: number[];
+    batch: number;
+    lr: number;
+    weights: Record<string, number[]>;
+    shapes: Record<string, number[]>;
+    batches: { X: number[]; Y: number[] }[];
+    losses: number[];
   };
   const model = createModel('transformer', fx.config, new TorchGenerator(0));
   // torch name → ours; Linear weights are [out, in] in torch, [in, out] here
   const ours = (name: string): [string, boolean] => {
     const m = /^h\.(\d+)\.(ln_1|ln_2|c_attn|c_proj|c_fc|mlp_proj)\.(weight|bias)$/.exec(name);
     if (m) {
-      const part = { ln_1: 'ln1', ln_2: 'ln2', c_attn: 'attn', c_proj: 'attnproj', c_fc: 'fc', mlp_proj: 'proj' }[m[2] as 'ln_1'];
+      const part = { ln_1: 'ln1', ln_2: 'ln2', c_attn: 'attn', c_proj: 'attnproj', c_fc: 'fc', mlp_proj: 'proj' }[
+        m[2] as 'ln_1'
+      ];
       const ln = m[2]!.startsWith('ln');
-      return [`h${m[1]}.${part}.${ln ? (m[3] === 'weight' ? 'g' : 'b') : m[3] === 'weight' ? 'W' : 'b'}`, !ln && m[3] === 'weight'];
+      return [
+        `h${m[1]}.${part}.${ln ? (m[3] === 'weight' ? 'g' : 'b') : m[3] === 'weight' ? 'W' : 'b'}`,
+        !ln && m[3] === 'weight',
+      ];
     }
-    const fixed: Record<string, [string, boolean]> = { 'wte.weight': ['wte', false], 'wpe.weight': ['wpe', false], 'ln_f.weight': ['lnf.g', false], 'ln_f.bias': ['lnf.b', false], 'lm_head.weight': ['head.W', true] };
+    const fixed: Record<string, [string, boolean]> = {
+      'wte.weight': ['wte', false],
+      'wpe.weight': ['wpe', false],
+      'ln_f.weight': ['lnf.g', false],
+      'ln_f.bias': ['lnf.b', false],
+      'lm_head.weight': ['head.W', true],
+    };
     if (!fixed[name]) throw new Error(`unmapped torch weight ${name}`);
     return fixed[name]!;
   };
@@ -292,7 +427,11 @@ test('transformer training tracks PyTorch step for step (same weights, same batc
   const [B, T] = [fx.batch, fx.config.blockSize];
   let worst = 0;
   fx.batches.forEach((b, i) => {
-    const loss = opt.minimize(() => model.forward(tf.tensor2d(b.X, [B, T], 'int32'), tf.tensor2d(b.Y, [B, T], 'int32')).loss as tf.Scalar, true, model.params())!;
+    const loss = opt.minimize(
+      () => model.forward(tf.tensor2d(b.X, [B, T], 'int32'), tf.tensor2d(b.Y, [B, T], 'int32')).loss as tf.Scalar,
+      true,
+      model.params(),
+    )!;
     worst = Math.max(worst, Math.abs(loss.dataSync()[0]! - fx.losses[i]!));
     loss.dispose();
   });

@@ -45,13 +45,18 @@ test('bigram net: the lecture’s first loss on "emma", bit for bit', async () =
 
 test('crossEntropy equals −mean log softmax at the targets, and ignores ignoreIndex rows', async () => {
   await initTf();
-  const logits = [[1, 2, 3], [0.5, -1, 2], [3, 3, 0]];
+  const logits = [
+    [1, 2, 3],
+    [0.5, -1, 2],
+    [3, 3, 0],
+  ];
   const targets = [2, 0, 1];
-  const expected = -targets.reduce((s, t, i) => {
-    const row = logits[i]!;
-    const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
-    return s + row[t]! - lse;
-  }, 0) / 3;
+  const expected =
+    -targets.reduce((s, t, i) => {
+      const row = logits[i]!;
+      const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
+      return s + row[t]! - lse;
+    }, 0) / 3;
   const ce = crossEntropy(tf.tensor2d(logits), tf.tensor1d(targets, 'int32'));
   assert.ok(Math.abs(ce.dataSync()[0]! - expected) < 1e-6);
   const masked = crossEntropy(tf.tensor2d(logits), tf.tensor1d([2, -1, -1], 'int32'), -1);
@@ -67,9 +72,17 @@ test('MLP: 11,897 parameters; training lowers the loss; tensors stay flat across
   const counts: number[] = [];
   const before = tf.memory().numTensors;
   const r = await train({
-    steps: 300, params: m.params(), learningRate: 0.1, progressMs: 0,
-    loss: () => { const b = minibatch(data.windows.train, g, 32); return m.loss(b.X, b.Y); },
-    onStep: () => { counts.push(tf.memory().numTensors); },
+    steps: 300,
+    params: m.params(),
+    learningRate: 0.1,
+    progressMs: 0,
+    loss: () => {
+      const b = minibatch(data.windows.train, g, 32);
+      return m.loss(b.X, b.Y);
+    },
+    onStep: () => {
+      counts.push(tf.memory().numTensors);
+    },
   });
   assert.ok(Math.abs(r.losses[0]! - Math.log(27)) < 0.1, `initial loss ${r.losses[0]}`);
   const dev = evaluateWindows(data.windows.dev, (X, Y) => m.loss(X, Y));
@@ -83,16 +96,32 @@ test('BatchNorm model: running statistics move, evaluation uses them, tensors st
   await initTf();
   const g = new TorchGenerator(1);
   const bn = new BatchNorm1d(20);
-  const model = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 20, { bias: false, gain: 5 / 3 }), bn, new Tanh(), new Linear(g, 20, 27, { scale: 0.01 })]);
+  const model = new Sequential(g, 27, 3, 10, [
+    new Linear(g, 30, 20, { bias: false, gain: 5 / 3 }),
+    bn,
+    new Tanh(),
+    new Linear(g, 20, 27, { scale: 0.01 }),
+  ]);
   const counts: number[] = [];
   await train({
-    steps: 50, params: model.params(), learningRate: 0.1, progressMs: 0,
-    loss: () => { const b = minibatch(data.windows.train, g, 32); return crossEntropy(model.logits(b.X, true), b.Y); },
-    onStep: () => { counts.push(tf.memory().numTensors); },
+    steps: 50,
+    params: model.params(),
+    learningRate: 0.1,
+    progressMs: 0,
+    loss: () => {
+      const b = minibatch(data.windows.train, g, 32);
+      return crossEntropy(model.logits(b.X, true), b.Y);
+    },
+    onStep: () => {
+      counts.push(tf.memory().numTensors);
+    },
   });
   assert.equal(Math.max(...counts), Math.min(...counts));
   const rm = bn.runningMean.dataSync();
-  assert.ok(rm.some((v) => Math.abs(v) > 1e-3), 'running mean did not move');
+  assert.ok(
+    rm.some((v) => Math.abs(v) > 1e-3),
+    'running mean did not move',
+  );
   // evaluation on a single example works (batch statistics would be undefined)
   const one = tf.tensor2d([[0, 0, 5]], [1, 3], 'int32');
   const l = model.logits(one, false);
@@ -105,12 +134,25 @@ test('BatchNorm model: running statistics move, evaluation uses them, tensors st
 test('training that diverges stops with a clear error', async () => {
   await initTf();
   const v = tf.variable(tf.scalar(1));
-  await assert.rejects(() => train({ steps: 5, params: [v], learningRate: 1e30, progressMs: 0, loss: () => v.square().mul(1e30) as tf.Scalar }), /diverged/);
+  await assert.rejects(
+    () =>
+      train({
+        steps: 5,
+        params: [v],
+        learningRate: 1e30,
+        progressMs: 0,
+        loss: () => v.square().mul(1e30) as tf.Scalar,
+      }),
+    /diverged/,
+  );
   v.dispose();
 });
 
 test('stepDecay and sampling options', () => {
-  const s = stepDecay([[0, 0.1], [100, 0.01]]);
+  const s = stepDecay([
+    [0, 0.1],
+    [100, 0.01],
+  ]);
   assert.equal(s(0), 0.1);
   assert.equal(s(99), 0.1);
   assert.equal(s(100), 0.01);
@@ -120,8 +162,18 @@ test('stepDecay and sampling options', () => {
   assert.ok(Math.abs(p[3]! / p[2]! - Math.E) < 1e-5);
   const cold = probsFromLogits([1, 2], { temperature: 0.5 });
   assert.ok(Math.abs(cold[1]! / cold[0]! - Math.exp(2)) < 1e-4);
-  assert.throws(() => sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, { temperature: 0 }), /temperature must be > 0/);
-  assert.throws(() => sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, { topK: 0 }), /topK must be a positive integer/);
+  assert.throws(
+    () =>
+      sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, {
+        temperature: 0,
+      }),
+    /temperature must be > 0/,
+  );
+  assert.throws(
+    () =>
+      sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, { topK: 0 }),
+    /topK must be a positive integer/,
+  );
 });
 
 test('evaluateSequences: chunked, padding-weighted mean equals the one-shot mean', async () => {
@@ -152,7 +204,10 @@ test('Adam and AdamW match torch.optim after 5 steps; a saved state resumes exac
     const p = tf.variable(tf.tensor1d([1, -2, 3, 0.5]));
     const make = () => createOptimizer(name, 0.1, name === 'adamw' ? { beta2: 0.99, weightDecay: 0.01 } : {}) as Adam;
     const run = (opt: Adam, n: number) => {
-      for (let i = 0; i < n; i++) tf.tidy(() => { opt.minimize(() => p.square().mul(c).sum().add(p.pow(3).sum().mul(0.1)) as tf.Scalar, false, [p]); });
+      for (let i = 0; i < n; i++)
+        tf.tidy(() => {
+          opt.minimize(() => p.square().mul(c).sum().add(p.pow(3).sum().mul(0.1)) as tf.Scalar, false, [p]);
+        });
     };
     const opt = make();
     const before = tf.memory().numTensors;
@@ -161,7 +216,9 @@ test('Adam and AdamW match torch.optim after 5 steps; a saved state resumes exac
     run(opt, 2);
     assert.equal(tf.memory().numTensors, before);
     const got = Array.from(p.dataSync());
-    got.forEach((v, i) => assert.ok(Math.abs(v - golden[name][i]!) < 2e-5, `${name}[${i}]: ${v} vs torch ${golden[name][i]}`));
+    got.forEach((v, i) =>
+      assert.ok(Math.abs(v - golden[name][i]!) < 2e-5, `${name}[${i}]: ${v} vs torch ${golden[name][i]}`),
+    );
     // restart from step 3 with a fresh optimizer and the saved moments: the same two steps follow
     p.assign(tf.tensor1d(saved.p));
     const resumed = make();

@@ -10,15 +10,21 @@ export class BigramNet {
   readonly W: tf.Variable;
 
   /** W ~ randn(V, V) from `rng`: with TorchGenerator(2147483647) the lecture's exact weights. */
-  constructor(rng: Rng, readonly vocabSize = 27) {
+  constructor(
+    rng: Rng,
+    readonly vocabSize = 27,
+  ) {
     this.W = randnVariable(rng, [vocabSize, vocabSize], 1, 'W');
   }
 
   /** Logits for integer inputs x [N]: one-hot(x) @ W, or the same rows picked with a gather. */
   logits(x: tf.Tensor1D, via: 'onehot' | 'gather' = 'gather'): tf.Tensor2D {
-    return tf.tidy(() => (via === 'onehot'
-      ? tf.matMul(tf.oneHot(x, this.vocabSize).toFloat(), this.W)
-      : tf.gather(this.W, x)) as tf.Tensor2D);
+    return tf.tidy(
+      () =>
+        (via === 'onehot'
+          ? tf.matMul(tf.oneHot(x, this.vocabSize).toFloat(), this.W)
+          : tf.gather(this.W, x)) as tf.Tensor2D,
+    );
   }
 
   /**
@@ -30,7 +36,10 @@ export class BigramNet {
       const counts = this.logits(x, opts.via).exp();
       const probs = counts.div(counts.sum(1, true));
       const n = x.shape[0];
-      const picked = tf.gather(probs.reshape([-1]), tf.range(0, n, 1, 'int32').mul(tf.scalar(this.vocabSize, 'int32')).add(y));
+      const picked = tf.gather(
+        probs.reshape([-1]),
+        tf.range(0, n, 1, 'int32').mul(tf.scalar(this.vocabSize, 'int32')).add(y),
+      );
       const nll = picked.log().mean().neg();
       const reg = opts.reg ?? 0;
       return (reg > 0 ? nll.add(this.W.square().mean().mul(reg)) : nll) as tf.Scalar;

@@ -24,7 +24,8 @@ type Grad = Parameters<typeof tf.customGrad>[0];
 export function causalSelfAttention(qkv: tf.Tensor3D, nHead: number): tf.Tensor3D {
   const [B, T, C3] = qkv.shape;
   const E = C3 / 3;
-  if (!Number.isInteger(E) || E % nHead !== 0) throw new Error(`attention: last axis ${C3} is not 3 × a multiple of ${nHead} heads`);
+  if (!Number.isInteger(E) || E % nHead !== 0)
+    throw new Error(`attention: last axis ${C3} is not 3 × a multiple of ${nHead} heads`);
   if (T > MAX_T) return attentionReference(qkv, nHead);
   const hs = E / nHead;
   const scale = 1 / Math.sqrt(hs);
@@ -58,10 +59,25 @@ export function attentionReference(qkv: tf.Tensor3D, nHead: number): tf.Tensor3D
     const [B, T, C3] = qkv.shape;
     const E = C3 / 3;
     const hs = E / nHead;
-    const mask = tf.linalg.bandPart(tf.ones([T, T]), -1, 0).sub(1).mul(1e9);
-    const [q, k, v] = tf.split(qkv, 3, -1).map((t) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-    const att = tf.softmax(tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs)).add(mask));
-    return tf.matMul(att as tf.Tensor4D, v).transpose([0, 2, 1, 3]).reshape([B, T, E]) as tf.Tensor3D;
+    const mask = tf.linalg
+      .bandPart(tf.ones([T, T]), -1, 0)
+      .sub(1)
+      .mul(1e9);
+    const [q, k, v] = tf.split(qkv, 3, -1).map((t) => t.reshape([B, T, nHead, hs]).transpose([0, 2, 1, 3])) as [
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+    ];
+    const att = tf.softmax(
+      tf
+        .matMul(q, k, false, true)
+        .mul(1 / Math.sqrt(hs))
+        .add(mask),
+    );
+    return tf
+      .matMul(att as tf.Tensor4D, v)
+      .transpose([0, 2, 1, 3])
+      .reshape([B, T, E]) as tf.Tensor3D;
   });
 }
 
@@ -106,7 +122,11 @@ export function layerNorm(x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e
 export function layerNormReference(x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e-5): tf.Tensor {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
-    return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(g).add(b);
+    return x
+      .sub(mean)
+      .mul(tf.rsqrt(variance.add(eps)))
+      .mul(g)
+      .add(b);
   });
 }
 
@@ -245,7 +265,11 @@ export function lstmSequenceReference(xg: tf.Tensor3D, h0: tf.Tensor2D, c0: tf.T
     const hs: tf.Tensor2D[] = [];
     for (const x of tf.unstack(xg, 0) as tf.Tensor2D[]) {
       const gates = x.add(tf.matMul(h, Wh));
-      const [i, f, o] = tf.split(tf.sigmoid(gates.slice([0, 0], [-1, 3 * H])), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      const [i, f, o] = tf.split(tf.sigmoid(gates.slice([0, 0], [-1, 3 * H])), 3, 1) as [
+        tf.Tensor2D,
+        tf.Tensor2D,
+        tf.Tensor2D,
+      ];
       const g = tf.tanh(gates.slice([0, 3 * H], [-1, H]));
       c = f.mul(c).add(i.mul(g));
       h = o.mul(tf.tanh(c));
@@ -303,7 +327,14 @@ export function rnnSequence(xg: tf.Tensor3D, h0: tf.Tensor2D, Wh: tf.Tensor2D): 
           tf.dispose([d, back]);
         }
         WhTr.dispose();
-        const dWh = tf.tidy(() => tf.matMul(tf.tensor2d(previousStates(sh0, hs, T, BH), [T * B, H]), tf.tensor2d(dPre, [T * B, H]), true, false));
+        const dWh = tf.tidy(() =>
+          tf.matMul(
+            tf.tensor2d(previousStates(sh0, hs, T, BH), [T * B, H]),
+            tf.tensor2d(dPre, [T * B, H]),
+            true,
+            false,
+          ),
+        );
         return [tf.tensor3d(dPre, [T, B, H]), tf.tensor2d(drec, [B, H]), dWh];
       },
     };
@@ -368,7 +399,10 @@ export function gruSequence(xg: tf.Tensor3D, h0: tf.Tensor2D, Wh: tf.Tensor2D): 
         const hPrev = previousStates(sh0, hs, T, BH);
         const dG = new Float32Array(T * BG);
         let drec: Float32Array = new Float32Array(BH);
-        const [WrzT, WnT] = tf.tidy(() => tf.split(sWh, [2 * H, H], 1).map((w) => w.transpose())) as [tf.Tensor2D, tf.Tensor2D];
+        const [WrzT, WnT] = tf.tidy(() => tf.split(sWh, [2 * H, H], 1).map((w) => w.transpose())) as [
+          tf.Tensor2D,
+          tf.Tensor2D,
+        ];
         for (let t = T - 1; t >= 0; t--) {
           let f = new Frame();
           const pdy = f.put(BH, at(dys, t, BH));
@@ -414,7 +448,12 @@ export function gruSequence(xg: tf.Tensor3D, h0: tf.Tensor2D, Wh: tf.Tensor2D): 
 }
 
 /** The RNN and GRU recurrences from tensor ops, step by step (RecurrentLM's cell formulas). */
-export function recurrenceReference(cell: 'rnn' | 'gru', xg: tf.Tensor3D, h0: tf.Tensor2D, Wh: tf.Tensor2D): tf.Tensor3D {
+export function recurrenceReference(
+  cell: 'rnn' | 'gru',
+  xg: tf.Tensor3D,
+  h0: tf.Tensor2D,
+  Wh: tf.Tensor2D,
+): tf.Tensor3D {
   return tf.tidy(() => {
     let h = h0;
     const hs: tf.Tensor2D[] = [];

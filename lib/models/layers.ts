@@ -22,7 +22,12 @@ export class Linear implements Layer {
   readonly kind = 'Linear';
   readonly W: tf.Variable;
   readonly b: tf.Variable | null;
-  constructor(rng: Rng, readonly fanIn: number, readonly fanOut: number, opts: { bias?: boolean; gain?: number; scale?: number } = {}) {
+  constructor(
+    rng: Rng,
+    readonly fanIn: number,
+    readonly fanOut: number,
+    opts: { bias?: boolean; gain?: number; scale?: number } = {},
+  ) {
     this.W = randnVariable(rng, [fanIn, fanOut], opts.scale ?? (opts.gain ?? 1) / Math.sqrt(fanIn), 'linW');
     this.b = opts.bias === false ? null : constantVariable(0, [fanOut], 'linb');
   }
@@ -47,7 +52,12 @@ export class BatchNorm1d implements Layer {
   readonly beta: tf.Variable;
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
-  constructor(readonly dim: number, readonly eps = 1e-5, readonly momentum = 0.1, gamma = 1) {
+  constructor(
+    readonly dim: number,
+    readonly eps = 1e-5,
+    readonly momentum = 0.1,
+    gamma = 1,
+  ) {
     this.gamma = constantVariable(gamma, [dim], 'bngamma');
     this.beta = constantVariable(0, [dim], 'bnbeta');
     this.runningMean = ownedVariable(tf.zeros([dim]), false);
@@ -72,7 +82,11 @@ export class BatchNorm1d implements Layer {
       mean = this.runningMean;
       variance = this.runningVar;
     }
-    return x.sub(mean).mul(tf.rsqrt(variance.add(this.eps))).mul(this.gamma).add(this.beta);
+    return x
+      .sub(mean)
+      .mul(tf.rsqrt(variance.add(this.eps)))
+      .mul(this.gamma)
+      .add(this.beta);
   }
   params(): tf.Variable[] {
     return [this.gamma, this.beta];
@@ -96,7 +110,13 @@ export class Tanh implements Layer {
 /** Embedding table + flatten + a stack of layers, for (context → next character) windows. */
 export class Sequential {
   readonly C: tf.Variable;
-  constructor(rng: Rng, readonly vocabSize: number, readonly blockSize: number, readonly nEmbd: number, readonly layers: Layer[]) {
+  constructor(
+    rng: Rng,
+    readonly vocabSize: number,
+    readonly blockSize: number,
+    readonly nEmbd: number,
+    readonly layers: Layer[],
+  ) {
     this.C = randnVariable(rng, [vocabSize, nEmbd], 1, 'C');
   }
 

@@ -5,7 +5,14 @@
  * defaults and PyTorch's initialisation (embeddings N(0, 1), linear layers U(±1/√fan_in)).
  */
 import { tf } from '../tf';
-import { constantVariable, countParameters, crossEntropy, loadNamedWeights, randnVariable, uniformVariable } from '../nn';
+import {
+  constantVariable,
+  countParameters,
+  crossEntropy,
+  loadNamedWeights,
+  randnVariable,
+  uniformVariable,
+} from '../nn';
 import type { Rng } from '../random';
 import { RecurrentLM, type CellType } from './recurrent';
 import { causalSelfAttention, gelu, layerNorm } from './fused';
@@ -22,7 +29,12 @@ export interface ModelConfig {
   nEmbd2: number;
 }
 
-export const DEFAULT_CONFIG: Omit<ModelConfig, 'vocabSize' | 'blockSize'> = { nLayer: 4, nHead: 4, nEmbd: 64, nEmbd2: 64 };
+export const DEFAULT_CONFIG: Omit<ModelConfig, 'vocabSize' | 'blockSize'> = {
+  nLayer: 4,
+  nHead: 4,
+  nEmbd: 64,
+  nEmbd2: 64,
+};
 
 export interface LanguageModel {
   readonly config: ModelConfig | object;
@@ -38,7 +50,13 @@ export interface LanguageModel {
 class Dense {
   readonly W: tf.Variable;
   readonly b: tf.Variable | null;
-  constructor(rng: Rng, readonly fanIn: number, readonly fanOut: number, name: string, bias = true) {
+  constructor(
+    rng: Rng,
+    readonly fanIn: number,
+    readonly fanOut: number,
+    name: string,
+    bias = true,
+  ) {
     this.W = uniformVariable(rng, fanIn, [fanIn, fanOut], `${name}W`);
     this.b = bias ? uniformVariable(rng, fanIn, [fanOut], `${name}b`) : null;
   }
@@ -116,7 +134,10 @@ class MakemoreMLP extends Base {
   readonly wte: tf.Variable;
   readonly hidden: Dense;
   readonly head: Dense;
-  constructor(readonly config: ModelConfig, rng: Rng) {
+  constructor(
+    readonly config: ModelConfig,
+    rng: Rng,
+  ) {
     super();
     const { vocabSize: V, blockSize: T, nEmbd: E, nEmbd2: H } = config;
     this.wte = randnVariable(rng, [V + 1, E], 1, 'wte');
@@ -131,7 +152,9 @@ class MakemoreMLP extends Base {
     const bs = this.config.blockSize;
     const ids = idx.dataSync();
     const ctx = new Int32Array(B * T * bs);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let k = 0; k < bs; k++) ctx[(b * T + t) * bs + k] = t - k >= 0 ? (ids[b * T + t - k] as number) : V;
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let k = 0; k < bs; k++) ctx[(b * T + t) * bs + k] = t - k >= 0 ? (ids[b * T + t - k] as number) : V;
     const x = tf.gather(this.wte, tf.tensor3d(ctx, [B, T, bs], 'int32')).reshape([B, T, bs * this.config.nEmbd]);
     return this.head.apply(tf.tanh(this.hidden.apply(x))) as tf.Tensor3D;
   }
@@ -154,7 +177,10 @@ class BagOfWords extends Base {
   readonly fc: Dense;
   readonly proj: Dense;
   readonly head: Dense;
-  constructor(readonly config: ModelConfig, rng: Rng) {
+  constructor(
+    readonly config: ModelConfig,
+    rng: Rng,
+  ) {
     super();
     const { vocabSize: V, blockSize: T, nEmbd: E, nEmbd2: H } = config;
     this.wte = randnVariable(rng, [V, E], 1, 'wte');
@@ -171,7 +197,13 @@ class BagOfWords extends Base {
     return this.head.apply(x) as tf.Tensor3D;
   }
   namedWeights(): Record<string, tf.Variable> {
-    return { wte: this.wte, wpe: this.wpe, ...this.fc.named('fc'), ...this.proj.named('proj'), ...this.head.named('head') };
+    return {
+      wte: this.wte,
+      wpe: this.wpe,
+      ...this.fc.named('fc'),
+      ...this.proj.named('proj'),
+      ...this.head.named('head'),
+    };
   }
 }
 
@@ -182,7 +214,12 @@ class Block {
   readonly ln2: LayerNorm;
   readonly fc: Dense;
   readonly proj: Dense;
-  constructor(rng: Rng, readonly E: number, readonly nHead: number, k: number) {
+  constructor(
+    rng: Rng,
+    readonly E: number,
+    readonly nHead: number,
+    k: number,
+  ) {
     this.ln1 = new LayerNorm(E, `ln1_${k}`);
     this.attn = new Dense(rng, E, 3 * E, `attn${k}`);
     this.attnProj = new Dense(rng, E, E, `attnproj${k}`);
@@ -199,7 +236,14 @@ class Block {
     return a.add(this.proj.apply(gelu(this.fc.apply(this.ln2.apply(a))))) as tf.Tensor3D;
   }
   named(prefix: string): Record<string, tf.Variable> {
-    return { ...this.ln1.named(`${prefix}.ln1`), ...this.attn.named(`${prefix}.attn`), ...this.attnProj.named(`${prefix}.attnproj`), ...this.ln2.named(`${prefix}.ln2`), ...this.fc.named(`${prefix}.fc`), ...this.proj.named(`${prefix}.proj`) };
+    return {
+      ...this.ln1.named(`${prefix}.ln1`),
+      ...this.attn.named(`${prefix}.attn`),
+      ...this.attnProj.named(`${prefix}.attnproj`),
+      ...this.ln2.named(`${prefix}.ln2`),
+      ...this.fc.named(`${prefix}.fc`),
+      ...this.proj.named(`${prefix}.proj`),
+    };
   }
 }
 
@@ -210,7 +254,10 @@ class Transformer extends Base {
   readonly blocks: Block[];
   readonly lnF: LayerNorm;
   readonly head: Dense;
-  constructor(readonly config: ModelConfig, rng: Rng) {
+  constructor(
+    readonly config: ModelConfig,
+    rng: Rng,
+  ) {
     super();
     const { vocabSize: V, blockSize: T, nEmbd: E, nHead, nLayer } = config;
     if (E % nHead !== 0) throw new Error(`n_embd (${E}) must be divisible by n_head (${nHead})`);
@@ -222,25 +269,47 @@ class Transformer extends Base {
   }
   logits(idx: tf.Tensor2D): tf.Tensor3D {
     const T = idx.shape[1];
-    if (T > this.config.blockSize) throw new Error(`sequence of ${T} is longer than the block size ${this.config.blockSize}`);
+    if (T > this.config.blockSize)
+      throw new Error(`sequence of ${T} is longer than the block size ${this.config.blockSize}`);
     let x = tf.gather(this.wte, idx).add(this.wpe.slice([0, 0], [T, -1])) as tf.Tensor3D;
     for (const b of this.blocks) x = b.apply(x);
     return this.head.apply(this.lnF.apply(x)) as tf.Tensor3D;
   }
   namedWeights(): Record<string, tf.Variable> {
-    return { wte: this.wte, wpe: this.wpe, ...Object.assign({}, ...this.blocks.map((b, k) => b.named(`h${k}`))), ...this.lnF.named('lnf'), ...this.head.named('head') };
+    return {
+      wte: this.wte,
+      wpe: this.wpe,
+      ...Object.assign({}, ...this.blocks.map((b, k) => b.named(`h${k}`))),
+      ...this.lnF.named('lnf'),
+      ...this.head.named('head'),
+    };
   }
 }
 
 /** makemore's `--type`: builds any model of the zoo. */
 export function createModel(type: string, config: ModelConfig, rng: Rng): LanguageModel {
   switch (type) {
-    case 'bigram': return new Bigram(config);
-    case 'mlp': return new MakemoreMLP(config, rng);
-    case 'bow': return new BagOfWords(config, rng);
-    case 'transformer': return new Transformer(config, rng);
-    case 'rnn': case 'gru': case 'lstm':
-      return new RecurrentLM({ cell: type as CellType, vocabSize: config.vocabSize, blockSize: config.blockSize, nEmbd: config.nEmbd, nHidden: config.nEmbd2 }, rng);
+    case 'bigram':
+      return new Bigram(config);
+    case 'mlp':
+      return new MakemoreMLP(config, rng);
+    case 'bow':
+      return new BagOfWords(config, rng);
+    case 'transformer':
+      return new Transformer(config, rng);
+    case 'rnn':
+    case 'gru':
+    case 'lstm':
+      return new RecurrentLM(
+        {
+          cell: type as CellType,
+          vocabSize: config.vocabSize,
+          blockSize: config.blockSize,
+          nEmbd: config.nEmbd,
+          nHidden: config.nEmbd2,
+        },
+        rng,
+      );
     default:
       throw new Error(`unknown model type '${type}': choose one of ${MODEL_TYPES.join(', ')}`);
   }

@@ -29,7 +29,11 @@ export class MLP {
   readonly b2: tf.Variable;
 
   /** Parameters drawn in the lecture's order (C, W1, b1, W2, b2) from `rng`. */
-  constructor(readonly config: MLPConfig, rng: Rng, init: MLPInit = {}) {
+  constructor(
+    readonly config: MLPConfig,
+    rng: Rng,
+    init: MLPInit = {},
+  ) {
     const { vocabSize: V, blockSize: T, nEmbd: E, nHidden: H } = config;
     this.C = randnVariable(rng, [V, E], 1, 'C');
     this.W1 = randnVariable(rng, [T * E, H], init.W1 ?? 1, 'W1');
@@ -48,7 +52,10 @@ export class MLP {
   }
 
   logits(X: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.fused.matMul({ a: this.preactivations(X).tanh(), b: this.W2 as tf.Tensor2D, bias: this.b2 }) as tf.Tensor2D);
+    return tf.tidy(
+      () =>
+        tf.fused.matMul({ a: this.preactivations(X).tanh(), b: this.W2 as tf.Tensor2D, bias: this.b2 }) as tf.Tensor2D,
+    );
   }
 
   loss(X: tf.Tensor2D, Y: tf.Tensor1D): tf.Scalar {

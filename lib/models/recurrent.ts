@@ -7,7 +7,15 @@
  * and for hidden sizes that are not a multiple of 4).
  */
 import { tf } from '../tf';
-import { assignValue, constantVariable, countParameters, crossEntropy, loadNamedWeights, randnVariable, uniformVariable } from '../nn';
+import {
+  assignValue,
+  constantVariable,
+  countParameters,
+  crossEntropy,
+  loadNamedWeights,
+  randnVariable,
+  uniformVariable,
+} from '../nn';
 import type { Rng } from '../random';
 import { gruSequence, lstmSequence, rnnSequence } from './fused';
 
@@ -42,7 +50,10 @@ export class RecurrentLM {
   readonly lmW: tf.Variable;
   readonly lmB: tf.Variable;
 
-  constructor(readonly config: RecurrentConfig, rng: Rng) {
+  constructor(
+    readonly config: RecurrentConfig,
+    rng: Rng,
+  ) {
     const { vocabSize: V, nEmbd: E, nHidden: H, cell } = config;
     if (!(cell in GATES)) throw new Error(`unknown cell type '${String(cell)}' (rnn, gru, lstm)`);
     const G = GATES[cell];
@@ -120,7 +131,12 @@ export class RecurrentLM {
     if (H % 4 === 0) {
       // the whole recurrence as one op with hand-written BPTT (fused.ts)
       const Wh = this.Wh as tf.Tensor2D;
-      const seq = this.config.cell === 'lstm' ? lstmSequence(xgAll, s.h, s.c as tf.Tensor2D, Wh) : this.config.cell === 'gru' ? gruSequence(xgAll, s.h, Wh) : rnnSequence(xgAll, s.h, Wh);
+      const seq =
+        this.config.cell === 'lstm'
+          ? lstmSequence(xgAll, s.h, s.c as tf.Tensor2D, Wh)
+          : this.config.cell === 'gru'
+            ? gruSequence(xgAll, s.h, Wh)
+            : rnnSequence(xgAll, s.h, Wh);
       hidden = seq.reshape([T * B, H]);
     } else {
       const xg = tf.unstack(xgAll, 0) as tf.Tensor2D[];
@@ -139,7 +155,11 @@ export class RecurrentLM {
 
   /** One token per sequence [B] → next-token logits [B, V] and the new state (for generation). */
   step(tokens: tf.Tensor1D, state: RecurrentState): { logits: tf.Tensor2D; state: RecurrentState } {
-    const xg = tf.fused.matMul({ a: tf.gather(this.wte, tokens) as tf.Tensor2D, b: this.Wx as tf.Tensor2D, bias: this.b }) as tf.Tensor2D;
+    const xg = tf.fused.matMul({
+      a: tf.gather(this.wte, tokens) as tf.Tensor2D,
+      b: this.Wx as tf.Tensor2D,
+      bias: this.b,
+    }) as tf.Tensor2D;
     const s = this.cellStep(xg, state);
     return { logits: tf.fused.matMul({ a: s.h, b: this.lmW as tf.Tensor2D, bias: this.lmB }) as tf.Tensor2D, state: s };
   }

@@ -5,15 +5,25 @@
 // The MIME type is registered as *safe* and *first* in the display order, so figures draw in
 // untrusted notebooks and after a browser reload (the saved Plotly JSON is all it needs). Installed by
 // `node scripts/kernel.mjs install-local` (into the project's .jupyter/) or `install-user`.
-define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], function (require, $, Jupyter, outputarea) {
+define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], function (
+  require,
+  $,
+  Jupyter,
+  outputarea,
+) {
   'use strict';
   var MIME = 'application/vnd.plotly.v1+json';
   var OutputArea = outputarea.OutputArea;
 
   function withPlotly(done, failed) {
-    if (window.Plotly) { done(window.Plotly); return; }
+    if (window.Plotly) {
+      done(window.Plotly);
+      return;
+    }
     // plotly.js v4 sets window.Plotly (it calls no define()); older builds define an AMD module.
-    require(['./plotly.min'], function (P) { done(P || window.Plotly); }, failed);
+    require(['./plotly.min'], function (P) {
+      done(P || window.Plotly);
+    }, failed);
   }
 
   // Plotly sizes a plot from its container, so draw once the output is in the page.
@@ -37,14 +47,25 @@ define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], fun
     element.append(area);
     // A copy: Plotly writes into the objects it is given, and these are the notebook's saved outputs.
     var fig = JSON.parse(JSON.stringify(spec || {}));
-    withPlotly(function (Plotly) {
-      whenAttached(div, function () {
-        Plotly.newPlot(div, fig.data || [], fig.layout || {}, $.extend({ responsive: true, displaylogo: false }, fig.config));
-      });
-    }, function (err) {
-      div.style.height = 'auto';
-      div.textContent = 'Sequentia: plotly.js did not load from nbextensions/sequentia/ (' + err + '). Run: npm run kernel:install-user, then reload.';
-    });
+    withPlotly(
+      function (Plotly) {
+        whenAttached(div, function () {
+          Plotly.newPlot(
+            div,
+            fig.data || [],
+            fig.layout || {},
+            $.extend({ responsive: true, displaylogo: false }, fig.config),
+          );
+        });
+      },
+      function (err) {
+        div.style.height = 'auto';
+        div.textContent =
+          'Sequentia: plotly.js did not load from nbextensions/sequentia/ (' +
+          err +
+          '). Run: npm run kernel:install-user, then reload.';
+      },
+    );
     return area;
   }
 
@@ -55,9 +76,16 @@ define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], fun
     if (!nb || !nb._fully_loaded) return;
     nb.get_cells().forEach(function (cell) {
       var oa = cell.output_area;
-      if (!oa || !oa.outputs || !oa.outputs.some(function (o) { return o.data && o.data[MIME]; })) return;
+      if (
+        !oa ||
+        !oa.outputs ||
+        !oa.outputs.some(function (o) {
+          return o.data && o.data[MIME];
+        })
+      )
+        return;
       var outputs = oa.toJSON();
-      var trusted = oa.trusted;  // clear_output() marks the area trusted: keep the saved state
+      var trusted = oa.trusted; // clear_output() marks the area trusted: keep the saved state
       oa.clear_output(false, true);
       oa.trusted = trusted;
       oa.fromJSON(outputs, {});
@@ -69,7 +97,10 @@ define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], fun
       OutputArea.prototype.register_mime_type(MIME, render, { safe: true, index: 0 });
     }
     rerenderLoadedOutputs();
-    withPlotly(function () {}, function () {});  // start fetching plotly.js now
+    withPlotly(
+      function () {},
+      function () {},
+    ); // start fetching plotly.js now
   }
 
   return { load_ipython_extension: load_ipython_extension };
