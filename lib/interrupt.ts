@@ -126,3 +126,28 @@ export function enterLoop(): () => void {
     left = true;
   };
 }
+
+/**
+ * A CLI's Ctrl-C (and SIGTERM): before `startTraining()` there is nothing to save, so it quits (exit
+ * 130); after, the first signal asks the training loop to stop after the current step (pass `stopped`
+ * as train()'s `shouldStop`) and prints `stopping(signal)`; a second one quits at once.
+ */
+export function stopOnSignals(stopping: (signal: string) => string): { startTraining(): void; stopped(): boolean } {
+  let training = false;
+  let stop = false;
+  const on = (sig: string) => {
+    if (!training) {
+      console.log(`\n${sig}: quitting before training`);
+      process.exit(130);
+    }
+    if (stop) {
+      console.log(`\n${sig} again: quitting now (latest/ keeps the last saved state)`);
+      process.exit(130);
+    }
+    stop = true;
+    console.log(`\n${sig}: ${stopping(sig)}`);
+  };
+  process.on('SIGINT', () => on('Ctrl-C'));
+  process.on('SIGTERM', () => on('SIGTERM'));
+  return { startTraining: () => void (training = true), stopped: () => stop };
+}

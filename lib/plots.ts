@@ -287,14 +287,22 @@ export interface LineOptions {
   width?: number;
 }
 
+/**
+ * A value rounded to 5 significant digits: a chart a few hundred pixels tall cannot show more, and a
+ * figure's data is stored twice in a notebook (Plotly JSON and the HTML that draws it).
+ */
+function compact(v: number | string): number | string {
+  return typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v;
+}
+
 export function lineChart(series: readonly Series[], opts: LineOptions = {}): Figure {
   return {
     data: series.map((s) => ({
       type: 'scatter',
       mode: s.mode ?? 'lines',
       name: s.name,
-      x: s.x ?? s.y.map((_, i) => i),
-      y: s.y,
+      x: s.x ? s.x.map(compact) : s.y.map((_, i) => i),
+      y: s.y.map(compact),
     })),
     layout: {
       ...BASE_LAYOUT,

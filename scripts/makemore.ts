@@ -32,6 +32,7 @@ import {
 } from '../lib/checkpoint';
 import type { SavedTopology } from '../lib/io';
 import { TorchGenerator, FastGenerator } from '../lib/random';
+import { stopOnSignals } from '../lib/interrupt';
 import { train, formatDuration, evaluateSequences } from '../lib/train';
 import { sequenceBatch } from '../lib/lecture';
 import { lineChart, plotlyJsPath } from '../lib/plots';
@@ -435,23 +436,9 @@ async function main(): Promise<number> {
   );
 
   // 3. the lock, then (with --overwrite) the old run's files
-  let stop = false;
-  let training = false;
-  const onSignal = (sig: string) => {
-    // before training there is nothing to save: quit (the exit handler releases the lock)
-    if (!training) {
-      console.log(`\n${sig}: quitting before training`);
-      process.exit(130);
-    }
-    if (stop) {
-      console.log(`\n${sig} again: quitting now (latest/ keeps the last saved state)`);
-      process.exit(130);
-    }
-    stop = true;
-    console.log(`\n${sig}: stopping after this step and saving the latest state; ${sig} again to quit now`);
-  };
-  process.on('SIGINT', () => onSignal('Ctrl-C'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const signals = stopOnSignals(
+    (sig) => `stopping after this step and saving the latest state; ${sig} again to quit now`,
+  );
   let lock: ReturnType<typeof acquireLock> | null = null;
   if (!a.sampleOnly) {
     try {
@@ -576,13 +563,13 @@ async function main(): Promise<number> {
 
   const parallel = a.workers > 1 ? await DataParallel.start({ type: a.type, config }, model, a.batchSize) : null;
   const t0 = performance.now();
-  training = true;
+  signals.startTraining();
   console.log(`training steps ${startStep + 1}…${a.maxSteps === -1 ? ' until Ctrl-C' : a.maxSteps}`);
   let step = startStep;
   let ran = 0;
   try {
     // train() keeps one loss per step in memory: run "until interrupted" in chunks
-    while (!stop && (a.maxSteps === -1 || step < a.maxSteps)) {
+    while (!signals.stopped() && (a.maxSteps === -1 || step < a.maxSteps)) {
       const chunk = Math.min(a.maxSteps === -1 ? Infinity : a.maxSteps - step, 1_000_000);
       const res = await train({
         steps: chunk,
@@ -644,10 +631,9 @@ async function main(): Promise<number> {
             sampleOpts,
           );
         },
-        shouldStop: () => stop,
+        shouldStop: signals.stopped,
       });
       ran += res.losses.length;
-      if (res.interrupted) stop = true;
     }
     if (savedAt !== step) await saveLatest(step);
   } finally {
@@ -670,7 +656,7 @@ async function main(): Promise<number> {
   );
   model.dispose();
   lock?.release();
-  if (stop) {
+  if (signals.stopped()) {
     console.log(`stopped at step ${step}: continue with --resume`);
     return 130;
   }

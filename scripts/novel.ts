@@ -27,6 +27,7 @@ import {
 } from '../lib/checkpoint';
 import type { SavedTopology } from '../lib/io';
 import { TorchGenerator, FastGenerator } from '../lib/random';
+import { stopOnSignals } from '../lib/interrupt';
 import { train } from '../lib/train';
 
 const USAGE = `usage: npm run novel -- [options]
@@ -198,25 +199,9 @@ async function main(): Promise<number> {
     throw e;
   }
   if (lock.stalePid !== null) console.log(`removed a stale lock ${lock.path} (PID ${lock.stalePid} is not running)`);
-  let stop = false;
-  let training = false;
-  const onSignal = (sig: string) => {
-    // before training there is nothing to save: quit (the exit handler releases the lock)
-    if (!training) {
-      console.log(`\n${sig}: quitting before training`);
-      process.exit(130);
-    }
-    if (stop) {
-      console.log(`\n${sig} again: quitting now (latest/ keeps the last saved state)`);
-      process.exit(130);
-    }
-    stop = true;
-    console.log(
-      `\n${sig}: stopping after this iteration, saving the latest state and printing the sample; ${sig} again to quit now`,
-    );
-  };
-  process.on('SIGINT', () => onSignal('Ctrl-C'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const signals = stopOnSignals(
+    (sig) => `stopping after this iteration, saving the latest state and printing the sample; ${sig} again to quit now`,
+  );
   if (!a.resume) {
     const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(out, f)));
     if (existing.length && !a.overwrite) {
@@ -299,7 +284,7 @@ async function main(): Promise<number> {
     savedAt = step;
   };
 
-  training = true;
+  signals.startTraining();
   console.log(
     `LSTM E${a.nEmbd}/H${a.nHidden}, batch ${a.batch}, iterations ${startStep + 1}…${a.steps}, ${model.numParams()} parameters`,
   );
@@ -328,7 +313,7 @@ async function main(): Promise<number> {
           await save();
         }
       },
-      shouldStop: () => stop,
+      shouldStop: signals.stopped,
     });
   } else
     console.log(
@@ -340,7 +325,7 @@ async function main(): Promise<number> {
   console.log(generateText(model, corpus.vocab, a.seedText, 500, new TorchGenerator(1), { temperature: 1 / a.scale }));
   model.dispose();
   lock.release();
-  return stop ? 130 : 0;
+  return signals.stopped() ? 130 : 0;
 }
 
 main().then(

@@ -364,3 +364,10 @@ test(
     }
   },
 );
+
+test('line charts carry 5 significant digits (the picture shows no more; the data is stored twice)', () => {
+  const fig = lineChart([{ name: 'loss', x: [0.5, 1, 2], y: [2.123456789, 1.000012345, 3] }]);
+  const t = fig.data[0] as unknown as { x: number[]; y: number[] };
+  assert.deepEqual(t.x, [0.5, 1, 2]);
+  assert.deepEqual(t.y, [2.1235, 1, 3]);
+});
