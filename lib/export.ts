@@ -12,6 +12,16 @@ const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '
 export const CHROMIUM_HINT =
   'Chromium is needed to export figures: sudo apt-get install -y --no-install-recommends chromium  (or set SEQUENTIA_CHROMIUM=/path/to/chrome)';
 
+/** Headless Chromium on a machine with no network beyond loopback: nothing started that would call out. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+] as const;
+
 export function findChromium(): string | null {
   const forced = process.env.SEQUENTIA_CHROMIUM;
   if (forced) return fs.existsSync(forced) ? forced : null;
@@ -53,14 +63,7 @@ export class FigureRenderer {
     const ctx = await chromium.launchPersistentContext(userDir, {
       executablePath,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-sync',
-      ],
+      args: [...CHROMIUM_ARGS],
     });
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body></body></html>');

@@ -9,7 +9,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { tf, initTf } from '../lib/tf';
 import { loadWords, Vocab } from '../lib/data';
 import { buildSequences, makemoreSplit, takeSequences, type Sequences } from '../lib/dataset';
@@ -33,6 +32,7 @@ import {
 import type { SavedTopology } from '../lib/io';
 import { TorchGenerator, FastGenerator } from '../lib/random';
 import { stopOnSignals } from '../lib/interrupt';
+import { parseFlags, UsageError } from './flags';
 import { train, formatDuration, evaluateSequences } from '../lib/train';
 import { sequenceBatch } from '../lib/lecture';
 import { lineChart, plotlyJsPath } from '../lib/plots';
@@ -74,8 +74,6 @@ exit codes: 0 done · 1 missing, unreadable or unusable files (input, checkpoint
   flags, a work dir that holds a run (without --resume/--overwrite) or is locked · 130 interrupted`;
 
 /** Exit code 2: the command line is wrong. */
-class UsageError extends Error {}
-
 const STRING_OPTS = [
   'input',
   'input-file',
@@ -129,37 +127,8 @@ function num(
   return x;
 }
 
-/** parseArgs reads `--max-steps -1` as a missing value; join a negative number to its flag. */
-function joinNegatives(argv: readonly string[], stringOpts: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const next = argv[i + 1];
-    if (a.startsWith('--') && stringOpts.includes(a.slice(2)) && next !== undefined && /^-[\d.]/.test(next)) {
-      out.push(`${a}=${next}`);
-      i++;
-    } else out.push(a);
-  }
-  return out;
-}
-
 function parse(argv: readonly string[]) {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: joinNegatives(argv, STRING_OPTS),
-      options: Object.fromEntries([
-        ...STRING_OPTS.map((k) => [k, { type: 'string' as const }]),
-        ...BOOL_OPTS.map((k) => [k, { type: 'boolean' as const }]),
-      ]),
-      allowPositionals: false,
-      strict: true,
-    }).values as Record<string, string | boolean | undefined>;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  // No parseArgs defaults: a flag given explicitly must be told apart from a default (--resume takes the checkpoint's values).
-  const explicit = new Set(Object.keys(values).filter((k) => values[k] !== undefined));
+  const { values, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS);
   if (explicit.has('input-file')) explicit.add('input');
   const str = (k: keyof typeof DEFAULTS | (typeof STRING_OPTS)[number]) =>
     (values[k] as string | undefined) ?? (DEFAULTS as Record<string, string>)[k];

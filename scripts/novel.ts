@@ -8,7 +8,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { tf, initTf } from '../lib/tf';
 import { loadMysteriousIsland, randomWindows } from '../lib/text';
 import { RecurrentLM, type RecurrentConfig } from '../lib/models/recurrent';
@@ -28,6 +27,7 @@ import {
 import type { SavedTopology } from '../lib/io';
 import { TorchGenerator, FastGenerator } from '../lib/random';
 import { stopOnSignals } from '../lib/interrupt';
+import { parseFlags, UsageError } from './flags';
 import { train } from '../lib/train';
 
 const USAGE = `usage: npm run novel -- [options]
@@ -52,8 +52,6 @@ out dir:  latest/   model/ (lib/io: loadWeights('out/novel/latest/model')), opti
 exit codes: 0 done · 1 missing or unusable files (corpus, checkpoint) · 2 bad or contradicting flags,
   an --out that holds a run (without --resume/--overwrite) or is locked · 130 interrupted`;
 
-class UsageError extends Error {}
-
 const STRING_OPTS = ['steps', 'out', 'seed-text', 'scale', 'n-embd', 'n-hidden', 'batch-size', 'log-every'] as const;
 const BOOL_OPTS = ['book', 'resume', 'overwrite', 'help'] as const;
 const RUN_FILES = ['latest', 'latest.prev', 'loss.jsonl', 'model'];
@@ -69,21 +67,7 @@ function posInt(v: string | undefined, name: string): number | undefined {
 }
 
 function parse(argv: readonly string[]) {
-  let v: Record<string, string | boolean | undefined>;
-  try {
-    v = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries([
-        ...STRING_OPTS.map((k) => [k, { type: 'string' as const }]),
-        ...BOOL_OPTS.map((k) => [k, { type: 'boolean' as const }]),
-      ]),
-      allowPositionals: false,
-      strict: true,
-    }).values as Record<string, string | boolean | undefined>;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const explicit = new Set(Object.keys(v).filter((k) => v[k] !== undefined));
+  const { values: v, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS);
   const book = v.book === true;
   const base = book
     ? { nEmbd: 256, nHidden: 512, batch: 64, steps: 10_000 }

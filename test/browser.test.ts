@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../lib/export';
 
 const ROOT = path.resolve(__dirname, '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -191,14 +192,7 @@ before(async () => {
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
   const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   // Nothing leaves 127.0.0.1.

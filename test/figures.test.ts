@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { FigureRenderer, findChromium, standaloneHtml } from '../lib/export';
+import { CHROMIUM_ARGS, FigureRenderer, findChromium, standaloneHtml } from '../lib/export';
 import {
   BLUES,
   DARK_TEXT,
@@ -315,15 +315,7 @@ test(
       const { chromium: pw } = await import('playwright-core');
       const browser = await pw.launch({
         executablePath: chromium!,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--no-first-run',
-          '--disable-sync',
-          '--allow-file-access-from-files',
-        ],
+        args: [...CHROMIUM_ARGS, '--allow-file-access-from-files'],
       });
       try {
         const page = await browser.newPage();

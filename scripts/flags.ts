@@ -1,0 +1,46 @@
+/**
+ * Command-line flags for the CLIs, one way: node:util's parseArgs, strict, no defaults inside the parser
+ * (so a flag given explicitly is told apart from a default: --resume takes the checkpoint's values),
+ * and negative numbers accepted as values (`--max-steps -1`).
+ */
+import { parseArgs } from 'node:util';
+
+/** A bad flag or flag value: the CLI prints the message and its usage, and exits 2. */
+export class UsageError extends Error {}
+
+/** parseArgs reads `--max-steps -1` as a missing value; join a negative number to its flag. */
+function joinNegatives(argv: readonly string[], strings: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && strings.includes(a.slice(2)) && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** The flags given (strings and booleans by name) and which of them were given explicitly. */
+export function parseFlags(
+  argv: readonly string[],
+  strings: readonly string[],
+  booleans: readonly string[],
+): { values: Record<string, string | boolean | undefined>; explicit: Set<string> } {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: joinNegatives(argv, strings),
+      options: Object.fromEntries([
+        ...strings.map((k) => [k, { type: 'string' as const }]),
+        ...booleans.map((k) => [k, { type: 'boolean' as const }]),
+      ]),
+      allowPositionals: false,
+      strict: true,
+    }).values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return { values, explicit: new Set(Object.keys(values).filter((k) => values[k] !== undefined)) };
+}
