@@ -128,6 +128,7 @@ function heatmapLabels(figureId: string): Promise<number> {
 before(async () => {
   if (skip) return;
   if (missing) throw new Error(missing);
+  fs.mkdirSync(path.join(ROOT, 'out'), { recursive: true });
   work = fs.mkdtempSync(path.join(ROOT, 'out', 'browser-work-'));
   const jupyterDir = path.join(work, 'jupyter');
   // A private kernelspec + the figure extension, exactly as `npm ci` installs them into .jupyter/.
