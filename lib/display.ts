@@ -6,6 +6,7 @@
  * classic Notebook and nbconvert HTML render text/html, GitHub shows image/png, a terminal text/plain.
  * Outside a kernel (scripts, tests) nothing is sent and `display` returns false.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 export type MimeBundle = Record<string, string | object>;
@@ -115,4 +116,54 @@ export function table(rows: readonly Row[], opts: { digits?: number; caption?: s
     .map((r) => `<tr>${cols.map((c) => `<td>${escapeHtml(fmtCell(r[c], digits))}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
   if (!display({ 'text/html': html, 'text/plain': text })) console.log(text);
+}
+
+/**
+ * The source of a class (or one of its methods) or a function as written in a lib file, so a notebook
+ * shows the code it teaches and that code is the code the tests check. A body is the block from the
+ * first `{` that ends a line after the declaration, braces counted; strings holding unbalanced braces
+ * would confuse it (lib has none where it is used).
+ */
+export function sourceOf(file: string, name: string, member?: string): string {
+  const text = readFileSync(file, 'utf8');
+  const declaration = member
+    ? new RegExp(`^\\s*(?:async )?${member}\\(`, 'm')
+    : new RegExp(`^(?:export )?(?:abstract )?(?:class|(?:async )?function) ${name}\\b`, 'm');
+  let from = 0;
+  if (member) {
+    const cls = new RegExp(`^(?:export )?(?:abstract )?class ${name}\\b`, 'm').exec(text);
+    if (!cls) throw new Error(`${file}: class ${name} not found`);
+    from = cls.index;
+  }
+  const decl = declaration.exec(text.slice(from));
+  if (!decl) throw new Error(`${file}: ${member ? `${name}.${member}` : name} not found`);
+  const start = from + decl.index + (decl[0].length - decl[0].trimStart().length);
+  const lineStart = text.lastIndexOf('\n', start) + 1;
+  const open = text.indexOf('{\n', start);
+  let depth = 0;
+  for (let i = open; i >= 0 && i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) {
+      const indent = start - lineStart;
+      return text
+        .slice(lineStart, i + 1)
+        .split('\n')
+        .map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)))
+        .join('\n');
+    }
+  }
+  throw new Error(`${file}: ${name} has no balanced body`);
+}
+
+/** Shows `sourceOf(...)` in the notebook as highlighted TypeScript (plain text elsewhere). */
+export function showSource(file: string, name: string, member?: string): void {
+  const code = sourceOf(file, name, member);
+  const title = `${file}: ${member ? `${name}.${member}` : name}`;
+  if (
+    !display({
+      'text/markdown': `\`${title}\`\n\n\`\`\`typescript\n${code}\n\`\`\``,
+      'text/plain': `${title}\n${code}`,
+    })
+  )
+    console.log(`${title}\n${code}`);
 }
