@@ -130,17 +130,3 @@ export class Vocab {
     return s;
   }
 }
-
-/** Splits a list into train/dev/test by fractions after a seeded shuffle (see random.ts). */
-export function splitByFractions<T>(
-  items: readonly T[],
-  fractions: readonly [number, number],
-  order: readonly number[],
-): [T[], T[], T[]] {
-  if (order.length !== items.length)
-    throw new Error(`split order has ${order.length} entries for ${items.length} items`);
-  const n1 = Math.floor(fractions[0] * items.length);
-  const n2 = Math.floor((fractions[0] + fractions[1]) * items.length);
-  const shuffled = order.map((i) => items[i] as T);
-  return [shuffled.slice(0, n1), shuffled.slice(n1, n2), shuffled.slice(n2)];
-}
