@@ -3,7 +3,15 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', '.jupyter/', 'lib/native/kernels-wasm.ts', 'scripts/nbextension/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'out/',
+      '.jupyter/',
+      'lib/backend/native/kernels-wasm.ts',
+      'scripts/notebooks/nbextension/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -6,18 +6,14 @@
  * hand-written back-propagation through time (fused.ts; the tf-ops cell below is used for generation
  * and for hidden sizes that are not a multiple of 4).
  */
-import { tf } from '../tf';
-import {
-  assignValue,
-  constantVariable,
-  countParameters,
-  crossEntropy,
-  loadNamedWeights,
-  randnVariable,
-  uniformVariable,
-} from '../nn';
-import type { Rng } from '../random';
-import { gruSequence, lstmSequence, rnnSequence } from './fused';
+import { tf } from '../runtime/tf';
+import { assignValue, constantVariable, randnVariable, uniformVariable } from '../nn/init';
+import { countParameters, loadNamedWeights } from '../nn/weights';
+import { crossEntropy } from '../nn/losses';
+import type { Rng } from '../random/rng';
+import { gruSequence } from '../ops/gru';
+import { lstmSequence } from '../ops/lstm';
+import { rnnSequence } from '../ops/rnn';
 
 export type CellType = 'rnn' | 'gru' | 'lstm';
 

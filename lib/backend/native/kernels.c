@@ -1,0 +1,420 @@
+// Hand-written kernels for the transformer's hot spots, compiled to WebAssembly (SIMD) by
+// scripts/native/build.sh into kernels-wasm.ts. tfjs's wasm backend runs batched matmuls of small
+// matrices in a scalar loop and spends ~30 kernel launches on a layer norm; these do the same
+// arithmetic in one pass each. No libc, no static data; T <= 64 (the caller falls back to tensor ops).
+//
+// All pointers are byte offsets into this module's own memory; lib/native.ts copies tensors in and out.
+
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+static inline float max_f(float a, float b) { return a > b ? a : b; }
+
+// exp(x) for any float, branch-free so loops over it vectorise: x is clamped to [-87, 88], reduced
+// as x = k ln2 + r (|r| <= ln2/2, Cody-Waite split of ln2), then a degree-6 polynomial (rel. error ~2e-7)
+// scaled by 2^k through the exponent bits.
+static inline float exp_f(float x) {
+  x = __builtin_fminf(__builtin_fmaxf(x, -87.0f), 88.0f);
+  const float kf = __builtin_floorf(x * 1.44269504089f + 0.5f);
+  const float r = (x - kf * 0.693145751953125f) - kf * 1.428606765330187e-06f;
+  const float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+  union { float f; int i; } u;
+  u.i = ((int)kf + 127) << 23;
+  return p * u.f;
+}
+
+// Causal self-attention, forward. qkv: [B, T, 3E] (q | k | v, head h at columns h*hs..), writes the
+// attention probabilities probs: [B, H, T, T] (zeros above the diagonal) and y: [B, T, E].
+EXPORT(attn_forward)
+void attn_forward(const float* restrict qkv, float* restrict probs, float* restrict y, int B, int T, int H, int hs, float scale) {
+  const int E = H * hs, C3 = 3 * E;
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      const float* q = qkv + b * T * C3 + h * hs;
+      const float* k = q + E;
+      const float* v = q + 2 * E;
+      float* P = probs + (b * H + h) * T * T;
+      for (int i = 0; i < T; i++) {
+        const float* qi = q + i * C3;
+        float* Pi = P + i * T;
+        float mx = -3.4e38f;
+        for (int j = 0; j <= i; j++) {
+          const float* kj = k + j * C3;
+          float d = 0;
+          for (int c = 0; c < hs; c++) d += qi[c] * kj[c];
+          d *= scale;
+          Pi[j] = d;
+          mx = max_f(mx, d);
+        }
+        float sum = 0;
+        for (int j = 0; j <= i; j++) {
+          float e = exp_f(Pi[j] - mx);
+          Pi[j] = e;
+          sum += e;
+        }
+        const float inv = 1.0f / sum;
+        float* yi = y + (b * T + i) * E + h * hs;
+        for (int c = 0; c < hs; c++) yi[c] = 0;
+        for (int j = 0; j <= i; j++) {
+          const float p = Pi[j] * inv;
+          Pi[j] = p;
+          const float* vj = v + j * C3;
+          for (int c = 0; c < hs; c++) yi[c] += p * vj[c];
+        }
+        for (int j = i + 1; j < T; j++) Pi[j] = 0;
+      }
+    }
+  }
+}
+
+// Causal self-attention, backward: dqkv (zeroed here) from dy [B, T, E] and the forward's probs.
+EXPORT(attn_backward)
+void attn_backward(const float* restrict qkv, const float* restrict probs, const float* restrict dy, float* restrict dqkv, int B, int T, int H, int hs, float scale) {
+  const int E = H * hs, C3 = 3 * E;
+  for (int n = 0; n < B * T * C3; n++) dqkv[n] = 0;
+  for (int b = 0; b < B; b++) {
+    for (int h = 0; h < H; h++) {
+      const float* q = qkv + b * T * C3 + h * hs;
+      const float* k = q + E;
+      const float* v = q + 2 * E;
+      float* dq = dqkv + b * T * C3 + h * hs;
+      float* dk = dq + E;
+      float* dv = dq + 2 * E;
+      const float* P = probs + (b * H + h) * T * T;
+      for (int i = 0; i < T; i++) {
+        const float* gi = dy + (b * T + i) * E + h * hs;
+        const float* Pi = P + i * T;
+        const float* qi = q + i * C3;
+        float* dqi = dq + i * C3;
+        // dP_ij = dy_i . v_j  and  dv_j += p_ij dy_i; then the softmax's backward row by row
+        float dp[64];
+        float rowdot = 0;
+        for (int j = 0; j <= i; j++) {
+          const float* vj = v + j * C3;
+          float* dvj = dv + j * C3;
+          const float p = Pi[j];
+          float d = 0;
+          for (int c = 0; c < hs; c++) {
+            d += gi[c] * vj[c];
+            dvj[c] += p * gi[c];
+          }
+          dp[j & 63] = d;
+          rowdot += p * d;
+        }
+        for (int j = 0; j <= i; j++) {
+          const float ds = Pi[j] * (dp[j & 63] - rowdot) * scale;
+          const float* kj = k + j * C3;
+          float* dkj = dk + j * C3;
+          for (int c = 0; c < hs; c++) {
+            dqi[c] += ds * kj[c];
+            dkj[c] += ds * qi[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Layer norm over the last axis (N rows of D): y = (x - mean) * rstd * g + b; saves mean and rstd.
+EXPORT(layernorm_forward)
+void layernorm_forward(const float* restrict x, const float* restrict g, const float* restrict bias, float* restrict y, float* restrict mean, float* restrict rstd, int N, int D, float eps) {
+  for (int n = 0; n < N; n++) {
+    const float* xn = x + n * D;
+    float s = 0;
+    for (int d = 0; d < D; d++) s += xn[d];
+    const float m = s / D;
+    float v = 0;
+    for (int d = 0; d < D; d++) {
+      const float c = xn[d] - m;
+      v += c * c;
+    }
+    const float r = 1.0f / __builtin_sqrtf(v / D + eps);
+    mean[n] = m;
+    rstd[n] = r;
+    float* yn = y + n * D;
+    for (int d = 0; d < D; d++) yn[d] = (xn[d] - m) * r * g[d] + bias[d];
+  }
+}
+
+// Layer norm, backward: dx, and dg / db accumulated over rows (both zeroed here).
+EXPORT(layernorm_backward)
+void layernorm_backward(const float* restrict x, const float* restrict g, const float* restrict mean, const float* restrict rstd, const float* restrict dy, float* restrict dx, float* restrict dg, float* restrict db, int N, int D) {
+  for (int d = 0; d < D; d++) { dg[d] = 0; db[d] = 0; }
+  for (int n = 0; n < N; n++) {
+    const float* xn = x + n * D;
+    const float* gn = dy + n * D;
+    const float m = mean[n], r = rstd[n];
+    float a = 0, bsum = 0; // mean of dxhat and of dxhat * xhat
+    for (int d = 0; d < D; d++) {
+      const float xhat = (xn[d] - m) * r;
+      const float dxhat = gn[d] * g[d];
+      a += dxhat;
+      bsum += dxhat * xhat;
+      dg[d] += gn[d] * xhat;
+      db[d] += gn[d];
+    }
+    a /= D;
+    bsum /= D;
+    float* dxn = dx + n * D;
+    for (int d = 0; d < D; d++) {
+      const float xhat = (xn[d] - m) * r;
+      dxn[d] = r * (gn[d] * g[d] - a - xhat * bsum);
+    }
+  }
+}
+
+// Column sums of an N x D matrix (the gradient of a broadcast bias).
+EXPORT(colsum)
+void colsum(const float* restrict x, float* restrict out, int N, int D) {
+  for (int d = 0; d < D; d++) out[d] = 0;
+  for (int n = 0; n < N; n++) {
+    const float* xn = x + n * D;
+    for (int d = 0; d < D; d++) out[d] += xn[d];
+  }
+}
+
+// exp on four lanes: k = nearest(x log2 e), Cody-Waite r = x - k ln2, the same polynomial, scaled by
+// 2^k through the exponent bits. (The 1.5*2^23 rounding trick would not survive -ffast-math.)
+static inline v128_t exp4(v128_t x) {
+  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f)), wasm_f32x4_splat(88.0f));
+  const v128_t kf = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504089f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(kf, wasm_f32x4_splat(0.693145751953125f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(kf, wasm_f32x4_splat(1.428606765330187e-06f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 720);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  const v128_t k = wasm_i32x4_trunc_sat_f32x4(kf); // exact: kf is integral
+  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(k, wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, scale);
+}
+
+// GELU, tanh approximation (GPT-2's): y = 0.5 x (1 + tanh(u)), u = a (x + 0.044715 x^3), a = sqrt(2/pi);
+// tanh|u| = (1 - e) / (1 + e) with e = exp(-2|u|), which never overflows. Returns tanh(u).
+static inline v128_t gelu_t4(v128_t x) {
+  const v128_t x2 = wasm_f32x4_mul(x, x);
+  const v128_t u = wasm_f32x4_mul(wasm_f32x4_mul(x, wasm_f32x4_splat(0.7978845608f)), wasm_f32x4_add(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(x2, wasm_f32x4_splat(0.044715f))));
+  const v128_t au = wasm_f32x4_abs(u);
+  const v128_t e = exp4(wasm_f32x4_mul(au, wasm_f32x4_splat(-2.0f)));
+  const v128_t t = wasm_f32x4_div(wasm_f32x4_sub(wasm_f32x4_splat(1.0f), e), wasm_f32x4_add(wasm_f32x4_splat(1.0f), e));
+  const v128_t sign = wasm_v128_and(u, wasm_i32x4_splat((int)0x80000000));
+  return wasm_v128_or(t, sign);
+}
+
+static inline v128_t load4(const float* p, int n) {
+  if (n >= 4) return wasm_v128_load(p);
+  float tmp[4] = {0, 0, 0, 0};
+  for (int i = 0; i < n; i++) tmp[i] = p[i];
+  return wasm_v128_load(tmp);
+}
+
+static inline void store4(float* p, v128_t v, int n) {
+  if (n >= 4) { wasm_v128_store(p, v); return; }
+  float tmp[4];
+  wasm_v128_store(tmp, v);
+  for (int i = 0; i < n; i++) p[i] = tmp[i];
+}
+
+EXPORT(gelu_forward)
+void gelu_forward(const float* restrict x, float* restrict y, int n) {
+  const v128_t half = wasm_f32x4_splat(0.5f), one = wasm_f32x4_splat(1.0f);
+  for (int i = 0; i < n; i += 4) {
+    const v128_t xi = load4(x + i, n - i);
+    store4(y + i, wasm_f32x4_mul(wasm_f32x4_mul(half, xi), wasm_f32x4_add(one, gelu_t4(xi))), n - i);
+  }
+}
+
+// dy/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) a (1 + 3 * 0.044715 x^2)
+EXPORT(gelu_backward)
+void gelu_backward(const float* restrict x, const float* restrict dy, float* restrict dx, int n) {
+  const v128_t half = wasm_f32x4_splat(0.5f), one = wasm_f32x4_splat(1.0f);
+  for (int i = 0; i < n; i += 4) {
+    const v128_t xi = load4(x + i, n - i);
+    const v128_t t = gelu_t4(xi);
+    const v128_t inner = wasm_f32x4_mul(wasm_f32x4_splat(0.7978845608f), wasm_f32x4_add(one, wasm_f32x4_mul(wasm_f32x4_splat(0.134145f), wasm_f32x4_mul(xi, xi))));
+    const v128_t d = wasm_f32x4_add(wasm_f32x4_mul(half, wasm_f32x4_add(one, t)), wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_mul(half, xi), wasm_f32x4_sub(one, wasm_f32x4_mul(t, t))), inner));
+    store4(dx + i, wasm_f32x4_mul(load4(dy + i, n - i), d), n - i);
+  }
+}
+
+// One Adam(W) step over n parameters, as torch.optim.AdamW: p <- p * decay; m, v updated in place;
+// p <- p - step_size * m / (sqrt(v) / bc2_sqrt + eps).
+EXPORT(adam_step)
+void adam_step(float* restrict p, const float* restrict g, float* restrict m, float* restrict v, int n, float b1, float b2, float step_size, float bc2_sqrt, float eps, float decay) {
+  for (int i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = b1 * m[i] + (1.0f - b1) * gi;
+    const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - step_size * mi / (__builtin_sqrtf(vi) / bc2_sqrt + eps);
+  }
+}
+
+// out[ids[i], :] += x[i, :] for n rows of D (the gradient of an embedding lookup); out (numSeg x D) is
+// zeroed here; ids outside [0, numSeg) are dropped, as TensorFlow does.
+EXPORT(segment_sum)
+void segment_sum(const float* restrict x, const int* restrict ids, float* restrict out, int n, int D, int numSeg) {
+  for (int i = 0; i < numSeg * D; i++) out[i] = 0;
+  for (int i = 0; i < n; i++) {
+    const int s = ids[i];
+    if (s < 0 || s >= numSeg) continue;
+    const float* xi = x + i * D;
+    float* o = out + s * D;
+    for (int d = 0; d < D; d++) o[d] += xi[d];
+  }
+}
+
+// out = a x + b y (combining two halves' gradients).
+EXPORT(axpby)
+void axpby(const float* restrict x, const float* restrict y, float* restrict out, int n, float a, float b) {
+  for (int i = 0; i < n; i++) out[i] = a * x[i] + b * y[i];
+}
+
+static inline v128_t sigmoid4(v128_t x) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  return wasm_f32x4_div(one, wasm_f32x4_add(one, exp4(wasm_f32x4_neg(x))));
+}
+
+static inline v128_t tanh4(v128_t x) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  const v128_t e = exp4(wasm_f32x4_mul(wasm_f32x4_abs(x), wasm_f32x4_splat(-2.0f)));
+  const v128_t t = wasm_f32x4_div(wasm_f32x4_sub(one, e), wasm_f32x4_add(one, e));
+  return wasm_v128_or(t, wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000)));
+}
+
+// One LSTM step after the matmuls: gates = xg + hw ([B, 4H], order i, f, o, g). Writes the activated
+// gates act (i, f, o = sigmoid, g = tanh), the new cell c = f c_prev + i g and h = o tanh(c).
+// H must be a multiple of 4.
+EXPORT(lstm_forward_step)
+void lstm_forward_step(const float* restrict xg, const float* restrict hw, const float* restrict c_prev, float* restrict act, float* restrict c, float* restrict h, int B, int H) {
+  const int G = 4 * H;
+  for (int b = 0; b < B; b++) {
+    const float* x = xg + b * G;
+    const float* w = hw + b * G;
+    float* a = act + b * G;
+    for (int k = 0; k < 3 * H; k += 4) wasm_v128_store(a + k, sigmoid4(wasm_f32x4_add(wasm_v128_load(x + k), wasm_v128_load(w + k))));
+    for (int k = 3 * H; k < G; k += 4) wasm_v128_store(a + k, tanh4(wasm_f32x4_add(wasm_v128_load(x + k), wasm_v128_load(w + k))));
+    for (int k = 0; k < H; k += 4) {
+      const v128_t i = wasm_v128_load(a + k), f = wasm_v128_load(a + H + k), o = wasm_v128_load(a + 2 * H + k), g = wasm_v128_load(a + 3 * H + k);
+      const v128_t cn = wasm_f32x4_add(wasm_f32x4_mul(f, wasm_v128_load(c_prev + b * H + k)), wasm_f32x4_mul(i, g));
+      wasm_v128_store(c + b * H + k, cn);
+      wasm_v128_store(h + b * H + k, wasm_f32x4_mul(o, tanh4(cn)));
+    }
+  }
+}
+
+// Its backward: from dh (this step's output gradient plus the recurrent one) and dc (the gradient
+// flowing into c from the next step, updated in place to the one flowing into c_prev), the
+// gradient of the pre-activation gates dgates [B, 4H].
+EXPORT(lstm_backward_step)
+void lstm_backward_step(const float* restrict act, const float* restrict c_prev, const float* restrict c, const float* restrict dh, float* restrict dc, float* restrict dgates, int B, int H) {
+  const int G = 4 * H;
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int b = 0; b < B; b++) {
+    const float* a = act + b * G;
+    float* dg = dgates + b * G;
+    for (int k = 0; k < H; k += 4) {
+      const int n = b * H + k;
+      const v128_t i = wasm_v128_load(a + k), f = wasm_v128_load(a + H + k), o = wasm_v128_load(a + 2 * H + k), g = wasm_v128_load(a + 3 * H + k);
+      const v128_t tc = tanh4(wasm_v128_load(c + n));
+      const v128_t dhn = wasm_v128_load(dh + n);
+      const v128_t dcn = wasm_f32x4_add(wasm_v128_load(dc + n), wasm_f32x4_mul(wasm_f32x4_mul(dhn, o), wasm_f32x4_sub(one, wasm_f32x4_mul(tc, tc))));
+      const v128_t d_i = wasm_f32x4_mul(dcn, g);
+      const v128_t d_f = wasm_f32x4_mul(dcn, wasm_v128_load(c_prev + n));
+      const v128_t d_o = wasm_f32x4_mul(dhn, tc);
+      const v128_t d_g = wasm_f32x4_mul(dcn, i);
+      wasm_v128_store(dg + k, wasm_f32x4_mul(d_i, wasm_f32x4_mul(i, wasm_f32x4_sub(one, i))));
+      wasm_v128_store(dg + H + k, wasm_f32x4_mul(d_f, wasm_f32x4_mul(f, wasm_f32x4_sub(one, f))));
+      wasm_v128_store(dg + 2 * H + k, wasm_f32x4_mul(d_o, wasm_f32x4_mul(o, wasm_f32x4_sub(one, o))));
+      wasm_v128_store(dg + 3 * H + k, wasm_f32x4_mul(d_g, wasm_f32x4_sub(one, wasm_f32x4_mul(g, g))));
+      wasm_v128_store(dc + n, wasm_f32x4_mul(dcn, f));
+    }
+  }
+}
+
+// Vanilla RNN step after the matmul: h = tanh(xg + hw), [B, H] (H a multiple of 4).
+EXPORT(rnn_forward_step)
+void rnn_forward_step(const float* restrict xg, const float* restrict hw, float* restrict h, int n) {
+  for (int k = 0; k < n; k += 4) wasm_v128_store(h + k, tanh4(wasm_f32x4_add(wasm_v128_load(xg + k), wasm_v128_load(hw + k))));
+}
+
+// Its backward: dpre = (dy + drec) * (1 - h^2).
+EXPORT(rnn_backward_step)
+void rnn_backward_step(const float* restrict h, const float* restrict dy, const float* restrict drec, float* restrict dpre, int n) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int k = 0; k < n; k += 4) {
+    const v128_t hk = wasm_v128_load(h + k);
+    wasm_v128_store(dpre + k, wasm_f32x4_mul(wasm_f32x4_add(wasm_v128_load(dy + k), wasm_v128_load(drec + k)), wasm_f32x4_sub(one, wasm_f32x4_mul(hk, hk))));
+  }
+}
+
+// GRU, first half of a step: gates r, z = sigmoid(x_rz + hw_rz) ([B, 2H] each row r then z), and
+// rh = r * h_prev for the candidate's matmul.
+EXPORT(gru_gates_step)
+void gru_gates_step(const float* restrict xg, const float* restrict hw, const float* restrict h, float* restrict rz, float* restrict rh, int B, int H) {
+  for (int b = 0; b < B; b++) {
+    const float* x = xg + b * 3 * H;
+    const float* w = hw + b * 2 * H;
+    float* g = rz + b * 2 * H;
+    for (int k = 0; k < 2 * H; k += 4) wasm_v128_store(g + k, sigmoid4(wasm_f32x4_add(wasm_v128_load(x + k), wasm_v128_load(w + k))));
+    for (int k = 0; k < H; k += 4) wasm_v128_store(rh + b * H + k, wasm_f32x4_mul(wasm_v128_load(g + k), wasm_v128_load(h + b * H + k)));
+  }
+}
+
+// GRU, second half: hbar = tanh(x_n + rhw), h' = h + z (hbar - h).
+EXPORT(gru_out_step)
+void gru_out_step(const float* restrict xg, const float* restrict rhw, const float* restrict rz, const float* restrict h, float* restrict hbar, float* restrict hn, int B, int H) {
+  for (int b = 0; b < B; b++) {
+    const float* x = xg + b * 3 * H + 2 * H;
+    for (int k = 0; k < H; k += 4) {
+      const int n = b * H + k;
+      const v128_t hb = tanh4(wasm_f32x4_add(wasm_v128_load(x + k), wasm_v128_load(rhw + n)));
+      const v128_t z = wasm_v128_load(rz + b * 2 * H + H + k);
+      const v128_t hp = wasm_v128_load(h + n);
+      wasm_v128_store(hbar + n, hb);
+      wasm_v128_store(hn + n, wasm_f32x4_add(hp, wasm_f32x4_mul(z, wasm_f32x4_sub(hb, hp))));
+    }
+  }
+}
+
+// GRU backward, first half: from dh (output + recurrent gradient of h'), the candidate's
+// pre-activation gradient dn [B, H], dz folded into dg [B, 3H] (columns 2H.. hold dn, H.. dz), and the
+// direct part of dh_prev = dh (1 - z).
+EXPORT(gru_back_out)
+void gru_back_out(const float* restrict dh, const float* restrict rz, const float* restrict h, const float* restrict hbar, float* restrict dg, float* restrict dhp, int B, int H) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int b = 0; b < B; b++) {
+    for (int k = 0; k < H; k += 4) {
+      const int n = b * H + k;
+      const v128_t d = wasm_v128_load(dh + n);
+      const v128_t z = wasm_v128_load(rz + b * 2 * H + H + k);
+      const v128_t hb = wasm_v128_load(hbar + n);
+      const v128_t hp = wasm_v128_load(h + n);
+      const v128_t dz = wasm_f32x4_mul(d, wasm_f32x4_sub(hb, hp));
+      wasm_v128_store(dg + b * 3 * H + H + k, wasm_f32x4_mul(dz, wasm_f32x4_mul(z, wasm_f32x4_sub(one, z))));
+      wasm_v128_store(dg + b * 3 * H + 2 * H + k, wasm_f32x4_mul(wasm_f32x4_mul(d, z), wasm_f32x4_sub(one, wasm_f32x4_mul(hb, hb))));
+      wasm_v128_store(dhp + n, wasm_f32x4_mul(d, wasm_f32x4_sub(one, z)));
+    }
+  }
+}
+
+// GRU backward, second half: from d(rh) = dn Whn^T, dr = d(rh) h -> dg columns 0..H; dh_prev += d(rh) r.
+EXPORT(gru_back_gates)
+void gru_back_gates(const float* restrict drh, const float* restrict rz, const float* restrict h, float* restrict dg, float* restrict dhp, int B, int H) {
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  for (int b = 0; b < B; b++) {
+    for (int k = 0; k < H; k += 4) {
+      const int n = b * H + k;
+      const v128_t d = wasm_v128_load(drh + n);
+      const v128_t r = wasm_v128_load(rz + b * 2 * H + k);
+      const v128_t dr = wasm_f32x4_mul(d, wasm_v128_load(h + n));
+      wasm_v128_store(dg + b * 3 * H + k, wasm_f32x4_mul(dr, wasm_f32x4_mul(r, wasm_f32x4_sub(one, r))));
+      wasm_v128_store(dhp + n, wasm_f32x4_add(wasm_v128_load(dhp + n), wasm_f32x4_mul(d, r)));
+    }
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * makemore's bigram: a lookup table of next-token logits.
+ */
+import { tf } from '../../runtime/tf';
+import { constantVariable } from '../../nn/init';
+import { Base } from '../language-model';
+import { ModelConfig } from './config';
+
+/** A lookup table of next-token logits: 27 × 27 = 729 parameters for names. */
+export class Bigram extends Base {
+  readonly table: tf.Variable;
+  /** The table starts at zero (uniform predictions), as makemore's does; no randomness needed. */
+  constructor(readonly config: ModelConfig) {
+    super();
+    this.table = constantVariable(0, [config.vocabSize, config.vocabSize], 'bigram');
+  }
+  logits(idx: tf.Tensor2D): tf.Tensor3D {
+    return tf.gather(this.table, idx) as tf.Tensor3D;
+  }
+  namedWeights(): Record<string, tf.Variable> {
+    return { table: this.table };
+  }
+}

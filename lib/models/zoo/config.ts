@@ -1,0 +1,19 @@
+/**
+ * makemore's model settings and defaults.
+ */
+
+export interface ModelConfig {
+  vocabSize: number;
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  nEmbd2: number;
+}
+
+export const DEFAULT_CONFIG: Omit<ModelConfig, 'vocabSize' | 'blockSize'> = {
+  nLayer: 4,
+  nHead: 4,
+  nEmbd: 64,
+  nEmbd2: 64,
+};

@@ -1,0 +1,63 @@
+/**
+ * The one import point for TensorFlow.js.
+ *
+ * Backend choice, first that loads wins: tfjs-node (native, optional dependency) → wasm → cpu.
+ * `SEQUENTIA_BACKEND=node|wasm|cpu` forces one. Call `await initTf()` once before using `tf`;
+ * it says once which backend runs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import { patchWasmKernels } from '../backend/wasm-patches';
+
+export { tf };
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+const localRequire = createRequire(__filename);
+let ready: Promise<BackendName> | null = null;
+
+function tryLoadNode(): boolean {
+  try {
+    // tfjs-node registers the 'tensorflow' backend as a side effect of loading.
+    localRequire('@tensorflow/tfjs-node');
+    return tf.findBackend('tensorflow') !== null;
+  } catch {
+    return false;
+  }
+}
+
+async function choose(): Promise<BackendName> {
+  const wanted = (process.env.SEQUENTIA_BACKEND ?? '').toLowerCase();
+  const order: BackendName[] =
+    wanted === 'node' || wanted === 'tensorflow'
+      ? ['tensorflow']
+      : wanted === 'wasm'
+        ? ['wasm']
+        : wanted === 'cpu'
+          ? ['cpu']
+          : wanted === ''
+            ? ['tensorflow', 'wasm', 'cpu']
+            : (() => {
+                throw new Error(`SEQUENTIA_BACKEND='${wanted}' is not one of node, wasm, cpu`);
+              })();
+  for (const name of order) {
+    if (name === 'tensorflow' && !tryLoadNode()) continue;
+    if (name === 'wasm') patchWasmKernels();
+    if (await tf.setBackend(name)) {
+      await tf.ready();
+      return name;
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could start (tried ${order.join(', ')})`);
+}
+
+/** Picks and initialises the backend once; later calls return the same answer. */
+export function initTf(opts: { quiet?: boolean } = {}): Promise<BackendName> {
+  if (!ready) {
+    ready = choose().then((name) => {
+      if (!opts.quiet && !process.env.SEQUENTIA_QUIET_BACKEND) console.log(`tfjs backend: ${name}`);
+      return name;
+    });
+  }
+  return ready;
+}

@@ -1,0 +1,175 @@
+/**
+ * The one training loop every notebook and CLI uses.
+ */
+import { tf } from '../runtime/tf';
+import { LiveLine } from '../runtime/display';
+import { createOptimizer, type OptimizerName, type TrainOptimizer } from './optimizers';
+import {
+  acknowledgeInterrupt,
+  enterLoop,
+  inDeadCell,
+  Interrupted,
+  interruptRequested,
+  markTrainingStopped,
+  trainingStopped,
+} from '../runtime/interrupt';
+
+export type Schedule = number | ((step: number) => number);
+
+export type { OptimizerName };
+export interface TrainOptions {
+  steps: number;
+  params: tf.Variable[];
+  /** The loss of step `step` (called inside tf.tidy; sample the minibatch here). */
+  loss?: (step: number) => tf.Scalar;
+  /**
+   * Instead of `loss`: the loss and the gradients of step `step` computed elsewhere (e.g. by
+   * lib/parallel's DataParallel over two threads); the optimizer applies them.
+   */
+  gradients?: (step: number) => { loss: tf.Scalar; grads: tf.NamedTensorMap };
+  learningRate: Schedule;
+  /** A name, or an optimizer you made (createOptimizer) and keep: e.g. to save its state; not disposed here. */
+  optimizer?: OptimizerName | TrainOptimizer;
+  /** AdamW only: decoupled weight decay. */
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  /** Shown at the start of the progress line. */
+  label?: string;
+  /** Called after each step with the step's loss (e.g. to evaluate or checkpoint every k steps). */
+  onStep?: (step: number, loss: number) => void | Promise<void>;
+  /**
+   * Checked after each step: return true to stop early. An interrupt (■ in Jupyter, the runner's
+   * timeout, lib/interrupt's requestInterrupt) stops the loop the same way without this.
+   */
+  shouldStop?: () => boolean;
+  /** Milliseconds between progress-line updates (0: none). */
+  progressMs?: number;
+}
+
+export interface TrainResult {
+  /** One loss per step run: shorter than `steps` when the loop stopped early. */
+  losses: Float32Array;
+  seconds: number;
+  stepsPerSecond: number;
+  /** True when an interrupt or `shouldStop` ended the loop before `steps`; the parameters keep what was trained. */
+  interrupted: boolean;
+}
+
+function lrAt(s: Schedule, step: number): number {
+  return typeof s === 'number' ? s : s(step);
+}
+
+function makeOptimizer(o: TrainOptions): TrainOptimizer {
+  if (typeof o.optimizer === 'object') return o.optimizer;
+  return createOptimizer(o.optimizer ?? 'sgd', lrAt(o.learningRate, 0), {
+    beta1: o.beta1,
+    beta2: o.beta2,
+    weightDecay: o.weightDecay,
+  });
+}
+
+export function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`;
+}
+
+/** Lets the event loop run: a kernel must answer heartbeats and flush display messages during long loops. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Runs `steps` optimisation steps; tensors created by the loss are freed every step. Async because it
+ * yields to the event loop every ~100 ms, so a notebook's progress line really updates while it runs
+ * and the kernel stays responsive (a synchronous multi-minute loop starves tslab's sockets) — and an
+ * interrupt gets through: the loop then stops after the current step and returns what it trained.
+ */
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  if (!Number.isInteger(o.steps) || o.steps < 0)
+    throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
+  if (!o.loss === !o.gradients) throw new Error('train: give exactly one of `loss` and `gradients`');
+  const opt = makeOptimizer(o);
+  const leaveLoop = enterLoop();
+  try {
+    return await runSteps(o, opt);
+  } finally {
+    leaveLoop();
+    if (typeof o.optimizer !== 'object') opt.dispose();
+  }
+}
+
+async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResult> {
+  const losses = new Float32Array(o.steps);
+  const line = new LiveLine();
+  const label = o.label ? o.label + ' ' : '';
+  const progressMs = o.progressMs ?? 500;
+  const t0 = performance.now();
+  let lastShown = t0;
+  let lastYield = t0;
+  let lr = lrAt(o.learningRate, 0);
+  const status = (i: number, now: number) => {
+    const sps = i / ((now - t0) / 1000);
+    const recent = losses.subarray(Math.max(0, i - 100), i);
+    const avg = recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length);
+    return `${label}step ${i}/${o.steps}  loss ${avg.toFixed(4)}  lr ${lr.toPrecision(3)}  ${sps.toFixed(0)} steps/s  ETA ${formatDuration((o.steps - i) / sps)}`;
+  };
+  // Leave the cell's synchronous start first: Node itself aborts a notebook cell's synchronous code on
+  // SIGINT (with an error), and the loop must be past that point to stop cleanly on an interrupt.
+  await yieldToEventLoop();
+  if (trainingStopped()) {
+    line.done(`${label}not started: training in this cell was interrupted`);
+    return { losses: new Float32Array(0), seconds: 0, stepsPerSecond: 0, interrupted: true };
+  }
+  for (let i = 0; i < o.steps; i++) {
+    // Leftover work of a notebook cell that was cut off: stop, silently.
+    if (inDeadCell()) throw new Interrupted('training: its cell was interrupted');
+    const want = lrAt(o.learningRate, i);
+    if (want !== lr) {
+      lr = want;
+      if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
+      else opt.learningRate = lr;
+    }
+    const v = tf.tidy(() => {
+      if (o.gradients) {
+        const r = o.gradients(i);
+        opt.applyGradients(r.grads);
+        return r.loss.dataSync()[0] as number;
+      }
+      const cost = opt.minimize(() => (o.loss as (step: number) => tf.Scalar)(i), true, o.params);
+      return cost ? (cost.dataSync()[0] as number) : NaN;
+    });
+    losses[i] = v;
+    if (!Number.isFinite(v)) throw new Error(`loss became ${v} at step ${i} (learning rate ${lr}): training diverged`);
+    const hook = o.onStep?.(i, v);
+    if (hook) await hook;
+    const interrupted = interruptRequested();
+    if (interrupted || o.shouldStop?.()) {
+      if (interrupted) {
+        acknowledgeInterrupt();
+        markTrainingStopped();
+      }
+      const done = i + 1;
+      const seconds = (performance.now() - t0) / 1000;
+      line.done(
+        `${label}${interrupted ? 'interrupted' : 'stopped'} at step ${done}/${o.steps}: the parameters keep these ${done} steps of training`,
+      );
+      return { losses: losses.slice(0, done), seconds, stepsPerSecond: done / seconds, interrupted: true };
+    }
+    const now = performance.now();
+    if (progressMs > 0 && now - lastShown > progressMs) {
+      line.set(status(i + 1, now));
+      lastShown = now;
+    }
+    if (now - lastYield > 100) {
+      await yieldToEventLoop();
+      lastYield = performance.now();
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const last = losses.subarray(Math.max(0, o.steps - 100));
+  const final = `${label}${o.steps} steps in ${formatDuration(seconds)} (${(o.steps / seconds).toFixed(0)} steps/s), last-100 loss ${(last.reduce((a, b) => a + b, 0) / Math.max(1, last.length)).toFixed(4)}`;
+  if (progressMs > 0) line.done(final);
+  return { losses, seconds, stepsPerSecond: o.steps / seconds, interrupted: false };
+}

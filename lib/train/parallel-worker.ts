@@ -1,0 +1,76 @@
+/**
+ * The worker side of lib/parallel.ts: rebuilds the model, then for every step loads the shared
+ * parameters, computes loss and gradients on its half of the batch, and writes them back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { tf, initTf } from '../runtime/tf';
+import { createModel } from '../models/registry';
+import { TorchGenerator } from '../random/torch-generator';
+import { valuesOf } from '../backend/native/loader';
+import { EXIT, type ModelSpec, type SharedLayout } from './parallel';
+
+const { spec, layout } = workerData as { spec: ModelSpec; layout: SharedLayout };
+const control = new Int32Array(layout.control);
+const params = new Float32Array(layout.params);
+const grads = new Float32Array(layout.grads);
+const batch = new Int32Array(layout.batch);
+const result = new Float64Array(layout.result);
+const T = layout.blockSize;
+
+function step(model: ReturnType<typeof createModel>, rows: number): void {
+  tf.tidy(() => {
+    const vars = model.params();
+    let off = 0;
+    for (const v of vars) {
+      v.assign(tf.tensor(params.subarray(off, off + v.size), v.shape, 'float32'));
+      off += v.size;
+    }
+    const X = batch.subarray(0, rows * T);
+    const Y = batch.subarray(rows * T, 2 * rows * T);
+    const { value, grads: g } = tf.variableGrads(
+      () => model.forward(tf.tensor2d(X, [rows, T], 'int32'), tf.tensor2d(Y, [rows, T], 'int32')).loss as tf.Scalar,
+      vars,
+    );
+    off = 0;
+    for (const v of vars) {
+      grads.set(valuesOf(g[v.name] as tf.Tensor), off);
+      off += v.size;
+    }
+    result[0] = value.dataSync()[0] as number;
+    result[1] = Y.reduce((n, t) => n + (t === -1 ? 0 : 1), 0);
+  });
+}
+
+async function main(): Promise<void> {
+  await initTf({ quiet: true });
+  const model = createModel(spec.type, spec.config, new TorchGenerator(0)); // weights arrive every step
+  // Steps are counted from 0 here, not read from `control`: the main thread may already have started
+  // step 1 by the time this line runs.
+  let seen = 0;
+  parentPort?.postMessage('ready');
+  for (;;) {
+    Atomics.wait(control, 0, seen);
+    seen = Atomics.load(control, 0);
+    const rows = Atomics.load(control, 2);
+    if (rows === EXIT) break;
+    try {
+      step(model, rows);
+    } catch (e) {
+      const msg = new TextEncoder().encode(e instanceof Error ? e.message : String(e));
+      new Uint8Array(layout.error).set(msg.subarray(0, layout.error.byteLength - 1));
+      Atomics.store(control, 3, 1);
+    }
+    Atomics.add(control, 1, 1);
+    Atomics.notify(control, 1);
+  }
+  model.dispose();
+}
+
+main().catch((e: unknown) => {
+  const msg = e instanceof Error ? e.message : String(e);
+  parentPort?.postMessage(msg); // during start-up the main thread listens for this
+  new Uint8Array(layout.error).set(new TextEncoder().encode(msg).subarray(0, layout.error.byteLength - 1));
+  Atomics.store(control, 3, 1);
+  Atomics.add(control, 1, 1);
+  Atomics.notify(control, 1);
+});

@@ -1,0 +1,167 @@
+/**
+ * Data parallelism over a second core. tfjs's wasm backend runs one thread per process, so a second
+ * core is reached by a worker thread with its own tfjs: each step, the main thread and the worker each
+ * take half of the minibatch, compute gradients on identical copies of the model, and the main thread
+ * combines them (weighted by the tokens each half scores, so the result is the gradient of the full
+ * batch's mean loss) before one optimizer step. Parameters, gradients and the batch travel through
+ * shared memory; the two threads synchronise with Atomics, so nothing is serialised.
+ *
+ * Works for every makemore model (the worker rebuilds it from its type and config). Results are
+ * deterministic for a seed, but not bit-identical to one process: the halves' sums are added in a
+ * different order.
+ */
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import { tf } from '../runtime/tf';
+import { Frame, tensorFrom, valuesOf } from '../backend/native/loader';
+import type { LanguageModel } from '../models/language-model';
+import type { ModelConfig } from '../models/zoo/config';
+
+/** What the worker needs to rebuild the model. */
+export interface ModelSpec {
+  type: string;
+  config: ModelConfig;
+}
+
+/** Shared buffers: see parallel-worker.ts for the worker's side. */
+export interface SharedLayout {
+  control: SharedArrayBuffer; // Int32Array: [go, done, rows (or EXIT), failed]
+  params: SharedArrayBuffer; // Float32Array: every parameter, in model.params() order
+  grads: SharedArrayBuffer; // Float32Array: the worker's gradients, same order
+  batch: SharedArrayBuffer; // Int32Array: X then Y of the worker's half
+  result: SharedArrayBuffer; // Float64Array: [loss, tokens]
+  error: SharedArrayBuffer; // Uint8Array: a failing worker's message (UTF-8)
+  maxRows: number;
+  blockSize: number;
+}
+
+/** control[2] holds the worker's row count for a step, or this to make it exit. */
+export const EXIT = -1;
+
+export class DataParallel {
+  private readonly control: Int32Array;
+  private readonly params: Float32Array;
+  private readonly grads: Float32Array;
+  private readonly batch: Int32Array;
+  private readonly result: Float64Array;
+  private closed = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly layout: SharedLayout,
+    private readonly model: LanguageModel,
+  ) {
+    this.control = new Int32Array(layout.control);
+    this.params = new Float32Array(layout.params);
+    this.grads = new Float32Array(layout.grads);
+    this.batch = new Int32Array(layout.batch);
+    this.result = new Float64Array(layout.result);
+  }
+
+  /** Starts the worker (it loads tfjs and builds its copy of the model); resolves when it is ready. */
+  static async start(spec: ModelSpec, model: LanguageModel, maxBatch: number): Promise<DataParallel> {
+    const total = model.params().reduce((s, p) => s + p.size, 0);
+    const maxRows = Math.ceil(maxBatch / 2);
+    const T = spec.config.blockSize;
+    const layout: SharedLayout = {
+      control: new SharedArrayBuffer(4 * 4),
+      params: new SharedArrayBuffer(4 * total),
+      grads: new SharedArrayBuffer(4 * total),
+      batch: new SharedArrayBuffer(4 * 2 * maxRows * T),
+      result: new SharedArrayBuffer(8 * 2),
+      error: new SharedArrayBuffer(4096),
+      maxRows,
+      blockSize: T,
+    };
+    const worker = new Worker(path.join(path.dirname(__filename), 'parallel-worker.mjs'), {
+      workerData: { spec, layout },
+    });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', (m: unknown) =>
+        m === 'ready' ? resolve() : reject(new Error(`data-parallel worker: ${String(m)}`)),
+      );
+      worker.once('error', (e) => reject(new Error(`data-parallel worker failed to start: ${e.message}`)));
+      worker.once('exit', (code) => reject(new Error(`data-parallel worker exited during start-up (code ${code})`)));
+    });
+    worker.removeAllListeners();
+    worker.on('error', () => undefined); // reported through the shared error buffer instead
+    return new DataParallel(worker, layout, model);
+  }
+
+  /**
+   * Loss and gradients of the mean loss over a batch of rows × blockSize (X, Y as makemore: −1 targets
+   * are ignored): the worker takes the second half of the rows, this thread the first.
+   */
+  gradients(X: Int32Array, Y: Int32Array, rows: number): { loss: tf.Scalar; grads: tf.NamedTensorMap } {
+    if (this.closed) throw new Error('data-parallel trainer is closed');
+    const T = this.layout.blockSize;
+    const mine = Math.ceil(rows / 2);
+    const theirs = rows - mine;
+    if (theirs > this.layout.maxRows)
+      throw new Error(`batch of ${rows} rows is larger than this trainer was started for`);
+    // hand the worker the current parameters and its half of the batch, then start it
+    const vars = this.model.params();
+    let off = 0;
+    for (const v of vars) {
+      this.params.set(valuesOf(v), off);
+      off += v.size;
+    }
+    this.batch.set(X.subarray(mine * T, rows * T), 0);
+    this.batch.set(Y.subarray(mine * T, rows * T), theirs * T);
+    Atomics.store(this.control, 2, theirs);
+    const done = Atomics.load(this.control, 1);
+    Atomics.add(this.control, 0, 1);
+    Atomics.notify(this.control, 0);
+
+    // this thread's half, meanwhile
+    const countTokens = (y: Int32Array) => y.reduce((n, t) => n + (t === -1 ? 0 : 1), 0);
+    const ownY = Y.subarray(0, mine * T);
+    const nMine = countTokens(ownY);
+    const { value, grads } = tf.variableGrads(() => {
+      const x = tf.tensor2d(X.subarray(0, mine * T), [mine, T], 'int32');
+      const y = tf.tensor2d(ownY, [mine, T], 'int32');
+      return this.model.forward(x, y).loss as tf.Scalar;
+    }, vars);
+
+    // wait for the worker, then combine: g = (n₁g₁ + n₂g₂) / (n₁ + n₂)
+    const deadline = performance.now() + 600_000;
+    while (Atomics.load(this.control, 1) === done) {
+      Atomics.wait(this.control, 1, done, 10_000);
+      if (performance.now() > deadline) throw new Error('data-parallel worker: no answer for 10 minutes');
+    }
+    if (Atomics.load(this.control, 3) !== 0) {
+      tf.dispose([value, ...Object.values(grads)]);
+      const bytes = new Uint8Array(this.layout.error);
+      const msg = new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0) < 0 ? bytes.length : bytes.indexOf(0)));
+      throw new Error(`data-parallel worker: ${msg}`);
+    }
+    const [theirLoss, nTheirs] = [this.result[0] as number, this.result[1] as number];
+    const n = nMine + nTheirs;
+    const combined: tf.NamedTensorMap = {};
+    off = 0;
+    for (const v of vars) {
+      const g = grads[v.name] as tf.Tensor;
+      const f = new Frame();
+      const px = f.put(v.size, valuesOf(g));
+      const py = f.put(v.size, this.grads.subarray(off, off + v.size));
+      const po = f.put(v.size);
+      f.k.axpby(px, py, po, v.size, nMine / n, nTheirs / n);
+      combined[v.name] = tensorFrom(f, po, v.shape);
+      g.dispose();
+      off += v.size;
+    }
+    const loss = tf.tidy(() => value.mul(nMine / n).add(theirLoss * (nTheirs / n))) as tf.Scalar;
+    value.dispose();
+    return { loss, grads: combined };
+  }
+
+  /** Stops the worker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.control, 2, EXIT);
+    Atomics.add(this.control, 0, 1);
+    Atomics.notify(this.control, 0);
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,391 @@
+/**
+ * Training-step benchmark: each model's step in Sequentia (tfjs) and in an equivalent PyTorch script,
+ * in one run on the same machine, written to a markdown report.
+ *
+ *   npm run benchmark [-- --out docs/benchmark.md --only mlp-batch32 --steps-scale 0.2]
+ *
+ * PyTorch is optional: when Debian's python3-torch is missing the report has Sequentia's column only.
+ * The reference runs with OPENBLAS_NUM_THREADS=1 and torch.set_num_threads(2): one BLAS thread per
+ * torch thread, the fair comparison with our two threads.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { tf, initTf } from '../../lib/runtime/tf';
+import { loadWords } from '../../lib/data/files';
+import { Vocab } from '../../lib/data/vocab';
+import { buildWindows } from '../../lib/data/windows';
+import { minibatch, sequenceBatch } from '../../lib/data/batches';
+import { BigramNet } from '../../lib/models/lecture/bigram-net';
+import { MLP } from '../../lib/models/lecture/mlp';
+import { Sequential } from '../../lib/models/lecture/sequential';
+import { Linear, BatchNorm1d, Tanh } from '../../lib/nn/layers';
+import { crossEntropy } from '../../lib/nn/losses';
+import { RecurrentLM } from '../../lib/models/recurrent';
+import { loadMysteriousIsland, randomWindows } from '../../lib/data/corpus';
+import { createModel, MODEL_TYPES } from '../../lib/models/registry';
+import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
+import { buildSequences, takeSequences } from '../../lib/data/sequences';
+import { createOptimizer } from '../../lib/train/optimizers';
+import { DataParallel } from '../../lib/train/parallel';
+import { TorchGenerator } from '../../lib/random/torch-generator';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface Case {
+  name: string;
+  what: string;
+  warmup: number;
+  steps: number;
+  make: () => Bench | Promise<Bench>;
+  /** The PyTorch case to compare with (default: the same name). */
+  torchCase?: string;
+}
+
+interface Bench {
+  step: () => void;
+  dispose: () => void | Promise<void>;
+}
+
+/** A training step with its own optimizer, and a disposer for both (so cases do not leak into each other). */
+function sgdStep(
+  params: tf.Variable[],
+  lr: number,
+  loss: () => tf.Scalar,
+  dispose: () => void,
+): { step: () => void; dispose: () => void } {
+  const opt = tf.train.sgd(lr);
+  return {
+    step: () => {
+      const c = opt.minimize(loss, true, params);
+      c?.dataSync();
+      c?.dispose();
+    },
+    dispose: () => {
+      opt.dispose();
+      dispose();
+    },
+  };
+}
+
+function cases(words: string[], vocab: Vocab): Case[] {
+  return [
+    {
+      name: 'bigram-full-batch',
+      what: 'bigram net, one-hot @ W, 228,146 examples, lr 50',
+      warmup: 3,
+      steps: 50,
+      make: () => {
+        const all = buildWindows(words, vocab, 1);
+        const X = tf.tensor1d(all.X, 'int32');
+        const Y = tf.tensor1d(all.Y, 'int32');
+        const net = new BigramNet(new TorchGenerator(2147483647));
+        return sgdStep(
+          net.params(),
+          50,
+          () => net.loss(X, Y, { reg: 0.01, via: 'onehot' }),
+          () => {
+            net.dispose();
+            tf.dispose([X, Y]);
+          },
+        );
+      },
+    },
+    {
+      name: 'mlp-batch32',
+      what: 'MLP E10/H200, block 3, batch 32, SGD',
+      warmup: 50,
+      steps: 1000,
+      make: () => {
+        const d = buildWindows(words, vocab, 3);
+        const g = new TorchGenerator(2147483647);
+        const m = new MLP({ vocabSize: 27, blockSize: 3, nEmbd: 10, nHidden: 200 }, g);
+        return sgdStep(
+          m.params(),
+          0.1,
+          () => {
+            const b = minibatch(d, g, 32);
+            return m.loss(b.X, b.Y);
+          },
+          () => m.dispose(),
+        );
+      },
+    },
+    {
+      name: 'mlp-batchnorm-batch32',
+      what: 'MLP + BatchNorm E10/H200, batch 32, SGD',
+      warmup: 50,
+      steps: 1000,
+      make: () => {
+        const d = buildWindows(words, vocab, 3);
+        const g = new TorchGenerator(2147483647);
+        const m = new Sequential(g, 27, 3, 10, [
+          new Linear(g, 30, 200, { bias: false, gain: 5 / 3 }),
+          new BatchNorm1d(200),
+          new Tanh(),
+          new Linear(g, 200, 27, { scale: 0.01 }),
+        ]);
+        return sgdStep(
+          m.params(),
+          0.1,
+          () => {
+            const b = minibatch(d, g, 32);
+            return crossEntropy(m.logits(b.X, true), b.Y);
+          },
+          () => m.dispose(),
+        );
+      },
+    },
+    ...(
+      [
+        [64, 128, 50],
+        [256, 512, 50],
+      ] as const
+    ).map(([E, H, steps]): Case => ({
+      name: `lstm-e${E}-h${H}`,
+      what: `LSTM on the novel, E${E}/H${H}, seq 40, batch 64, Adam`,
+      warmup: 3,
+      steps,
+      make: () => {
+        const corpus = loadMysteriousIsland(path.join(ROOT, 'data', 'mysterious-island.txt'));
+        const m = new RecurrentLM(
+          { cell: 'lstm', vocabSize: corpus.vocab.size, blockSize: 40, nEmbd: E, nHidden: H },
+          new TorchGenerator(1),
+        );
+        const rng = new TorchGenerator(2);
+        const opt = createOptimizer('adam', 0.005);
+        return {
+          step: () => {
+            const c = opt.minimize(
+              () => {
+                const b = randomWindows(corpus, rng, 64, 40);
+                return m.forward(b.X, b.Y).loss!;
+              },
+              true,
+              m.params(),
+            );
+            c?.dataSync();
+            c?.dispose();
+          },
+          dispose: () => {
+            m.dispose();
+            opt.dispose();
+          },
+        };
+      },
+    })),
+    ...MODEL_TYPES.map((type): Case => ({
+      name: `zoo-${type}`,
+      what: `makemore ${type} (n_layer 4, n_head 4, n_embd 64, n_embd2 64), batch 32, AdamW`,
+      warmup: 10,
+      steps: 100,
+      make: () => zooCase(words, vocab, type, false),
+    })),
+    {
+      name: 'zoo-transformer-2threads',
+      what: 'the same transformer step, the batch split over two threads (lib/parallel, `--workers 2`)',
+      warmup: 10,
+      steps: 100,
+      torchCase: 'zoo-transformer',
+      make: () => zooCase(words, vocab, 'transformer', true),
+    },
+  ];
+}
+
+/** A makemore model's AdamW step at the defaults, on one thread or split over two (DataParallel). */
+async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: boolean): Promise<Bench> {
+  const T = Math.max(...words.map((w) => w.length)) + 1;
+  const seqs = buildSequences(words, vocab, T);
+  const config = { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize: T };
+  const m = createModel(type, config, new TorchGenerator(3407));
+  const rng = new TorchGenerator(1);
+  const opt = createOptimizer('adamw', 5e-4);
+  const dp = twoThreads ? await DataParallel.start({ type, config }, m, 32) : null;
+  return {
+    step: () => {
+      const v = tf.tidy(() => {
+        if (dp) {
+          const b = takeSequences(seqs, rng.randint(0, seqs.n, 32));
+          const r = dp.gradients(b.X, b.Y, 32);
+          opt.applyGradients(r.grads);
+          return r.loss.dataSync()[0];
+        }
+        const c = opt.minimize(
+          () => {
+            const b = sequenceBatch(seqs, rng, 32);
+            return m.forward(b.X, b.Y).loss!;
+          },
+          true,
+          m.params(),
+        );
+        return c?.dataSync()[0];
+      });
+      void v;
+    },
+    dispose: async () => {
+      await dp?.close();
+      m.dispose();
+      opt.dispose();
+    },
+  };
+}
+
+/** The Sequentia column and date of an earlier report at `file` (for the before/after column). */
+function readPrevious(file: string): { when?: string; rows: Map<string, number> } {
+  const rows = new Map<string, number>();
+  if (!fs.existsSync(file)) return { rows };
+  const text = fs.readFileSync(file, 'utf8');
+  const when = /^Measured (\d{4}-\d\d-\d\d \d\d:\d\d) UTC/m.exec(text)?.[1];
+  const header = text.split('\n').find((l) => l.startsWith('| case |'));
+  const col = header
+    ? header
+        .split('|')
+        .map((h) => h.trim())
+        .indexOf('Sequentia ms')
+    : -1;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('| ') || line.startsWith('| case') || col < 0) continue;
+    const cells = line.split('|').map((c) => c.trim());
+    const v = Number(cells[col]);
+    if (cells[1] && Number.isFinite(v)) rows.set(cells[1], v);
+  }
+  return { when, rows };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+function runTorch(
+  only: string[] | undefined,
+): { version: string; threads: number; cases: Record<string, { median_ms: number; steps: number }> } | string {
+  const py = '/usr/bin/python3';
+  const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+  if (probe.status !== 0) return 'PyTorch not installed (apt-get install python3-torch libopenblas0-pthread)';
+  const script = path.join(ROOT, 'scripts', 'torch', 'bench.py');
+  const r = spawnSync(
+    py,
+    [
+      script,
+      '--names',
+      path.join(ROOT, 'data', 'names.txt'),
+      '--novel',
+      path.join(ROOT, 'data', 'mysterious-island.txt'),
+      ...(only?.length ? ['--only', only.join(',')] : []),
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+      maxBuffer: 1 << 24,
+    },
+  );
+  if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
+  const j = JSON.parse(r.stdout) as {
+    torch: string;
+    threads: number;
+    cases: Record<string, { median_ms: number; steps: number }>;
+  };
+  return { version: j.torch, threads: j.threads, cases: j.cases };
+}
+
+function parseCli() {
+  try {
+    return parseArgs({
+      options: {
+        out: { type: 'string', default: 'docs/benchmark.md' },
+        only: { type: 'string', multiple: true },
+        'steps-scale': { type: 'string', default: '1' },
+        'no-torch': { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    console.error(
+      `${(e as Error).message}\nusage: npm run benchmark -- [--out FILE] [--only CASE]... [--steps-scale X] [--no-torch]`,
+    );
+    process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseCli();
+  const scale = Number(args['steps-scale']);
+  if (!(scale > 0)) {
+    console.error(`--steps-scale must be > 0, got ${args['steps-scale']}`);
+    process.exit(2);
+  }
+  const backend = await initTf({ quiet: true });
+  const words = loadWords(path.join(ROOT, 'data', 'names.txt'));
+  const vocab = Vocab.fromWords(words);
+  const selected = cases(words, vocab).filter((c) => !args.only || args.only.includes(c.name));
+  if (selected.length === 0) {
+    console.error(`no benchmark case matches ${JSON.stringify(args.only)}`);
+    process.exit(2);
+  }
+
+  const ours: Record<string, { ms: number; steps: number; tensorsBefore: number; tensorsAfter: number }> = {};
+  for (const c of selected) {
+    const steps = Math.max(10, Math.round(c.steps * scale));
+    const { step, dispose } = await c.make();
+    for (let i = 0; i < c.warmup; i++) step();
+    const before = tf.memory().numTensors;
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      step();
+      times.push(performance.now() - t0);
+    }
+    const after = tf.memory().numTensors;
+    await dispose();
+    ours[c.name] = { ms: median(times), steps, tensorsBefore: before, tensorsAfter: after };
+    console.log(
+      `sequentia ${c.name}: ${median(times).toFixed(3)} ms/step (median of ${steps}); tensors ${before} → ${after}`,
+    );
+  }
+  const torchNames = args.only ? [...new Set(selected.map((c) => c.torchCase ?? c.name))] : undefined;
+  const torch = args['no-torch'] ? 'skipped (--no-torch)' : runTorch(torchNames);
+  if (typeof torch !== 'string')
+    for (const [k, v] of Object.entries(torch.cases))
+      console.log(`pytorch   ${k}: ${v.median_ms.toFixed(3)} ms/step (median of ${v.steps})`);
+
+  const out = path.resolve(ROOT, args.out!);
+  const previous = readPrevious(out);
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '# Training-step benchmark',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+    `Sequentia: @tensorflow/tfjs ${tf.version.tfjs}, backend **${backend}** (one thread unless the case says otherwise), with lib/kernels.ts's wasm fixes and lib/native's kernels.`,
+    typeof torch === 'string'
+      ? `PyTorch: ${torch}.`
+      : `PyTorch ${torch.version}, ${torch.threads} threads, OPENBLAS_NUM_THREADS=1.`,
+    '',
+    'Median milliseconds per training step (forward, backward, update, loss read back), after warm-up.',
+    '',
+    `"Before" is the Sequentia column of the report this run replaced${previous.when ? ` (${previous.when})` : ''}; PyTorch's column is this run's.`,
+    '',
+    '| case | what | Sequentia ms before | Sequentia ms | PyTorch ms | ratio (Sequentia / PyTorch) |',
+    '|---|---|---:|---:|---:|---:|',
+    ...selected.map((c) => {
+      const o = ours[c.name]!;
+      const t = typeof torch === 'string' ? undefined : torch.cases[c.torchCase ?? c.name];
+      const p = previous.rows.get(c.name);
+      return `| ${c.name} | ${c.what} | ${p === undefined ? '–' : p.toFixed(3)} | ${o.ms.toFixed(3)} | ${t ? t.median_ms.toFixed(3) : '–'} | ${t ? (o.ms / t.median_ms).toFixed(2) + '×' : '–'} |`;
+    }),
+    '',
+    `Tensors alive before/after the timed steps (must not grow): ${selected.map((c) => `${c.name} ${ours[c.name]!.tensorsBefore}→${ours[c.name]!.tensorsAfter}`).join(', ')}.`,
+    '',
+    'Reproduce: `npm run benchmark` (needs `apt-get install python3-torch libopenblas0-pthread` for the PyTorch column).',
+    '',
+  ];
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, lines.join('\n'));
+  console.log(`report written to ${path.relative(ROOT, out)}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exit(1);
+});

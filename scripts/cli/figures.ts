@@ -1,0 +1,217 @@
+/**
+ * Exports every figure of the executed notebooks as SVG, PNG (2×) and an offline HTML page, named
+ * `<notebook>--<figure id>`, with an index page; optionally embeds each PNG in the notebook's own
+ * display bundle (so GitHub and nbconvert show a static image) and refreshes the README's figures.
+ *
+ *   npm run figures                        # from out/notebooks (runs the notebooks in quick mode if empty)
+ *   npm run figures -- --from DIR --out DIR --embed --docs
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { FigureRenderer, standaloneHtml, findChromium, CHROMIUM_HINT } from '../../lib/viz/export';
+import { plotlyJsPath, figureHtml, FALLBACK_CLASS, PLOTLY_MIME, type Figure } from '../../lib/viz/plots';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface Output {
+  output_type: string;
+  data?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+}
+interface Notebook {
+  cells: { cell_type: string; outputs?: Output[] }[];
+}
+
+export interface ExportedFigure {
+  notebook: string;
+  id: string;
+  base: string;
+  width: number;
+  height: number;
+  ms: number;
+  pngBytes: number;
+}
+export interface ExportReport {
+  figures: ExportedFigure[];
+  browserStartMs: number;
+  outDir: string;
+}
+
+function figureOutputs(nb: Notebook): { out: Output; id: string; fig: Figure }[] {
+  const found: { out: Output; id: string; fig: Figure }[] = [];
+  for (const cell of nb.cells) {
+    for (const out of cell.outputs ?? []) {
+      const spec = out.data?.[PLOTLY_MIME] as Figure | undefined;
+      const id = (out.metadata?.sequentia as { figure?: string } | undefined)?.figure;
+      if (spec && id) found.push({ out, id, fig: spec });
+    }
+  }
+  return found;
+}
+
+/** Renders the figures of the given executed notebooks; with `embed`, rewrites the notebooks with PNGs. */
+export async function exportFigures(
+  notebooks: string[],
+  outDir: string,
+  opts: { embed?: boolean; log?: (s: string) => void } = {},
+): Promise<ExportReport> {
+  const log = opts.log ?? console.log;
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.copyFileSync(plotlyJsPath(), path.join(outDir, 'plotly.min.js'));
+  // nbconvert HTML of an executed notebook loads plotly.js from a file beside it (no network, and
+  // no copy inside the notebook): put one next to every folder of executed notebooks.
+  if (opts.embed) {
+    for (const dir of new Set(notebooks.map((n) => path.dirname(path.resolve(n))))) {
+      if (path.resolve(dir) !== path.resolve(outDir)) fs.copyFileSync(plotlyJsPath(), path.join(dir, 'plotly.min.js'));
+    }
+  }
+  const renderer = await FigureRenderer.start();
+  log(`figures: Chromium started in ${renderer.startMs.toFixed(0)} ms`);
+  const figures: ExportedFigure[] = [];
+  try {
+    for (const nbPath of notebooks) {
+      const name = path.basename(nbPath, '.ipynb');
+      const nb = JSON.parse(fs.readFileSync(nbPath, 'utf8')) as Notebook;
+      const outs = figureOutputs(nb);
+      for (const { out, id, fig } of outs) {
+        const t0 = performance.now();
+        const r = await renderer.render(fig, 2);
+        const base = `${name}--${id}`;
+        fs.writeFileSync(path.join(outDir, `${base}.svg`), r.svg);
+        fs.writeFileSync(path.join(outDir, `${base}.png`), r.png);
+        fs.writeFileSync(path.join(outDir, `${base}.html`), standaloneHtml(fig, `${name}: ${id}`));
+        const ms = performance.now() - t0;
+        figures.push({ notebook: name, id, base, width: r.width, height: r.height, ms, pngBytes: r.png.length });
+        if (opts.embed && out.data) {
+          // The PNG is stored once, inside the text/html as the figure's fallback: GitHub (and any
+          // viewer that runs no scripts) picks text/html over image/png when both are present, so a
+          // separate image/png would be a second copy that nothing shows. Where plotly.js loads, the
+          // draw script replaces the image with the live chart.
+          delete out.data['image/png'];
+          out.data['text/html'] = embeddedFigureHtml(
+            fig,
+            out.data['text/html'],
+            `data:image/png;base64,${r.png.toString('base64')}`,
+            id,
+            r,
+          );
+        }
+      }
+      if (opts.embed && outs.length > 0) fs.writeFileSync(nbPath, JSON.stringify(nb, null, 1) + '\n');
+      log(`figures: ${name}: ${outs.length} figure(s)`);
+    }
+  } finally {
+    await renderer.close();
+  }
+  fs.writeFileSync(path.join(outDir, 'index.html'), indexHtml(figures));
+  return { figures, browserStartMs: renderer.startMs, outDir };
+}
+
+/** The figure's text/html after export: same div id, the PNG as its fallback, no plotly.js. */
+function embeddedFigureHtml(
+  fig: Figure,
+  previous: unknown,
+  pngUrl: string,
+  id: string,
+  r: { width: number; height: number },
+): string {
+  const text = Array.isArray(previous) ? previous.join('') : typeof previous === 'string' ? previous : '';
+  const divId = /<div id="([^"]+)" class="sequentia-figure"/.exec(text)?.[1];
+  const img = `<img class="sequentia-static" alt="${id}" src="${pngUrl}" width="${r.width}" height="${r.height}" style="max-width:100%;height:auto">`;
+  return figureHtml(fig, { ...(divId ? { divId } : {}), fallbackHtml: `<div class="${FALLBACK_CLASS}">${img}</div>` });
+}
+
+function indexHtml(figures: ExportedFigure[]): string {
+  const cards = figures
+    .map(
+      (f) => `<figure><a href="${f.base}.html"><img src="${f.base}.png" alt="${f.id}" loading="lazy"></a>
+<figcaption><b>${f.notebook}</b> · ${f.id} — <a href="${f.base}.svg">SVG</a> · <a href="${f.base}.png">PNG</a> · <a href="${f.base}.html">interactive</a></figcaption></figure>`,
+    )
+    .join('\n');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Sequentia figures</title>
+<style>body{font-family:sans-serif;margin:2em}main{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:1.5em}
+figure{margin:0;border:1px solid #ddd;padding:.5em}img{width:100%}figcaption{font-size:.9em;margin-top:.4em}</style></head>
+<body><h1>Sequentia figures</h1><p>${figures.length} figures exported from the executed notebooks.</p><main>
+${cards}
+</main></body></html>
+`;
+}
+
+/** The README's figures, copied from an export into docs/figures. */
+const DOC_FIGURES = ['02-count-tensor--bigram-counts', '05-mlp--mlp-loss', '05-mlp--embedding-2d'];
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        from: { type: 'string', default: 'out/notebooks' },
+        out: { type: 'string' },
+        embed: { type: 'boolean', default: false },
+        docs: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`${(e as Error).message}\nusage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]`);
+    process.exit(2);
+  }
+  if (args.help) {
+    console.log('usage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]');
+    return;
+  }
+  if (!findChromium()) {
+    console.error(CHROMIUM_HINT);
+    process.exit(3);
+  }
+  const from = path.resolve(ROOT, args.from!);
+  let notebooks = fs.existsSync(from)
+    ? fs
+        .readdirSync(from)
+        .filter((f) => f.endsWith('.ipynb'))
+        .sort()
+        .map((f) => path.join(from, f))
+    : [];
+  if (notebooks.length === 0) {
+    console.log(`no executed notebooks in ${args.from}: running them first (quick mode)`);
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), '--quick', '--out', from],
+      { stdio: 'inherit' },
+    );
+    if (r.status !== 0) process.exit(r.status ?? 1);
+    notebooks = fs
+      .readdirSync(from)
+      .filter((f) => f.endsWith('.ipynb'))
+      .sort()
+      .map((f) => path.join(from, f));
+  }
+  // Same place as the runner's export: a 'figures' folder inside the executed notebooks' folder.
+  const outDir = path.resolve(ROOT, args.out ?? path.join(args.from!, 'figures'));
+  const rep = await exportFigures(notebooks, outDir, { embed: args.embed });
+  const per = rep.figures.map((f) => f.ms);
+  console.log(
+    `figures: ${rep.figures.length} exported to ${path.relative(ROOT, outDir)} (index.html); browser start ${rep.browserStartMs.toFixed(0)} ms, per figure median ${(per.sort((a, b) => a - b)[Math.floor(per.length / 2)] ?? 0).toFixed(0)} ms`,
+  );
+  if (args.docs) {
+    const docs = path.join(ROOT, 'docs', 'figures');
+    fs.mkdirSync(docs, { recursive: true });
+    for (const base of DOC_FIGURES) {
+      for (const ext of ['svg', 'png']) {
+        const src = path.join(outDir, `${base}.${ext}`);
+        if (fs.existsSync(src)) fs.copyFileSync(src, path.join(docs, `${base}.${ext}`));
+        else console.warn(`figures: ${base}.${ext} not found for docs/`);
+      }
+    }
+    console.log(`figures: README figures refreshed in docs/figures`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  });
+}

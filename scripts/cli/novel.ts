@@ -1,0 +1,322 @@
+/**
+ * Trains the character LSTM of notebook 08 on The Mysterious Island from the command line, logging the
+ * loss every 100 iterations (JSONL), checkpointing the latest state (lib/checkpoint: --resume continues
+ * exactly), then prints a sample — also after Ctrl-C.
+ *
+ *   npm run novel -- [--book] [--steps N] [--out DIR] [--seed-text "The island"] [--scale 2]
+ *   --book: the book's settings (embedding 256, LSTM 512, batch 64); default: 64 / 256 / batch 32.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { tf, initTf } from '../../lib/runtime/tf';
+import { loadMysteriousIsland, randomWindows } from '../../lib/data/corpus';
+import { RecurrentLM, type RecurrentConfig } from '../../lib/models/recurrent';
+import { generateText } from '../../lib/sample/generate';
+import { createOptimizer, type Adam } from '../../lib/train/optimizers';
+import {
+  acquireLock,
+  LockError,
+  loadCheckpoint,
+  optimizerStateByName,
+  readCheckpoint,
+  resolveCheckpoint,
+  restoreOptimizer,
+  saveCheckpoint,
+  type Json,
+} from '../../lib/train/checkpoint';
+import type { SavedTopology } from '../../lib/train/saved-model';
+import { TorchGenerator } from '../../lib/random/torch-generator';
+import { FastGenerator } from '../../lib/random/fast-generator';
+import { stopOnSignals } from '../../lib/runtime/interrupt';
+import { parseFlags, UsageError } from './flags';
+import { train } from '../../lib/train/loop';
+
+const USAGE = `usage: npm run novel -- [options]
+  --book              the book's settings: embedding 256, LSTM 512, batch 64, 10,000 iterations
+                      (default: 64 / 256 / batch 32, 1,500 iterations)
+  --steps N           train until iteration N, counted from the start of the run (with --resume: the
+                      iteration to continue to; default 1,500, or 10,000 with --book)
+  --out DIR           checkpoint, loss log (default out/novel)
+  --seed-text S       the text the sample continues (default "The island"; every character must occur in the book)
+  --scale X           sampling scale factor: temperature 1/X (default 2)
+  --n-embd N --n-hidden N --batch-size N   override the sizes (defaults above)
+  --log-every N       iterations per loss.jsonl line and per checkpoint (default 100)
+  --resume            continue the run in --out from its latest state, bit for bit (flags not given are the
+                      checkpoint's; --book / --n-embd / --n-hidden that contradict it are an error)
+  --overwrite         start a new run in an --out that holds one (replaces its checkpoint and log)
+  --help
+
+out dir:  latest/   model/ (lib/io: loadWeights('out/novel/latest/model')), optimizer/ (Adam), checkpoint.json
+          loss.jsonl  mean loss of every --log-every iterations;  .lock  the PID of the run in progress
+  Ctrl-C stops after the current iteration, saves latest/, prints the sample and exits 130; twice: quit now.
+
+exit codes: 0 done · 1 missing or unusable files (corpus, checkpoint) · 2 bad or contradicting flags,
+  an --out that holds a run (without --resume/--overwrite) or is locked · 130 interrupted`;
+
+const STRING_OPTS = ['steps', 'out', 'seed-text', 'scale', 'n-embd', 'n-hidden', 'batch-size', 'log-every'] as const;
+const BOOL_OPTS = ['book', 'resume', 'overwrite', 'help'] as const;
+const RUN_FILES = ['latest', 'latest.prev', 'loss.jsonl', 'model'];
+const SEQ_LEN = 40;
+const LEARNING_RATE = 0.005;
+
+function posInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isInteger(x) || x < 1)
+    throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
+  return x;
+}
+
+function parse(argv: readonly string[]) {
+  const { values: v, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS);
+  const book = v.book === true;
+  const base = book
+    ? { nEmbd: 256, nHidden: 512, batch: 64, steps: 10_000 }
+    : { nEmbd: 64, nHidden: 256, batch: 32, steps: 1_500 };
+  const scaleText = (v.scale as string | undefined) ?? '2';
+  const scale = Number(scaleText);
+  if (scaleText.trim() === '' || !(scale > 0) || !Number.isFinite(scale))
+    throw new UsageError(`--scale must be a number > 0, got '${scaleText}'`);
+  const seedText = (v['seed-text'] as string | undefined) ?? 'The island';
+  if (seedText.length === 0) throw new UsageError('--seed-text is empty: give at least one character');
+  const a = {
+    explicit,
+    help: v.help === true,
+    book,
+    resume: v.resume === true,
+    overwrite: v.overwrite === true,
+    out: (v.out as string | undefined) ?? 'out/novel',
+    seedText,
+    scale,
+    steps: posInt(v.steps as string | undefined, 'steps') ?? base.steps,
+    nEmbd: posInt(v['n-embd'] as string | undefined, 'n-embd') ?? base.nEmbd,
+    nHidden: posInt(v['n-hidden'] as string | undefined, 'n-hidden') ?? base.nHidden,
+    batch: posInt(v['batch-size'] as string | undefined, 'batch-size') ?? base.batch,
+    logEvery: posInt(v['log-every'] as string | undefined, 'log-every') ?? 100,
+  };
+  if (a.resume && a.overwrite)
+    throw new UsageError('--resume continues the run in --out, --overwrite replaces it: give one of them');
+  return a;
+}
+
+interface Settings {
+  nEmbd: number;
+  nHidden: number;
+  batch: number;
+  steps: number;
+  logEvery: number;
+}
+
+async function main(): Promise<number> {
+  let a: ReturnType<typeof parse>;
+  try {
+    a = parse(process.argv.slice(2));
+  } catch (e) {
+    console.error(`novel: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (a.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const usage = (msg: string): number => {
+    console.error(`novel: ${msg}`);
+    return 2;
+  };
+  const out = path.resolve(a.out);
+  const slot = path.join(out, 'latest');
+
+  // flags against the checkpoint (JSON only), or a fresh run against what --out holds: before any work
+  let from: string | null = null;
+  if (a.resume) {
+    from = resolveCheckpoint(slot);
+    if (!from)
+      throw new Error(
+        `no checkpoint in ${out}: ${path.join(slot, 'checkpoint.json')} not found; train first (without --resume)`,
+      );
+    const { info, topology } = readCheckpoint<RecurrentConfig>(from);
+    const s = info.settings as unknown as Settings;
+    const conflicts: string[] = [];
+    if (topology.type !== 'lstm')
+      conflicts.push(`the checkpoint holds a ${topology.type}, not the LSTM this trainer makes`);
+    if (a.explicit.has('book') && (s.nEmbd !== 256 || s.nHidden !== 512))
+      conflicts.push(`--book (E256/H512), but the checkpoint's model is E${s.nEmbd}/H${s.nHidden}`);
+    if (a.explicit.has('n-embd') && a.nEmbd !== s.nEmbd)
+      conflicts.push(`--n-embd ${a.nEmbd}, but the checkpoint's is ${s.nEmbd}`);
+    if (a.explicit.has('n-hidden') && a.nHidden !== s.nHidden)
+      conflicts.push(`--n-hidden ${a.nHidden}, but the checkpoint's is ${s.nHidden}`);
+    if (conflicts.length)
+      return usage(
+        `these flags contradict the checkpoint in ${from}:\n  ${conflicts.join('\n  ')}\nleave them out (the checkpoint's values are used) or start a new run (another --out, or --overwrite)`,
+      );
+    a.nEmbd = s.nEmbd;
+    a.nHidden = s.nHidden;
+    if (!a.explicit.has('steps')) a.steps = s.steps;
+    if (!a.explicit.has('log-every')) a.logEvery = s.logEvery;
+    if (!a.explicit.has('batch-size') && !a.explicit.has('book')) a.batch = s.batch;
+    else if (a.batch !== s.batch)
+      console.log(
+        `resuming with batch size ${a.batch} (the run so far: ${s.batch}): from here on the run differs from one that was never stopped`,
+      );
+  } else {
+    const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(out, f)));
+    if (existing.length && !a.overwrite)
+      return usage(
+        `${out} already holds a run (${existing.join(', ')}). Continue it with --resume, start over with --overwrite (replaces them), or choose another --out`,
+      );
+  }
+
+  const corpus = loadMysteriousIsland();
+  // the sample's seed text is checked now, not after training
+  const unknown = [...a.seedText].findIndex((ch) => !corpus.vocab.has(ch));
+  if (unknown >= 0) {
+    const ch = [...a.seedText][unknown] as string;
+    return usage(
+      `--seed-text ${JSON.stringify(a.seedText)}: character ${JSON.stringify(ch)} (U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}) at position ${unknown + 1} does not occur in the book (its ${corpus.vocab.size} characters: ${JSON.stringify(corpus.vocab.itos.join(''))})`,
+    );
+  }
+
+  let lock: ReturnType<typeof acquireLock>;
+  try {
+    lock = acquireLock(out);
+  } catch (e) {
+    if (e instanceof LockError) return usage(e.message);
+    throw e;
+  }
+  if (lock.stalePid !== null) console.log(`removed a stale lock ${lock.path} (PID ${lock.stalePid} is not running)`);
+  const signals = stopOnSignals(
+    (sig) => `stopping after this iteration, saving the latest state and printing the sample; ${sig} again to quit now`,
+  );
+  if (!a.resume) {
+    const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(out, f)));
+    if (existing.length && !a.overwrite) {
+      lock.release();
+      return usage(
+        `${out} already holds a run (${existing.join(', ')}). Continue it with --resume or start over with --overwrite`,
+      );
+    }
+    for (const f of existing) fs.rmSync(path.join(out, f), { recursive: true, force: true });
+    if (existing.length) console.log(`--overwrite: removed ${existing.join(', ')} from ${out}`);
+  }
+
+  await initTf();
+  const config: RecurrentConfig = {
+    cell: 'lstm',
+    vocabSize: corpus.vocab.size,
+    blockSize: SEQ_LEN,
+    nEmbd: a.nEmbd,
+    nHidden: a.nHidden,
+  };
+  const model = new RecurrentLM(config, new TorchGenerator(1));
+  const opt = createOptimizer('adam', LEARNING_RATE) as Adam;
+  let rng = new FastGenerator('mysterious-island');
+  let startStep = 0;
+  let acc = 0;
+  const log = path.join(out, 'loss.jsonl');
+  if (from) {
+    const c = await loadCheckpoint<RecurrentConfig>(from, model.namedWeights());
+    if (c.topology.itos.join('') !== corpus.vocab.itos.join('')) {
+      tf.dispose(Object.values(c.weights));
+      throw new Error(`${from} was trained on another text (its vocabulary differs from the book's)`);
+    }
+    model.loadWeights(c.weights);
+    tf.dispose(Object.values(c.weights));
+    if (!c.optimizer || !c.info.batchRng)
+      throw new Error(`${from} lacks the optimizer or batch generator state: it cannot be resumed exactly`);
+    restoreOptimizer(opt, c.optimizer, model.namedWeights());
+    rng = FastGenerator.fromState(c.info.batchRng);
+    startStep = c.info.step;
+    acc = typeof c.info.trainer?.lossSum === 'number' ? c.info.trainer.lossSum : 0;
+    const rows = fs.existsSync(log)
+      ? fs
+          .readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() && (JSON.parse(l) as { iteration: number }).iteration <= startStep)
+      : [];
+    fs.writeFileSync(log, rows.map((r) => r + '\n').join(''));
+    console.log(`loaded the LSTM from ${from} (iteration ${startStep})`);
+  } else fs.writeFileSync(log, '');
+
+  const settings: Settings = {
+    nEmbd: a.nEmbd,
+    nHidden: a.nHidden,
+    batch: a.batch,
+    steps: a.steps,
+    logEvery: a.logEvery,
+  };
+  const topology: SavedTopology<RecurrentConfig> = {
+    sequentia: 1,
+    type: 'lstm',
+    config,
+    itos: [...corpus.vocab.itos],
+    boundary: null,
+  };
+  let step = startStep;
+  let savedAt = startStep;
+  const save = async () => {
+    await saveCheckpoint(slot, {
+      topology,
+      weights: model.namedWeights(),
+      optimizer: optimizerStateByName(opt, model.namedWeights()),
+      info: {
+        step,
+        bestTestLoss: null,
+        batchRng: rng.state(),
+        settings: settings as unknown as { [k: string]: Json },
+        trainer: { lossSum: acc },
+      },
+    });
+    savedAt = step;
+  };
+
+  signals.startTraining();
+  console.log(
+    `LSTM E${a.nEmbd}/H${a.nHidden}, batch ${a.batch}, iterations ${startStep + 1}…${a.steps}, ${model.numParams()} parameters`,
+  );
+  const t0 = performance.now();
+  if (step < a.steps) {
+    await train({
+      steps: a.steps - step,
+      params: model.params(),
+      optimizer: opt,
+      learningRate: LEARNING_RATE,
+      label: 'LSTM',
+      loss: () => {
+        const b = randomWindows(corpus, rng, a.batch, SEQ_LEN);
+        return model.forward(b.X, b.Y).loss!;
+      },
+      onStep: async (_i, loss) => {
+        step++;
+        acc += loss;
+        if (step % a.logEvery === 0) {
+          fs.appendFileSync(
+            log,
+            JSON.stringify({ iteration: step, loss: acc / a.logEvery, seconds: (performance.now() - t0) / 1000 }) +
+              '\n',
+          );
+          acc = 0;
+          await save();
+        }
+      },
+      shouldStop: signals.stopped,
+    });
+  } else
+    console.log(
+      `the run in ${out} is at iteration ${step}, --steps is ${a.steps}: nothing to train (give a larger --steps to continue)`,
+    );
+  if (savedAt !== step) await save();
+  opt.dispose();
+  console.log(`latest state (iteration ${step}) in ${slot}`);
+  console.log(generateText(model, corpus.vocab, a.seedText, 500, new TorchGenerator(1), { temperature: 1 / a.scale }));
+  model.dispose();
+  lock.release();
+  return signals.stopped() ? 130 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`novel: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

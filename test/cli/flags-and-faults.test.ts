@@ -1,0 +1,403 @@
+/**
+ * The makemore and novel CLIs as a user runs them (child processes, tiny models, a few steps): no lost
+ * work (refusal, lock, atomic checkpoints, exact resume, Ctrl-C, SIGKILL) and bad input rejected before
+ * any training.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
+import { readCheckpoint, resolveCheckpoint, loadCheckpoint } from '../../lib/train/checkpoint';
+import { initTf, tf } from '../../lib/runtime/tf';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-cli-'));
+process.on('exit', () => fs.rmSync(TMP, { recursive: true, force: true }));
+const NAMES = path.join(TMP, 'names.txt');
+fs.writeFileSync(
+  NAMES,
+  fs.readFileSync(path.join(ROOT, 'data/names.txt'), 'utf8').split('\n').slice(0, 300).join('\n') + '\n',
+);
+const TINY = [
+  '--input',
+  NAMES,
+  '--type',
+  'mlp',
+  '--n-embd',
+  '8',
+  '--n-embd2',
+  '16',
+  '--batch-size',
+  '8',
+  '--eval-every',
+  '5',
+  '--num-samples',
+  '0',
+];
+const NOVEL_TINY = ['--n-embd', '8', '--n-hidden', '16', '--batch-size', '4', '--log-every', '5'];
+let dirs = 0;
+const newDir = () => path.join(TMP, `run${++dirs}`);
+
+function run(script: 'makemore' | 'novel', args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `scripts/cli/${script}.ts`, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+const makemore = (args: string[]) => run('makemore', args);
+
+/** Every file under dir with its bytes' hash: "nothing was touched" is this map unchanged. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+const bytes = (p: string) => fs.readFileSync(p);
+/** log.jsonl rows without the wall-clock seconds. */
+const logRows = (dir: string) =>
+  fs
+    .readFileSync(path.join(dir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { seconds: _s, ...r } = JSON.parse(l) as Record<string, number>;
+      return r;
+    });
+const stepOf = (dir: string) => readCheckpoint(path.join(dir, 'latest')).info.step;
+
+/** Starts a CLI, waits for `ready` on stdout, waits `ms`, sends `signal`; resolves with its exit code and output. */
+async function interrupt(
+  script: 'makemore' | 'novel',
+  args: string[],
+  ready: string,
+  ms: number,
+  signal: NodeJS.Signals,
+): Promise<{ code: number | null; out: string }> {
+  const p = spawn(process.execPath, ['--import', 'tsx', `scripts/cli/${script}.ts`, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  p.stderr.resume();
+  await new Promise<void>((resolve, reject) => {
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(ready)) resolve();
+    });
+    p.once('exit', () => reject(new Error(`${script} exited before '${ready}': ${out}`)));
+  });
+  await new Promise((r) => setTimeout(r, ms));
+  p.kill(signal);
+  const code = await new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+  return { code, out };
+}
+
+test('makemore: a fresh run refuses a work dir that holds a run (nothing touched); --overwrite replaces it', () => {
+  const dir = newDir();
+  assert.equal(makemore([...TINY, '--work-dir', dir, '--max-steps', '5']).code, 0);
+  const before = snapshot(dir);
+  const r = makemore([...TINY, '--work-dir', dir, '--max-steps', '5']);
+  assert.equal(r.code, 2);
+  assert.ok(r.err.includes(dir) && r.err.includes('--resume') && r.err.includes('--overwrite'), r.err);
+  assert.deepEqual(snapshot(dir), before);
+  const o = makemore([...TINY, '--work-dir', dir, '--max-steps', '5', '--type', 'bigram', '--overwrite']);
+  assert.equal(o.code, 0, o.err);
+  assert.equal(readCheckpoint(path.join(dir, 'latest')).topology.type, 'bigram');
+  assert.equal(logRows(dir).length, 1, 'the old log was replaced');
+});
+
+test('makemore: a live lock stops a second run (exit 2, lock and PID named); a stale one is recovered and removed at exit', async () => {
+  const dir = newDir();
+  assert.equal(makemore([...TINY, '--work-dir', dir, '--max-steps', '5']).code, 0);
+  assert.equal(fs.existsSync(path.join(dir, '.lock')), false, 'lock removed after a normal run');
+  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+  const lock = path.join(dir, '.lock');
+  try {
+    fs.writeFileSync(lock, `${sleeper.pid}\n`);
+    const before = snapshot(dir);
+    const r = makemore(['--work-dir', dir, '--resume', '--max-steps', '10']);
+    assert.equal(r.code, 2);
+    assert.ok(r.err.includes(lock) && r.err.includes(`PID ${sleeper.pid}`), r.err);
+    assert.deepEqual(snapshot(dir), before);
+  } finally {
+    sleeper.kill('SIGKILL');
+    await new Promise((r) => sleeper.once('exit', r));
+  }
+  const r = makemore(['--work-dir', dir, '--resume', '--max-steps', '10']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, new RegExp(`stale lock .*PID ${sleeper.pid} is not running`));
+  assert.equal(stepOf(dir), 10);
+  assert.equal(fs.existsSync(lock), false);
+});
+
+for (const workers of ['1', '2']) {
+  test(`makemore: N steps straight == N/2 steps + --resume N/2 (weights, moments, generator, logged losses), --workers ${workers}`, () => {
+    const a = newDir();
+    const b = newDir();
+    const w = ['--workers', workers];
+    assert.equal(makemore([...TINY, ...w, '--work-dir', a, '--max-steps', '20']).code, 0);
+    assert.equal(makemore([...TINY, ...w, '--work-dir', b, '--max-steps', '10']).code, 0);
+    const r = makemore(['--work-dir', b, '--resume', '--max-steps', '20']); // every other flag from the checkpoint
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /loaded mlp .*step 10/);
+    for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin', 'best/model/weights.bin'])
+      assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
+    const ia = readCheckpoint(path.join(a, 'latest')).info;
+    const ib = readCheckpoint(path.join(b, 'latest')).info;
+    assert.equal(ib.step, 20);
+    assert.deepEqual(ib.batchRng, ia.batchRng);
+    assert.equal(ib.bestTestLoss, ia.bestTestLoss);
+    assert.deepEqual(logRows(b), logRows(a));
+    assert.deepEqual(
+      logRows(a).map((x) => x.step),
+      [5, 10, 15, 20],
+    );
+  });
+}
+
+test('makemore: Ctrl-C during --max-steps -1 saves the latest state (exit 130, lock gone); resuming from it is exact', async () => {
+  const dir = newDir();
+  const r = await interrupt(
+    'makemore',
+    [...TINY, '--work-dir', dir, '--max-steps', '-1', '--eval-every', '100000'],
+    'training steps',
+    800,
+    'SIGINT',
+  );
+  assert.equal(r.code, 130, r.out);
+  assert.match(r.out, /stopped at step \d+: continue with --resume/);
+  assert.equal(fs.existsSync(path.join(dir, '.lock')), false);
+  const s = stepOf(dir);
+  assert.ok(s > 0);
+  // the saved state is exactly that of a run of s steps, and continuing it equals a run of s + 7 steps
+  const straight = newDir();
+  assert.equal(makemore([...TINY, '--work-dir', straight, '--max-steps', String(s)]).code, 0);
+  assert.ok(
+    bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
+  );
+  assert.equal(makemore(['--work-dir', dir, '--resume', '--max-steps', String(s + 7)]).code, 0);
+  assert.equal(makemore(['--work-dir', straight, '--resume', '--max-steps', String(s + 7)]).code, 0);
+  assert.ok(
+    bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
+  );
+  assert.ok(
+    bytes(path.join(dir, 'latest/optimizer/weights.bin')).equals(
+      bytes(path.join(straight, 'latest/optimizer/weights.bin')),
+    ),
+  );
+});
+
+test('makemore: SIGKILL while saving every step leaves the last complete checkpoint loadable and resumable', async () => {
+  const dir = newDir();
+  const r = await interrupt(
+    'makemore',
+    [...TINY, '--work-dir', dir, '--max-steps', '-1', '--eval-every', '1'],
+    'step 3 ',
+    500,
+    'SIGKILL',
+  );
+  assert.equal(r.code, null);
+  const from = resolveCheckpoint(path.join(dir, 'latest'));
+  assert.ok(from);
+  await initTf();
+  const c = await loadCheckpoint(from);
+  assert.ok(
+    c.info.step >= 3 && c.optimizer?.step === c.info.step,
+    `step ${c.info.step}, AdamW step ${c.optimizer?.step}`,
+  );
+  tf.dispose(Object.values(c.weights));
+  const res = makemore(['--work-dir', dir, '--resume', '--max-steps', String(c.info.step + 2), '--eval-every', '1000']);
+  assert.equal(res.code, 0, res.err);
+  assert.match(res.out, /stale lock/);
+  assert.equal(stepOf(dir), c.info.step + 2);
+  assert.deepEqual(
+    logRows(dir).map((x) => x.step),
+    Array.from({ length: c.info.step }, (_, i) => i + 1).concat(c.info.step + 2),
+    'log rows after the checkpoint were dropped, then continued',
+  );
+});
+
+test('makemore --resume: flags that contradict the checkpoint are errors naming both values, before any work', () => {
+  const dir = newDir();
+  assert.equal(makemore([...TINY, '--work-dir', dir, '--max-steps', '5']).code, 0);
+  const before = snapshot(dir);
+  const t = makemore(['--work-dir', dir, '--resume', '--type', 'lstm', '--n-embd', '16']);
+  assert.equal(t.code, 2);
+  assert.ok(
+    t.err.includes("--type lstm, but the checkpoint's is mlp") &&
+      t.err.includes("--n-embd 16, but the checkpoint's is 8"),
+    t.err,
+  );
+  const upper = path.join(TMP, 'upper.txt');
+  fs.writeFileSync(upper, Array.from({ length: 30 }, (_, i) => `Name${'abcdefghij'[i % 10]}`).join('\n'));
+  const v = makemore(['--work-dir', dir, '--resume', '--input', upper]);
+  assert.equal(v.code, 2);
+  assert.ok(
+    v.err.includes(upper) &&
+      v.err.includes('".Nabcdefghijm" (13 symbols)') &&
+      v.err.includes('".abcdefghijklmnopqrstuvwxyz" (27 symbols)'),
+    v.err,
+  );
+  const s = makemore(['--work-dir', dir, '--resume', '--seed', '1']);
+  assert.equal(s.code, 2);
+  assert.match(s.err, /--seed 1, but the checkpoint's is 3407/);
+  assert.deepEqual(snapshot(dir), before);
+});
+
+test('makemore: corrupt, truncated or mismatched checkpoint files are errors naming the file, before any training', () => {
+  const dir = newDir();
+  assert.equal(makemore([...TINY, '--work-dir', dir, '--max-steps', '5']).code, 0);
+  const cases: [string, (d: string) => void, RegExp][] = [
+    [
+      'random bytes',
+      (d) =>
+        fs.writeFileSync(
+          path.join(d, 'latest/model/weights.bin'),
+          Buffer.alloc(fs.statSync(path.join(d, 'latest/model/weights.bin')).size, 7),
+        ),
+      /latest\/model\/weights.bin is corrupt/,
+    ],
+    [
+      'truncated',
+      (d) => fs.truncateSync(path.join(d, 'latest/model/weights.bin'), 10),
+      /latest\/model\/weights.bin has 10 bytes/,
+    ],
+    [
+      'model.json not JSON',
+      (d) => fs.writeFileSync(path.join(d, 'latest/model/model.json'), 'not json'),
+      /latest\/model\/model.json is not valid JSON/,
+    ],
+    [
+      'shapes',
+      (d) => {
+        const f = path.join(d, 'latest/model/model.json');
+        fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"nEmbd2":16', '"nEmbd2":17'));
+      },
+      /latest\/model\/weights.bin does not match the model: 'hidden.W' has shape \[88,16\], the model expects \[88,17\]/,
+    ],
+  ];
+  for (const [name, edit, want] of cases) {
+    const d = newDir();
+    fs.cpSync(dir, d, { recursive: true });
+    edit(d);
+    const before = snapshot(d);
+    const r = makemore(['--work-dir', d, '--resume', '--max-steps', '10']);
+    assert.equal(r.code, 1, `${name}: ${r.err}`);
+    assert.match(r.err, want, name);
+    assert.ok(!r.out.includes('steps in'), `${name}: no training`);
+    const after = snapshot(d);
+    assert.deepEqual(after, before, `${name}: nothing written`);
+  }
+});
+
+test('makemore: data and flag problems are clear errors before training (exit 1 files, 2 flags)', () => {
+  const dir = newDir();
+  const missing = path.join(TMP, 'nope.txt');
+  const m = makemore(['--input', missing, '--work-dir', dir]);
+  assert.equal(m.code, 1);
+  assert.ok(m.err.includes(missing), m.err);
+  const empty = path.join(TMP, 'empty.txt');
+  fs.writeFileSync(empty, '\n \n');
+  assert.match(makemore(['--input', empty, '--work-dir', dir]).err, /empty\.txt/);
+  const few = path.join(TMP, 'few.txt');
+  fs.writeFileSync(few, 'emma\nolivia\nava\nisabella\nsophia\ncharlotte\nmia\n');
+  const f = makemore(['--input', few, '--work-dir', dir, '--type', 'bigram']);
+  assert.equal(f.code, 1);
+  assert.ok(f.err.includes(few) && f.err.includes('has 7 words') && f.err.includes('at least 10'), f.err);
+  const w = makemore([...TINY, '--work-dir', dir, '--workers', '2', '--batch-size', '1']);
+  assert.equal(w.code, 2);
+  assert.match(w.err, /--workers 2 .* needs --batch-size ≥ 2, got 1/);
+  for (const bad of [['--max-steps', 'abc'], ['--max-steps', '-2'], ['--bogus'], ['--type', 'cnn'], ['positional']]) {
+    const r = makemore([...TINY, '--work-dir', dir, ...bad]);
+    assert.equal(r.code, 2, bad.join(' '));
+    assert.match(r.err, /usage: npm run makemore/);
+  }
+  assert.equal(fs.existsSync(dir), false, 'nothing was created');
+  // a word longer than the checkpoint's model takes
+  assert.equal(makemore([...TINY, '--work-dir', dir, '--max-steps', '5']).code, 0);
+  const long = path.join(TMP, 'long.txt');
+  fs.writeFileSync(long, fs.readFileSync(NAMES, 'utf8') + 'abcdefghijklmnopqrstuvwxyz\n');
+  const l = makemore(['--work-dir', dir, '--resume', '--input', long, '--max-steps', '10']);
+  assert.equal(l.code, 1);
+  assert.match(l.err, /'abcdefghijklmnopqrstuvwxyz' \(word 301\) has 26 characters, but the model .* takes at most 10/);
+  const h = makemore(['--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.out, /exit codes: 0 done · 1 .* · 2 bad/);
+});
+
+test('novel: --help, strict flags and the seed text checked before any work', () => {
+  const h = run('novel', ['--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.out, /usage: npm run novel/);
+  const dir = newDir();
+  for (const bad of [['--steps', '0'], ['--scale', 'x'], ['--bogus'], ['--seed-text', '']]) {
+    const r = run('novel', ['--out', dir, ...bad]);
+    assert.equal(r.code, 2, bad.join(' '));
+    assert.match(r.err, /usage: npm run novel/);
+  }
+  const s = run('novel', ['--out', dir, '--seed-text', 'The ☃']);
+  assert.equal(s.code, 2);
+  assert.match(s.err, /character "☃" \(U\+2603\) at position 5 does not occur in the book/);
+  assert.equal(fs.existsSync(dir), false, 'nothing created, nothing trained');
+});
+
+test('novel: --resume is exact; a second fresh run is refused; Ctrl-C saves the latest state and still prints the sample', async () => {
+  const a = newDir();
+  const b = newDir();
+  assert.equal(run('novel', [...NOVEL_TINY, '--out', a, '--steps', '20']).code, 0);
+  assert.equal(run('novel', [...NOVEL_TINY, '--out', b, '--steps', '10']).code, 0);
+  const r = run('novel', ['--out', b, '--resume', '--steps', '20']);
+  assert.equal(r.code, 0, r.err);
+  for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin'])
+    assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
+  const rows = (d: string) =>
+    fs
+      .readFileSync(path.join(d, 'loss.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const x = JSON.parse(l) as { iteration: number; loss: number };
+        return [x.iteration, x.loss];
+      });
+  assert.deepEqual(rows(b), rows(a));
+  const before = snapshot(a);
+  const refused = run('novel', [...NOVEL_TINY, '--out', a]);
+  assert.equal(refused.code, 2);
+  assert.ok(refused.err.includes(a) && refused.err.includes('--resume') && refused.err.includes('--overwrite'));
+  assert.deepEqual(snapshot(a), before);
+  const c = run('novel', ['--out', a, '--resume', '--n-hidden', '32']);
+  assert.equal(c.code, 2);
+  assert.match(c.err, /--n-hidden 32, but the checkpoint's is 16/);
+
+  const dir = newDir();
+  const i = await interrupt(
+    'novel',
+    [...NOVEL_TINY, '--out', dir, '--steps', '100000', '--log-every', '100000'],
+    'parameters',
+    800,
+    'SIGINT',
+  );
+  assert.equal(i.code, 130, i.out);
+  assert.match(i.out, /\nThe island/, 'the sample was printed');
+  assert.equal(fs.existsSync(path.join(dir, '.lock')), false);
+  const s = stepOf(dir);
+  assert.ok(s > 0);
+  const straight = newDir();
+  assert.equal(run('novel', [...NOVEL_TINY, '--out', straight, '--steps', String(s), '--log-every', '100000']).code, 0);
+  assert.ok(
+    bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
+    'the state saved at Ctrl-C is that of a run of that many iterations',
+  );
+});

@@ -1,0 +1,67 @@
+// scripts/makemore.ts end to end: train, checkpoint, sample, resume, bad flags.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+process.env.SEQUENTIA_QUIET_BACKEND = '1';
+const ROOT = path.resolve(__dirname, '..', '..');
+
+test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-mm-'));
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'cli', 'makemore.ts'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, SEQUENTIA_QUIET_BACKEND: '1' },
+    });
+  const r = run('--type', 'bow', '--work-dir', work, '--max-steps', '60', '--eval-every', '30', '--num-samples', '4');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /model bow: 12,827 parameters/);
+  assert.match(r.stdout, /samples that are new:/);
+  assert.match(r.stdout, /step 60 train loss \d\.\d{4} test loss \d\.\d{4}/);
+  for (const f of [
+    'latest/model/model.json',
+    'latest/model/weights.bin',
+    'best/model/model.json',
+    'log.jsonl',
+    'log.csv',
+    'loss.html',
+  ])
+    assert.ok(fs.existsSync(path.join(work, f)), f);
+  assert.equal(fs.readFileSync(path.join(work, 'log.jsonl'), 'utf8').trim().split('\n').length, 2);
+  const s = run('--work-dir', work, '--sample-only', '--num-samples', '3');
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stdout, /loaded bow/);
+  // resume to step 90 (--max-steps is the total): the AdamW moments come back; two threads share the batch
+  const res = run(
+    '--work-dir',
+    work,
+    '--resume',
+    '--max-steps',
+    '90',
+    '--eval-every',
+    '30',
+    '--num-samples',
+    '0',
+    '--workers',
+    '2',
+  );
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /loaded bow from .* \(step 60,.*AdamW step 60\)/);
+  assert.match(res.stdout, /step 90 train loss/);
+  assert.equal(fs.readFileSync(path.join(work, 'log.jsonl'), 'utf8').trim().split('\n').length, 3);
+  const bad3 = run('--workers', '3');
+  assert.equal(bad3.status, 2);
+  assert.match(bad3.stderr, /--workers must be 1 or 2/);
+  const bad = run('--type', 'cnn');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown model type 'cnn'/);
+  const bad2 = run('--batch-size', '0');
+  assert.equal(bad2.status, 2);
+  const missing = run('--input', 'no/such/file.txt', '--max-steps', '1');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /data file not found/);
+});

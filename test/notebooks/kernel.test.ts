@@ -1,0 +1,196 @@
+/**
+ * The kernel as Jupyter drives it (jupyter_client, the kernelspec npm ci writes): interrupts stop lib's
+ * loops and keep the model, asynchronous errors name the cell that caused them, and the kernel never
+ * outlives the process that started it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const PYTHON = '/usr/bin/python3';
+const hasJupyter = spawnSync(PYTHON, ['-c', 'import jupyter_client'], { stdio: 'ignore' }).status === 0;
+const skip = hasJupyter ? false : process.env.CI ? false : 'Debian jupyter-client is not installed';
+
+interface CellPlan {
+  code: string;
+  interrupt_when?: string;
+  timeout?: number;
+}
+interface CellResult {
+  status: string;
+  stdout: string;
+  stderr: string;
+  displays: string[];
+  seconds: number;
+  interrupt_to_reply?: number;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the plan's cells in one kernel; returns the kernel's pid and one result per cell. */
+async function runKernel(
+  plan: CellPlan[],
+  onPid?: (pid: number, driver: number) => void,
+): Promise<{ pid: number; cells: CellResult[]; code: number | null }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-kernel-'));
+  const planPath = path.join(dir, 'plan.json');
+  fs.writeFileSync(planPath, JSON.stringify(plan));
+  const child = spawn(PYTHON, [path.join(ROOT, 'test', 'helpers', 'kernel_client.py'), planPath], {
+    env: { ...process.env, JUPYTER_PATH: path.join(ROOT, '.jupyter'), PYDEVD_DISABLE_FILE_VALIDATION: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let pid = 0;
+  const cells: CellResult[] = [];
+  for await (const line of readline.createInterface({ input: child.stdout })) {
+    const ev = JSON.parse(line) as { kernel_pid?: number } & CellResult;
+    if (ev.kernel_pid) {
+      pid = ev.kernel_pid;
+      onPid?.(pid, child.pid as number);
+    } else cells.push(ev);
+  }
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (cells.length < plan.length && code === 0) assert.fail(`kernel driver stopped early: ${stderr}`);
+  return { pid, cells, code };
+}
+
+const TRAIN_CELL = `import { initTf } from './lib/runtime/tf';
+import { train } from './lib/train/loop';
+import { Vocab } from './lib/data/vocab';
+import { MLP } from './lib/models/lecture/mlp';
+import { TorchGenerator } from './lib/random/torch-generator';
+import { tf } from './lib/runtime/tf';
+await initTf();
+const model = new MLP({ vocabSize: 27, blockSize: 3, nEmbd: 10, nHidden: 200 }, new TorchGenerator(2147483647));
+const X = tf.tensor2d(Array.from({ length: 96 }, (_, i) => i % 27), [32, 3], 'int32');
+const Y = tf.tensor1d(Array.from({ length: 32 }, (_, i) => (i * 7) % 27), 'int32');
+const run = await train({ steps: 200000, params: model.params(), learningRate: 0.1, loss: () => model.loss(X, Y), label: 'mlp', progressMs: 100 });
+console.log(\`cell finished: interrupted=\${run.interrupted} steps=\${run.losses.length}\`);`;
+
+test(
+  '■ during train(): the loop stops within a second, the cell finishes and the model exists',
+  { skip, timeout: 120_000 },
+  async () => {
+    const { cells } = await runKernel([
+      { code: TRAIN_CELL, interrupt_when: 'steps/s', timeout: 90 },
+      {
+        code: 'console.log(`params ${model.numParams()} after ${run.losses.length} steps; tensors ${tf.memory().numTensors}`);',
+        timeout: 30,
+      },
+      // Several models trained in one cell (notebooks 07, 09): ■ stops the cell's training, not just one model's.
+      {
+        code: "const done: number[] = [];\nfor (let k = 0; k < 3; k++) { const r = await train({ steps: 100000, params: model.params(), learningRate: 0.01, loss: () => model.loss(X, Y), label: `model ${k}`, progressMs: 100 }); done.push(r.losses.length); }\nconsole.log(`steps per model: ${done.join(',')}`);",
+        interrupt_when: 'model 0 step',
+        timeout: 60,
+      },
+    ]);
+    const [first, second, third] = cells as [CellResult, CellResult, CellResult];
+    assert.equal(first.status, 'ok', `the interrupted training cell must finish without error:\n${first.stderr}`);
+    assert.ok(
+      first.interrupt_to_reply !== undefined && first.interrupt_to_reply < 1.5,
+      `interrupt → reply took ${first.interrupt_to_reply} s`,
+    );
+    const shown = first.displays.join('\n');
+    const m = /mlp interrupted at step (\d+)\/200000/.exec(shown);
+    assert.ok(m, `the progress line says where it stopped: ${shown.slice(-300)}`);
+    assert.match(first.stdout, new RegExp(`cell finished: interrupted=true steps=${m[1]}`));
+    assert.equal(second.status, 'ok', second.stderr);
+    assert.match(second.stdout, new RegExp(`params 11897 after ${m[1]} steps`));
+    assert.equal(third.status, 'ok', third.stderr);
+    assert.ok(
+      third.interrupt_to_reply !== undefined && third.interrupt_to_reply < 1.5,
+      `interrupt → reply took ${third.interrupt_to_reply} s`,
+    );
+    assert.match(third.stdout, /steps per model: [1-9]\d*,0,0\n/);
+  },
+);
+
+test(
+  'an interrupt where no lib loop runs falls back to cutting the cell off; its leftovers stay silent',
+  { skip, timeout: 120_000 },
+  async () => {
+    const { cells } = await runKernel([
+      // A loop of the user's own that lib cannot stop: tslab's own interrupt ends the cell; the timer's
+      // later output belongs to a dead cell and must not show up under the next one.
+      {
+        code: "console.log('waiting'); await new Promise((r) => setTimeout(r, 3000)); console.log('LEFTOVER after the interrupt');",
+        interrupt_when: 'waiting',
+        timeout: 30,
+      },
+      { code: "await new Promise((r) => setTimeout(r, 4000)); console.log('second cell done');", timeout: 30 },
+    ]);
+    const [first, second] = cells as [CellResult, CellResult];
+    assert.equal(first.status, 'error');
+    assert.ok(
+      first.interrupt_to_reply !== undefined && first.interrupt_to_reply < 2,
+      `fallback took ${first.interrupt_to_reply} s`,
+    );
+    assert.equal(second.status, 'ok');
+    assert.doesNotMatch(second.stdout + second.stderr, /LEFTOVER/);
+    assert.match(second.stdout, /second cell done/);
+  },
+);
+
+test(
+  'asynchronous errors name the cell that caused them, and fail it while it runs',
+  { skip, timeout: 120_000 },
+  async () => {
+    const { cells } = await runKernel([
+      { code: "setTimeout(() => { throw new Error('boom from a timer'); }, 50); console.log('scheduled');" },
+      { code: "await new Promise((r) => setTimeout(r, 500)); console.log('next cell');" },
+      {
+        code: "setTimeout(() => { throw new Error('boom while waiting'); }, 50); await new Promise((r) => setTimeout(r, 5000)); console.log('NOT REACHED');",
+      },
+      { code: "Promise.reject(new Error('nobody handles me')); await new Promise((r) => setTimeout(r, 300));" },
+    ]);
+    const [a, b, c, d] = cells as [CellResult, CellResult, CellResult, CellResult];
+    assert.equal(a.status, 'ok');
+    assert.match(
+      a.stderr + b.stderr,
+      /\[sequentia\] asynchronous error from cell \[1\]: uncaught exception: Error: boom from a timer/,
+    );
+    assert.equal(c.status, 'error', 'a cell whose own timer throws while it runs fails');
+    assert.ok(c.seconds < 3, `it fails at once, not after its 5 s wait (${c.seconds} s)`);
+    assert.match(
+      c.stderr,
+      /\[sequentia\] asynchronous error from cell \[3\]: uncaught exception: Error: boom while waiting/,
+    );
+    assert.doesNotMatch(c.stdout, /NOT REACHED/);
+    assert.equal(d.status, 'error');
+    assert.match(
+      d.stderr,
+      /\[sequentia\] asynchronous error from cell \[4\]: unhandled rejection: Error: nobody handles me/,
+    );
+  },
+);
+
+test('the kernel exits when the process that started it is killed', { skip, timeout: 60_000 }, async () => {
+  let kernelPid = 0;
+  const done = runKernel([{ code: 'await new Promise((r) => setTimeout(r, 30000));', timeout: 40 }], (pid, driver) => {
+    kernelPid = pid;
+    setTimeout(() => process.kill(driver, 'SIGKILL'), 3000);
+  });
+  await done;
+  const t0 = Date.now();
+  while (alive(kernelPid) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(kernelPid > 0);
+  assert.equal(
+    alive(kernelPid),
+    false,
+    `kernel ${kernelPid} still running ${Date.now() - t0} ms after its parent was killed`,
+  );
+});

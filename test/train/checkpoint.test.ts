@@ -1,0 +1,296 @@
+/**
+ * lib/checkpoint (atomic checkpoints, the work-dir lock), lib/io's validation of saved files, and
+ * FastGenerator's saved state.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import seedrandom from 'seedrandom';
+import { tf, initTf } from '../../lib/runtime/tf';
+import { FastGenerator } from '../../lib/random/fast-generator';
+import { createOptimizer, type Adam } from '../../lib/train/optimizers';
+import { createModel } from '../../lib/models/registry';
+import { type ModelConfig } from '../../lib/models/zoo/config';
+import { TorchGenerator } from '../../lib/random/torch-generator';
+import {
+  acquireLock,
+  LockError,
+  loadCheckpoint,
+  optimizerStateByName,
+  resolveCheckpoint,
+  restoreOptimizer,
+  saveCheckpoint,
+} from '../../lib/train/checkpoint';
+import { loadWeights, saveWeights } from '../../lib/train/saved-model';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const made: string[] = [];
+process.on('exit', () => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+/** A temporary directory, removed at exit even when a test fails. */
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-ckpt-'));
+  made.push(d);
+  return d;
+};
+const CONFIG: ModelConfig = { vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 3, nEmbd2: 6 };
+
+test('FastGenerator: state() and fromState continue the exact sequence; state: true draws what it drew before', () => {
+  const g = new FastGenerator('abc');
+  const plain = seedrandom.xor4096('abc');
+  const first = g.rand(5);
+  assert.deepEqual(
+    Array.from(first),
+    Array.from({ length: 5 }, () => Math.fround(plain())),
+    'same numbers as before state support',
+  );
+  g.randint(0, 100, 7);
+  const saved = JSON.parse(JSON.stringify(g.state())) as ReturnType<FastGenerator['state']>;
+  const want = [Array.from(g.randint(0, 1000, 50)), Array.from(g.randperm(20)), Array.from(g.randn(9))];
+  const h = FastGenerator.fromState(saved);
+  assert.deepEqual([Array.from(h.randint(0, 1000, 50)), Array.from(h.randperm(20)), Array.from(h.randn(9))], want);
+  assert.throws(() => FastGenerator.fromState({ ...saved, X: [1, 2] }), /not a FastGenerator state/);
+});
+
+/** A tiny MLP after 3 AdamW steps, so weights and moments are non-trivial. */
+async function trained() {
+  await initTf();
+  const model = createModel('mlp', CONFIG, new TorchGenerator(1));
+  const opt = createOptimizer('adamw', 0.01) as Adam;
+  const X = tf.tensor2d(
+    [
+      [0, 1, 2, 3],
+      [0, 4, 3, 2],
+    ],
+    [2, 4],
+    'int32',
+  );
+  const Y = tf.tensor2d(
+    [
+      [1, 2, 3, 0],
+      [4, 3, 2, 0],
+    ],
+    [2, 4],
+    'int32',
+  );
+  for (let i = 0; i < 3; i++) opt.minimize(() => model.forward(X, Y).loss!, false, model.params());
+  tf.dispose([X, Y]);
+  return { model, opt };
+}
+
+async function save(slot: string, m: Awaited<ReturnType<typeof trained>>, step: number, rng = new FastGenerator('r')) {
+  await saveCheckpoint(slot, {
+    topology: { sequentia: 1, type: 'mlp', config: CONFIG, itos: ['.', 'a', 'b', 'c', 'd'], boundary: '.' },
+    weights: m.model.namedWeights(),
+    optimizer: optimizerStateByName(m.opt, m.model.namedWeights()),
+    info: { step, bestTestLoss: 1.5, batchRng: rng.state(), settings: { lr: 0.01 } },
+  });
+}
+
+test('a checkpoint round trip restores weights, AdamW moments, step, best loss and generator state exactly', async () => {
+  const dir = tmp();
+  const m = await trained();
+  const rng = new FastGenerator('r');
+  rng.rand(3);
+  await save(path.join(dir, 'latest'), m, 3, rng);
+  assert.deepEqual(fs.readdirSync(dir), ['latest'], 'no temporary or previous directory left');
+  const fresh = createModel('mlp', CONFIG, new TorchGenerator(99));
+  const c = await loadCheckpoint<ModelConfig>(path.join(dir, 'latest'), fresh.namedWeights());
+  for (const [k, v] of Object.entries(m.model.namedWeights()))
+    assert.deepEqual(Array.from((c.weights[k] as tf.Tensor).dataSync()), Array.from(v.dataSync()), k);
+  const want = optimizerStateByName(m.opt, m.model.namedWeights());
+  assert.equal(c.optimizer?.step, 3);
+  assert.deepEqual(c.optimizer, want);
+  assert.equal(c.info.step, 3);
+  assert.equal(c.info.bestTestLoss, 1.5);
+  assert.deepEqual(Array.from(FastGenerator.fromState(c.info.batchRng!).rand(4)), Array.from(rng.rand(4)));
+  // the moments go back to the same variables by name, in a model whose tf variable names differ
+  fresh.loadWeights(c.weights);
+  const opt2 = createOptimizer('adamw', 0.01) as Adam;
+  restoreOptimizer(opt2, c.optimizer!, fresh.namedWeights() as Record<string, tf.Variable>);
+  assert.deepEqual(optimizerStateByName(opt2, fresh.namedWeights()), want);
+  tf.dispose(Object.values(c.weights));
+  // the model part is an ordinary lib/io model a notebook can load
+  const plain = await loadWeights<ModelConfig>(path.join(dir, 'latest', 'model'));
+  assert.equal(plain.topology.type, 'mlp');
+  tf.dispose(Object.values(plain.weights));
+  fresh.dispose();
+  m.model.dispose();
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('crash leftovers: an unfinished temporary directory is ignored and removed; a lone latest.prev is used', async () => {
+  const dir = tmp();
+  const m = await trained();
+  const slot = path.join(dir, 'latest');
+  await save(slot, m, 1);
+  // a save killed half way (its process is gone): a temporary directory with a partial model
+  const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid as number;
+  fs.mkdirSync(path.join(dir, `.latest.tmp-${dead}-x`, 'model'), { recursive: true });
+  fs.writeFileSync(path.join(dir, `.latest.tmp-${dead}-x`, 'model', 'weights.bin'), 'half');
+  assert.equal(resolveCheckpoint(slot), slot);
+  assert.equal((await loadCheckpoint(slot)).info.step, 1);
+  await save(slot, m, 2);
+  assert.deepEqual(fs.readdirSync(dir), ['latest'], 'the stale temporary directory was removed');
+  // killed between the two renames: no latest, a complete latest.prev
+  fs.renameSync(slot, `${slot}.prev`);
+  assert.equal(resolveCheckpoint(slot), `${slot}.prev`);
+  const c = await loadCheckpoint(`${slot}.prev`);
+  assert.equal(c.info.step, 2);
+  tf.dispose(Object.values(c.weights));
+  await save(slot, m, 3);
+  assert.deepEqual(fs.readdirSync(dir), ['latest']);
+  assert.equal(resolveCheckpoint(path.join(dir, 'none')), null);
+  m.model.dispose();
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('SIGKILL at any moment of a save leaves a complete checkpoint whose weights match its step', async () => {
+  const dir = tmp();
+  const child = path.join(dir, 'saver.ts');
+  // saves forever: step k holds weights all equal to k, so a mixed or torn checkpoint is visible
+  fs.writeFileSync(
+    child,
+    `
+import { tf, initTf } from ${JSON.stringify(path.join(ROOT, 'lib/tf'))};
+import { saveCheckpoint } from ${JSON.stringify(path.join(ROOT, 'lib/checkpoint'))};
+(async () => {
+  await initTf();
+  for (let k = 1; ; k++) {
+    const w = { a: tf.fill([300, 300], k), b: tf.fill([1000], k) };
+    await saveCheckpoint(process.argv[2] as string, { topology: { sequentia: 1, type: 't', config: {}, itos: [], boundary: null }, weights: w,
+      optimizer: { step: k, m: { a: new Float32Array(90000).fill(k) }, v: { a: new Float32Array(90000).fill(k) } }, info: { step: k, bestTestLoss: null, batchRng: null, settings: {} } });
+    tf.dispose(Object.values(w));
+    if (k === 1) console.log('saving');
+  }
+})();
+`,
+  );
+  await initTf();
+  const slot = path.join(dir, 'ck', 'latest');
+  const seen: number[] = [];
+  for (let round = 0; round < 6; round++) {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, slot], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => p.stdout.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 300));
+    p.kill('SIGKILL');
+    await new Promise((r) => p.once('exit', r));
+    const from = resolveCheckpoint(slot);
+    assert.ok(from, `round ${round}: a checkpoint exists`);
+    const c = await loadCheckpoint(from);
+    const k = c.info.step;
+    assert.ok(k >= 1);
+    assert.ok(
+      (c.weights.a as tf.Tensor).dataSync().every((x) => x === k) &&
+        (c.weights.b as tf.Tensor).dataSync().every((x) => x === k),
+      `round ${round}: weights of step ${k}`,
+    );
+    assert.equal(c.optimizer?.step, k);
+    assert.ok(c.optimizer!.m.a!.every((x) => x === k));
+    tf.dispose(Object.values(c.weights));
+    seen.push(k);
+  }
+  assert.ok(
+    seen.some((k) => k > 1),
+    `several saves happened before the kills (steps ${seen})`,
+  );
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('corrupt, truncated or mismatched files are errors naming the file and the problem', async () => {
+  const dir = tmp();
+  const m = await trained();
+  const good = path.join(dir, 'good');
+  await save(good, m, 1);
+  const variant = (name: string, edit: (d: string) => void) => {
+    const d = path.join(dir, name);
+    fs.cpSync(good, d, { recursive: true });
+    edit(d);
+    return d;
+  };
+  const expect = m.model.namedWeights();
+  const w = (d: string) => path.join(d, 'model', 'weights.bin');
+  const random = variant('random', (d) =>
+    fs.writeFileSync(
+      w(d),
+      Buffer.from(Array.from({ length: fs.statSync(w(d)).size }, () => Math.floor(Math.random() * 256))),
+    ),
+  );
+  await assert.rejects(
+    loadCheckpoint(random, expect),
+    (e: Error) => e.message.includes(w(random)) && /corrupt: its SHA-256 does not match/.test(e.message),
+  );
+  const truncated = variant('truncated', (d) => fs.truncateSync(w(d), 100));
+  await assert.rejects(
+    loadCheckpoint(truncated, expect),
+    (e: Error) =>
+      e.message.includes(w(truncated)) && /has 100 bytes, but .* lists \d+ weights taking \d+ bytes/.test(e.message),
+  );
+  const notJson = variant('notjson', (d) => fs.writeFileSync(path.join(d, 'model', 'model.json'), '{"weightsMan'));
+  await assert.rejects(
+    loadCheckpoint(notJson, expect),
+    (e: Error) => e.message.includes(path.join(notJson, 'model', 'model.json')) && /is not valid JSON/.test(e.message),
+  );
+  const info = variant('info', (d) => fs.writeFileSync(path.join(d, 'checkpoint.json'), 'garbage'));
+  await assert.rejects(
+    loadCheckpoint(info, expect),
+    (e: Error) => e.message.includes(path.join(info, 'checkpoint.json')) && /not valid JSON/.test(e.message),
+  );
+  const opt = variant('opt', (d) => fs.truncateSync(path.join(d, 'optimizer', 'weights.bin'), 8));
+  await assert.rejects(
+    loadCheckpoint(opt, expect),
+    (e: Error) => e.message.includes(path.join(opt, 'optimizer', 'weights.bin')) && /has 8 bytes/.test(e.message),
+  );
+  // shapes: the same files against a model of another size
+  const other = createModel('mlp', { ...CONFIG, nEmbd2: 7 }, new TorchGenerator(1));
+  await assert.rejects(
+    loadCheckpoint(good, other.namedWeights()),
+    (e: Error) =>
+      e.message.includes(w(good)) && /'hidden.W' has shape \[12,6\], the model expects \[12,7\]/.test(e.message),
+  );
+  const bigram = createModel('bigram', CONFIG, new TorchGenerator(1));
+  await assert.rejects(loadCheckpoint(good, bigram.namedWeights()), /missing 'table'; unexpected 'wte'/);
+  // a plain lib/io save is checked the same way
+  await saveWeights(
+    path.join(dir, 'plain'),
+    { sequentia: 1, type: 'mlp', config: CONFIG, itos: [], boundary: '.' },
+    m.model.namedWeights(),
+  );
+  fs.truncateSync(path.join(dir, 'plain', 'weights.bin'), 4);
+  await assert.rejects(loadWeights(path.join(dir, 'plain')), /weights.bin has 4 bytes/);
+  for (const x of [other, bigram, m.model]) x.dispose();
+  fs.rmSync(dir, { recursive: true });
+});
+
+test("the lock: held by a live PID it stops a second run; a dead PID's lock is recovered; release removes it", async () => {
+  const dir = tmp();
+  const file = path.join(dir, '.lock');
+  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+  try {
+    fs.writeFileSync(file, `${sleeper.pid}\n`);
+    assert.throws(
+      () => acquireLock(dir),
+      (e: Error) => e instanceof LockError && e.message.includes(file) && e.message.includes(`PID ${sleeper.pid}`),
+    );
+    assert.equal(fs.readFileSync(file, 'utf8'), `${sleeper.pid}\n`, "the other run's lock is untouched");
+  } finally {
+    sleeper.kill('SIGKILL');
+    await new Promise((r) => sleeper.once('exit', r));
+  }
+  const lock = acquireLock(dir);
+  assert.equal(lock.stalePid, sleeper.pid);
+  assert.equal(fs.readFileSync(file, 'utf8').split('\n')[0], String(process.pid));
+  lock.release();
+  assert.equal(fs.existsSync(file), false);
+  const again = acquireLock(dir);
+  assert.equal(again.stalePid, null);
+  again.release();
+  fs.rmSync(dir, { recursive: true });
+});
