@@ -4,7 +4,7 @@
  */
 import { Vocab } from '../data/vocab';
 import type { Rng } from '../random/rng';
-import { drawSequence } from '../sample/draw';
+import { draw, type StepperFactory } from '../sample/draw';
 
 const START = '<S>';
 const END = '<E>';
@@ -181,13 +181,32 @@ export function wordProbability(P: Matrix, word: string, vocab: Vocab): number {
 }
 
 /**
+ * The probability table as a stepper for the one draw loop (sample/draw.ts): the next character's
+ * distribution is row P[last character].
+ */
+export function tableStepper(P: Matrix): StepperFactory {
+  const table = Array.from({ length: P.rows }, (_, i) => Float32Array.from(row(P, i)));
+  return (rows, prefix) => {
+    let last = new Array<number>(rows).fill(prefix.at(-1) ?? 0);
+    return {
+      gives: 'probabilities',
+      next(drawn) {
+        if (drawn) last = [...drawn];
+        const out = new Float32Array(rows * P.cols);
+        last.forEach((ix, r) => out.set(table[ix] as Float32Array, r * P.cols));
+        return out;
+      },
+      dispose() {},
+    };
+  };
+}
+
+/**
  * Samples words from bigram probabilities: start at the boundary, draw the next index from row P[ix]
  * (one multinomial draw, as the lecture does) until the boundary comes back. Each word ends with '.'.
  */
 export function sampleWords(P: Matrix, vocab: Vocab, rng: Rng, count: number, maxLength = 100): string[] {
-  const rowsF32 = Array.from({ length: P.rows }, (_, i) => Float32Array.from(row(P, i)));
-  return Array.from({ length: count }, () => {
-    const { ids, ended } = drawSequence((prev) => rowsF32[prev] as Float32Array, rng, maxLength);
-    return vocab.decode(ids) + (ended ? vocab.itos[0] : ''); // the lecture prints the end token: "mor."
-  });
+  const { ids, ended } = draw(tableStepper(P), rng, { count, maxLength });
+  // the lecture prints the end token: "mor."
+  return ids.map((w, i) => vocab.decode(w) + (ended[i] ? vocab.itos[0] : ''));
 }

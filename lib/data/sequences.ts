@@ -43,3 +43,8 @@ export function takeSequences(d: Sequences, idx: ArrayLike<number>): { X: Int32A
   }
   return { X, Y };
 }
+
+/** The block size a sequence model needs for `words`: the longest word plus the boundary token (makemore's). */
+export function sequenceBlockSize(words: readonly string[]): number {
+  return words.reduce((m, w) => Math.max(m, [...w].length), 0) + 1;
+}

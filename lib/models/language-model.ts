@@ -1,41 +1,74 @@
 /**
- * The one interface every language model implements.
+ * The one interface every language model implements, lecture and zoo alike (makemore's):
+ * `forward(idx, targets) → { logits, loss }`. Two ways of reading context:
+ *  - 'window': idx [B, blockSize] (the last characters, boundary-padded) → logits [B, V] for the next one,
+ *    targets [B] (the lecture's bigram net, MLP and BatchNorm MLP);
+ *  - 'sequence': idx [B, T ≤ blockSize] → logits [B, T, V] at every position, targets [B, T] with −1
+ *    ignored (the makemore zoo and the recurrent models).
+ * Recurrent models can also step one token at a time with a carried state (`Stateful`), which is how the
+ * sampler runs them.
  */
 import { tf } from '../runtime/tf';
-import { countParameters, loadNamedWeights } from '../nn/weights';
-import { crossEntropy } from '../nn/losses';
-import { ModelConfig } from './zoo/config';
+import { Module } from '../nn/module';
+import type { ModelConfigs, ModelType } from './registry';
+
+export interface ForwardOptions {
+  /** Training mode: BatchNorm normalises with the batch's statistics (and updates its running ones). */
+  training?: boolean;
+}
 
 export interface LanguageModel {
-  readonly config: ModelConfig | object;
-  forward(idx: tf.Tensor2D, targets?: tf.Tensor2D): { logits: tf.Tensor3D; loss?: tf.Scalar };
+  /** The registry name: `createModel(model.type, model.config, rng)` builds another like it. */
+  readonly type: ModelType;
+  readonly config: ModelConfigs[ModelType];
+  readonly vocabSize: number;
+  /** The longest context the model reads. */
+  readonly blockSize: number;
+  readonly reads: 'window' | 'sequence';
+  forward(idx: tf.Tensor, targets?: tf.Tensor, opts?: ForwardOptions): { logits: tf.Tensor; loss?: tf.Scalar };
+  /** forward(…).loss, which needs targets. */
+  loss(idx: tf.Tensor, targets: tf.Tensor, opts?: ForwardOptions): tf.Scalar;
   params(): tf.Variable[];
-  namedWeights(): Record<string, tf.Tensor>;
+  namedWeights(): Record<string, tf.Variable>;
   loadWeights(w: Record<string, tf.Tensor>): void;
   numParams(): number;
   dispose(): void;
 }
 
-/** Shared plumbing: parameters by name, loading, counting, disposal, loss. */
-export abstract class Base implements LanguageModel {
-  abstract readonly config: ModelConfig;
-  abstract logits(idx: tf.Tensor2D): tf.Tensor3D;
-  abstract namedWeights(): Record<string, tf.Variable>;
-  forward(idx: tf.Tensor2D, targets?: tf.Tensor2D): { logits: tf.Tensor3D; loss?: tf.Scalar } {
-    const logits = this.logits(idx);
-    return { logits, loss: targets ? crossEntropy(logits, targets, -1) : undefined };
+/** Hidden state carried between steps: h, plus the cell state c for an LSTM. */
+export interface RecurrentState {
+  h: tf.Tensor2D;
+  c?: tf.Tensor2D;
+}
+
+/** A model that can also run one token at a time, carrying its state. */
+export interface Stateful extends LanguageModel {
+  initialState(batch: number): RecurrentState;
+  /** tokens [B] → next-token logits [B, V] and the new state. */
+  step(tokens: tf.Tensor1D, state: RecurrentState): { logits: tf.Tensor2D; state: RecurrentState };
+}
+
+export function isStateful(m: LanguageModel): m is Stateful {
+  return typeof (m as Partial<Stateful>).step === 'function';
+}
+
+/** What every model shares (Module: weights by name, loading, counting, disposal), plus `loss`. */
+export abstract class LanguageModelBase<T extends ModelType> extends Module implements LanguageModel {
+  abstract readonly type: T;
+  abstract readonly config: ModelConfigs[T];
+  abstract readonly reads: 'window' | 'sequence';
+  abstract forward(idx: tf.Tensor, targets?: tf.Tensor, opts?: ForwardOptions): { logits: tf.Tensor; loss?: tf.Scalar };
+  get vocabSize(): number {
+    return this.config.vocabSize;
   }
-  params(): tf.Variable[] {
-    return Object.values(this.namedWeights());
+  get blockSize(): number {
+    return this.config.blockSize;
   }
-  loadWeights(w: Record<string, tf.Tensor>): void {
-    loadNamedWeights(this.namedWeights(), w);
-  }
-  numParams(): number {
-    return countParameters(this.params());
-  }
-  /** Every tensor a zoo model owns is a variable in namedWeights() (no buffers, no caches). */
-  dispose(): void {
-    for (const p of this.params()) p.dispose();
+  loss(idx: tf.Tensor, targets: tf.Tensor, opts?: ForwardOptions): tf.Scalar {
+    return tf.tidy(() => {
+      const { loss } = this.forward(idx, targets, opts);
+      if (!loss) throw new Error(`${this.type}: forward gave no loss for the targets`);
+      return loss;
+    });
   }
 }

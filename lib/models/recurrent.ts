@@ -8,9 +8,9 @@
  */
 import { tf } from '../runtime/tf';
 import { assignValue, constantVariable, randnVariable, uniformVariable } from '../nn/init';
-import { countParameters, loadNamedWeights } from '../nn/weights';
 import { crossEntropy } from '../nn/losses';
 import type { Rng } from '../random/rng';
+import { LanguageModelBase, type RecurrentState, type Stateful } from './language-model';
 import { gruSequence } from '../ops/gru';
 import { lstmSequence } from '../ops/lstm';
 import { rnnSequence } from '../ops/rnn';
@@ -27,15 +27,11 @@ export interface RecurrentConfig {
   nHidden: number;
 }
 
-/** Hidden state carried between steps: h, plus the cell state c for an LSTM. */
-export interface RecurrentState {
-  h: tf.Tensor2D;
-  c?: tf.Tensor2D;
-}
-
 const GATES: Record<CellType, number> = { rnn: 1, gru: 3, lstm: 4 };
 
-export class RecurrentLM {
+export class RecurrentLM extends LanguageModelBase<CellType> implements Stateful {
+  readonly reads = 'sequence';
+  readonly type: CellType;
   readonly wte: tf.Variable;
   /** Learned initial hidden state (makemore's `start`). */
   readonly start: tf.Variable;
@@ -50,6 +46,8 @@ export class RecurrentLM {
     readonly config: RecurrentConfig,
     rng: Rng,
   ) {
+    super();
+    this.type = config.cell;
     const { vocabSize: V, nEmbd: E, nHidden: H, cell } = config;
     if (!(cell in GATES)) throw new Error(`unknown cell type '${String(cell)}' (rnn, gru, lstm)`);
     const G = GATES[cell];
@@ -118,10 +116,10 @@ export class RecurrentLM {
   }
 
   /** makemore's interface: token ids [B, T] (and targets [B, T], −1 = ignore) → logits [B, T, V] and loss. */
-  forward(idx: tf.Tensor2D, targets?: tf.Tensor2D, state?: RecurrentState): { logits: tf.Tensor3D; loss?: tf.Scalar } {
+  forward(idx: tf.Tensor2D, targets?: tf.Tensor2D): { logits: tf.Tensor3D; loss?: tf.Scalar } {
     const [B, T] = idx.shape;
     const xgAll = this.inputGates(idx.transpose() as tf.Tensor2D);
-    let s = state ?? this.initialState(B);
+    let s = this.initialState(B);
     let hidden: tf.Tensor2D; // [T·B, H], time-major
     const H = this.config.nHidden;
     if (H % 4 === 0) {
@@ -160,25 +158,8 @@ export class RecurrentLM {
     return { logits: tf.fused.matMul({ a: s.h, b: this.lmW as tf.Tensor2D, bias: this.lmB }) as tf.Tensor2D, state: s };
   }
 
-  params(): tf.Variable[] {
-    return [this.wte, this.start, this.Wx, this.Wh, this.b, this.lmW, this.lmB];
-  }
-
   /** Weights by stable names, for saving. */
   namedWeights(): Record<string, tf.Variable> {
     return { wte: this.wte, start: this.start, Wx: this.Wx, Wh: this.Wh, b: this.b, lmW: this.lmW, lmB: this.lmB };
-  }
-
-  /** Copies saved weights in (shapes must match the config). */
-  loadWeights(w: Record<string, tf.Tensor>): void {
-    loadNamedWeights(this.namedWeights(), w);
-  }
-
-  numParams(): number {
-    return countParameters(this.params());
-  }
-
-  dispose(): void {
-    for (const p of this.params()) p.dispose();
   }
 }

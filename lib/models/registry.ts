@@ -1,43 +1,88 @@
 /**
- * Every model type by name (makemore's `--type`).
+ * Every model type by the name a checkpoint records, with the config it is built from. The builder
+ * table is typed over every key of ModelConfigs, so the compiler rejects a type without a builder.
  */
 import type { Rng } from '../random/rng';
-import { RecurrentLM, type CellType } from './recurrent';
-import { LanguageModel } from './language-model';
-import { ModelConfig } from './zoo/config';
+import type { LanguageModel } from './language-model';
+import { BigramNet, type BigramNetConfig } from './lecture/bigram-net';
+import { MLP, type MLPConfig } from './lecture/mlp';
+import { Sequential, type SequentialConfig } from './lecture/sequential';
 import { Bigram } from './zoo/bigram';
 import { MakemoreMLP } from './zoo/mlp';
 import { BagOfWords } from './zoo/bow';
 import { Transformer } from './zoo/transformer';
+import type { ZooConfig } from './zoo/config';
+import { RecurrentLM, type RecurrentConfig } from './recurrent';
 
-export const MODEL_TYPES = ['bigram', 'mlp', 'rnn', 'gru', 'lstm', 'bow', 'transformer'] as const;
-export type ModelType = (typeof MODEL_TYPES)[number];
+export interface ModelConfigs {
+  // the lecture's models (notebooks 04-06): a window of context → the next character
+  'bigram-net': BigramNetConfig;
+  'lecture-mlp': MLPConfig;
+  sequential: SequentialConfig;
+  // makemore's zoo: sequences, logits at every position
+  bigram: ZooConfig;
+  mlp: ZooConfig;
+  bow: ZooConfig;
+  transformer: ZooConfig;
+  rnn: RecurrentConfig;
+  gru: RecurrentConfig;
+  lstm: RecurrentConfig;
+}
+export type ModelType = keyof ModelConfigs;
 
-/** makemore's `--type`: builds any model of the zoo. */
-export function createModel(type: string, config: ModelConfig, rng: Rng): LanguageModel {
+const BUILDERS: { [T in ModelType]: (config: ModelConfigs[T], rng: Rng) => LanguageModel } = {
+  'bigram-net': (c, rng) => new BigramNet(rng, c.vocabSize),
+  'lecture-mlp': (c, rng) => new MLP(c, rng),
+  sequential: (c, rng) => Sequential.fromConfig(c, rng),
+  bigram: (c) => new Bigram(c),
+  mlp: (c, rng) => new MakemoreMLP(c, rng),
+  bow: (c, rng) => new BagOfWords(c, rng),
+  transformer: (c, rng) => new Transformer(c, rng),
+  rnn: (c, rng) => new RecurrentLM({ ...c, cell: 'rnn' }, rng),
+  gru: (c, rng) => new RecurrentLM({ ...c, cell: 'gru' }, rng),
+  lstm: (c, rng) => new RecurrentLM({ ...c, cell: 'lstm' }, rng),
+};
+
+export function isModelType(type: string): type is ModelType {
+  return Object.hasOwn(BUILDERS, type);
+}
+
+/** Builds a model of any type; weights drawn from `rng` (or loaded afterwards with loadWeights). */
+export function createModel<T extends ModelType>(type: T, config: ModelConfigs[T], rng: Rng): LanguageModel {
+  if (!isModelType(type))
+    throw new Error(`unknown model type '${String(type)}': choose one of ${Object.keys(BUILDERS).join(', ')}`);
+  return (BUILDERS[type] as (c: ModelConfigs[T], rng: Rng) => LanguageModel)(config, rng);
+}
+
+/** makemore's `--type`, in makemore's order. */
+export const ZOO_TYPES = [
+  'bigram',
+  'mlp',
+  'rnn',
+  'gru',
+  'lstm',
+  'bow',
+  'transformer',
+] as const satisfies readonly ModelType[];
+export type ZooType = (typeof ZOO_TYPES)[number];
+
+export function isZooType(type: string): type is ZooType {
+  return (ZOO_TYPES as readonly string[]).includes(type);
+}
+
+/** A zoo model from makemore's settings (the recurrent cells take n_embd2 as their hidden size). */
+export function zooModel(type: string, c: ZooConfig, rng: Rng): LanguageModel {
+  if (!isZooType(type)) throw new Error(`unknown model type '${type}': choose one of ${ZOO_TYPES.join(', ')}`);
   switch (type) {
-    case 'bigram':
-      return new Bigram(config);
-    case 'mlp':
-      return new MakemoreMLP(config, rng);
-    case 'bow':
-      return new BagOfWords(config, rng);
-    case 'transformer':
-      return new Transformer(config, rng);
     case 'rnn':
     case 'gru':
     case 'lstm':
-      return new RecurrentLM(
-        {
-          cell: type as CellType,
-          vocabSize: config.vocabSize,
-          blockSize: config.blockSize,
-          nEmbd: config.nEmbd,
-          nHidden: config.nEmbd2,
-        },
+      return createModel(
+        type,
+        { cell: type, vocabSize: c.vocabSize, blockSize: c.blockSize, nEmbd: c.nEmbd, nHidden: c.nEmbd2 },
         rng,
       );
     default:
-      throw new Error(`unknown model type '${type}': choose one of ${MODEL_TYPES.join(', ')}`);
+      return createModel(type, c, rng);
   }
 }

@@ -1,40 +1,64 @@
 /**
- * torch.nn-style layers.
+ * torch.nn-style layers shared by every model: one Linear (its initialisation a parameter), BatchNorm1d,
+ * Tanh and LayerNorm. Each is a Module (weights by name, loading, counting, disposal written once) and
+ * describes itself with a plain `spec`, so a stack of layers can be saved and rebuilt.
  */
 import { tf } from '../runtime/tf';
-import { randnVariable, constantVariable, ownedVariable } from './init';
+import { randnVariable, constantVariable, ownedVariable, uniformVariable } from './init';
+import { Module } from './module';
+import { layerNorm } from '../ops/layer-norm';
 import type { Rng } from '../random/rng';
 
+/** How a Linear's weights start. */
+export type LinearInit =
+  /** PyTorch's nn.Linear: W and b ~ U(±1/√fanIn) (the makemore zoo). */
+  | { kind: 'uniform' }
+  /** Kaiming: W ~ randn·gain/√fanIn (gain 5/3 suits tanh), b = 0 (the lecture's "MLP done right"). */
+  | { kind: 'kaiming'; gain: number }
+  /** W ~ randn·scale, b = 0 (e.g. 0.01 for a last layer that should start near uniform). */
+  | { kind: 'randn'; scale: number };
+
+export type LayerSpec =
+  | { kind: 'Linear'; fanIn: number; fanOut: number; bias: boolean; init: LinearInit }
+  | { kind: 'BatchNorm1d'; dim: number; eps: number; momentum: number; gamma: number }
+  | { kind: 'Tanh' };
+
 export interface Layer {
-  readonly kind: string;
+  readonly spec: LayerSpec;
   forward(x: tf.Tensor, training: boolean): tf.Tensor;
   params(): tf.Variable[];
-  /** Everything the layer owns by name — parameters and buffers such as running statistics; params() if absent. */
-  namedWeights?(): Record<string, tf.Variable>;
+  namedWeights(): Record<string, tf.Variable>;
 }
 
-/**
- * y = x W (+ b), W ~ randn(fanIn, fanOut)·gain/√fanIn (Kaiming-style; gain 5/3 suits tanh), or
- * randn·scale when `scale` is given (e.g. 0.01 for a last layer that should start near uniform).
- */
-export class Linear implements Layer {
-  readonly kind = 'Linear';
+/** y = x W (+ b) over the last axis of any rank. */
+export class Linear extends Module implements Layer {
+  readonly spec: LayerSpec & { kind: 'Linear' };
   readonly W: tf.Variable;
   readonly b: tf.Variable | null;
   constructor(
     rng: Rng,
     readonly fanIn: number,
     readonly fanOut: number,
-    opts: { bias?: boolean; gain?: number; scale?: number } = {},
+    opts: { bias?: boolean; init?: LinearInit } = {},
   ) {
-    this.W = randnVariable(rng, [fanIn, fanOut], opts.scale ?? (opts.gain ?? 1) / Math.sqrt(fanIn), 'linW');
-    this.b = opts.bias === false ? null : constantVariable(0, [fanOut], 'linb');
+    super();
+    const init = opts.init ?? { kind: 'kaiming', gain: 1 };
+    const bias = opts.bias !== false;
+    this.spec = { kind: 'Linear', fanIn, fanOut, bias, init };
+    if (init.kind === 'uniform') {
+      this.W = uniformVariable(rng, fanIn, [fanIn, fanOut], 'W');
+      this.b = bias ? uniformVariable(rng, fanIn, [fanOut], 'b') : null;
+    } else {
+      const scale = init.kind === 'kaiming' ? init.gain / Math.sqrt(fanIn) : init.scale;
+      this.W = randnVariable(rng, [fanIn, fanOut], scale, 'W');
+      this.b = bias ? constantVariable(0, [fanOut], 'b') : null;
+    }
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.fused.matMul({ a: x as tf.Tensor2D, b: this.W as tf.Tensor2D, bias: this.b ?? undefined });
-  }
-  params(): tf.Variable[] {
-    return this.b ? [this.W, this.b] : [this.W];
+    const bias = this.b ?? undefined;
+    if (x.rank === 2) return tf.fused.matMul({ a: x as tf.Tensor2D, b: this.W as tf.Tensor2D, bias });
+    const y = tf.fused.matMul({ a: x.reshape([-1, this.fanIn]) as tf.Tensor2D, b: this.W as tf.Tensor2D, bias });
+    return y.reshape([...x.shape.slice(0, -1), this.fanOut]);
   }
   namedWeights(): Record<string, tf.Variable> {
     return this.b ? { W: this.W, b: this.b } : { W: this.W };
@@ -45,8 +69,8 @@ export class Linear implements Layer {
  * Batch normalisation over the batch dimension: normalise with the batch's mean and variance while
  * training (updating running estimates with momentum), with the running estimates at evaluation.
  */
-export class BatchNorm1d implements Layer {
-  readonly kind = 'BatchNorm1d';
+export class BatchNorm1d extends Module implements Layer {
+  readonly spec: LayerSpec & { kind: 'BatchNorm1d' };
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
   readonly runningMean: tf.Variable;
@@ -57,6 +81,8 @@ export class BatchNorm1d implements Layer {
     readonly momentum = 0.1,
     gamma = 1,
   ) {
+    super();
+    this.spec = { kind: 'BatchNorm1d', dim, eps, momentum, gamma };
     this.gamma = constantVariable(gamma, [dim], 'bngamma');
     this.beta = constantVariable(0, [dim], 'bnbeta');
     this.runningMean = ownedVariable(tf.zeros([dim]), false);
@@ -87,21 +113,47 @@ export class BatchNorm1d implements Layer {
       .mul(this.gamma)
       .add(this.beta);
   }
-  params(): tf.Variable[] {
-    return [this.gamma, this.beta];
-  }
   /** The running statistics too: they are state to save, load and dispose, though not trained. */
   namedWeights(): Record<string, tf.Variable> {
     return { gamma: this.gamma, beta: this.beta, runningMean: this.runningMean, runningVar: this.runningVar };
   }
 }
 
-export class Tanh implements Layer {
-  readonly kind = 'Tanh';
+export class Tanh extends Module implements Layer {
+  readonly spec = { kind: 'Tanh' } as const;
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tanh(x);
   }
-  params(): tf.Variable[] {
-    return [];
+  namedWeights(): Record<string, tf.Variable> {
+    return {};
+  }
+}
+
+/** Builds a layer from its spec (weights drawn from `rng` in the same order as the constructor call). */
+export function layerFromSpec(s: LayerSpec, rng: Rng): Layer {
+  switch (s.kind) {
+    case 'Linear':
+      return new Linear(rng, s.fanIn, s.fanOut, { bias: s.bias, init: s.init });
+    case 'BatchNorm1d':
+      return new BatchNorm1d(s.dim, s.eps, s.momentum, s.gamma);
+    case 'Tanh':
+      return new Tanh();
+  }
+}
+
+/** Layer norm over the last axis (one fused op: see ops/layer-norm.ts), γ = 1 and β = 0 at the start. */
+export class LayerNorm extends Module {
+  readonly g: tf.Variable;
+  readonly b: tf.Variable;
+  constructor(dim: number) {
+    super();
+    this.g = constantVariable(1, [dim], 'lng');
+    this.b = constantVariable(0, [dim], 'lnb');
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return layerNorm(x, this.g as tf.Tensor1D, this.b as tf.Tensor1D);
+  }
+  namedWeights(): Record<string, tf.Variable> {
+    return { g: this.g, b: this.b };
   }
 }

@@ -1,132 +1,130 @@
 /**
- * Generation from recurrent models, one character at a time with carried state: names (start at the
- * boundary token, stop when it returns) and free text continuing a seed string.
+ * Sampling from any language model through the one draw loop (draw.ts), with one adapter per way of
+ * reading context:
+ *  - window models (the lecture's): the last `blockSize` tokens, boundary-padded, → the next token;
+ *  - sequence models (the zoo): the sequence so far, cropped to the block size, re-run each step;
+ *  - stateful models (RNN, GRU, LSTM): one token per step, carrying the hidden state.
  */
 import { tf } from '../runtime/tf';
 import type { Vocab } from '../data/vocab';
 import type { Rng } from '../random/rng';
-import { probsFromLogits, checkSampleOptions, type SampleOptions } from './windows';
-import { drawSequence } from './draw';
-import { throwIfInterrupted } from '../runtime/interrupt';
-import { RecurrentLM, type RecurrentState } from '../models/recurrent';
-import type { LanguageModel } from '../models/language-model';
+import { isStateful, type LanguageModel, type RecurrentState, type Stateful } from '../models/language-model';
+import { draw, type SampleOptions, type Stepper, type StepperFactory } from './draw';
 
-function disposeState(s: RecurrentState): void {
-  tf.dispose([s.h, ...(s.c ? [s.c] : [])]);
+/** The last row of logits per sequence as one flat array (and the tensors freed). */
+function hostLogits(f: () => tf.Tensor): Float32Array {
+  const t = tf.tidy(f);
+  const values = t.dataSync() as Float32Array;
+  t.dispose();
+  return values;
 }
 
-function stepOnce(
-  model: RecurrentLM,
-  token: number,
-  state: RecurrentState,
-): { logits: Float32Array; state: RecurrentState } {
-  const out = tf.tidy(() => {
-    const r = model.step(tf.tensor1d([token], 'int32'), state);
-    return { logits: r.logits, state: { h: tf.keep(r.state.h), ...(r.state.c ? { c: tf.keep(r.state.c) } : {}) } };
+function windowStepper(model: LanguageModel, rows: number, prefix: readonly number[]): Stepper {
+  const T = model.blockSize;
+  // the boundary token pads the context before the start; the prefix is shifted in after it
+  const contexts = Array.from({ length: rows }, () => [...new Array<number>(T).fill(0), ...prefix].slice(-T));
+  return {
+    gives: 'logits',
+    next(drawn) {
+      if (drawn)
+        drawn.forEach((id, r) => {
+          const c = contexts[r] as number[];
+          c.shift();
+          c.push(id);
+        });
+      return hostLogits(() => model.forward(tf.tensor2d(contexts.flat(), [rows, T], 'int32')).logits);
+    },
+    dispose() {},
+  };
+}
+
+function sequenceStepper(model: LanguageModel, rows: number, prefix: readonly number[]): Stepper {
+  const seqs = Array.from({ length: rows }, () => [...prefix]);
+  return {
+    gives: 'logits',
+    next(drawn) {
+      if (drawn) drawn.forEach((id, r) => (seqs[r] as number[]).push(id));
+      const ctx = seqs.map((s) => s.slice(-model.blockSize));
+      const T = (ctx[0] as number[]).length;
+      return hostLogits(() => {
+        const logits = model.forward(tf.tensor2d(ctx.flat(), [rows, T], 'int32')).logits;
+        return logits.slice([0, T - 1, 0], [rows, 1, -1]).reshape([rows, -1]);
+      });
+    },
+    dispose() {},
+  };
+}
+
+function statefulStepper(model: Stateful, rows: number, prefix: readonly number[]): Stepper {
+  let state: RecurrentState = model.initialState(rows);
+  let logits: tf.Tensor2D | null = null;
+  const feed = (tokens: readonly number[]) => {
+    const next = tf.tidy(() => {
+      const r = model.step(tf.tensor1d(tokens as number[], 'int32'), state);
+      return { logits: r.logits, h: r.state.h, c: r.state.c };
+    });
+    tf.dispose([state.h, ...(state.c ? [state.c] : []), ...(logits ? [logits] : [])]);
+    state = next.c ? { h: next.h, c: next.c } : { h: next.h };
+    logits = next.logits;
+  };
+  return {
+    gives: 'logits',
+    next(drawn) {
+      if (drawn) feed(drawn);
+      else for (const id of prefix) feed(new Array<number>(rows).fill(id));
+      return (logits as tf.Tensor2D).dataSync() as Float32Array;
+    },
+    dispose() {
+      tf.dispose([state.h, ...(state.c ? [state.c] : []), ...(logits ? [logits] : [])]);
+    },
+  };
+}
+
+/** The adapter that lets the draw loop run `model`. */
+export function stepperFor(model: LanguageModel): StepperFactory {
+  if (isStateful(model)) return (rows, prefix) => statefulStepper(model, rows, prefix);
+  if (model.reads === 'window') return (rows, prefix) => windowStepper(model, rows, prefix);
+  return (rows, prefix) => sequenceStepper(model, rows, prefix);
+}
+
+export interface GenerateOptions extends SampleOptions {
+  /** How many sequences (default 1). */
+  count?: number;
+  /** Tokens drawn per sequence at most (default: the model's block size). */
+  maxLength?: number;
+  /** Sequences run together (default 1: one after the other; see draw.ts). */
+  batch?: number;
+  /** Stop a sequence at the boundary token (default true). */
+  stopAtBoundary?: boolean;
+  /** Token ids to start from (default [0], the boundary token). */
+  prefix?: readonly number[];
+}
+
+/** Token ids drawn from `model`, one row per sequence (prefix and final boundary not included). */
+export function generate(model: LanguageModel, rng: Rng, o: GenerateOptions = {}): number[][] {
+  const maxLength = o.maxLength ?? model.blockSize;
+  return draw(stepperFor(model), rng, { ...o, count: o.count ?? 1, maxLength }).ids;
+}
+
+/** Words (names) from `model`: each starts after the boundary token and ends when it comes back. */
+export function generateWords(model: LanguageModel, vocab: Vocab, rng: Rng, o: GenerateOptions = {}): string[] {
+  return generate(model, rng, o).map((ids) => {
+    const end = ids.indexOf(0); // a fixed-length draw (stopAtBoundary: false) is cut at the first boundary
+    return vocab.decode(end < 0 ? ids : ids.slice(0, end));
   });
-  const logits = out.logits.dataSync() as Float32Array;
-  out.logits.dispose();
-  return { logits, state: out.state };
 }
 
-/** Continues `seed` for `length` characters. Every seed character must be in the vocabulary. */
+/** Continues `seed` for `length` characters (no boundary token: free text). */
 export function generateText(
-  model: RecurrentLM,
+  model: LanguageModel,
   vocab: Vocab,
   seed: string,
   length: number,
   rng: Rng,
-  opts: SampleOptions = {},
+  o: SampleOptions = {},
 ): string {
-  checkSampleOptions(opts);
   if (seed.length === 0) throw new Error('the seed string is empty: give at least one character');
-  const ids = vocab.encode(seed);
-  let state = model.initialState(1);
-  let logits: Float32Array = new Float32Array(0);
-  for (const id of ids) {
-    const r = stepOnce(model, id, state);
-    disposeState(state);
-    state = r.state;
-    logits = r.logits;
-  }
-  let text = seed;
-  for (let k = 0; k < length; k++) {
-    throwIfInterrupted('text generation');
-    const next = rng.multinomial(probsFromLogits(logits, opts), 1, true)[0] as number;
-    text += vocab.itos[next];
-    const r = stepOnce(model, next, state);
-    disposeState(state);
-    state = r.state;
-    logits = r.logits;
-  }
-  disposeState(state);
-  return text;
-}
-
-/** Samples words: start from token 0, stop when it comes back (or at `maxLength`). */
-export function generateWords(
-  model: RecurrentLM,
-  vocab: Vocab,
-  count: number,
-  rng: Rng,
-  opts: SampleOptions = {},
-): string[] {
-  checkSampleOptions(opts);
-  return Array.from({ length: count }, () => {
-    let state = model.initialState(1);
-    const { ids } = drawSequence(
-      (prev) => {
-        const r = stepOnce(model, prev, state);
-        disposeState(state);
-        state = r.state;
-        return probsFromLogits(r.logits, opts);
-      },
-      rng,
-      opts.maxLength ?? model.config.blockSize,
-    );
-    disposeState(state);
-    return vocab.decode(ids);
-  });
-}
-
-/**
- * makemore's `generate` for any model of the zoo: feed the sequence so far (cropped to the block
- * size), take the last position's logits, apply temperature and top-k, draw, append. Returns
- * `count` rows of `maxNewTokens` ids, starting after a 0 token.
- */
-export function generate(
-  model: LanguageModel,
-  blockSize: number,
-  count: number,
-  maxNewTokens: number,
-  rng: Rng,
-  opts: SampleOptions = {},
-): number[][] {
-  checkSampleOptions(opts);
-  const rows: number[][] = Array.from({ length: count }, () => [0]);
-  for (let s = 0; s < maxNewTokens; s++) {
-    throwIfInterrupted('generation');
-    const ctx = rows.map((r) => r.slice(-blockSize));
-    const T = (ctx[0] as number[]).length;
-    const last = tf.tidy(() => {
-      const logits = model.forward(tf.tensor2d(ctx.flat(), [count, T], 'int32')).logits;
-      return logits.slice([0, T - 1, 0], [count, 1, -1]).reshape([count, -1]);
-    });
-    const V = last.shape[1] as number;
-    const vals = last.dataSync();
-    last.dispose();
-    for (let b = 0; b < count; b++) {
-      const next = rng.multinomial(probsFromLogits(vals.subarray(b * V, (b + 1) * V), opts), 1, true)[0] as number;
-      (rows[b] as number[]).push(next);
-    }
-  }
-  return rows.map((r) => r.slice(1));
-}
-
-/** Decodes generated rows into words, cutting each at its first 0 (end token). */
-export function rowsToWords(rows: number[][], vocab: Vocab): string[] {
-  return rows.map((r) => {
-    const end = r.indexOf(0);
-    return vocab.decode(end < 0 ? r : r.slice(0, end));
-  });
+  const prefix = vocab.encode(seed);
+  const [ids] = generate(model, rng, { ...o, prefix, maxLength: length, stopAtBoundary: false });
+  return seed + vocab.decode(ids as number[]);
 }

@@ -41,7 +41,7 @@ function stats(name: string, t: tf.Tensor, maxValues = 20000): TensorStats & { s
 export function tanhActivations(model: Sequential, X: tf.Tensor2D): (TensorStats & { saturated: number })[] {
   const kept: tf.Tensor[] = [];
   tf.tidy(() => {
-    model.logits(X, true, kept);
+    model.forward(X, undefined, { training: true, keep: kept });
   });
   const out = model.layers.flatMap((l, i) =>
     l instanceof Tanh ? [stats(`layer ${i} (Tanh)`, kept[i] as tf.Tensor)] : [],
@@ -61,7 +61,7 @@ export function weightGradients(
     number,
   ][];
   const { grads, value } = tf.variableGrads(
-    () => crossEntropy(model.logits(X, true), Y),
+    () => crossEntropy(model.forward(X, undefined, { training: true }).logits, Y),
     linears.map(([l]) => l.W),
   );
   const out = linears.map(([l, i]) => {
@@ -96,7 +96,10 @@ export async function trainWithUpdateRatios(
   for (let i = 0; i < steps; i++) {
     const row = tf.tidy(() => {
       const { X, Y } = batch();
-      const { value, grads } = tf.variableGrads(() => crossEntropy(model.logits(X, true), Y), params);
+      const { value, grads } = tf.variableGrads(
+        () => crossEntropy(model.forward(X, undefined, { training: true }).logits, Y),
+        params,
+      );
       const ratios = weights.map((w) => {
         const g = grads[w.name] as tf.Tensor;
         return tf.moments(g).variance.sqrt().mul(lr).div(tf.moments(w).variance.sqrt()).log().div(Math.LN10);

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { tf, initTf } from '../runtime/tf';
-import { createModel } from '../models/registry';
+import { zooModel } from '../models/registry';
 import { TorchGenerator } from '../random/torch-generator';
 import { valuesOf } from '../backend/native/loader';
 import { EXIT, type ModelSpec, type SharedLayout } from './parallel';
@@ -17,7 +17,7 @@ const batch = new Int32Array(layout.batch);
 const result = new Float64Array(layout.result);
 const T = layout.blockSize;
 
-function step(model: ReturnType<typeof createModel>, rows: number): void {
+function step(model: ReturnType<typeof zooModel>, rows: number): void {
   tf.tidy(() => {
     const vars = model.params();
     let off = 0;
@@ -43,7 +43,7 @@ function step(model: ReturnType<typeof createModel>, rows: number): void {
 
 async function main(): Promise<void> {
   await initTf({ quiet: true });
-  const model = createModel(spec.type, spec.config, new TorchGenerator(0)); // weights arrive every step
+  const model = zooModel(spec.type, spec.config, new TorchGenerator(0)); // weights arrive every step
   // Steps are counted from 0 here, not read from `control`: the main thread may already have started
   // step 1 by the time this line runs.
   let seen = 0;

@@ -15,12 +15,12 @@ import path from 'node:path';
 import { tf } from '../runtime/tf';
 import { Frame, tensorFrom, valuesOf } from '../backend/native/loader';
 import type { LanguageModel } from '../models/language-model';
-import type { ModelConfig } from '../models/zoo/config';
+import type { ZooConfig } from '../models/zoo/config';
 
 /** What the worker needs to rebuild the model. */
 export interface ModelSpec {
   type: string;
-  config: ModelConfig;
+  config: ZooConfig;
 }
 
 /** Shared buffers: see parallel-worker.ts for the worker's side. */

@@ -8,6 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { tf } from '../runtime/tf';
+import { Vocab } from '../data/vocab';
+import { TorchGenerator } from '../random/torch-generator';
+import type { LanguageModel } from '../models/language-model';
+import { createModel, isModelType, zooModel, type ModelConfigs } from '../models/registry';
+import type { ZooConfig } from '../models/zoo/config';
 
 /** Writes a file and flushes it to disk, so a rename that follows never points at missing data. */
 export function writeFileDurable(file: string, data: string | Uint8Array): void {
@@ -239,4 +244,48 @@ export function readSavedTopology<C>(dir: string): SavedTopology<C> {
   if (typeof t.type !== 'string' || !Array.isArray(t.itos) || typeof t.config !== 'object' || t.config === null)
     throw new Error(`${jsonPath} lacks the model type, config or vocabulary`);
   return t;
+}
+
+/** Saves `model` with its type, config and vocabulary, so `loadModel(dir)` can rebuild it anywhere. */
+export async function saveModel(
+  dir: string,
+  model: LanguageModel,
+  vocab: Vocab,
+  extra?: Record<string, unknown>,
+): Promise<void> {
+  const topology: SavedTopology<object> = {
+    sequentia: 1,
+    type: model.type,
+    config: model.config,
+    itos: [...vocab.itos],
+    boundary: vocab.boundary,
+    ...(extra ? { extra } : {}),
+  };
+  await saveWeights(dir, topology, model.namedWeights());
+}
+
+/**
+ * Any saved Sequentia model — a notebook's (saveModel), or a CLI checkpoint's `…/latest/model` or
+ * `…/best/model` — rebuilt from its type and config, its weights loaded (names and shapes checked).
+ */
+export async function loadModel(
+  dir: string,
+): Promise<{ model: LanguageModel; vocab: Vocab; extra: Record<string, unknown> }> {
+  const t = readSavedTopology<object>(dir);
+  const where = path.join(dir, 'model.json');
+  if (!isModelType(t.type)) throw new Error(`${where}: unknown model type '${t.type}'`);
+  // makemore's checkpoints record the CLI's settings (n_embd2 …) rather than the model's own config
+  const model =
+    'nEmbd2' in t.config
+      ? zooModel(t.type, t.config as ZooConfig, new TorchGenerator(0))
+      : createModel(t.type, t.config as ModelConfigs[typeof t.type], new TorchGenerator(0));
+  try {
+    const { weights } = await loadWeights(dir, { expect: model.namedWeights() });
+    model.loadWeights(weights);
+    tf.dispose(Object.values(weights));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, vocab: new Vocab(t.itos, t.boundary), extra: t.extra ?? {} };
 }

@@ -20,14 +20,12 @@ import { buildWindows } from '../../lib/data/windows';
 import { minibatch, sequenceBatch } from '../../lib/data/batches';
 import { BigramNet } from '../../lib/models/lecture/bigram-net';
 import { MLP } from '../../lib/models/lecture/mlp';
-import { Sequential } from '../../lib/models/lecture/sequential';
-import { Linear, BatchNorm1d, Tanh } from '../../lib/nn/layers';
-import { crossEntropy } from '../../lib/nn/losses';
 import { RecurrentLM } from '../../lib/models/recurrent';
 import { loadMysteriousIsland, randomWindows } from '../../lib/data/corpus';
-import { createModel, MODEL_TYPES } from '../../lib/models/registry';
+import { zooModel, ZOO_TYPES } from '../../lib/models/registry';
 import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
-import { buildSequences, takeSequences } from '../../lib/data/sequences';
+import { buildSequences, takeSequences, sequenceBlockSize } from '../../lib/data/sequences';
+import { LECTURE_MLP, MAKEMORE_TRAINING, batchNormMLP } from '../../lib/models/presets';
 import { createOptimizer } from '../../lib/train/optimizers';
 import { DataParallel } from '../../lib/train/parallel';
 import { TorchGenerator } from '../../lib/random/torch-generator';
@@ -101,7 +99,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
       make: () => {
         const d = buildWindows(words, vocab, 3);
         const g = new TorchGenerator(2147483647);
-        const m = new MLP({ vocabSize: 27, blockSize: 3, nEmbd: 10, nHidden: 200 }, g);
+        const m = new MLP(LECTURE_MLP, g);
         return sgdStep(
           m.params(),
           0.1,
@@ -121,18 +119,13 @@ function cases(words: string[], vocab: Vocab): Case[] {
       make: () => {
         const d = buildWindows(words, vocab, 3);
         const g = new TorchGenerator(2147483647);
-        const m = new Sequential(g, 27, 3, 10, [
-          new Linear(g, 30, 200, { bias: false, gain: 5 / 3 }),
-          new BatchNorm1d(200),
-          new Tanh(),
-          new Linear(g, 200, 27, { scale: 0.01 }),
-        ]);
+        const m = batchNormMLP(g);
         return sgdStep(
           m.params(),
           0.1,
           () => {
             const b = minibatch(d, g, 32);
-            return crossEntropy(m.logits(b.X, true), b.Y);
+            return m.loss(b.X, b.Y, { training: true });
           },
           () => m.dispose(),
         );
@@ -176,7 +169,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
         };
       },
     })),
-    ...MODEL_TYPES.map((type): Case => ({
+    ...ZOO_TYPES.map((type): Case => ({
       name: `zoo-${type}`,
       what: `makemore ${type} (n_layer 4, n_head 4, n_embd 64, n_embd2 64), batch 32, AdamW`,
       warmup: 10,
@@ -196,12 +189,13 @@ function cases(words: string[], vocab: Vocab): Case[] {
 
 /** A makemore model's AdamW step at the defaults, on one thread or split over two (DataParallel). */
 async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: boolean): Promise<Bench> {
-  const T = Math.max(...words.map((w) => w.length)) + 1;
+  const T = sequenceBlockSize(words);
   const seqs = buildSequences(words, vocab, T);
   const config = { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize: T };
-  const m = createModel(type, config, new TorchGenerator(3407));
+  const m = zooModel(type, config, new TorchGenerator(3407));
   const rng = new TorchGenerator(1);
-  const opt = createOptimizer('adamw', 5e-4);
+  const { learningRate, beta1, beta2, weightDecay } = MAKEMORE_TRAINING;
+  const opt = createOptimizer('adamw', learningRate, { beta1, beta2, weightDecay });
   const dp = twoThreads ? await DataParallel.start({ type, config }, m, 32) : null;
   return {
     step: () => {

@@ -12,15 +12,16 @@ import { createHash } from 'node:crypto';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { loadWords } from '../../lib/data/files';
 import { Vocab } from '../../lib/data/vocab';
-import { buildSequences, takeSequences, type Sequences } from '../../lib/data/sequences';
-import { makemoreSplit } from '../../lib/data/splits';
+import { sequenceBlockSize, takeSequences, type Sequences } from '../../lib/data/sequences';
+import { makemoreData } from '../../lib/data/setups';
+import { MAKEMORE_BATCH_SIZE, MAKEMORE_TRAINING } from '../../lib/models/presets';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { DataParallel } from '../../lib/train/parallel';
 import { readLossLog } from '../../lib/train/curves';
-import { createModel, MODEL_TYPES } from '../../lib/models/registry';
-import { DEFAULT_CONFIG, type ModelConfig } from '../../lib/models/zoo/config';
+import { zooModel, ZOO_TYPES } from '../../lib/models/registry';
+import { DEFAULT_CONFIG, type ZooConfig } from '../../lib/models/zoo/config';
 import { type LanguageModel } from '../../lib/models/language-model';
-import { generate, rowsToWords } from '../../lib/sample/generate';
+import { generateWords } from '../../lib/sample/generate';
 import {
   acquireLock,
   LockError,
@@ -47,7 +48,7 @@ import { standaloneHtml } from '../../lib/viz/export';
 const USAGE = `usage: npm run makemore -- [options]
   --input FILE          one word per line (default data/names.txt; at least 10 words: 10 % are the test set)
   --work-dir DIR        checkpoints, logs and the loss chart (default out/makemore)
-  --type T              ${MODEL_TYPES.join(' | ')} (default transformer)
+  --type T              ${ZOO_TYPES.join(' | ')} (default transformer)
   --max-steps N         train until step N, counted from the start of the run (default 2000;
                         -1 = until interrupted). With --resume: the step to continue to.
   --resume              continue the run in --work-dir from its latest state, bit for bit; flags not
@@ -108,9 +109,9 @@ const DEFAULTS = {
   type: 'transformer',
   'max-steps': '2000',
   seed: '3407',
-  'batch-size': '32',
-  'learning-rate': '5e-4',
-  'weight-decay': '0.01',
+  'batch-size': String(MAKEMORE_BATCH_SIZE),
+  'learning-rate': String(MAKEMORE_TRAINING.learningRate),
+  'weight-decay': String(MAKEMORE_TRAINING.weightDecay),
   'eval-every': '500',
   'num-samples': '10',
   temperature: '1',
@@ -139,8 +140,8 @@ function parse(argv: readonly string[]) {
   const str = (k: keyof typeof DEFAULTS | (typeof STRING_OPTS)[number]) =>
     (values[k] as string | undefined) ?? (DEFAULTS as Record<string, string>)[k];
   const type = str('type') as string;
-  if (!(MODEL_TYPES as readonly string[]).includes(type))
-    throw new UsageError(`unknown model type '${type}': choose one of ${MODEL_TYPES.join(', ')}`);
+  if (!(ZOO_TYPES as readonly string[]).includes(type))
+    throw new UsageError(`unknown model type '${type}': choose one of ${ZOO_TYPES.join(', ')}`);
   const temperature = num(str('temperature'), 'temperature')!;
   if (!(temperature > 0)) throw new UsageError(`--temperature must be > 0, got '${str('temperature')}'`);
   const workers = num(str('workers'), 'workers', { int: true, min: 1 })!;
@@ -223,7 +224,14 @@ function printSamples(
   opts: { temperature: number; topK?: number },
 ): void {
   if (count === 0) return;
-  const words = rowsToWords(generate(model, blockSize, count, blockSize - 1, rng, opts), vocab);
+  // makemore's generate: all rows at once, a fixed length (cut at the first boundary), cropped context
+  const words = generateWords(model, vocab, rng, {
+    ...opts,
+    count,
+    maxLength: blockSize - 1,
+    batch: count,
+    stopAtBoundary: false,
+  });
   const tagged = { 'in train': [] as string[], 'in test': [] as string[], new: [] as string[] };
   for (const w of words) (train.has(w) ? tagged['in train'] : test.has(w) ? tagged['in test'] : tagged.new).push(w);
   console.log('-'.repeat(60));
@@ -282,7 +290,7 @@ async function main(): Promise<number> {
 
   // 1. the checkpoint's JSON (cheap) — before anything else, so flags are checked before any work
   let from: string | null = null;
-  let saved: { info: CheckpointInfo; topology: SavedTopology<ModelConfig> } | null = null;
+  let saved: { info: CheckpointInfo; topology: SavedTopology<ZooConfig> } | null = null;
   let settings: Settings | null = null;
   if (a.resume || a.sampleOnly) {
     from = a.sampleOnly
@@ -298,7 +306,7 @@ async function main(): Promise<number> {
     }
     if (from.endsWith('.prev'))
       console.log(`${rel(from)}: using the previous checkpoint (a save was interrupted before it completed)`);
-    saved = readCheckpoint<ModelConfig>(from);
+    saved = readCheckpoint<ZooConfig>(from);
     settings = saved.info.settings as unknown as Settings;
     const cfg = saved.topology.config;
     const conflicts: string[] = [];
@@ -370,9 +378,9 @@ async function main(): Promise<number> {
   const dataSha256 = createHash('sha256').update(words.join('\n')).digest('hex');
   const boundary = words.some((w) => w.includes('.')) ? '\u0000' : '.';
   let vocab = Vocab.fromWords(words, boundary);
-  const longest = words.reduce((m, w) => Math.max(m, [...w].length), 0);
+  const longest = sequenceBlockSize(words) - 1;
   let blockSize = longest + 1;
-  let config: ModelConfig = { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize };
+  let config: ZooConfig = { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize };
   for (const [k, v] of [
     ['nLayer', a.nLayer],
     ['nHead', a.nHead],
@@ -401,11 +409,8 @@ async function main(): Promise<number> {
         `note: ${a.input} (${words.length} words) is not the data this run was trained on (${settings.words} words): the split and batches differ from here on`,
       );
   }
-  const { train: trainWords, test: testWords } = makemoreSplit(words, a.seed);
-  const data = {
-    train: buildSequences(trainWords, vocab, blockSize),
-    test: buildSequences(testWords, vocab, blockSize),
-  };
+  const data = makemoreData(words, { vocab, blockSize, seed: a.seed });
+  const { train: trainWords, test: testWords } = data.split;
   console.log(
     `${words.length} words, ${vocab.size} symbols (${JSON.stringify(vocab.itos.slice(1).join(''))}), block size ${blockSize}; ${trainWords.length} train / ${testWords.length} test`,
   );
@@ -442,13 +447,17 @@ async function main(): Promise<number> {
   // 4. the model, and the full checkpoint (weights checked against the model's names and shapes)
   await initTf();
   const runSeed = a.initSeed ?? a.seed;
-  const model = createModel(a.type, config, new TorchGenerator(runSeed));
-  const opt = createOptimizer('adamw', a.lr, { beta1: 0.9, beta2: 0.99, weightDecay: a.wd }) as Adam;
+  const model = zooModel(a.type, config, new TorchGenerator(runSeed));
+  const opt = createOptimizer('adamw', a.lr, {
+    beta1: MAKEMORE_TRAINING.beta1,
+    beta2: MAKEMORE_TRAINING.beta2,
+    weightDecay: a.wd,
+  }) as Adam;
   let startStep = 0;
   let best = Infinity;
   let batchRng = new FastGenerator(`${runSeed}-0`);
   if (from && saved) {
-    const c = await loadCheckpoint<ModelConfig>(from, model.namedWeights());
+    const c = await loadCheckpoint<ZooConfig>(from, model.namedWeights());
     model.loadWeights(c.weights);
     tf.dispose(Object.values(c.weights));
     startStep = c.info.step;
@@ -512,7 +521,7 @@ async function main(): Promise<number> {
     words: words.length,
     dataSha256,
   };
-  const topology: SavedTopology<ModelConfig> = {
+  const topology: SavedTopology<ZooConfig> = {
     sequentia: 1,
     type: a.type,
     config,

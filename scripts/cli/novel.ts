@@ -11,6 +11,7 @@ import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { loadMysteriousIsland, randomWindows } from '../../lib/data/corpus';
 import { RecurrentLM, type RecurrentConfig } from '../../lib/models/recurrent';
+import { NOVEL_SETTINGS } from '../../lib/models/presets';
 import { generateText } from '../../lib/sample/generate';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import {
@@ -56,8 +57,8 @@ exit codes: 0 done · 1 missing or unusable files (corpus, checkpoint) · 2 bad 
 const STRING_OPTS = ['steps', 'out', 'seed-text', 'scale', 'n-embd', 'n-hidden', 'batch-size', 'log-every'] as const;
 const BOOL_OPTS = ['book', 'resume', 'overwrite', 'help'] as const;
 const RUN_FILES = ['latest', 'latest.prev', 'loss.jsonl', 'model'];
-const SEQ_LEN = 40;
-const LEARNING_RATE = 0.005;
+const SEQ_LEN = NOVEL_SETTINGS.seqLen;
+const LEARNING_RATE = NOVEL_SETTINGS.learningRate;
 
 function posInt(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
@@ -70,9 +71,7 @@ function posInt(v: string | undefined, name: string): number | undefined {
 function parse(argv: readonly string[]) {
   const { values: v, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS);
   const book = v.book === true;
-  const base = book
-    ? { nEmbd: 256, nHidden: 512, batch: 64, steps: 10_000 }
-    : { nEmbd: 64, nHidden: 256, batch: 32, steps: 1_500 };
+  const base = book ? NOVEL_SETTINGS.book : NOVEL_SETTINGS.default;
   const scaleText = (v.scale as string | undefined) ?? '2';
   const scale = Number(scaleText);
   if (scaleText.trim() === '' || !(scale > 0) || !Number.isFinite(scale))
@@ -139,7 +138,7 @@ async function main(): Promise<number> {
     const conflicts: string[] = [];
     if (topology.type !== 'lstm')
       conflicts.push(`the checkpoint holds a ${topology.type}, not the LSTM this trainer makes`);
-    if (a.explicit.has('book') && (s.nEmbd !== 256 || s.nHidden !== 512))
+    if (a.explicit.has('book') && (s.nEmbd !== NOVEL_SETTINGS.book.nEmbd || s.nHidden !== NOVEL_SETTINGS.book.nHidden))
       conflicts.push(`--book (E256/H512), but the checkpoint's model is E${s.nEmbd}/H${s.nHidden}`);
     if (a.explicit.has('n-embd') && a.nEmbd !== s.nEmbd)
       conflicts.push(`--n-embd ${a.nEmbd}, but the checkpoint's is ${s.nEmbd}`);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initTf } from '../../lib/runtime/tf';
-import { createModel } from '../../lib/models/registry';
+import { zooModel } from '../../lib/models/registry';
 import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
 import { RecurrentLM } from '../../lib/models/recurrent';
 import { generate, generateText } from '../../lib/sample/generate';
@@ -44,7 +44,15 @@ test('The Mysterious Island: 1,112,350 characters, 80 distinct; generation check
   const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seq-')), 'e.txt');
   fs.writeFileSync(tmp, '   \n');
   assert.throws(() => loadCorpus(tmp), /empty/);
-  const rows = generate(createModel('bigram', config, new TorchGenerator(1)), 16, 3, 5, new TorchGenerator(1));
-  assert.equal(rows.length, 3);
+  const rows = generate(zooModel('bigram', config, new TorchGenerator(1)), new TorchGenerator(1), {
+    count: 3,
+    maxLength: 5,
+    batch: 3,
+    stopAtBoundary: false,
+  });
+  assert.deepEqual(
+    rows.map((r) => r.length),
+    [5, 5, 5],
+  );
   m.dispose();
 });

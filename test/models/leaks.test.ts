@@ -1,6 +1,6 @@
 /**
  * Tensor leaks: creating, using and disposing any model must leave tf.memory() exactly where it was.
- * Every type the zoo's createModel knows (MODEL_TYPES, so a new type is covered automatically), RecurrentLM
+ * Every type the zoo's createModel knows (ZOO_TYPES, so a new type is covered automatically), RecurrentLM
  * and the lecture models go through three cycles of: create (small sizes) → forward with targets (in
  * tf.tidy) → loadWeights(namedWeights()) → one training step → loadWeights(fresh copies) → dispose; the
  * tensor count and bytes must come back exactly to the start.
@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { createModel, MODEL_TYPES } from '../../lib/models/registry';
-import { DEFAULT_CONFIG, type ModelConfig } from '../../lib/models/zoo/config';
+import { zooModel, ZOO_TYPES } from '../../lib/models/registry';
+import { DEFAULT_CONFIG, type ZooConfig } from '../../lib/models/zoo/config';
 import { RecurrentLM, type CellType } from '../../lib/models/recurrent';
 import { BigramNet } from '../../lib/models/lecture/bigram-net';
 import { MLP } from '../../lib/models/lecture/mlp';
@@ -106,14 +106,14 @@ function sequenceBatch(B: number, T: number): { X: number[]; Y: number[] } {
 const CASES: Case[] = [];
 
 // every type createModel knows, at small sizes
-const ZOO: ModelConfig = { vocabSize: V, blockSize: 6, nLayer: 2, nHead: 2, nEmbd: 8, nEmbd2: 8 };
-for (const type of MODEL_TYPES) {
+const ZOO: ZooConfig = { vocabSize: V, blockSize: 6, nLayer: 2, nHead: 2, nEmbd: 8, nEmbd2: 8 };
+for (const type of ZOO_TYPES) {
   const { X, Y } = sequenceBatch(3, ZOO.blockSize);
   CASES.push({
     label: `zoo '${type}'`,
     optimizer: 'adamw',
     make: () => {
-      const m = createModel(type, ZOO, new TorchGenerator(1));
+      const m = zooModel(type, ZOO, new TorchGenerator(1));
       return {
         loss: () =>
           m.forward(tf.tensor2d(X, [3, ZOO.blockSize], 'int32'), tf.tensor2d(Y, [3, ZOO.blockSize], 'int32'))
@@ -201,12 +201,12 @@ for (const cell of ['rnn', 'gru', 'lstm'] as CellType[]) {
     make: () => {
       const rng = new TorchGenerator(42);
       const m = new Sequential(rng, V, 3, 4, [
-        new Linear(rng, 12, 16, { bias: false, gain: 5 / 3 }),
+        new Linear(rng, 12, 16, { bias: false, init: { kind: 'kaiming', gain: 5 / 3 } }),
         new BatchNorm1d(16),
         new Tanh(),
-        new Linear(rng, 16, 16, { gain: 5 / 3 }),
+        new Linear(rng, 16, 16, { init: { kind: 'kaiming', gain: 5 / 3 } }),
         new Tanh(),
-        new Linear(rng, 16, V, { scale: 0.1 }),
+        new Linear(rng, 16, V, { init: { kind: 'randn', scale: 0.1 } }),
         new BatchNorm1d(V, 1e-5, 0.1, 0.1),
       ]);
       return {
@@ -214,10 +214,13 @@ for (const cell of ['rnn', 'gru', 'lstm'] as CellType[]) {
           const Xt = tf.tensor2d(X, [8, 3], 'int32');
           // evaluation mode reads the running statistics; `keep` holds every layer's output
           const kept: tf.Tensor[] = [];
-          m.logits(Xt, false, kept);
+          m.forward(Xt, undefined, { keep: kept });
           tf.dispose(kept);
           // training mode updates the running statistics (variables assigned inside the forward pass)
-          return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(Y, 'int32'), V), m.logits(Xt, true)) as tf.Scalar;
+          return tf.losses.softmaxCrossEntropy(
+            tf.oneHot(tf.tensor1d(Y, 'int32'), V),
+            m.forward(Xt, undefined, { training: true }).logits,
+          ) as tf.Scalar;
         },
         params: () => m.params(),
         namedWeights: () => m.namedWeights(),
@@ -229,7 +232,7 @@ for (const cell of ['rnn', 'gru', 'lstm'] as CellType[]) {
 }
 
 test('the cases cover every type createModel knows', () => {
-  for (const type of MODEL_TYPES)
+  for (const type of ZOO_TYPES)
     assert.ok(
       CASES.some((c) => c.label === `zoo '${type}'`),
       type,
@@ -251,10 +254,10 @@ for (const c of CASES) {
 // the defect as reported: at makemore's defaults the transformer left 53 tensors per create/dispose
 test('every zoo type at makemore’s defaults: create and dispose leave tf.memory() where it was', async () => {
   await initTf();
-  for (const type of MODEL_TYPES) {
+  for (const type of ZOO_TYPES) {
     const start = tf.memory();
     for (let i = 0; i < CYCLES; i++)
-      createModel(type, { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 }, new TorchGenerator(i)).dispose();
+      zooModel(type, { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 }, new TorchGenerator(i)).dispose();
     const end = tf.memory();
     assert.deepEqual([end.numTensors - start.numTensors, end.numBytes - start.numBytes], [0, 0], type);
   }
@@ -265,16 +268,16 @@ test('every zoo type: save, load from disk into a new model, dispose leave tf.me
   await initTf();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-leaks-'));
   try {
-    for (const type of MODEL_TYPES) {
+    for (const type of ZOO_TYPES) {
       const start = tf.memory();
-      const m = createModel(type, ZOO, new TorchGenerator(3));
+      const m = zooModel(type, ZOO, new TorchGenerator(3));
       await saveWeights(
         path.join(dir, type),
         { sequentia: 1, type, config: ZOO, itos: [], boundary: '.' },
         m.namedWeights(),
       );
-      const saved = await loadWeights<ModelConfig>(path.join(dir, type));
-      const m2 = createModel(type, saved.topology.config, new TorchGenerator(4));
+      const saved = await loadWeights<ZooConfig>(path.join(dir, type));
+      const m2 = zooModel(type, saved.topology.config, new TorchGenerator(4));
       m2.loadWeights(saved.weights);
       tf.dispose(Object.values(saved.weights));
       const [a, b] = [m, m2].map((x) =>

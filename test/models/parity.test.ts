@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { createModel } from '../../lib/models/registry';
+import { zooModel } from '../../lib/models/registry';
 import { createOptimizer } from '../../lib/train/optimizers';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 
@@ -25,7 +25,7 @@ test('transformer training tracks PyTorch step for step (same weights, same batc
     batches: { X: number[]; Y: number[] }[];
     losses: number[];
   };
-  const model = createModel('transformer', fx.config, new TorchGenerator(0));
+  const model = zooModel('transformer', fx.config, new TorchGenerator(0));
   // torch name → ours; Linear weights are [out, in] in torch, [in, out] here
   const ours = (name: string): [string, boolean] => {
     const m = /^h\.(\d+)\.(ln_1|ln_2|c_attn|c_proj|c_fc|mlp_proj)\.(weight|bias)$/.exec(name);

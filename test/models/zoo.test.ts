@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { createModel, MODEL_TYPES } from '../../lib/models/registry';
+import { zooModel, ZOO_TYPES } from '../../lib/models/registry';
 import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
 import { buildSequences } from '../../lib/data/sequences';
 import { Vocab } from '../../lib/data/vocab';
@@ -22,19 +22,19 @@ test('the zoo at makemore defaults has makemore’s parameter counts', async () 
     transformer: 204544,
     lstm: 36571,
   };
-  for (const type of MODEL_TYPES) {
-    const m = createModel(type, config, new TorchGenerator(1));
+  for (const type of ZOO_TYPES) {
+    const m = zooModel(type, config, new TorchGenerator(1));
     assert.equal(m.numParams(), want[type], type);
     m.dispose();
   }
-  assert.throws(() => createModel('cnn', config, new TorchGenerator(1)), /unknown model type 'cnn'/);
+  assert.throws(() => zooModel('cnn', config, new TorchGenerator(1)), /unknown model type 'cnn'/);
 });
 
 test('every model: logits [B, T, V], ln 27-ish loss at init, padding ignored, causal (no peeking ahead)', async () => {
   await initTf();
   const seq = buildSequences(['emma', 'olivia'], Vocab.fromWords(['abcdefghijklmnopqrstuvwxyz']), 16);
-  for (const type of MODEL_TYPES) {
-    const m = createModel(type, config, new TorchGenerator(3));
+  for (const type of ZOO_TYPES) {
+    const m = zooModel(type, config, new TorchGenerator(3));
     tf.tidy(() => {
       const X = tf.tensor2d(seq.X, [2, 16], 'int32');
       const Y = tf.tensor2d(seq.Y, [2, 16], 'int32');

@@ -5,7 +5,7 @@ import { tf, initTf } from '../../lib/runtime/tf';
 import { train } from '../../lib/train/loop';
 import { evaluateWindows } from '../../lib/train/evaluate';
 import { clearInterrupt, Interrupted, requestInterrupt } from '../../lib/runtime/interrupt';
-import { drawSequence } from '../../lib/sample/draw';
+import { draw } from '../../lib/sample/draw';
 import { FastGenerator } from '../../lib/random/fast-generator';
 
 function problem() {
@@ -53,7 +53,8 @@ test('evaluation and sampling throw Interrupted instead of returning a partial a
     'consumed: the next evaluation runs',
   );
   requestInterrupt();
-  assert.throws(() => drawSequence(() => Float32Array.from([0.5, 0.5]), new FastGenerator('x'), 10), Interrupted);
+  const coin = () => ({ gives: 'probabilities' as const, next: () => Float32Array.from([0.5, 0.5]), dispose() {} });
+  assert.throws(() => draw(coin, new FastGenerator('x'), { count: 1, maxLength: 10 }), Interrupted);
   clearInterrupt();
 });
 

@@ -12,8 +12,8 @@ import seedrandom from 'seedrandom';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { FastGenerator } from '../../lib/random/fast-generator';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
-import { createModel } from '../../lib/models/registry';
-import { type ModelConfig } from '../../lib/models/zoo/config';
+import { zooModel } from '../../lib/models/registry';
+import { type ZooConfig } from '../../lib/models/zoo/config';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import {
   acquireLock,
@@ -37,7 +37,7 @@ const tmp = () => {
   made.push(d);
   return d;
 };
-const CONFIG: ModelConfig = { vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 3, nEmbd2: 6 };
+const CONFIG: ZooConfig = { vocabSize: 5, blockSize: 4, nLayer: 1, nHead: 1, nEmbd: 3, nEmbd2: 6 };
 
 test('FastGenerator: state() and fromState continue the exact sequence; state: true draws what it drew before', () => {
   const g = new FastGenerator('abc');
@@ -59,7 +59,7 @@ test('FastGenerator: state() and fromState continue the exact sequence; state: t
 /** A tiny MLP after 3 AdamW steps, so weights and moments are non-trivial. */
 async function trained() {
   await initTf();
-  const model = createModel('mlp', CONFIG, new TorchGenerator(1));
+  const model = zooModel('mlp', CONFIG, new TorchGenerator(1));
   const opt = createOptimizer('adamw', 0.01) as Adam;
   const X = tf.tensor2d(
     [
@@ -98,8 +98,8 @@ test('a checkpoint round trip restores weights, AdamW moments, step, best loss a
   rng.rand(3);
   await save(path.join(dir, 'latest'), m, 3, rng);
   assert.deepEqual(fs.readdirSync(dir), ['latest'], 'no temporary or previous directory left');
-  const fresh = createModel('mlp', CONFIG, new TorchGenerator(99));
-  const c = await loadCheckpoint<ModelConfig>(path.join(dir, 'latest'), fresh.namedWeights());
+  const fresh = zooModel('mlp', CONFIG, new TorchGenerator(99));
+  const c = await loadCheckpoint<ZooConfig>(path.join(dir, 'latest'), fresh.namedWeights());
   for (const [k, v] of Object.entries(m.model.namedWeights()))
     assert.deepEqual(Array.from((c.weights[k] as tf.Tensor).dataSync()), Array.from(v.dataSync()), k);
   const want = optimizerStateByName(m.opt, m.model.namedWeights());
@@ -115,7 +115,7 @@ test('a checkpoint round trip restores weights, AdamW moments, step, best loss a
   assert.deepEqual(optimizerStateByName(opt2, fresh.namedWeights()), want);
   tf.dispose(Object.values(c.weights));
   // the model part is an ordinary lib/io model a notebook can load
-  const plain = await loadWeights<ModelConfig>(path.join(dir, 'latest', 'model'));
+  const plain = await loadWeights<ZooConfig>(path.join(dir, 'latest', 'model'));
   assert.equal(plain.topology.type, 'mlp');
   tf.dispose(Object.values(plain.weights));
   fresh.dispose();
@@ -156,8 +156,8 @@ test('SIGKILL at any moment of a save leaves a complete checkpoint whose weights
   fs.writeFileSync(
     child,
     `
-import { tf, initTf } from ${JSON.stringify(path.join(ROOT, 'lib/tf'))};
-import { saveCheckpoint } from ${JSON.stringify(path.join(ROOT, 'lib/checkpoint'))};
+import { tf, initTf } from ${JSON.stringify(path.join(ROOT, 'lib/runtime/tf'))};
+import { saveCheckpoint } from ${JSON.stringify(path.join(ROOT, 'lib/train/checkpoint'))};
 (async () => {
   await initTf();
   for (let k = 1; ; k++) {
@@ -178,7 +178,11 @@ import { saveCheckpoint } from ${JSON.stringify(path.join(ROOT, 'lib/checkpoint'
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    await new Promise<void>((resolve) => p.stdout.once('data', () => resolve()));
+    // a child that dies before saving (e.g. a broken import) fails the test instead of leaving it pending
+    await new Promise<void>((resolve, reject) => {
+      p.stdout.once('data', () => resolve());
+      p.once('exit', (code) => reject(new Error(`the saver exited (${code}) before its first save`)));
+    });
     await new Promise((r) => setTimeout(r, 20 + Math.random() * 300));
     p.kill('SIGKILL');
     await new Promise((r) => p.once('exit', r));
@@ -249,13 +253,13 @@ test('corrupt, truncated or mismatched files are errors naming the file and the 
     (e: Error) => e.message.includes(path.join(opt, 'optimizer', 'weights.bin')) && /has 8 bytes/.test(e.message),
   );
   // shapes: the same files against a model of another size
-  const other = createModel('mlp', { ...CONFIG, nEmbd2: 7 }, new TorchGenerator(1));
+  const other = zooModel('mlp', { ...CONFIG, nEmbd2: 7 }, new TorchGenerator(1));
   await assert.rejects(
     loadCheckpoint(good, other.namedWeights()),
     (e: Error) =>
       e.message.includes(w(good)) && /'hidden.W' has shape \[12,6\], the model expects \[12,7\]/.test(e.message),
   );
-  const bigram = createModel('bigram', CONFIG, new TorchGenerator(1));
+  const bigram = zooModel('bigram', CONFIG, new TorchGenerator(1));
   await assert.rejects(loadCheckpoint(good, bigram.namedWeights()), /missing 'table'; unexpected 'wte'/);
   // a plain lib/io save is checked the same way
   await saveWeights(

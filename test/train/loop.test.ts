@@ -4,7 +4,6 @@ import { tf, initTf } from '../../lib/runtime/tf';
 import { lectureData } from '../../lib/data/setups';
 import { minibatch } from '../../lib/data/batches';
 import { buildWindows } from '../../lib/data/windows';
-import { Vocab } from '../../lib/data/vocab';
 import { MLP } from '../../lib/models/lecture/mlp';
 import { BigramNet } from '../../lib/models/lecture/bigram-net';
 import { Sequential } from '../../lib/models/lecture/sequential';
@@ -19,7 +18,6 @@ import { readCurves, readLossLog, bestPoint } from '../../lib/train/curves';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { sampleWords, probsFromLogits } from '../../lib/sample/windows';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const data = lectureData(3);
@@ -101,10 +99,10 @@ test('BatchNorm model: running statistics move, evaluation uses them, tensors st
   const g = new TorchGenerator(1);
   const bn = new BatchNorm1d(20);
   const model = new Sequential(g, 27, 3, 10, [
-    new Linear(g, 30, 20, { bias: false, gain: 5 / 3 }),
+    new Linear(g, 30, 20, { bias: false, init: { kind: 'kaiming', gain: 5 / 3 } }),
     bn,
     new Tanh(),
-    new Linear(g, 20, 27, { scale: 0.01 }),
+    new Linear(g, 20, 27, { init: { kind: 'randn', scale: 0.01 } }),
   ]);
   const counts: number[] = [];
   await train({
@@ -114,7 +112,7 @@ test('BatchNorm model: running statistics move, evaluation uses them, tensors st
     progressMs: 0,
     loss: () => {
       const b = minibatch(data.windows.train, g, 32);
-      return crossEntropy(model.logits(b.X, true), b.Y);
+      return crossEntropy(model.forward(b.X, undefined, { training: true }).logits, b.Y);
     },
     onStep: () => {
       counts.push(tf.memory().numTensors);
@@ -128,7 +126,7 @@ test('BatchNorm model: running statistics move, evaluation uses them, tensors st
   );
   // evaluation on a single example works (batch statistics would be undefined)
   const one = tf.tensor2d([[0, 0, 5]], [1, 3], 'int32');
-  const l = model.logits(one, false);
+  const l = model.forward(one).logits;
   assert.deepEqual(l.shape, [1, 27]);
   assert.ok(l.dataSync().every(Number.isFinite));
   tf.dispose([one, l]);
@@ -152,7 +150,7 @@ test('training that diverges stops with a clear error', async () => {
   v.dispose();
 });
 
-test('stepDecay and sampling options', () => {
+test('stepDecay', () => {
   const s = stepDecay([
     [0, 0.1],
     [100, 0.01],
@@ -160,24 +158,6 @@ test('stepDecay and sampling options', () => {
   assert.equal(s(0), 0.1);
   assert.equal(s(99), 0.1);
   assert.equal(s(100), 0.01);
-  const p = probsFromLogits([1, 2, 3, 4], { topK: 2 });
-  assert.equal(p[0], 0);
-  assert.equal(p[1], 0);
-  assert.ok(Math.abs(p[3]! / p[2]! - Math.E) < 1e-5);
-  const cold = probsFromLogits([1, 2], { temperature: 0.5 });
-  assert.ok(Math.abs(cold[1]! / cold[0]! - Math.exp(2)) < 1e-4);
-  assert.throws(
-    () =>
-      sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, {
-        temperature: 0,
-      }),
-    /temperature must be > 0/,
-  );
-  assert.throws(
-    () =>
-      sampleWords(() => tf.zeros([1, 27]) as tf.Tensor2D, new Vocab('ab'), 3, new TorchGenerator(1), 1, { topK: 0 }),
-    /topK must be a positive integer/,
-  );
 });
 
 test('evaluateSequences: chunked, padding-weighted mean equals the one-shot mean', async () => {

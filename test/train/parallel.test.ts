@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { createModel } from '../../lib/models/registry';
+import { zooModel } from '../../lib/models/registry';
 import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
 import { DataParallel } from '../../lib/train/parallel';
 import { TorchGenerator } from '../../lib/random/torch-generator';
@@ -13,7 +13,7 @@ test("data parallel: two threads give the full batch's loss and gradients (paddi
   await initTf();
   const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 8 };
   for (const type of ['transformer', 'gru'] as const) {
-    const model = createModel(type, config, new TorchGenerator(4));
+    const model = zooModel(type, config, new TorchGenerator(4));
     const B = 6;
     const T = 8;
     const X = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 27);

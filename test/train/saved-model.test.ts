@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { createModel } from '../../lib/models/registry';
+import { zooModel } from '../../lib/models/registry';
 import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
 import { saveWeights, loadWeights } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
@@ -17,10 +17,10 @@ test('save and load round trip gives identical logits (LSTM and transformer)', a
   await initTf();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-io-'));
   for (const type of ['lstm', 'transformer']) {
-    const m = createModel(type, config, new TorchGenerator(5));
+    const m = zooModel(type, config, new TorchGenerator(5));
     await saveWeights(path.join(dir, type), { sequentia: 1, type, config, itos: [], boundary: '.' }, m.namedWeights());
     const saved = await loadWeights<typeof config>(path.join(dir, type));
-    const m2 = createModel(saved.topology.type, saved.topology.config, new TorchGenerator(99));
+    const m2 = zooModel(saved.topology.type, saved.topology.config, new TorchGenerator(99));
     m2.loadWeights(saved.weights);
     tf.dispose(Object.values(saved.weights));
     const x = tf.tensor2d(new TorchGenerator(1).randint(0, 27, 32), [2, 16], 'int32');

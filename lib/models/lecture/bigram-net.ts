@@ -3,48 +3,59 @@
  * `W` plays the role of the log-counts; exp(W) row-normalised approaches notebook 03's P.
  */
 import { tf } from '../../runtime/tf';
-import { loadNamedWeights } from '../../nn/weights';
 import { randnVariable } from '../../nn/init';
 import type { Rng } from '../../random/rng';
+import { LanguageModelBase, type ForwardOptions } from '../language-model';
 
-export class BigramNet {
+export interface BigramNetConfig {
+  vocabSize: number;
+  /** One character of context. */
+  blockSize: 1;
+}
+
+export interface BigramNetOptions extends ForwardOptions {
+  /** `reg`·mean(W²) added to the loss, pulling W toward 0 (i.e. toward uniform probabilities). */
+  reg?: number;
+  /** The lecture's one-hot(x) @ W, or the same rows picked with a gather. */
+  via?: 'onehot' | 'gather';
+}
+
+export class BigramNet extends LanguageModelBase<'bigram-net'> {
+  readonly type = 'bigram-net';
+  readonly reads = 'window';
+  readonly config: BigramNetConfig;
   readonly W: tf.Variable;
 
   /** W ~ randn(V, V) from `rng`: with TorchGenerator(2147483647) the lecture's exact weights. */
-  constructor(
-    rng: Rng,
-    readonly vocabSize = 27,
-  ) {
+  constructor(rng: Rng, vocabSize = 27) {
+    super();
+    this.config = { vocabSize, blockSize: 1 };
     this.W = randnVariable(rng, [vocabSize, vocabSize], 1, 'W');
   }
 
-  /** Logits for integer inputs x [N]: one-hot(x) @ W, or the same rows picked with a gather. */
-  logits(x: tf.Tensor1D, via: 'onehot' | 'gather' = 'gather'): tf.Tensor2D {
-    return tf.tidy(
-      () =>
-        (via === 'onehot'
-          ? tf.matMul(tf.oneHot(x, this.vocabSize).toFloat(), this.W)
-          : tf.gather(this.W, x)) as tf.Tensor2D,
-    );
+  /**
+   * Logits for inputs x ([N] or [N, 1] character indices) and, given targets y [N], the lecture's loss:
+   * softmax written out (exp, row sums, divide), the mean negative log probability of the targets,
+   * plus `reg`·mean(W²).
+   */
+  forward(x: tf.Tensor, y?: tf.Tensor1D, opts: BigramNetOptions = {}): { logits: tf.Tensor2D; loss?: tf.Scalar } {
+    const V = this.vocabSize;
+    const ids = x.reshape([-1]) as tf.Tensor1D;
+    const logits = (
+      opts.via === 'onehot' ? tf.matMul(tf.oneHot(ids, V).toFloat(), this.W) : tf.gather(this.W, ids)
+    ) as tf.Tensor2D;
+    if (!y) return { logits };
+    const counts = logits.exp();
+    const probs = counts.div(counts.sum(1, true));
+    const n = ids.shape[0];
+    const picked = tf.gather(probs.reshape([-1]), tf.range(0, n, 1, 'int32').mul(tf.scalar(V, 'int32')).add(y));
+    const nll = picked.log().mean().neg() as tf.Scalar;
+    const reg = opts.reg ?? 0;
+    return { logits, loss: reg > 0 ? (nll.add(this.W.square().mean().mul(reg)) as tf.Scalar) : nll };
   }
 
-  /**
-   * The lecture's loss: softmax written out (exp, row sums, divide), the mean negative log probability
-   * of the targets, plus `reg`·mean(W²) pulling W toward 0 (i.e. toward uniform probabilities).
-   */
-  loss(x: tf.Tensor1D, y: tf.Tensor1D, opts: { reg?: number; via?: 'onehot' | 'gather' } = {}): tf.Scalar {
-    return tf.tidy(() => {
-      const counts = this.logits(x, opts.via).exp();
-      const probs = counts.div(counts.sum(1, true));
-      const n = x.shape[0];
-      const picked = tf.gather(
-        probs.reshape([-1]),
-        tf.range(0, n, 1, 'int32').mul(tf.scalar(this.vocabSize, 'int32')).add(y),
-      );
-      const nll = picked.log().mean().neg();
-      const reg = opts.reg ?? 0;
-      return (reg > 0 ? nll.add(this.W.square().mean().mul(reg)) : nll) as tf.Scalar;
-    });
+  override loss(x: tf.Tensor, y: tf.Tensor1D, opts: BigramNetOptions = {}): tf.Scalar {
+    return super.loss(x, y, opts);
   }
 
   /** exp(W) normalised by rows: the net's bigram probability table. */
@@ -55,20 +66,7 @@ export class BigramNet {
     });
   }
 
-  params(): tf.Variable[] {
-    return [this.W];
-  }
-
   namedWeights(): Record<string, tf.Variable> {
     return { W: this.W };
-  }
-
-  /** Copies weights in by name (shapes must match); `w` stays the caller's to dispose. */
-  loadWeights(w: Record<string, tf.Tensor>): void {
-    loadNamedWeights(this.namedWeights(), w);
-  }
-
-  dispose(): void {
-    this.W.dispose();
   }
 }

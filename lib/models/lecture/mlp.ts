@@ -3,16 +3,18 @@
  * characters in `nEmbd` dimensions (table C), concatenate, one tanh hidden layer, softmax output.
  */
 import { tf } from '../../runtime/tf';
-import { countParameters, loadNamedWeights } from '../../nn/weights';
 import { crossEntropy } from '../../nn/losses';
 import { randnVariable } from '../../nn/init';
 import type { Rng } from '../../random/rng';
+import { LanguageModelBase } from '../language-model';
 
 export interface MLPConfig {
   vocabSize: number;
   blockSize: number;
   nEmbd: number;
   nHidden: number;
+  /** Multipliers of randn for W1, b1, W2, b2 (the lecture's fixes of the initialisation). */
+  init?: MLPInit;
 }
 
 export interface MLPInit {
@@ -23,7 +25,10 @@ export interface MLPInit {
   b2?: number;
 }
 
-export class MLP {
+export class MLP extends LanguageModelBase<'lecture-mlp'> {
+  readonly type = 'lecture-mlp';
+  readonly reads = 'window';
+  readonly config: MLPConfig;
   readonly C: tf.Variable;
   readonly W1: tf.Variable;
   readonly b1: tf.Variable;
@@ -31,11 +36,9 @@ export class MLP {
   readonly b2: tf.Variable;
 
   /** Parameters drawn in the lecture's order (C, W1, b1, W2, b2) from `rng`. */
-  constructor(
-    readonly config: MLPConfig,
-    rng: Rng,
-    init: MLPInit = {},
-  ) {
+  constructor(config: MLPConfig, rng: Rng, init: MLPInit = config.init ?? {}) {
+    super();
+    this.config = Object.keys(init).length > 0 ? { ...config, init } : config;
     const { vocabSize: V, blockSize: T, nEmbd: E, nHidden: H } = config;
     this.C = randnVariable(rng, [V, E], 1, 'C');
     this.W1 = randnVariable(rng, [T * E, H], init.W1 ?? 1, 'W1');
@@ -53,35 +56,13 @@ export class MLP {
     });
   }
 
-  logits(X: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(
-      () =>
-        tf.fused.matMul({ a: this.preactivations(X).tanh(), b: this.W2 as tf.Tensor2D, bias: this.b2 }) as tf.Tensor2D,
-    );
-  }
-
-  loss(X: tf.Tensor2D, Y: tf.Tensor1D): tf.Scalar {
-    return tf.tidy(() => crossEntropy(this.logits(X), Y));
-  }
-
-  params(): tf.Variable[] {
-    return [this.C, this.W1, this.b1, this.W2, this.b2];
+  forward(X: tf.Tensor2D, Y?: tf.Tensor1D): { logits: tf.Tensor2D; loss?: tf.Scalar } {
+    const h = this.preactivations(X).tanh();
+    const logits = tf.fused.matMul({ a: h, b: this.W2 as tf.Tensor2D, bias: this.b2 }) as tf.Tensor2D;
+    return { logits, loss: Y ? crossEntropy(logits, Y) : undefined };
   }
 
   namedWeights(): Record<string, tf.Variable> {
     return { C: this.C, W1: this.W1, b1: this.b1, W2: this.W2, b2: this.b2 };
-  }
-
-  /** Copies weights in by name (shapes must match); `w` stays the caller's to dispose. */
-  loadWeights(w: Record<string, tf.Tensor>): void {
-    loadNamedWeights(this.namedWeights(), w);
-  }
-
-  numParams(): number {
-    return countParameters(this.params());
-  }
-
-  dispose(): void {
-    for (const p of this.params()) p.dispose();
   }
 }

@@ -3,14 +3,15 @@
  */
 import { tf } from '../../runtime/tf';
 import { constantVariable } from '../../nn/init';
-import { Base } from '../language-model';
-import { ModelConfig } from './config';
+import { SequenceModel } from './sequence-model';
+import type { ZooConfig } from './config';
 
 /** A lookup table of next-token logits: 27 × 27 = 729 parameters for names. */
-export class Bigram extends Base {
+export class Bigram extends SequenceModel<'bigram'> {
+  readonly type = 'bigram';
   readonly table: tf.Variable;
   /** The table starts at zero (uniform predictions), as makemore's does; no randomness needed. */
-  constructor(readonly config: ModelConfig) {
+  constructor(readonly config: ZooConfig) {
     super();
     this.table = constantVariable(0, [config.vocabSize, config.vocabSize], 'bigram');
   }

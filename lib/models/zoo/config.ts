@@ -2,7 +2,7 @@
  * makemore's model settings and defaults.
  */
 
-export interface ModelConfig {
+export interface ZooConfig {
   vocabSize: number;
   blockSize: number;
   nLayer: number;
@@ -11,7 +11,7 @@ export interface ModelConfig {
   nEmbd2: number;
 }
 
-export const DEFAULT_CONFIG: Omit<ModelConfig, 'vocabSize' | 'blockSize'> = {
+export const DEFAULT_CONFIG: Omit<ZooConfig, 'vocabSize' | 'blockSize'> = {
   nLayer: 4,
   nHead: 4,
   nEmbd: 64,

@@ -6,59 +6,61 @@ import { randnVariable } from '../../nn/init';
 import type { Rng } from '../../random/rng';
 import { causalSelfAttention } from '../../ops/attention';
 import { gelu } from '../../ops/gelu';
-import { Base } from '../language-model';
-import { ModelConfig } from './config';
-import { Dense, LayerNorm } from '../../nn/dense';
+import { SequenceModel, TORCH_INIT } from './sequence-model';
+import type { ZooConfig } from './config';
+import { Linear, LayerNorm } from '../../nn/layers';
+import { Module, prefixed } from '../../nn/module';
 
-class Block {
+class Block extends Module {
   readonly ln1: LayerNorm;
-  readonly attn: Dense;
-  readonly attnProj: Dense;
+  readonly attn: Linear;
+  readonly attnProj: Linear;
   readonly ln2: LayerNorm;
-  readonly fc: Dense;
-  readonly proj: Dense;
+  readonly fc: Linear;
+  readonly proj: Linear;
   constructor(
     rng: Rng,
     readonly E: number,
     readonly nHead: number,
-    k: number,
   ) {
-    this.ln1 = new LayerNorm(E, `ln1_${k}`);
-    this.attn = new Dense(rng, E, 3 * E, `attn${k}`);
-    this.attnProj = new Dense(rng, E, E, `attnproj${k}`);
-    this.ln2 = new LayerNorm(E, `ln2_${k}`);
-    this.fc = new Dense(rng, E, 4 * E, `fc${k}`);
-    this.proj = new Dense(rng, 4 * E, E, `proj${k}`);
+    super();
+    this.ln1 = new LayerNorm(E);
+    this.attn = new Linear(rng, E, 3 * E, TORCH_INIT);
+    this.attnProj = new Linear(rng, E, E, TORCH_INIT);
+    this.ln2 = new LayerNorm(E);
+    this.fc = new Linear(rng, E, 4 * E, TORCH_INIT);
+    this.proj = new Linear(rng, 4 * E, E, TORCH_INIT);
   }
-  /** Causal multi-head self-attention (one fused op: see fused.ts). */
+  /** Causal multi-head self-attention (one fused op: see ops/attention.ts). */
   private attention(x: tf.Tensor3D): tf.Tensor {
-    return this.attnProj.apply(causalSelfAttention(this.attn.apply(x) as tf.Tensor3D, this.nHead));
+    return this.attnProj.forward(causalSelfAttention(this.attn.forward(x) as tf.Tensor3D, this.nHead));
   }
-  apply(x: tf.Tensor3D): tf.Tensor3D {
-    const a = x.add(this.attention(this.ln1.apply(x) as tf.Tensor3D)) as tf.Tensor3D;
-    return a.add(this.proj.apply(gelu(this.fc.apply(this.ln2.apply(a))))) as tf.Tensor3D;
+  forward(x: tf.Tensor3D): tf.Tensor3D {
+    const a = x.add(this.attention(this.ln1.forward(x) as tf.Tensor3D)) as tf.Tensor3D;
+    return a.add(this.proj.forward(gelu(this.fc.forward(this.ln2.forward(a))))) as tf.Tensor3D;
   }
-  named(prefix: string): Record<string, tf.Variable> {
+  namedWeights(): Record<string, tf.Variable> {
     return {
-      ...this.ln1.named(`${prefix}.ln1`),
-      ...this.attn.named(`${prefix}.attn`),
-      ...this.attnProj.named(`${prefix}.attnproj`),
-      ...this.ln2.named(`${prefix}.ln2`),
-      ...this.fc.named(`${prefix}.fc`),
-      ...this.proj.named(`${prefix}.proj`),
+      ...prefixed('ln1', this.ln1),
+      ...prefixed('attn', this.attn),
+      ...prefixed('attnproj', this.attnProj),
+      ...prefixed('ln2', this.ln2),
+      ...prefixed('fc', this.fc),
+      ...prefixed('proj', this.proj),
     };
   }
 }
 
 /** A GPT-2-style transformer: 204,544 parameters at makemore's defaults for names. */
-export class Transformer extends Base {
+export class Transformer extends SequenceModel<'transformer'> {
+  readonly type = 'transformer';
   readonly wte: tf.Variable;
   readonly wpe: tf.Variable;
   readonly blocks: Block[];
   readonly lnF: LayerNorm;
-  readonly head: Dense;
+  readonly head: Linear;
   constructor(
-    readonly config: ModelConfig,
+    readonly config: ZooConfig,
     rng: Rng,
   ) {
     super();
@@ -66,25 +68,25 @@ export class Transformer extends Base {
     if (E % nHead !== 0) throw new Error(`n_embd (${E}) must be divisible by n_head (${nHead})`);
     this.wte = randnVariable(rng, [V, E], 1, 'wte');
     this.wpe = randnVariable(rng, [T, E], 1, 'wpe');
-    this.blocks = Array.from({ length: nLayer }, (_, k) => new Block(rng, E, nHead, k));
-    this.lnF = new LayerNorm(E, 'lnf');
-    this.head = new Dense(rng, E, V, 'lmhead', false);
+    this.blocks = Array.from({ length: nLayer }, () => new Block(rng, E, nHead));
+    this.lnF = new LayerNorm(E);
+    this.head = new Linear(rng, E, V, { ...TORCH_INIT, bias: false });
   }
   logits(idx: tf.Tensor2D): tf.Tensor3D {
     const T = idx.shape[1];
     if (T > this.config.blockSize)
       throw new Error(`sequence of ${T} is longer than the block size ${this.config.blockSize}`);
     let x = tf.gather(this.wte, idx).add(this.wpe.slice([0, 0], [T, -1])) as tf.Tensor3D;
-    for (const b of this.blocks) x = b.apply(x);
-    return this.head.apply(this.lnF.apply(x)) as tf.Tensor3D;
+    for (const b of this.blocks) x = b.forward(x);
+    return this.head.forward(this.lnF.forward(x)) as tf.Tensor3D;
   }
   namedWeights(): Record<string, tf.Variable> {
     return {
       wte: this.wte,
       wpe: this.wpe,
-      ...Object.assign({}, ...this.blocks.map((b, k) => b.named(`h${k}`))),
-      ...this.lnF.named('lnf'),
-      ...this.head.named('head'),
+      ...Object.assign({}, ...this.blocks.map((b, k) => prefixed(`h${k}`, b))),
+      ...prefixed('lnf', this.lnF),
+      ...prefixed('head', this.head),
     };
   }
 }

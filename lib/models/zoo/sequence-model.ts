@@ -1,0 +1,23 @@
+/**
+ * The zoo's common shape: token ids [B, T] → logits [B, T, V]; the loss is the mean cross-entropy over
+ * positions whose target is not −1 (padding after a word's end).
+ */
+import { tf } from '../../runtime/tf';
+import { crossEntropy } from '../../nn/losses';
+import { LanguageModelBase } from '../language-model';
+import type { ZooConfig } from './config';
+
+type ZooModelType = 'bigram' | 'mlp' | 'bow' | 'transformer';
+
+export abstract class SequenceModel<T extends ZooModelType> extends LanguageModelBase<T> {
+  readonly reads = 'sequence';
+  abstract override readonly config: ZooConfig;
+  abstract logits(idx: tf.Tensor2D): tf.Tensor3D;
+  override forward(idx: tf.Tensor2D, targets?: tf.Tensor2D): { logits: tf.Tensor3D; loss?: tf.Scalar } {
+    const logits = this.logits(idx);
+    return { logits, loss: targets ? crossEntropy(logits, targets, -1) : undefined };
+  }
+}
+
+/** PyTorch's nn.Linear initialisation, which makemore's models keep. */
+export const TORCH_INIT = { init: { kind: 'uniform' } } as const;
