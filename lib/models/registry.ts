@@ -43,6 +43,9 @@ const BUILDERS: { [T in ModelType]: (config: ModelConfigs[T], rng: Rng) => Langu
   lstm: (c, rng) => new RecurrentLM({ ...c, cell: 'lstm' }, rng),
 };
 
+/** Every type, in the order ModelConfigs lists them. */
+export const MODEL_TYPES = Object.keys(BUILDERS) as ModelType[];
+
 export function isModelType(type: string): type is ModelType {
   return Object.hasOwn(BUILDERS, type);
 }

@@ -43,7 +43,7 @@ export function prefixed(
  * Loads weights by name into `vars` (every name must be present with the same shape; checked before
  * anything changes). The variables take their own reference to the data: the caller may dispose `w`.
  */
-export function loadNamedWeights(vars: Record<string, tf.Variable>, w: Record<string, tf.Tensor>): void {
+function loadNamedWeights(vars: Record<string, tf.Variable>, w: Record<string, tf.Tensor>): void {
   for (const [name, v] of Object.entries(vars)) {
     const src = w[name];
     if (!src) throw new Error(`saved weights lack '${name}'`);

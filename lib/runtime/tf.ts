@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
-import { patchWasmKernels } from '../backend/wasm-patches';
+import { patchWasmKernels } from '../backend/patch-wasm';
 
 export { tf };
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';

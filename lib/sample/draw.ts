@@ -13,7 +13,7 @@ export interface SampleOptions {
   topK?: number;
 }
 
-export function checkSampleOptions(o: SampleOptions): void {
+function checkSampleOptions(o: SampleOptions): void {
   if (o.temperature !== undefined && !(o.temperature > 0))
     throw new Error(`temperature must be > 0, got ${o.temperature}`);
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK > 0))

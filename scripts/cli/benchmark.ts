@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlags } from './flags';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { loadWords } from '../../lib/data/files';
 import { Vocab } from '../../lib/data/vocab';
@@ -287,14 +287,13 @@ function runTorch(
 
 function parseCli() {
   try {
-    return parseArgs({
-      options: {
-        out: { type: 'string', default: 'docs/benchmark.md' },
-        only: { type: 'string', multiple: true },
-        'steps-scale': { type: 'string', default: '1' },
-        'no-torch': { type: 'boolean', default: false },
-      },
-    }).values;
+    const { values: v } = parseFlags(process.argv.slice(2), ['out', 'only', 'steps-scale'], ['no-torch'], ['only']);
+    return {
+      out: (v.out as string | undefined) ?? 'docs/benchmark.md',
+      only: v.only as string[] | undefined,
+      'steps-scale': (v['steps-scale'] as string | undefined) ?? '1',
+      'no-torch': v['no-torch'] === true,
+    };
   } catch (e) {
     console.error(
       `${(e as Error).message}\nusage: npm run benchmark -- [--out FILE] [--only CASE]... [--steps-scale X] [--no-torch]`,

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
+import { parseFlags } from './flags';
 import { FigureRenderer, standaloneHtml, findChromium, CHROMIUM_HINT } from '../../lib/viz/export';
 import { plotlyJsPath, figureHtml, FALLBACK_CLASS, PLOTLY_MIME, type Figure } from '../../lib/viz/plots';
 
@@ -145,15 +145,14 @@ const DOC_FIGURES = ['02-count-tensor--bigram-counts', '05-mlp--mlp-loss', '05-m
 async function main(): Promise<void> {
   let args;
   try {
-    args = parseArgs({
-      options: {
-        from: { type: 'string', default: 'out/notebooks' },
-        out: { type: 'string' },
-        embed: { type: 'boolean', default: false },
-        docs: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
+    const { values: v } = parseFlags(process.argv.slice(2), ['from', 'out'], ['embed', 'docs', 'help']);
+    args = {
+      from: (v.from as string | undefined) ?? 'out/notebooks',
+      out: v.out as string | undefined,
+      embed: v.embed === true,
+      docs: v.docs === true,
+      help: v.help === true,
+    };
   } catch (e) {
     console.error(`${(e as Error).message}\nusage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]`);
     process.exit(2);

@@ -22,23 +22,30 @@ function joinNegatives(argv: readonly string[], strings: readonly string[]): str
   return out;
 }
 
-/** The flags given (strings and booleans by name) and which of them were given explicitly. */
+/** A parsed flag: a string, a boolean, or the strings of a repeatable flag. */
+export type FlagValue = string | boolean | string[] | undefined;
+
+/**
+ * The flags given (strings and booleans by name; `multiple` strings may repeat) and which of them were
+ * given explicitly. Unknown flags, missing values and positionals are UsageErrors.
+ */
 export function parseFlags(
   argv: readonly string[],
   strings: readonly string[],
   booleans: readonly string[],
-): { values: Record<string, string | boolean | undefined>; explicit: Set<string> } {
-  let values: Record<string, string | boolean | undefined>;
+  multiple: readonly string[] = [],
+): { values: Record<string, FlagValue>; explicit: Set<string> } {
+  let values: Record<string, FlagValue>;
   try {
     values = parseArgs({
       args: joinNegatives(argv, strings),
       options: Object.fromEntries([
-        ...strings.map((k) => [k, { type: 'string' as const }]),
+        ...strings.map((k) => [k, { type: 'string' as const, multiple: multiple.includes(k) }]),
         ...booleans.map((k) => [k, { type: 'boolean' as const }]),
       ]),
       allowPositionals: false,
       strict: true,
-    }).values as Record<string, string | boolean | undefined>;
+    }).values as Record<string, FlagValue>;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

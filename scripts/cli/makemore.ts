@@ -18,7 +18,7 @@ import { MAKEMORE_BATCH_SIZE, MAKEMORE_TRAINING } from '../../lib/models/presets
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { DataParallel } from '../../lib/train/parallel';
 import { readLossLog } from '../../lib/train/curves';
-import { zooModel, ZOO_TYPES } from '../../lib/models/registry';
+import { isZooType, zooModel, ZOO_TYPES } from '../../lib/models/registry';
 import { DEFAULT_CONFIG, type ZooConfig } from '../../lib/models/zoo/config';
 import { type LanguageModel } from '../../lib/models/language-model';
 import { generateWords } from '../../lib/sample/generate';
@@ -140,8 +140,7 @@ function parse(argv: readonly string[]) {
   const str = (k: keyof typeof DEFAULTS | (typeof STRING_OPTS)[number]) =>
     (values[k] as string | undefined) ?? (DEFAULTS as Record<string, string>)[k];
   const type = str('type') as string;
-  if (!(ZOO_TYPES as readonly string[]).includes(type))
-    throw new UsageError(`unknown model type '${type}': choose one of ${ZOO_TYPES.join(', ')}`);
+  if (!isZooType(type)) throw new UsageError(`unknown model type '${type}': choose one of ${ZOO_TYPES.join(', ')}`);
   const temperature = num(str('temperature'), 'temperature')!;
   if (!(temperature > 0)) throw new UsageError(`--temperature must be > 0, got '${str('temperature')}'`);
   const workers = num(str('workers'), 'workers', { int: true, min: 1 })!;
@@ -334,7 +333,10 @@ async function main(): Promise<number> {
     take('input', 'input', settings.input);
     a.seed = settings.seed;
     a.initSeed = settings.initSeed ?? undefined;
-    a.type = saved.topology.type;
+    const savedType = saved.topology.type;
+    if (!isZooType(savedType))
+      throw new Error(`${rel(from)}: the checkpoint holds an unknown model type '${savedType}'`);
+    a.type = savedType;
     if (a.resume) {
       take('batch-size', 'batchSize', settings.batchSize);
       take('learning-rate', 'lr', settings.learningRate);

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../cli/flags';
 import { ensureJupyter, ensureKernelspec, KERNEL_NAME, KERNELS_DIR, notebookProblem, ROOT } from './jupyter';
 import { exportFigures } from '../cli/figures';
 import { findChromium, CHROMIUM_HINT } from '../../lib/viz/export';
@@ -99,21 +99,24 @@ interface Result {
 
 function parse() {
   try {
-    return parseArgs({
-      options: {
-        quick: { type: 'boolean', default: false },
-        out: { type: 'string', default: path.join('out', 'notebooks') },
-        only: { type: 'string', multiple: true },
-        'in-place': { type: 'boolean', default: false },
-        timeout: { type: 'string', default: '3600' },
-        bail: { type: 'boolean', default: false },
-        dir: { type: 'string', default: 'notebooks' },
-        'no-figures': { type: 'boolean', default: false },
-        figures: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-      allowPositionals: false,
-    }).values;
+    const { values: v } = parseFlags(
+      process.argv.slice(2),
+      ['out', 'only', 'timeout', 'dir', 'figures'],
+      ['quick', 'in-place', 'bail', 'no-figures', 'help'],
+      ['only'],
+    );
+    return {
+      quick: v.quick === true,
+      out: (v.out as string | undefined) ?? path.join('out', 'notebooks'),
+      only: v.only as string[] | undefined,
+      'in-place': v['in-place'] === true,
+      timeout: (v.timeout as string | undefined) ?? '3600',
+      bail: v.bail === true,
+      dir: (v.dir as string | undefined) ?? 'notebooks',
+      'no-figures': v['no-figures'] === true,
+      figures: v.figures as string | undefined,
+      help: v.help === true,
+    };
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     process.exit(2);

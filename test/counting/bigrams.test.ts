@@ -9,11 +9,13 @@ import {
   likelihood,
   wordProbability,
   sampleWords,
+  tableStepper,
   formatBigram,
   at,
   wordBigrams,
 } from '../../lib/counting/bigrams';
 import { TorchGenerator } from '../../lib/random/torch-generator';
+import { draw } from '../../lib/sample/draw';
 
 const words = loadWords('data/names.txt');
 const vocab = Vocab.fromWords(words);
@@ -76,4 +78,13 @@ test('sampling with the lecture’s seed gives the lecture’s names', () => {
   const P = bigramProbabilities(N, 1);
   const g = new TorchGenerator(2147483647);
   assert.deepEqual(sampleWords(P, vocab, g, 5), ['mor.', 'axx.', 'minaymoryles.', 'kondlaisah.', 'anchshizarie.']);
+  // the table is a stepper of the one draw loop every model uses: the same draws, and batching keeps the rules
+  const drawn = draw(tableStepper(P), new TorchGenerator(2147483647), { count: 5, maxLength: 100 });
+  assert.deepEqual(
+    drawn.ids.map((ids) => vocab.decode(ids)),
+    ['mor', 'axx', 'minaymoryles', 'kondlaisah', 'anchshizarie'],
+  );
+  const batched = draw(tableStepper(P), new TorchGenerator(2147483647), { count: 5, maxLength: 100, batch: 5 });
+  assert.ok(batched.ended.every(Boolean) && batched.ids.every((w) => w.length > 0 && !w.includes(0)));
+  assert.deepEqual(draw(tableStepper(P), new TorchGenerator(1), { count: 3, maxLength: 2 }).ended.length, 3);
 });
