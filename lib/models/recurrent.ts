@@ -3,7 +3,7 @@
  * a linear head giving next-token logits at every position. Three cells, gates written from tf ops:
  * vanilla RNN, GRU and LSTM. The input half of every gate is computed for all time steps in one
  * matmul; only the recurrent half runs step by step — in training, as one fused op per sequence with
- * hand-written back-propagation through time (fused.ts; the tf-ops cell below is used for generation
+ * hand-written back-propagation through time (ops/lstm.ts, rnn.ts, gru.ts; the tf-ops cell below is used for generation
  * and for hidden sizes that are not a multiple of 4).
  */
 import { tf } from '../runtime/tf';
@@ -123,7 +123,7 @@ export class RecurrentLM extends LanguageModelBase<CellType> implements Stateful
     let hidden: tf.Tensor2D; // [T·B, H], time-major
     const H = this.config.nHidden;
     if (H % 4 === 0) {
-      // the whole recurrence as one op with hand-written BPTT (fused.ts)
+      // the whole recurrence as one op with hand-written BPTT (lib/ops)
       const Wh = this.Wh as tf.Tensor2D;
       const seq =
         this.config.cell === 'lstm'

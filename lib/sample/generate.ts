@@ -1,5 +1,5 @@
 /**
- * Sampling from any language model through the one draw loop (draw.ts), with one adapter per way of
+ * Sampling from any language model through the one draw loop (sample/draw.ts), with one adapter per way of
  * reading context:
  *  - window models (the lecture's): the last `blockSize` tokens, boundary-padded, → the next token;
  *  - sequence models (the zoo): the sequence so far, cropped to the block size, re-run each step;
@@ -10,6 +10,9 @@ import type { Vocab } from '../data/vocab';
 import type { Rng } from '../random/rng';
 import { isStateful, type LanguageModel, type RecurrentState, type Stateful } from '../models/language-model';
 import { draw, type SampleOptions, type Stepper, type StepperFactory } from './draw';
+
+/** How long a window model's sample may grow (it stops at the boundary token long before). */
+const WINDOW_MAX_LENGTH = 50;
 
 /** The last row of logits per sequence as one flat array (and the tensors freed). */
 function hostLogits(f: () => tf.Tensor): Float32Array {
@@ -90,9 +93,12 @@ export function stepperFor(model: LanguageModel): StepperFactory {
 export interface GenerateOptions extends SampleOptions {
   /** How many sequences (default 1). */
   count?: number;
-  /** Tokens drawn per sequence at most (default: the model's block size). */
+  /**
+   * Tokens drawn per sequence at most. Default: a sequence model's block size (the longest sequence it
+   * was trained on); 50 for a window model, whose block size is only its context.
+   */
   maxLength?: number;
-  /** Sequences run together (default 1: one after the other; see draw.ts). */
+  /** Sequences run together (default 1: one after the other; see sample/draw.ts). */
   batch?: number;
   /** Stop a sequence at the boundary token (default true). */
   stopAtBoundary?: boolean;
@@ -102,7 +108,7 @@ export interface GenerateOptions extends SampleOptions {
 
 /** Token ids drawn from `model`, one row per sequence (prefix and final boundary not included). */
 export function generate(model: LanguageModel, rng: Rng, o: GenerateOptions = {}): number[][] {
-  const maxLength = o.maxLength ?? model.blockSize;
+  const maxLength = o.maxLength ?? (model.reads === 'window' ? WINDOW_MAX_LENGTH : model.blockSize);
   return draw(stepperFor(model), rng, { ...o, count: o.count ?? 1, maxLength }).ids;
 }
 

@@ -4,7 +4,7 @@
  * A checkpoint is a directory (a "slot", e.g. `out/names/latest`):
  *
  *   checkpoint.json            step, best test loss, the batch generator's state, the run's settings
- *   model/model.json, weights.bin        the model (lib/io format: type, config, vocabulary, weights);
+ *   model/model.json, weights.bin        the model (saved-model.ts format: type, config, vocabulary, weights);
  *                                        a notebook loads it with `loadWeights('…/latest/model')`
  *   optimizer/model.json, weights.bin    Adam/AdamW's step and moments m:<weight>, v:<weight>
  *
@@ -102,7 +102,7 @@ function removeStaleTemps(parent: string, base: string): void {
   }
 }
 
-/** Writes the optimizer's moments as a lib/io model directory (no tensors needed). */
+/** Writes the optimizer's moments as a saved-model.ts directory (no tensors needed). */
 async function saveOptimizer(dir: string, s: AdamState): Promise<void> {
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Float32Array[] = [];

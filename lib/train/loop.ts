@@ -24,7 +24,7 @@ export interface TrainOptions {
   loss?: (step: number) => tf.Scalar;
   /**
    * Instead of `loss`: the loss and the gradients of step `step` computed elsewhere (e.g. by
-   * lib/parallel's DataParallel over two threads); the optimizer applies them.
+   * lib/train/parallel's DataParallel over two threads); the optimizer applies them.
    */
   gradients?: (step: number) => { loss: tf.Scalar; grads: tf.NamedTensorMap };
   learningRate: Schedule;
@@ -40,7 +40,7 @@ export interface TrainOptions {
   onStep?: (step: number, loss: number) => void | Promise<void>;
   /**
    * Checked after each step: return true to stop early. An interrupt (■ in Jupyter, the runner's
-   * timeout, lib/interrupt's requestInterrupt) stops the loop the same way without this.
+   * timeout, lib/runtime/interrupt's requestInterrupt) stops the loop the same way without this.
    */
   shouldStop?: () => boolean;
   /** Milliseconds between progress-line updates (0: none). */

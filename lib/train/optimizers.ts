@@ -67,7 +67,7 @@ export class Adam extends tf.Optimizer {
         this.m.set(name, m);
         this.v.set(name, v);
       }
-      // one pass of our wasm kernel (lib/native/kernels.c: adam_step) over copies of p, g, m, v
+      // one pass of our wasm kernel (lib/backend/native/kernels.c: adam_step) over copies of p, g, m, v
       const f = new Frame();
       const pp = f.put(n, valuesOf(variable));
       const pg = f.put(n, valuesOf(grad));

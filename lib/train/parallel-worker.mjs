@@ -1,4 +1,4 @@
-// Worker entry for lib/parallel.ts: worker threads do not inherit tsx's loader hooks, so register
+// Worker entry for lib/train/parallel.ts: worker threads do not inherit tsx's loader hooks, so register
 // them here, then load the TypeScript worker.
 import { register } from 'tsx/esm/api';
 

@@ -1,5 +1,5 @@
 /**
- * The worker side of lib/parallel.ts: rebuilds the model, then for every step loads the shared
+ * The worker side of lib/train/parallel.ts: rebuilds the model, then for every step loads the shared
  * parameters, computes loss and gradients on its half of the batch, and writes them back.
  */
 import { parentPort, workerData } from 'node:worker_threads';

@@ -178,7 +178,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
     })),
     {
       name: 'zoo-transformer-2threads',
-      what: 'the same transformer step, the batch split over two threads (lib/parallel, `--workers 2`)',
+      what: 'the same transformer step, the batch split over two threads (lib/train/parallel, `--workers 2`)',
       warmup: 10,
       steps: 100,
       torchCase: 'zoo-transformer',
@@ -226,26 +226,22 @@ async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: 
   };
 }
 
-/** The Sequentia column and date of an earlier report at `file` (for the before/after column). */
-function readPrevious(file: string): { when?: string; rows: Map<string, number> } {
-  const rows = new Map<string, number>();
-  if (!fs.existsSync(file)) return { rows };
-  const text = fs.readFileSync(file, 'utf8');
-  const when = /^Measured (\d{4}-\d\d-\d\d \d\d:\d\d) UTC/m.exec(text)?.[1];
-  const header = text.split('\n').find((l) => l.startsWith('| case |'));
-  const col = header
-    ? header
-        .split('|')
-        .map((h) => h.trim())
-        .indexOf('Sequentia ms')
-    : -1;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('| ') || line.startsWith('| case') || col < 0) continue;
-    const cells = line.split('|').map((c) => c.trim());
-    const v = Number(cells[col]);
-    if (cells[1] && Number.isFinite(v)) rows.set(cells[1], v);
+/** The measurements of a run, kept as data beside the report (the next run's "before" column). */
+interface Results {
+  measured: string;
+  sequentiaMs: Record<string, number>;
+  pytorchMs: Record<string, number>;
+}
+
+/** The results beside an earlier report (`<report>.json`), if any; a malformed file is named, not fatal. */
+function readPrevious(file: string): Results | null {
+  if (!fs.existsSync(file)) return null;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Results;
+  } catch (e) {
+    console.warn(`${path.relative(ROOT, file)} is not readable JSON (${(e as Error).message}): no "before" column`);
+    return null;
   }
-  return { when, rows };
 }
 
 function median(xs: number[]): number {
@@ -344,27 +340,29 @@ async function main(): Promise<void> {
       console.log(`pytorch   ${k}: ${v.median_ms.toFixed(3)} ms/step (median of ${v.steps})`);
 
   const out = path.resolve(ROOT, args.out!);
-  const previous = readPrevious(out);
+  const resultsFile = out.replace(/(\.md)?$/, '.json');
+  const previous = readPrevious(resultsFile);
+  const measured = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const lines = [
     '# Training-step benchmark',
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
-    `Sequentia: @tensorflow/tfjs ${tf.version.tfjs}, backend **${backend}** (one thread unless the case says otherwise), with lib/kernels.ts's wasm fixes and lib/native's kernels.`,
+    `Measured ${measured} UTC on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+    `Sequentia: @tensorflow/tfjs ${tf.version.tfjs}, backend **${backend}** (one thread unless the case says otherwise), with lib/backend's wasm fixes and native kernels.`,
     typeof torch === 'string'
       ? `PyTorch: ${torch}.`
       : `PyTorch ${torch.version}, ${torch.threads} threads, OPENBLAS_NUM_THREADS=1.`,
     '',
     'Median milliseconds per training step (forward, backward, update, loss read back), after warm-up.',
     '',
-    `"Before" is the Sequentia column of the report this run replaced${previous.when ? ` (${previous.when})` : ''}; PyTorch's column is this run's.`,
+    `"Before" is the Sequentia column of the report this run replaced${previous ? ` (${previous.measured})` : ''}; PyTorch's column is this run's.`,
     '',
     '| case | what | Sequentia ms before | Sequentia ms | PyTorch ms | ratio (Sequentia / PyTorch) |',
     '|---|---|---:|---:|---:|---:|',
     ...selected.map((c) => {
       const o = ours[c.name]!;
       const t = typeof torch === 'string' ? undefined : torch.cases[c.torchCase ?? c.name];
-      const p = previous.rows.get(c.name);
+      const p = previous?.sequentiaMs[c.name];
       return `| ${c.name} | ${c.what} | ${p === undefined ? '–' : p.toFixed(3)} | ${o.ms.toFixed(3)} | ${t ? t.median_ms.toFixed(3) : '–'} | ${t ? (o.ms / t.median_ms).toFixed(2) + '×' : '–'} |`;
     }),
     '',
@@ -375,6 +373,15 @@ async function main(): Promise<void> {
   ];
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, lines.join('\n'));
+  const results: Results = {
+    measured,
+    sequentiaMs: Object.fromEntries(selected.map((c) => [c.name, ours[c.name]!.ms])),
+    pytorchMs:
+      typeof torch === 'string'
+        ? {}
+        : Object.fromEntries(Object.entries(torch.cases).map(([k, v]) => [k, v.median_ms])),
+  };
+  fs.writeFileSync(resultsFile, JSON.stringify(results, null, 1) + '\n');
   console.log(`report written to ${path.relative(ROOT, out)}`);
 }
 

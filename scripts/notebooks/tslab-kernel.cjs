@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Sequentia's kernel: tslab, started with the project root as its working directory, plus what a
 // notebook user needs from a kernel that tslab does not do itself:
-//   - interrupts that stop lib's loops cleanly (lib/interrupt.ts) instead of abandoning a running cell;
+//   - interrupts that stop lib's loops cleanly (lib/runtime/interrupt.ts) instead of abandoning a running cell;
 //   - asynchronous errors reported against the cell that caused them;
 //   - no orphan: the kernel exits when the process that started it is gone.
 const path = require('node:path');
@@ -22,7 +22,7 @@ const noWatch = () => ({ close() {} });
 ts.sys.watchFile = noWatch;
 ts.sys.watchDirectory = noWatch;
 
-/** Shared with lib/interrupt.ts (which documents each field). */
+/** Shared with lib/runtime/interrupt.ts (which documents each field). */
 const state = { cells: new AsyncLocalStorage(), dead: new Set(), requested: 0, loops: 0, stopped: new Set() };
 globalThis.__sequentiaKernel = state;
 

@@ -1,7 +1,7 @@
 """makemore's model zoo in PyTorch: bigram, MLP, RNN/GRU/LSTM cells, bag of words, transformer.
 
 Not a script: bench.py, parity.py and makemore.py import it (`import zoo`). The models have the same
-structure and sizes as lib/models/makemore.ts (test/models.test.ts maps the transformer's parameter names
+structure and sizes as lib/models/zoo/ (test/models/parity.test.ts maps the transformer's parameter names
 to Sequentia's). Every constructor takes (V vocabulary size, T block size, E n_embd, E2 n_embd2,
 L n_layer, H n_head).
 """

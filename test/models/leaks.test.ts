@@ -53,7 +53,7 @@ interface Case {
   optimizer: OptimizerName;
 }
 
-/** A copy of every weight in fresh tensors, as lib/io's loadWeights returns them. */
+/** A copy of every weight in fresh tensors, as saved-model's loadWeights returns them. */
 function copiesOf(s: Subject): Record<string, tf.Tensor> {
   return tf.tidy(() => Object.fromEntries(Object.entries(s.namedWeights()).map(([k, t]) => [k, t.mul(1)])));
 }
@@ -127,7 +127,7 @@ for (const type of ZOO_TYPES) {
   });
 }
 
-// RecurrentLM directly: nHidden 8 takes the fused recurrence (fused.ts), 6 the tf-ops cell; step() too
+// RecurrentLM directly: nHidden 8 takes the fused recurrence (lib/ops), 6 the tf-ops cell; step() too
 for (const cell of ['rnn', 'gru', 'lstm'] as CellType[]) {
   for (const nHidden of [8, 6]) {
     const T = 5;
@@ -263,7 +263,7 @@ test('every zoo type at makemore’s defaults: create and dispose leave tf.memor
   }
 });
 
-// the checkpoint path: lib/io's loadWeights returns fresh tensors the caller disposes after loading
+// the checkpoint path: saved-model's loadWeights returns fresh tensors the caller disposes after loading
 test('every zoo type: save, load from disk into a new model, dispose leave tf.memory() where it was', async () => {
   await initTf();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-leaks-'));

@@ -106,3 +106,26 @@ test('generate: seeded, batched draws keep the boundary rule; words are cut at i
   assert.equal(generateWords(bigram, vocab, new TorchGenerator(5), { count: 3 }).length, 3);
   bigram.dispose();
 });
+
+test("a window model samples as the lecture's loop does: words longer than its context, same seed same words", async () => {
+  await initTf();
+  // an untrained MLP (b2 = 0, small W2): near-uniform, so words run long and the boundary comes late
+  const m = new MLP({ vocabSize: 27, blockSize: 3, nEmbd: 4, nHidden: 8 }, new TorchGenerator(1), { W2: 0.01, b2: 0 });
+  const lecture = (g: TorchGenerator): string[] =>
+    Array.from({ length: 5 }, () => {
+      const out: number[] = [];
+      let context = [0, 0, 0];
+      while (out.length < 50) {
+        const logits = tf.tidy(() => m.forward(tf.tensor2d(context, [1, 3], 'int32')).logits.dataSync());
+        const ix = g.multinomial(probsFromLogits(logits), 1, true)[0] as number;
+        if (ix === 0) break;
+        context = [...context.slice(1), ix];
+        out.push(ix);
+      }
+      return vocab.decode(out);
+    });
+  const want = lecture(new TorchGenerator(2147483657));
+  assert.deepEqual(generateWords(m, vocab, new TorchGenerator(2147483657), { count: 5 }), want);
+  assert.ok(Math.max(...want.map((w) => w.length)) > m.blockSize, 'the test exercises words longer than the context');
+  m.dispose();
+});

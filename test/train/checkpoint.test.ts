@@ -1,5 +1,5 @@
 /**
- * lib/checkpoint (atomic checkpoints, the work-dir lock), lib/io's validation of saved files, and
+ * lib/train/checkpoint (atomic checkpoints, the work-dir lock), lib/train/saved-model's validation of saved files, and
  * FastGenerator's saved state.
  */
 import { test } from 'node:test';
@@ -114,7 +114,7 @@ test('a checkpoint round trip restores weights, AdamW moments, step, best loss a
   restoreOptimizer(opt2, c.optimizer!, fresh.namedWeights() as Record<string, tf.Variable>);
   assert.deepEqual(optimizerStateByName(opt2, fresh.namedWeights()), want);
   tf.dispose(Object.values(c.weights));
-  // the model part is an ordinary lib/io model a notebook can load
+  // the model part is an ordinary saved model a notebook can load (loadModel)
   const plain = await loadWeights<ZooConfig>(path.join(dir, 'latest', 'model'));
   assert.equal(plain.topology.type, 'mlp');
   tf.dispose(Object.values(plain.weights));
@@ -261,7 +261,7 @@ test('corrupt, truncated or mismatched files are errors naming the file and the 
   );
   const bigram = zooModel('bigram', CONFIG, new TorchGenerator(1));
   await assert.rejects(loadCheckpoint(good, bigram.namedWeights()), /missing 'table'; unexpected 'wte'/);
-  // a plain lib/io save is checked the same way
+  // a plain saveWeights save is checked the same way
   await saveWeights(
     path.join(dir, 'plain'),
     { sequentia: 1, type: 'mlp', config: CONFIG, itos: [], boundary: '.' },

@@ -1,4 +1,4 @@
-// lib/parallel: two threads give the full batch's loss and gradients.
+// lib/train/parallel: two threads give the full batch's loss and gradients.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';

@@ -1,4 +1,4 @@
-// lib/io: saved models load back to identical logits.
+// lib/train/saved-model: saved models load back to identical logits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

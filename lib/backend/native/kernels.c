@@ -3,7 +3,7 @@
 // matrices in a scalar loop and spends ~30 kernel launches on a layer norm; these do the same
 // arithmetic in one pass each. No libc, no static data; T <= 64 (the caller falls back to tensor ops).
 //
-// All pointers are byte offsets into this module's own memory; lib/native.ts copies tensors in and out.
+// All pointers are byte offsets into this module's own memory; loader.ts copies tensors in and out.
 
 #include <wasm_simd128.h>
 

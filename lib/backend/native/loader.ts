@@ -4,7 +4,7 @@
  * runs, and copies its outputs out — a few hundred kilobytes, far cheaper than the dozens of tfjs
  * kernel launches a fused op replaces.
  */
-import * as tf from '@tensorflow/tfjs'; // not './tf': kernels.ts (loaded by ./tf) uses this module
+import * as tf from '@tensorflow/tfjs'; // not runtime/tf: the wasm patches (loaded by runtime/tf) use this module
 import { KERNELS_WASM } from './kernels-wasm';
 
 // Minimal WebAssembly typings of our own: tslab compiles lib/ with a TypeScript lib set that lacks them.
@@ -129,7 +129,7 @@ export function valuesOf(t: tf.Tensor): Float32Array {
 /**
  * One call's scratch space in the module's memory: `put` copies an input in (or reserves room for an
  * output), `take` copies an output out. Every Frame starts at the same place, so a frame's contents are
- * valid only until the next Frame is made — and some patched tfjs kernels make one (kernels.ts): read
+ * valid only until the next Frame is made — and some patched tfjs kernels make one (backend/wasm/): read
  * what you need before running tensor ops. Offsets stay valid when memory grows; views do not.
  */
 export class Frame {

@@ -17,7 +17,7 @@ export const unsortedSegmentSum: KernelFunc = ({ inputs, backend, attrs }) => {
   const outShape = [numSegments, ...x.shape.slice(ids.shape.length)];
   const out = b.makeOutput(outShape, x.dtype);
   if (x.dtype === 'float32' && ids.dtype === 'int32') {
-    // our native kernel (lib/native): ~10× the JS loop below
+    // our native kernel (backend/native): ~10× the JS loop below
     const f = new Frame();
     const px = f.put(xCount, b.typedArrayFromHeap(x) as Float32Array);
     const pi = f.putInt(idCount, b.typedArrayFromHeap(ids) as Int32Array);
