@@ -127,7 +127,7 @@ export function table(rows: readonly Row[], opts: { digits?: number; caption?: s
 export function sourceOf(file: string, name: string, member?: string): string {
   const text = readFileSync(file, 'utf8');
   const declaration = member
-    ? new RegExp(`^\\s*(?:async )?${member}\\(`, 'm')
+    ? new RegExp(`^\\s*(?:(?:private|protected|public|static|override|async) )*${member}\\(`, 'm')
     : new RegExp(`^(?:export )?(?:abstract )?(?:class|(?:async )?function) ${name}\\b`, 'm');
   let from = 0;
   if (member) {

@@ -12,6 +12,9 @@ test('sourceOf: a method, a function and a class exactly as written in lib (what
   assert.doesNotMatch(forward, /params\(\)/, 'stops at the end of the method');
   const smooth = sourceOf('lib/viz/smooth.ts', 'smooth');
   assert.ok(smooth.startsWith('export function smooth(') && smooth.endsWith('return { x, y };\n}'), smooth);
+  const step = sourceOf('lib/models/recurrent.ts', 'RecurrentLM', 'cellStep');
+  assert.ok(step.startsWith('private cellStep(') && step.includes("case 'lstm': {"), 'private methods too');
+  assert.ok(sourceOf('lib/models/presets.ts', 'batchNormMLP').includes('new BatchNorm1d(c.nHidden)'));
   assert.throws(() => sourceOf('lib/nn/layers.ts', 'BatchNorm1d', 'backward'), /BatchNorm1d\.backward not found/);
   assert.throws(() => sourceOf('lib/nn/layers.ts', 'NoSuchLayer'), /NoSuchLayer not found/);
 });
