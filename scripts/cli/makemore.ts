@@ -13,7 +13,7 @@ import { tf, initTf } from '../../lib/runtime/tf';
 import { loadWords } from '../../lib/data/files';
 import { Vocab } from '../../lib/data/vocab';
 import { sequenceBlockSize, takeSequences, type Sequences } from '../../lib/data/sequences';
-import { makemoreData } from '../../lib/data/setups';
+import { makemoreData, type MakemoreData } from '../../lib/data/setups';
 import { MAKEMORE_BATCH_SIZE, MAKEMORE_TRAINING } from '../../lib/models/presets';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { DataParallel } from '../../lib/train/parallel';
@@ -33,6 +33,7 @@ import {
   saveCheckpoint,
   type CheckpointInfo,
   type Json,
+  type Lock,
 } from '../../lib/train/checkpoint';
 import type { SavedTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
@@ -68,7 +69,7 @@ const USAGE = `usage: npm run makemore -- [options]
                         rounding only.
   --help
 
-work dir:  latest/   the state after the last evaluation or stop: model/ (lib/io: loadWeights('…/latest/model')),
+work dir:  latest/   the state after the last evaluation or stop: model/ (loadModel('…/latest/model') in a notebook),
                      optimizer/ (AdamW moments), checkpoint.json (step, best test loss, batch generator
                      state, settings) — what --resume continues from
            best/     the same for the lowest test loss (without optimizer/) — what --sample-only uses
@@ -80,7 +81,7 @@ work dir:  latest/   the state after the last evaluation or stop: model/ (lib/io
 exit codes: 0 done · 1 missing, unreadable or unusable files (input, checkpoint) · 2 bad or contradicting
   flags, a work dir that holds a run (without --resume/--overwrite) or is locked · 130 interrupted`;
 
-/** Exit code 2: the command line is wrong. */
+/** Flags that take a value; any other flag is a usage error (exit 2). */
 const STRING_OPTS = [
   'input',
   'input-file',
@@ -267,110 +268,211 @@ function truncateLogs(workDir: string, step: number): void {
   } else fs.writeFileSync(csv, 'step,train_loss,test_loss,batch_loss\n');
 }
 
-async function main(): Promise<number> {
-  let a: Args;
+/** An exit code for main(): the phase that returns one has already said why. */
+type ExitCode = number;
+
+/** Where a run keeps its state. */
+interface RunPaths {
+  workDir: string;
+  latestSlot: string;
+  bestSlot: string;
+}
+
+/** The checkpoint a --resume or --sample-only run starts from (its JSON only: the tensors are loaded in phase 4). */
+interface Resumed {
+  from: string;
+  saved: { info: CheckpointInfo; topology: SavedTopology<ZooConfig> };
+  settings: Settings;
+}
+
+/** The words, their split and the model's shape. */
+interface RunData {
+  words: string[];
+  dataSha256: string;
+  vocab: Vocab;
+  blockSize: number;
+  config: ZooConfig;
+  data: MakemoreData;
+}
+
+/** The model and optimizer, and where training continues from. */
+interface Trainee {
+  model: LanguageModel;
+  opt: Adam;
+  startStep: number;
+  best: number;
+  batchRng: FastGenerator;
+}
+
+/** What training changes as it goes (read by every save, so that a resumed run continues exactly). */
+interface Progress {
+  step: number;
+  best: number;
+  readonly batchRng: FastGenerator;
+  /** The step latest/ holds. */
+  savedAt: number;
+  /** Steps run by this process. */
+  ran: number;
+}
+
+/** Ctrl-C and SIGTERM: quit before training, stop after the current step during it. */
+type Signals = ReturnType<typeof stopOnSignals>;
+
+/** Prints `count` samples drawn with `rng`, tagged by the split they occur in. */
+type PrintSamples = (count: number, rng: TorchGenerator) => void;
+
+/** Everything training reads that stays the same for the whole run. */
+interface TrainContext {
+  a: Args;
+  paths: RunPaths;
+  run: RunData;
+  model: LanguageModel;
+  opt: Adam;
+  samples: PrintSamples;
+  logPath: string;
+  saveLatest: (step: number) => Promise<void>;
+  saveBest: (step: number) => Promise<void>;
+}
+
+/** A usage problem found after parsing (contradicting flags, a work dir in use): the message, exit 2. */
+function usageExit(msg: string): ExitCode {
+  console.error(`makemore: ${msg}`);
+  return 2;
+}
+
+/** The flags; a bad one prints the message and the usage (exit 2). */
+function parseCommandLine(argv: readonly string[]): Args | ExitCode {
   try {
-    a = parse(process.argv.slice(2));
+    return parse(argv);
   } catch (e) {
     console.error(`makemore: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (a.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const workDir = path.resolve(a.workDir);
-  const latestSlot = path.join(workDir, 'latest');
-  const bestSlot = path.join(workDir, 'best');
-  const usage = (msg: string): number => {
-    console.error(`makemore: ${msg}`);
-    return 2;
-  };
+}
 
-  // 1. the checkpoint's JSON (cheap) — before anything else, so flags are checked before any work
-  let from: string | null = null;
-  let saved: { info: CheckpointInfo; topology: SavedTopology<ZooConfig> } | null = null;
-  let settings: Settings | null = null;
+function runPaths(dir: string): RunPaths {
+  const workDir = path.resolve(dir);
+  return { workDir, latestSlot: path.join(workDir, 'latest'), bestSlot: path.join(workDir, 'best') };
+}
+
+function existingRunFiles(workDir: string): string[] {
+  return RUN_FILES.filter((f) => fs.existsSync(path.join(workDir, f)));
+}
+
+/**
+ * 1. The checkpoint's JSON (cheap) — before anything else, so flags are checked before any work: with
+ * --resume or --sample-only the checkpoint (its settings fill in the flags not given); a fresh run must
+ * not clobber another one. Then the flags that depend on the model.
+ */
+function checkRunState(a: Args, paths: RunPaths): Resumed | null | ExitCode {
+  let resumed: Resumed | null = null;
   if (a.resume || a.sampleOnly) {
-    from = a.sampleOnly
-      ? (resolveCheckpoint(bestSlot) ?? resolveCheckpoint(latestSlot))
-      : resolveCheckpoint(latestSlot);
-    if (!from) {
-      const old = fs.existsSync(path.join(workDir, 'model', 'model.json'))
-        ? ` (${rel(path.join(workDir, 'model'))} is a checkpoint of an older makemore, which kept no batch generator state: it cannot be resumed exactly)`
-        : '';
-      throw new Error(
-        `no checkpoint in ${rel(workDir)}: ${rel(path.join(latestSlot, 'checkpoint.json'))} not found${old}; train first (without --resume)`,
-      );
-    }
-    if (from.endsWith('.prev'))
-      console.log(`${rel(from)}: using the previous checkpoint (a save was interrupted before it completed)`);
-    saved = readCheckpoint<ZooConfig>(from);
-    settings = saved.info.settings as unknown as Settings;
-    const cfg = saved.topology.config;
-    const conflicts: string[] = [];
-    const conflict = (flag: string, given: unknown, theirs: unknown) => {
-      if (given !== undefined && given !== theirs)
-        conflicts.push(`--${flag} ${String(given)}, but the checkpoint's is ${String(theirs)}`);
-    };
-    if (a.explicit.has('type')) conflict('type', a.type, saved.topology.type);
-    conflict('n-layer', a.nLayer, cfg.nLayer);
-    conflict('n-head', a.nHead, cfg.nHead);
-    conflict('n-embd', a.nEmbd, cfg.nEmbd);
-    conflict('n-embd2', a.nEmbd2, cfg.nEmbd2);
-    if (a.explicit.has('seed')) conflict('seed', a.seed, settings.seed);
-    if (a.explicit.has('init-seed')) conflict('init-seed', a.initSeed, settings.initSeed ?? settings.seed);
-    if (conflicts.length)
-      return usage(
-        `these flags contradict the checkpoint in ${rel(from)}:\n  ${conflicts.join('\n  ')}\nleave them out (the checkpoint's values are used) or start a new run (another --work-dir, or --overwrite)`,
-      );
-    // flags not given: the checkpoint's
-    const changed: string[] = [];
-    const take = <K extends keyof Args>(flag: string, key: K, theirs: Args[K]) => {
-      if (!a.explicit.has(flag)) a[key] = theirs;
-      else if (a[key] !== theirs) changed.push(`--${flag} ${String(a[key])} (the run so far: ${String(theirs)})`);
-    };
-    take('input', 'input', settings.input);
-    a.seed = settings.seed;
-    a.initSeed = settings.initSeed ?? undefined;
-    const savedType = saved.topology.type;
-    if (!isZooType(savedType))
-      throw new Error(`${rel(from)}: the checkpoint holds an unknown model type '${savedType}'`);
-    a.type = savedType;
-    if (a.resume) {
-      take('batch-size', 'batchSize', settings.batchSize);
-      take('learning-rate', 'lr', settings.learningRate);
-      take('weight-decay', 'wd', settings.weightDecay);
-      take('workers', 'workers', settings.workers);
-      if (!a.explicit.has('max-steps')) a.maxSteps = settings.maxSteps;
-      if (!a.explicit.has('eval-every')) a.evalEvery = settings.evalEvery;
-      if (changed.length)
-        console.log(
-          `resuming with ${changed.join(', ')}: from here on the run differs from one that was never stopped`,
-        );
-    }
+    const r = readResumeState(a, paths);
+    if (typeof r === 'number') return r;
+    resumed = r;
   } else {
     // a fresh run must not clobber another one
-    const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(workDir, f)));
+    const existing = existingRunFiles(paths.workDir);
     if (existing.length && !a.overwrite) {
-      return usage(
-        `${rel(workDir)} already holds a run (${existing.join(', ')}). Continue it with --resume, start over with --overwrite (replaces them), or choose another --work-dir`,
+      return usageExit(
+        `${rel(paths.workDir)} already holds a run (${existing.join(', ')}). Continue it with --resume, start over with --overwrite (replaces them), or choose another --work-dir`,
       );
     }
   }
   if (a.workers === 2 && a.batchSize < 2)
-    return usage(`--workers 2 splits every batch in two: it needs --batch-size ≥ 2, got ${a.batchSize}`);
+    return usageExit(`--workers 2 splits every batch in two: it needs --batch-size ≥ 2, got ${a.batchSize}`);
   if (a.type === 'transformer') {
-    const cfg = saved?.topology.config ?? {
+    const cfg = resumed?.saved.topology.config ?? {
       ...DEFAULT_CONFIG,
       ...(a.nHead ? { nHead: a.nHead } : {}),
       ...(a.nEmbd ? { nEmbd: a.nEmbd } : {}),
     };
     if (cfg.nEmbd % cfg.nHead !== 0)
-      return usage(`the transformer needs --n-embd (${cfg.nEmbd}) divisible by --n-head (${cfg.nHead})`);
+      return usageExit(`the transformer needs --n-embd (${cfg.nEmbd}) divisible by --n-head (${cfg.nHead})`);
   }
+  return resumed;
+}
 
-  // 2. the data, checked before any training
+/** The checkpoint's JSON, its settings checked against the flags given and taken for the flags not given. */
+function readResumeState(a: Args, paths: RunPaths): Resumed | ExitCode {
+  const from = findCheckpoint(a, paths);
+  const saved = readCheckpoint<ZooConfig>(from);
+  const settings = saved.info.settings as unknown as Settings;
+  const conflicts = checkpointConflicts(a, saved.topology, settings);
+  if (conflicts.length)
+    return usageExit(
+      `these flags contradict the checkpoint in ${rel(from)}:\n  ${conflicts.join('\n  ')}\nleave them out (the checkpoint's values are used) or start a new run (another --work-dir, or --overwrite)`,
+    );
+  adoptCheckpointSettings(a, from, saved.topology, settings);
+  return { from, saved, settings };
+}
+
+/** The checkpoint to start from: latest/ (--resume), best/ or else latest/ (--sample-only); none is an error. */
+function findCheckpoint(a: Args, { workDir, latestSlot, bestSlot }: RunPaths): string {
+  const from = a.sampleOnly
+    ? (resolveCheckpoint(bestSlot) ?? resolveCheckpoint(latestSlot))
+    : resolveCheckpoint(latestSlot);
+  if (!from) {
+    const old = fs.existsSync(path.join(workDir, 'model', 'model.json'))
+      ? ` (${rel(path.join(workDir, 'model'))} is a checkpoint of an older makemore, which kept no batch generator state: it cannot be resumed exactly)`
+      : '';
+    throw new Error(
+      `no checkpoint in ${rel(workDir)}: ${rel(path.join(latestSlot, 'checkpoint.json'))} not found${old}; train first (without --resume)`,
+    );
+  }
+  if (from.endsWith('.prev'))
+    console.log(`${rel(from)}: using the previous checkpoint (a save was interrupted before it completed)`);
+  return from;
+}
+
+/** The flags given that contradict the checkpoint (model type and size, seeds). */
+function checkpointConflicts(a: Args, topology: SavedTopology<ZooConfig>, settings: Settings): string[] {
+  const cfg = topology.config;
+  const conflicts: string[] = [];
+  const conflict = (flag: string, given: unknown, theirs: unknown) => {
+    if (given !== undefined && given !== theirs)
+      conflicts.push(`--${flag} ${String(given)}, but the checkpoint's is ${String(theirs)}`);
+  };
+  if (a.explicit.has('type')) conflict('type', a.type, topology.type);
+  conflict('n-layer', a.nLayer, cfg.nLayer);
+  conflict('n-head', a.nHead, cfg.nHead);
+  conflict('n-embd', a.nEmbd, cfg.nEmbd);
+  conflict('n-embd2', a.nEmbd2, cfg.nEmbd2);
+  if (a.explicit.has('seed')) conflict('seed', a.seed, settings.seed);
+  if (a.explicit.has('init-seed')) conflict('init-seed', a.initSeed, settings.initSeed ?? settings.seed);
+  return conflicts;
+}
+
+/** Flags not given: the checkpoint's (with --resume, the changed ones are reported). Updates `a`. */
+function adoptCheckpointSettings(a: Args, from: string, topology: SavedTopology<ZooConfig>, settings: Settings): void {
+  const changed: string[] = [];
+  const take = <K extends keyof Args>(flag: string, key: K, theirs: Args[K]) => {
+    if (!a.explicit.has(flag)) a[key] = theirs;
+    else if (a[key] !== theirs) changed.push(`--${flag} ${String(a[key])} (the run so far: ${String(theirs)})`);
+  };
+  take('input', 'input', settings.input);
+  a.seed = settings.seed;
+  a.initSeed = settings.initSeed ?? undefined;
+  const savedType = topology.type;
+  if (!isZooType(savedType)) throw new Error(`${rel(from)}: the checkpoint holds an unknown model type '${savedType}'`);
+  a.type = savedType;
+  if (a.resume) {
+    take('batch-size', 'batchSize', settings.batchSize);
+    take('learning-rate', 'lr', settings.learningRate);
+    take('weight-decay', 'wd', settings.weightDecay);
+    take('workers', 'workers', settings.workers);
+    if (!a.explicit.has('max-steps')) a.maxSteps = settings.maxSteps;
+    if (!a.explicit.has('eval-every')) a.evalEvery = settings.evalEvery;
+    if (changed.length)
+      console.log(`resuming with ${changed.join(', ')}: from here on the run differs from one that was never stopped`);
+  }
+}
+
+/**
+ * 2. The data, checked before any training: enough words for a test set and, from a checkpoint, the
+ * checkpoint's vocabulary and no word longer than its block size.
+ */
+function loadData(a: Args, resumed: Resumed | null): RunData | ExitCode {
   const words = loadWords(a.input);
   const nTest = Math.min(1000, Math.floor(words.length * 0.1));
   if (nTest < 1)
@@ -390,10 +492,11 @@ async function main(): Promise<number> {
     ['nEmbd2', a.nEmbd2],
   ] as const)
     if (v !== undefined) config = { ...config, [k]: v };
-  if (saved && from && settings) {
-    const t = saved.topology;
+  if (resumed) {
+    const { from, settings } = resumed;
+    const t = resumed.saved.topology;
     if (t.itos.join('') !== vocab.itos.join('') || t.boundary !== vocab.boundary) {
-      return usage(
+      return usageExit(
         `--input ${a.input} has the vocabulary ${JSON.stringify(vocab.itos.join(''))} (${vocab.size} symbols), the checkpoint in ${rel(from)} ${JSON.stringify(t.itos.join(''))} (${t.itos.length} symbols): it was trained on other data`,
       );
     }
@@ -412,41 +515,41 @@ async function main(): Promise<number> {
       );
   }
   const data = makemoreData(words, { vocab, blockSize, seed: a.seed });
-  const { train: trainWords, test: testWords } = data.split;
   console.log(
-    `${words.length} words, ${vocab.size} symbols (${JSON.stringify(vocab.itos.slice(1).join(''))}), block size ${blockSize}; ${trainWords.length} train / ${testWords.length} test`,
+    `${words.length} words, ${vocab.size} symbols (${JSON.stringify(vocab.itos.slice(1).join(''))}), block size ${blockSize}; ${data.split.train.length} train / ${data.split.test.length} test`,
   );
+  return { words, dataSha256, vocab, blockSize, config, data };
+}
 
-  // 3. the lock, then (with --overwrite) the old run's files
-  const signals = stopOnSignals(
-    (sig) => `stopping after this step and saving the latest state; ${sig} again to quit now`,
-  );
-  let lock: ReturnType<typeof acquireLock> | null = null;
-  if (!a.sampleOnly) {
-    try {
-      lock = acquireLock(workDir);
-    } catch (e) {
-      if (e instanceof LockError) return usage(e.message);
-      throw e;
+/** 3. The lock, then (with --overwrite) the old run's files. */
+function takeLock(a: Args, workDir: string): Lock | ExitCode {
+  let lock: Lock;
+  try {
+    lock = acquireLock(workDir);
+  } catch (e) {
+    if (e instanceof LockError) return usageExit(e.message);
+    throw e;
+  }
+  if (lock.stalePid !== null)
+    console.log(`removed a stale lock ${rel(lock.path)} (PID ${lock.stalePid} is not running)`);
+  if (!a.resume) {
+    const existing = existingRunFiles(workDir);
+    if (existing.length && !a.overwrite) {
+      lock.release();
+      return usageExit(
+        `${rel(workDir)} already holds a run (${existing.join(', ')}). Continue it with --resume or start over with --overwrite`,
+      );
     }
-    if (lock.stalePid !== null)
-      console.log(`removed a stale lock ${rel(lock.path)} (PID ${lock.stalePid} is not running)`);
-    if (!a.resume) {
-      const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(workDir, f)));
-      if (existing.length && !a.overwrite) {
-        lock.release();
-        return usage(
-          `${rel(workDir)} already holds a run (${existing.join(', ')}). Continue it with --resume or start over with --overwrite`,
-        );
-      }
-      if (existing.length) {
-        for (const f of existing) fs.rmSync(path.join(workDir, f), { recursive: true, force: true });
-        console.log(`--overwrite: removed ${existing.join(', ')} from ${rel(workDir)}`);
-      }
+    if (existing.length) {
+      for (const f of existing) fs.rmSync(path.join(workDir, f), { recursive: true, force: true });
+      console.log(`--overwrite: removed ${existing.join(', ')} from ${rel(workDir)}`);
     }
   }
+  return lock;
+}
 
-  // 4. the model, and the full checkpoint (weights checked against the model's names and shapes)
+/** 4. The model, and the full checkpoint (weights checked against the model's names and shapes). */
+async function buildModel(a: Args, config: ZooConfig, resumed: Resumed | null): Promise<Trainee> {
   await initTf();
   const runSeed = a.initSeed ?? a.seed;
   const model = zooModel(a.type, config, new TorchGenerator(runSeed));
@@ -458,7 +561,8 @@ async function main(): Promise<number> {
   let startStep = 0;
   let best = Infinity;
   let batchRng = new FastGenerator(`${runSeed}-0`);
-  if (from && saved) {
+  if (resumed) {
+    const { from } = resumed;
     const c = await loadCheckpoint<ZooConfig>(from, model.namedWeights());
     model.loadWeights(c.weights);
     tf.dispose(Object.values(c.weights));
@@ -478,38 +582,35 @@ async function main(): Promise<number> {
     );
   }
   console.log(`model ${a.type}: ${model.numParams().toLocaleString('en-US')} parameters`);
-  const sets = { train: new Set(trainWords), test: new Set(testWords) };
-  const sampleOpts = { temperature: a.temperature, topK: a.topK };
-  if (a.sampleOnly) {
-    printSamples(
-      model,
-      vocab,
-      blockSize,
-      sets.train,
-      sets.test,
-      a.numSamples,
-      new TorchGenerator(a.seed + 1),
-      sampleOpts,
-    );
-    model.dispose();
-    return 0;
-  }
-  if (a.maxSteps !== -1 && startStep >= a.maxSteps) {
-    console.log(
-      `the run in ${rel(workDir)} is at step ${startStep}, --max-steps is ${a.maxSteps}: nothing to train (give a larger --max-steps to continue)`,
-    );
-    model.dispose();
-    return 0;
-  }
+  return { model, opt, startStep, best, batchRng };
+}
 
-  // 5. training
+/** Samples of the model, tagged by the split they occur in (makemore's print_samples). */
+function sampler(a: Args, run: RunData, model: LanguageModel): PrintSamples {
+  const sets = { train: new Set(run.data.split.train), test: new Set(run.data.split.test) };
+  const sampleOpts = { temperature: a.temperature, topK: a.topK };
+  return (count, rng) => printSamples(model, run.vocab, run.blockSize, sets.train, sets.test, count, rng, sampleOpts);
+}
+
+/** The logs a run appends to: a resumed run keeps the rows up to its checkpoint, a new one starts them. */
+function startLogs(a: Args, workDir: string, startStep: number): string {
   const logPath = path.join(workDir, 'log.jsonl');
   if (a.resume) truncateLogs(workDir, startStep);
   else {
     fs.writeFileSync(logPath, '');
     fs.writeFileSync(path.join(workDir, 'log.csv'), 'step,train_loss,test_loss,batch_loss\n');
   }
+  return logPath;
+}
 
+/** Saves of latest/ (model, AdamW moments, batch generator) and best/ (model only), as `progress` stands. */
+function checkpointWriters(
+  a: Args,
+  paths: RunPaths,
+  run: RunData,
+  { model, opt }: { model: LanguageModel; opt: Adam },
+  progress: Progress,
+): Pick<TrainContext, 'saveLatest' | 'saveBest'> {
   const runSettings: Settings = {
     input: a.input,
     seed: a.seed,
@@ -520,47 +621,58 @@ async function main(): Promise<number> {
     evalEvery: a.evalEvery,
     maxSteps: a.maxSteps,
     workers: a.workers,
-    words: words.length,
-    dataSha256,
+    words: run.words.length,
+    dataSha256: run.dataSha256,
   };
   const topology: SavedTopology<ZooConfig> = {
     sequentia: 1,
     type: a.type,
-    config,
-    itos: [...vocab.itos],
-    boundary: vocab.boundary,
+    config: run.config,
+    itos: [...run.vocab.itos],
+    boundary: run.vocab.boundary,
   };
   const info = (step: number) => ({
     step,
-    bestTestLoss: Number.isFinite(best) ? best : null,
-    batchRng: batchRng.state(),
+    bestTestLoss: Number.isFinite(progress.best) ? progress.best : null,
+    batchRng: progress.batchRng.state(),
     settings: runSettings as unknown as { [k: string]: Json },
   });
-  let savedAt = startStep;
-  const saveLatest = async (step: number) => {
-    await saveCheckpoint(latestSlot, {
-      topology,
-      weights: model.namedWeights(),
-      optimizer: optimizerStateByName(opt, model.namedWeights()),
-      info: info(step),
-    });
-    savedAt = step;
+  return {
+    saveLatest: async (step) => {
+      await saveCheckpoint(paths.latestSlot, {
+        topology,
+        weights: model.namedWeights(),
+        optimizer: optimizerStateByName(opt, model.namedWeights()),
+        info: info(step),
+      });
+      progress.savedAt = step;
+    },
+    saveBest: (step) =>
+      saveCheckpoint(paths.bestSlot, { topology, weights: model.namedWeights(), optimizer: null, info: info(step) }),
   };
+}
 
-  const parallel = a.workers > 1 ? await DataParallel.start({ type: a.type, config }, model, a.batchSize) : null;
+/**
+ * 5. Training to --max-steps (or Ctrl-C), evaluating, logging and saving every --eval-every steps, and
+ * saving latest/ at the end. Returns the time training started (performance.now()).
+ */
+async function trainRun(ctx: TrainContext, progress: Progress, signals: Signals): Promise<number> {
+  const { a, model, run } = ctx;
+  const { data } = run;
+  const { batchRng } = progress;
+  const parallel =
+    a.workers > 1 ? await DataParallel.start({ type: a.type, config: run.config }, model, a.batchSize) : null;
   const t0 = performance.now();
   signals.startTraining();
-  console.log(`training steps ${startStep + 1}…${a.maxSteps === -1 ? ' until Ctrl-C' : a.maxSteps}`);
-  let step = startStep;
-  let ran = 0;
+  console.log(`training steps ${progress.step + 1}…${a.maxSteps === -1 ? ' until Ctrl-C' : a.maxSteps}`);
   try {
     // train() keeps one loss per step in memory: run "until interrupted" in chunks
-    while (!signals.stopped() && (a.maxSteps === -1 || step < a.maxSteps)) {
-      const chunk = Math.min(a.maxSteps === -1 ? Infinity : a.maxSteps - step, 1_000_000);
+    while (!signals.stopped() && (a.maxSteps === -1 || progress.step < a.maxSteps)) {
+      const chunk = Math.min(a.maxSteps === -1 ? Infinity : a.maxSteps - progress.step, 1_000_000);
       const res = await train({
         steps: chunk,
         params: model.params(),
-        optimizer: opt,
+        optimizer: ctx.opt,
         learningRate: a.lr,
         label: a.type,
         ...(parallel
@@ -577,68 +689,117 @@ async function main(): Promise<number> {
               },
             }),
         onStep: async (_i, loss) => {
-          step++;
-          if (step % a.evalEvery !== 0 && step !== a.maxSteps) return;
-          const trainLoss = evaluate(model, data.train);
-          const testLoss = evaluate(model, data.test);
-          fs.appendFileSync(
-            logPath,
-            JSON.stringify({
-              step,
-              train_loss: trainLoss,
-              test_loss: testLoss,
-              batch_loss: loss,
-              seconds: (performance.now() - t0) / 1000,
-            }) + '\n',
-          );
-          fs.appendFileSync(path.join(workDir, 'log.csv'), `${step},${trainLoss},${testLoss},${loss}\n`);
-          let note = '';
-          if (testLoss < best) {
-            best = testLoss;
-            await saveCheckpoint(bestSlot, {
-              topology,
-              weights: model.namedWeights(),
-              optimizer: null,
-              info: info(step),
-            });
-            note = ' → saved best';
-          }
-          await saveLatest(step);
-          console.log(`\nstep ${step} train loss ${trainLoss.toFixed(4)} test loss ${testLoss.toFixed(4)}${note}`);
-          // a generator per evaluation step: the samples of a resumed run are those of an uninterrupted one
-          printSamples(
-            model,
-            vocab,
-            blockSize,
-            sets.train,
-            sets.test,
-            Math.min(a.numSamples, 10),
-            new TorchGenerator().manualSeed(BigInt(a.seed + 1) * 1_000_003n + BigInt(step)),
-            sampleOpts,
-          );
+          progress.step++;
+          if (progress.step % a.evalEvery !== 0 && progress.step !== a.maxSteps) return;
+          await evaluateAndSave(ctx, progress, loss, t0);
         },
         shouldStop: signals.stopped,
       });
-      ran += res.losses.length;
+      progress.ran += res.losses.length;
     }
-    if (savedAt !== step) await saveLatest(step);
+    if (progress.savedAt !== progress.step) await ctx.saveLatest(progress.step);
   } finally {
     await parallel?.close();
   }
-  opt.dispose();
-  const seconds = (performance.now() - t0) / 1000;
+  return t0;
+}
+
+/** An evaluation: train and test loss logged, best/ (if better) and latest/ saved, samples printed. */
+async function evaluateAndSave(ctx: TrainContext, progress: Progress, loss: number, t0: number): Promise<void> {
+  const { a, model } = ctx;
+  const { data } = ctx.run;
+  const step = progress.step;
+  const trainLoss = evaluate(model, data.train);
+  const testLoss = evaluate(model, data.test);
+  fs.appendFileSync(
+    ctx.logPath,
+    JSON.stringify({
+      step,
+      train_loss: trainLoss,
+      test_loss: testLoss,
+      batch_loss: loss,
+      seconds: (performance.now() - t0) / 1000,
+    }) + '\n',
+  );
+  fs.appendFileSync(path.join(ctx.paths.workDir, 'log.csv'), `${step},${trainLoss},${testLoss},${loss}\n`);
+  let note = '';
+  if (testLoss < progress.best) {
+    progress.best = testLoss;
+    await ctx.saveBest(step);
+    note = ' → saved best';
+  }
+  await ctx.saveLatest(step);
+  console.log(`\nstep ${step} train loss ${trainLoss.toFixed(4)} test loss ${testLoss.toFixed(4)}${note}`);
+  // a generator per evaluation step: the samples of a resumed run are those of an uninterrupted one
+  ctx.samples(
+    Math.min(a.numSamples, 10),
+    new TorchGenerator().manualSeed(BigInt(a.seed + 1) * 1_000_003n + BigInt(step)),
+  );
+}
+
+/** The loss chart (loss.html with plotly.min.js beside it) of every row in the log. */
+function writeLossChart(type: string, workDir: string, logPath: string): void {
   const all = readLossLog(logPath);
   const fig = lineChart(
     [
       { name: 'train', x: all.map((r) => r.step), y: all.map((r) => r.train_loss), mode: 'lines+markers' },
       { name: 'test', x: all.map((r) => r.step), y: all.map((r) => r.test_loss), mode: 'lines+markers' },
     ],
-    { title: `makemore ${a.type}: loss`, xTitle: 'step', yTitle: 'loss' },
+    { title: `makemore ${type}: loss`, xTitle: 'step', yTitle: 'loss' },
   );
   fs.copyFileSync(plotlyJsPath(), path.join(workDir, 'plotly.min.js'));
-  fs.writeFileSync(path.join(workDir, 'loss.html'), standaloneHtml(fig, `makemore ${a.type}`));
+  fs.writeFileSync(path.join(workDir, 'loss.html'), standaloneHtml(fig, `makemore ${type}`));
+}
+
+async function main(): Promise<number> {
+  const a = parseCommandLine(process.argv.slice(2));
+  if (typeof a === 'number') return a;
+  if (a.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const paths = runPaths(a.workDir);
+  // 1.–3.: every bad input is rejected before any work
+  const resumed = checkRunState(a, paths);
+  if (typeof resumed === 'number') return resumed;
+  const run = loadData(a, resumed);
+  if (typeof run === 'number') return run;
+  const signals = stopOnSignals(
+    (sig) => `stopping after this step and saving the latest state; ${sig} again to quit now`,
+  );
+  const lock = a.sampleOnly ? null : takeLock(a, paths.workDir);
+  if (typeof lock === 'number') return lock;
+  // 4.
+  const { model, opt, startStep, best, batchRng } = await buildModel(a, run.config, resumed);
+  const samples = sampler(a, run, model);
+
+  // sample only, or nothing left to train
+  if (a.sampleOnly) {
+    samples(a.numSamples, new TorchGenerator(a.seed + 1));
+    model.dispose();
+    return 0;
+  }
+  if (a.maxSteps !== -1 && startStep >= a.maxSteps) {
+    console.log(
+      `the run in ${rel(paths.workDir)} is at step ${startStep}, --max-steps is ${a.maxSteps}: nothing to train (give a larger --max-steps to continue)`,
+    );
+    model.dispose();
+    return 0;
+  }
+
+  // 5.
+  const logPath = startLogs(a, paths.workDir, startStep);
+  const progress: Progress = { step: startStep, best, batchRng, savedAt: startStep, ran: 0 };
+  const savers = checkpointWriters(a, paths, run, { model, opt }, progress);
+  const t0 = await trainRun({ a, paths, run, model, opt, samples, logPath, ...savers }, progress, signals);
+  opt.dispose();
+  const seconds = (performance.now() - t0) / 1000;
+
+  // the report and the loss chart
+  writeLossChart(a.type, paths.workDir, logPath);
+  const { ran, step } = progress;
   console.log(
-    `${ran} steps (to step ${step}) in ${formatDuration(seconds)} (${((1000 * seconds) / Math.max(1, ran)).toFixed(1)} ms/step); best test loss ${best.toFixed(4)}; logs, loss.html and checkpoints (latest/, best/) in ${rel(workDir)}`,
+    `${ran} steps (to step ${step}) in ${formatDuration(seconds)} (${((1000 * seconds) / Math.max(1, ran)).toFixed(1)} ms/step); best test loss ${progress.best.toFixed(4)}; logs, loss.html and checkpoints (latest/, best/) in ${rel(paths.workDir)}`,
   );
   model.dispose();
   lock?.release();

@@ -1,6 +1,6 @@
 /**
  * Trains the character LSTM of notebook 08 on The Mysterious Island from the command line, logging the
- * loss every 100 iterations (JSONL), checkpointing the latest state (lib/checkpoint: --resume continues
+ * loss every 100 iterations (JSONL), checkpointing the latest state (lib/train/checkpoint: --resume continues
  * exactly), then prints a sample — also after Ctrl-C.
  *
  *   npm run novel -- [--book] [--steps N] [--out DIR] [--seed-text "The island"] [--scale 2]
@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { loadMysteriousIsland, randomWindows } from '../../lib/data/corpus';
+import { loadMysteriousIsland, randomWindows, type Corpus } from '../../lib/data/corpus';
 import { RecurrentLM, type RecurrentConfig } from '../../lib/models/recurrent';
 import { NOVEL_SETTINGS } from '../../lib/models/presets';
 import { generateText } from '../../lib/sample/generate';
@@ -24,6 +24,7 @@ import {
   restoreOptimizer,
   saveCheckpoint,
   type Json,
+  type Lock,
 } from '../../lib/train/checkpoint';
 import type { SavedTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
@@ -47,7 +48,7 @@ const USAGE = `usage: npm run novel -- [options]
   --overwrite         start a new run in an --out that holds one (replaces its checkpoint and log)
   --help
 
-out dir:  latest/   model/ (lib/io: loadWeights('out/novel/latest/model')), optimizer/ (Adam), checkpoint.json
+out dir:  latest/   model/ (loadModel('out/novel/latest/model')), optimizer/ (Adam), checkpoint.json
           loss.jsonl  mean loss of every --log-every iterations;  .lock  the PID of the run in progress
   Ctrl-C stops after the current iteration, saves latest/, prints the sample and exits 130; twice: quit now.
 
@@ -106,98 +107,150 @@ interface Settings {
   logEvery: number;
 }
 
-async function main(): Promise<number> {
-  let a: ReturnType<typeof parse>;
+type Args = ReturnType<typeof parse>;
+
+/** An exit code for main(): the phase that returns one has already said why. */
+type ExitCode = number;
+
+/** Ctrl-C and SIGTERM: quit before training, stop after the current iteration during it. */
+type Signals = ReturnType<typeof stopOnSignals>;
+
+/** The LSTM and its optimizer. */
+interface Trainee {
+  config: RecurrentConfig;
+  model: RecurrentLM;
+  opt: Adam;
+}
+
+/** What training changes as it goes (read by every save, so that a resumed run continues exactly). */
+interface Progress {
+  step: number;
+  /** The iteration latest/ holds. */
+  savedAt: number;
+  /** The sum of the losses since the last loss.jsonl line. */
+  acc: number;
+  readonly rng: FastGenerator;
+}
+
+/** A usage problem found after parsing (contradicting flags, a work dir in use): the message, exit 2. */
+function usageExit(msg: string): ExitCode {
+  console.error(`novel: ${msg}`);
+  return 2;
+}
+
+/** The flags; a bad one prints the message and the usage (exit 2). */
+function parseCommandLine(argv: readonly string[]): Args | ExitCode {
   try {
-    a = parse(process.argv.slice(2));
+    return parse(argv);
   } catch (e) {
     console.error(`novel: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
-  if (a.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const usage = (msg: string): number => {
-    console.error(`novel: ${msg}`);
-    return 2;
-  };
-  const out = path.resolve(a.out);
-  const slot = path.join(out, 'latest');
+}
 
-  // flags against the checkpoint (JSON only), or a fresh run against what --out holds: before any work
-  let from: string | null = null;
-  if (a.resume) {
-    from = resolveCheckpoint(slot);
-    if (!from)
-      throw new Error(
-        `no checkpoint in ${out}: ${path.join(slot, 'checkpoint.json')} not found; train first (without --resume)`,
-      );
-    const { info, topology } = readCheckpoint<RecurrentConfig>(from);
-    const s = info.settings as unknown as Settings;
-    const conflicts: string[] = [];
-    if (topology.type !== 'lstm')
-      conflicts.push(`the checkpoint holds a ${topology.type}, not the LSTM this trainer makes`);
-    if (a.explicit.has('book') && (s.nEmbd !== NOVEL_SETTINGS.book.nEmbd || s.nHidden !== NOVEL_SETTINGS.book.nHidden))
-      conflicts.push(`--book (E256/H512), but the checkpoint's model is E${s.nEmbd}/H${s.nHidden}`);
-    if (a.explicit.has('n-embd') && a.nEmbd !== s.nEmbd)
-      conflicts.push(`--n-embd ${a.nEmbd}, but the checkpoint's is ${s.nEmbd}`);
-    if (a.explicit.has('n-hidden') && a.nHidden !== s.nHidden)
-      conflicts.push(`--n-hidden ${a.nHidden}, but the checkpoint's is ${s.nHidden}`);
-    if (conflicts.length)
-      return usage(
-        `these flags contradict the checkpoint in ${from}:\n  ${conflicts.join('\n  ')}\nleave them out (the checkpoint's values are used) or start a new run (another --out, or --overwrite)`,
-      );
-    a.nEmbd = s.nEmbd;
-    a.nHidden = s.nHidden;
-    if (!a.explicit.has('steps')) a.steps = s.steps;
-    if (!a.explicit.has('log-every')) a.logEvery = s.logEvery;
-    if (!a.explicit.has('batch-size') && !a.explicit.has('book')) a.batch = s.batch;
-    else if (a.batch !== s.batch)
-      console.log(
-        `resuming with batch size ${a.batch} (the run so far: ${s.batch}): from here on the run differs from one that was never stopped`,
-      );
-  } else {
+/**
+ * Flags against the checkpoint (JSON only), or a fresh run against what --out holds: before any work.
+ * Returns the checkpoint to resume from (null: a fresh run); the checkpoint's settings fill in `a`.
+ */
+function checkRunState(a: Args, out: string, slot: string): string | null | ExitCode {
+  if (!a.resume) {
     const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(out, f)));
     if (existing.length && !a.overwrite)
-      return usage(
+      return usageExit(
         `${out} already holds a run (${existing.join(', ')}). Continue it with --resume, start over with --overwrite (replaces them), or choose another --out`,
       );
+    return null;
   }
+  const from = resolveCheckpoint(slot);
+  if (!from)
+    throw new Error(
+      `no checkpoint in ${out}: ${path.join(slot, 'checkpoint.json')} not found; train first (without --resume)`,
+    );
+  const { info, topology } = readCheckpoint<RecurrentConfig>(from);
+  const s = info.settings as unknown as Settings;
+  const conflicts = checkpointConflicts(a, topology.type, s);
+  if (conflicts.length)
+    return usageExit(
+      `these flags contradict the checkpoint in ${from}:\n  ${conflicts.join('\n  ')}\nleave them out (the checkpoint's values are used) or start a new run (another --out, or --overwrite)`,
+    );
+  adoptCheckpointSettings(a, s);
+  return from;
+}
 
+/** The flags given that contradict the checkpoint (the model's type and size). */
+function checkpointConflicts(a: Args, type: string, s: Settings): string[] {
+  const conflicts: string[] = [];
+  if (type !== 'lstm') conflicts.push(`the checkpoint holds a ${type}, not the LSTM this trainer makes`);
+  if (a.explicit.has('book') && (s.nEmbd !== NOVEL_SETTINGS.book.nEmbd || s.nHidden !== NOVEL_SETTINGS.book.nHidden))
+    conflicts.push(`--book (E256/H512), but the checkpoint's model is E${s.nEmbd}/H${s.nHidden}`);
+  if (a.explicit.has('n-embd') && a.nEmbd !== s.nEmbd)
+    conflicts.push(`--n-embd ${a.nEmbd}, but the checkpoint's is ${s.nEmbd}`);
+  if (a.explicit.has('n-hidden') && a.nHidden !== s.nHidden)
+    conflicts.push(`--n-hidden ${a.nHidden}, but the checkpoint's is ${s.nHidden}`);
+  return conflicts;
+}
+
+/** Flags not given: the checkpoint's (a changed batch size is reported). Updates `a`. */
+function adoptCheckpointSettings(a: Args, s: Settings): void {
+  a.nEmbd = s.nEmbd;
+  a.nHidden = s.nHidden;
+  if (!a.explicit.has('steps')) a.steps = s.steps;
+  if (!a.explicit.has('log-every')) a.logEvery = s.logEvery;
+  if (!a.explicit.has('batch-size') && !a.explicit.has('book')) a.batch = s.batch;
+  else if (a.batch !== s.batch)
+    console.log(
+      `resuming with batch size ${a.batch} (the run so far: ${s.batch}): from here on the run differs from one that was never stopped`,
+    );
+}
+
+/** The book; the sample's seed text is checked now, not after training. */
+function loadBook(a: Args): Corpus | ExitCode {
   const corpus = loadMysteriousIsland();
-  // the sample's seed text is checked now, not after training
   const unknown = [...a.seedText].findIndex((ch) => !corpus.vocab.has(ch));
   if (unknown >= 0) {
     const ch = [...a.seedText][unknown] as string;
-    return usage(
+    return usageExit(
       `--seed-text ${JSON.stringify(a.seedText)}: character ${JSON.stringify(ch)} (U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}) at position ${unknown + 1} does not occur in the book (its ${corpus.vocab.size} characters: ${JSON.stringify(corpus.vocab.itos.join(''))})`,
     );
   }
+  return corpus;
+}
 
-  let lock: ReturnType<typeof acquireLock>;
+/** The lock on --out (a stale one is removed). */
+function takeLock(out: string): Lock | ExitCode {
+  let lock: Lock;
   try {
     lock = acquireLock(out);
   } catch (e) {
-    if (e instanceof LockError) return usage(e.message);
+    if (e instanceof LockError) return usageExit(e.message);
     throw e;
   }
   if (lock.stalePid !== null) console.log(`removed a stale lock ${lock.path} (PID ${lock.stalePid} is not running)`);
-  const signals = stopOnSignals(
-    (sig) => `stopping after this iteration, saving the latest state and printing the sample; ${sig} again to quit now`,
-  );
-  if (!a.resume) {
-    const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(out, f)));
-    if (existing.length && !a.overwrite) {
-      lock.release();
-      return usage(
-        `${out} already holds a run (${existing.join(', ')}). Continue it with --resume or start over with --overwrite`,
-      );
-    }
-    for (const f of existing) fs.rmSync(path.join(out, f), { recursive: true, force: true });
-    if (existing.length) console.log(`--overwrite: removed ${existing.join(', ')} from ${out}`);
-  }
+  return lock;
+}
 
+/** A fresh run, under the lock: --out checked again, and (with --overwrite) the old run's files removed. */
+function clearOldRun(a: Args, out: string, lock: Lock): ExitCode | null {
+  if (a.resume) return null;
+  const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(out, f)));
+  if (existing.length && !a.overwrite) {
+    lock.release();
+    return usageExit(
+      `${out} already holds a run (${existing.join(', ')}). Continue it with --resume or start over with --overwrite`,
+    );
+  }
+  for (const f of existing) fs.rmSync(path.join(out, f), { recursive: true, force: true });
+  if (existing.length) console.log(`--overwrite: removed ${existing.join(', ')} from ${out}`);
+  return null;
+}
+
+/** The LSTM and Adam, and (with --resume) the checkpoint restored into them and the loss log cut to it. */
+async function buildModel(
+  a: Args,
+  corpus: Corpus,
+  from: string | null,
+  log: string,
+): Promise<{ trainee: Trainee; progress: Progress }> {
   await initTf();
   const config: RecurrentConfig = {
     cell: 'lstm',
@@ -208,34 +261,51 @@ async function main(): Promise<number> {
   };
   const model = new RecurrentLM(config, new TorchGenerator(1));
   const opt = createOptimizer('adam', LEARNING_RATE) as Adam;
-  let rng = new FastGenerator('mysterious-island');
-  let startStep = 0;
-  let acc = 0;
-  const log = path.join(out, 'loss.jsonl');
-  if (from) {
-    const c = await loadCheckpoint<RecurrentConfig>(from, model.namedWeights());
-    if (c.topology.itos.join('') !== corpus.vocab.itos.join('')) {
-      tf.dispose(Object.values(c.weights));
-      throw new Error(`${from} was trained on another text (its vocabulary differs from the book's)`);
-    }
-    model.loadWeights(c.weights);
-    tf.dispose(Object.values(c.weights));
-    if (!c.optimizer || !c.info.batchRng)
-      throw new Error(`${from} lacks the optimizer or batch generator state: it cannot be resumed exactly`);
-    restoreOptimizer(opt, c.optimizer, model.namedWeights());
-    rng = FastGenerator.fromState(c.info.batchRng);
-    startStep = c.info.step;
-    acc = typeof c.info.trainer?.lossSum === 'number' ? c.info.trainer.lossSum : 0;
-    const rows = fs.existsSync(log)
-      ? fs
-          .readFileSync(log, 'utf8')
-          .split('\n')
-          .filter((l) => l.trim() && (JSON.parse(l) as { iteration: number }).iteration <= startStep)
-      : [];
-    fs.writeFileSync(log, rows.map((r) => r + '\n').join(''));
-    console.log(`loaded the LSTM from ${from} (iteration ${startStep})`);
-  } else fs.writeFileSync(log, '');
+  const trainee: Trainee = { config, model, opt };
+  if (from) return { trainee, progress: await restoreCheckpoint(from, corpus, trainee, log) };
+  fs.writeFileSync(log, '');
+  return { trainee, progress: { step: 0, savedAt: 0, acc: 0, rng: new FastGenerator('mysterious-island') } };
+}
 
+/** The checkpoint's weights, Adam state, batch generator and running loss; loss.jsonl keeps the rows up to it. */
+async function restoreCheckpoint(
+  from: string,
+  corpus: Corpus,
+  { model, opt }: Trainee,
+  log: string,
+): Promise<Progress> {
+  const c = await loadCheckpoint<RecurrentConfig>(from, model.namedWeights());
+  if (c.topology.itos.join('') !== corpus.vocab.itos.join('')) {
+    tf.dispose(Object.values(c.weights));
+    throw new Error(`${from} was trained on another text (its vocabulary differs from the book's)`);
+  }
+  model.loadWeights(c.weights);
+  tf.dispose(Object.values(c.weights));
+  if (!c.optimizer || !c.info.batchRng)
+    throw new Error(`${from} lacks the optimizer or batch generator state: it cannot be resumed exactly`);
+  restoreOptimizer(opt, c.optimizer, model.namedWeights());
+  const rng = FastGenerator.fromState(c.info.batchRng);
+  const startStep = c.info.step;
+  const acc = typeof c.info.trainer?.lossSum === 'number' ? c.info.trainer.lossSum : 0;
+  const rows = fs.existsSync(log)
+    ? fs
+        .readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && (JSON.parse(l) as { iteration: number }).iteration <= startStep)
+    : [];
+  fs.writeFileSync(log, rows.map((r) => r + '\n').join(''));
+  console.log(`loaded the LSTM from ${from} (iteration ${startStep})`);
+  return { step: startStep, savedAt: startStep, acc, rng };
+}
+
+/** Saves latest/ (model, Adam state, batch generator, running loss) as `progress` stands. */
+function checkpointWriter(
+  a: Args,
+  slot: string,
+  corpus: Corpus,
+  { config, model, opt }: Trainee,
+  progress: Progress,
+): () => Promise<void> {
   const settings: Settings = {
     nEmbd: a.nEmbd,
     nHidden: a.nHidden,
@@ -250,64 +320,111 @@ async function main(): Promise<number> {
     itos: [...corpus.vocab.itos],
     boundary: null,
   };
-  let step = startStep;
-  let savedAt = startStep;
-  const save = async () => {
+  return async () => {
     await saveCheckpoint(slot, {
       topology,
       weights: model.namedWeights(),
       optimizer: optimizerStateByName(opt, model.namedWeights()),
       info: {
-        step,
+        step: progress.step,
         bestTestLoss: null,
-        batchRng: rng.state(),
+        batchRng: progress.rng.state(),
         settings: settings as unknown as { [k: string]: Json },
-        trainer: { lossSum: acc },
+        trainer: { lossSum: progress.acc },
       },
     });
-    savedAt = step;
+    progress.savedAt = progress.step;
   };
+}
 
+/**
+ * Training to --steps (or Ctrl-C): a loss.jsonl line and a save every --log-every iterations, and
+ * latest/ saved at the end.
+ */
+async function trainRun(
+  a: Args,
+  corpus: Corpus,
+  { model, opt }: Trainee,
+  progress: Progress,
+  out: { log: string; dir: string; save: () => Promise<void> },
+  signals: Signals,
+): Promise<void> {
   signals.startTraining();
   console.log(
-    `LSTM E${a.nEmbd}/H${a.nHidden}, batch ${a.batch}, iterations ${startStep + 1}…${a.steps}, ${model.numParams()} parameters`,
+    `LSTM E${a.nEmbd}/H${a.nHidden}, batch ${a.batch}, iterations ${progress.step + 1}…${a.steps}, ${model.numParams()} parameters`,
   );
   const t0 = performance.now();
-  if (step < a.steps) {
+  if (progress.step < a.steps) {
     await train({
-      steps: a.steps - step,
+      steps: a.steps - progress.step,
       params: model.params(),
       optimizer: opt,
       learningRate: LEARNING_RATE,
       label: 'LSTM',
       loss: () => {
-        const b = randomWindows(corpus, rng, a.batch, SEQ_LEN);
+        const b = randomWindows(corpus, progress.rng, a.batch, SEQ_LEN);
         return model.forward(b.X, b.Y).loss!;
       },
       onStep: async (_i, loss) => {
-        step++;
-        acc += loss;
-        if (step % a.logEvery === 0) {
+        progress.step++;
+        progress.acc += loss;
+        if (progress.step % a.logEvery === 0) {
           fs.appendFileSync(
-            log,
-            JSON.stringify({ iteration: step, loss: acc / a.logEvery, seconds: (performance.now() - t0) / 1000 }) +
-              '\n',
+            out.log,
+            JSON.stringify({
+              iteration: progress.step,
+              loss: progress.acc / a.logEvery,
+              seconds: (performance.now() - t0) / 1000,
+            }) + '\n',
           );
-          acc = 0;
-          await save();
+          progress.acc = 0;
+          await out.save();
         }
       },
       shouldStop: signals.stopped,
     });
   } else
     console.log(
-      `the run in ${out} is at iteration ${step}, --steps is ${a.steps}: nothing to train (give a larger --steps to continue)`,
+      `the run in ${out.dir} is at iteration ${progress.step}, --steps is ${a.steps}: nothing to train (give a larger --steps to continue)`,
     );
-  if (savedAt !== step) await save();
-  opt.dispose();
-  console.log(`latest state (iteration ${step}) in ${slot}`);
-  console.log(generateText(model, corpus.vocab, a.seedText, 500, new TorchGenerator(1), { temperature: 1 / a.scale }));
-  model.dispose();
+  if (progress.savedAt !== progress.step) await out.save();
+}
+
+async function main(): Promise<number> {
+  const a = parseCommandLine(process.argv.slice(2));
+  if (typeof a === 'number') return a;
+  if (a.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const out = path.resolve(a.out);
+  const slot = path.join(out, 'latest');
+  const log = path.join(out, 'loss.jsonl');
+
+  // every bad input is rejected before any work
+  const from = checkRunState(a, out, slot);
+  if (typeof from === 'number') return from;
+  const corpus = loadBook(a);
+  if (typeof corpus === 'number') return corpus;
+  const lock = takeLock(out);
+  if (typeof lock === 'number') return lock;
+  const signals = stopOnSignals(
+    (sig) => `stopping after this iteration, saving the latest state and printing the sample; ${sig} again to quit now`,
+  );
+  const refused = clearOldRun(a, out, lock);
+  if (refused !== null) return refused;
+
+  const { trainee, progress } = await buildModel(a, corpus, from, log);
+  const save = checkpointWriter(a, slot, corpus, trainee, progress);
+  await trainRun(a, corpus, trainee, progress, { log, dir: out, save }, signals);
+
+  // the sample, also after Ctrl-C
+  trainee.opt.dispose();
+  console.log(`latest state (iteration ${progress.step}) in ${slot}`);
+  console.log(
+    generateText(trainee.model, corpus.vocab, a.seedText, 500, new TorchGenerator(1), { temperature: 1 / a.scale }),
+  );
+  trainee.model.dispose();
   lock.release();
   return signals.stopped() ? 130 : 0;
 }
