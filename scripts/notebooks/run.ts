@@ -19,6 +19,7 @@ import { parseFlags } from '../cli/flags';
 import { ensureJupyter, ensureKernelspec, KERNEL_NAME, KERNELS_DIR, notebookProblem, ROOT } from './jupyter';
 import { exportFigures } from '../cli/figures';
 import { findChromium, CHROMIUM_HINT } from '../../lib/viz/export';
+import { writeReports, type CellReport, type FailureReport, type NotebookReport, type RunReport } from './report';
 
 const USAGE = `usage: npm run notebooks -- [--quick] [--out DIR] [--only TEXT]... [--in-place] [--timeout SECONDS] [--bail]
   --quick        shrink training work so every cell runs fast (sets SEQUENTIA_QUICK=1)
@@ -33,6 +34,10 @@ const USAGE = `usage: npm run notebooks -- [--quick] [--out DIR] [--only TEXT]..
   --no-figures   skip the figure export (by default every figure is exported to <out>/figures
                  and a static PNG is embedded in each executed notebook; needs Chromium)
   --figures DIR  where exported figures go (default <out>/figures)
+
+reports (in --out, rewritten after every notebook, on a signal and at the end):
+  report.xml     JUnit XML: one testcase per notebook in testsuite "notebooks"
+  report.json    settings, and per notebook and per code cell: status and seconds
 
 exit codes:
   0    every notebook ran
@@ -84,6 +89,10 @@ interface Running {
   connectionFile: string | null;
   nbPath: string;
   cell: CellStartEvent | null;
+  /** when the running cell started (Date.now()) */
+  cellStartedAt: number;
+  /** one entry per code cell, updated from the executor's events (the report's per-cell part) */
+  cellReports: CellReport[];
   exited: Promise<void>;
 }
 let running: Running | null = null;
@@ -95,6 +104,8 @@ interface Result {
   seconds: number;
   failure?: string;
   badInput?: boolean;
+  cellReports: CellReport[];
+  failureReport?: FailureReport;
 }
 
 function parse() {
@@ -212,8 +223,17 @@ async function executeOne(
     connectionFile: null,
     nbPath: rel,
     cell: null,
+    cellStartedAt: 0,
+    cellReports: nb.code.map((index, k) => ({
+      cell: index + 1,
+      code_cell: k + 1,
+      status: 'not run',
+      seconds: null,
+      head: (nb.cells[index] ?? '').split('\n')[0]!.slice(0, 100),
+    })),
     exited: exit.then(() => undefined),
   };
+  const cellReports = r.cellReports;
   running = r;
   let kernelStarted = false;
   let stderr = '';
@@ -236,8 +256,11 @@ async function executeOne(
       kernelStarted = true;
     } else if (ev.event === 'cell-start') {
       r.cell = ev;
+      r.cellStartedAt = Date.now();
     } else if (ev.event === 'cell') {
       cells = ev.n;
+      const c = cellReports[ev.code_index];
+      if (c) Object.assign(c, { status: ev.ok ? 'passed' : 'failed', seconds: ev.seconds });
       if (ev.seconds >= 5 || !ev.ok)
         console.log(`      cell ${ev.code_index + 1}/${ev.n} ${ev.ok ? 'ok' : 'FAILED'} in ${fmt(ev.seconds)}`);
     } else if (ev.event === 'done') {
@@ -251,6 +274,8 @@ async function executeOne(
   // Whatever the executor left (a kernel after its crash, processes a notebook started) dies with it.
   const kernelKilled = killGroup(r.kernelPgid, 'SIGKILL');
   const finished = done as DoneEvent | null; // assigned by the line handler
+  const runningCell = r.cell as CellStartEvent | null; // assigned by the line handler
+  const runningSeconds = (Date.now() - r.cellStartedAt) / 1000;
   if (!finished && r.connectionFile) fs.rmSync(r.connectionFile, { force: true }); // the executor could not tidy up
   lines.close();
   child.stdin!.destroy();
@@ -258,11 +283,37 @@ async function executeOne(
   child.stderr!.destroy();
   running = null;
   if (finished) {
-    if (finished.failed)
-      return { name, cells, ok: false, seconds: finished.seconds, failure: describeFailure(rel, finished.failed) };
-    return { name, cells, ok: true, seconds: finished.seconds };
+    if (finished.failed) {
+      const f = finished.failed;
+      // The cell at fault failed, also when the error showed up later (an asynchronous error).
+      const culprit = f.code_index === null ? undefined : cellReports[f.code_index];
+      if (culprit) culprit.status = 'failed';
+      const text = describeFailure(rel, f);
+      return {
+        name,
+        cells,
+        ok: false,
+        seconds: finished.seconds,
+        failure: text,
+        cellReports,
+        failureReport: failureReport(f.kind, f.index, f.code_index, f.error, f.source, text),
+      };
+    }
+    return { name, cells, ok: true, seconds: finished.seconds, cellReports };
   }
-  if (ex.code === 2) return { name, cells, ok: false, seconds: 0, failure: lastLines(stderr, 1), badInput: true };
+  if (ex.code === 2) {
+    const failure = lastLines(stderr, 1);
+    return {
+      name,
+      cells,
+      ok: false,
+      seconds: 0,
+      failure,
+      badInput: true,
+      cellReports,
+      failureReport: failureReport('bad input', null, null, failure, '', failure),
+    };
+  }
   const how = ex.error
     ? `could not start (${ex.error.message})`
     : ex.signal
@@ -277,12 +328,59 @@ async function executeOne(
         .join('\n')}`
     : '';
   const { where, source } = whereRunning(r, kernelStarted, nb.cells);
-  return { name, cells, ok: false, seconds: 0, failure: `${rel}: executor ${how} ${where}${kernel}${source}${log}` };
+  const text = `${rel}: executor ${how} ${where}${kernel}${source}${log}`;
+  const c = runningCell ? cellReports[runningCell.code_index] : undefined;
+  if (c) Object.assign(c, { status: 'failed', seconds: Math.round(runningSeconds * 1000) / 1000 });
+  return {
+    name,
+    cells,
+    ok: false,
+    seconds: 0,
+    failure: text,
+    cellReports,
+    failureReport: failureReport(
+      'executor',
+      runningCell?.index ?? null,
+      runningCell?.code_index ?? null,
+      `executor ${how} ${where}${kernel}${log}`,
+      runningCell ? (nb.cells[runningCell.index] ?? '') : '',
+      text,
+    ),
+  };
+}
+
+/** The report's view of a failure: 1-based cell numbers, a one-line message, the runner's full text. */
+function failureReport(
+  kind: string,
+  index: number | null,
+  codeIndex: number | null,
+  error: string,
+  source: string,
+  text: string,
+): FailureReport {
+  // The line that says what went wrong ('Error: …', 'TypeError: …'), not a stack's 'file.js:49' header.
+  const lines = error
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  const firstLine = lines.find((l) => /\b\w*(?:Error|Exception)\b:/.test(l)) ?? lines[0] ?? '';
+  const where = index === null || codeIndex === null ? 'failed' : `${cellName(index, codeIndex)} failed`;
+  return {
+    kind,
+    cell: index === null ? null : index + 1,
+    code_cell: codeIndex === null ? null : codeIndex + 1,
+    message: `${where} (${kind})${firstLine ? `: ${firstLine.slice(0, 300)}` : ''}`,
+    error,
+    source_head: source.split('\n').slice(0, 6).join('\n'),
+    text,
+  };
 }
 
 interface Notebook {
   path: string;
   cells: string[];
+  /** indices of the code cells */
+  code: number[];
 }
 
 /** Reads and checks every selected notebook before any kernel starts; exits 2 listing the bad ones. */
@@ -304,8 +402,12 @@ function loadNotebooks(nbDir: string, names: string[]): Notebook[] {
       bad.push(`${rel}: ${problem}`);
       continue;
     }
-    const cells = (JSON.parse(text) as { cells: { source: string | string[] }[] }).cells;
-    good.push({ path: file, cells: cells.map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source)) });
+    const cells = (JSON.parse(text) as { cells: { cell_type: string; source: string | string[] }[] }).cells;
+    good.push({
+      path: file,
+      cells: cells.map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source)),
+      code: cells.flatMap((c, i) => (c.cell_type === 'code' ? [i] : [])),
+    });
   }
   if (bad.length > 0) {
     for (const b of bad) console.error(b);
@@ -345,6 +447,7 @@ function onSignal(sig: NodeJS.Signals): void {
   stopping = true;
   const code = SIGNAL_EXIT[sig] ?? 1;
   const r = running;
+  reportInterrupted(sig, r);
   if (!r) process.exit(code);
   process.stderr.write(
     `\nrunner: ${sig} while running ${r.nbPath}${r.cell ? ` ${cellName(r.cell.index, r.cell.code_index)}` : ''}: stopping the executor and the kernel\n`,
@@ -357,6 +460,71 @@ function onSignal(sig: NodeJS.Signals): void {
     process.exit(code);
   });
 }
+
+/** The run's report as known so far, and where it goes (set once --out exists). */
+let report: RunReport | null = null;
+let reportDir: string | null = null;
+let reportStarted = 0;
+
+/** Rewrites report.xml and report.json; a failure to write is said, never fatal. */
+function saveReport(): void {
+  if (!report || !reportDir) return;
+  report.seconds = Math.round((Date.now() - reportStarted) / 10) / 100;
+  try {
+    writeReports(reportDir, report);
+  } catch (e) {
+    console.error(`report: could not write ${reportDir}/report.xml: ${(e as Error).message}`);
+  }
+}
+
+/** A notebook's entry from its result. */
+function notebookReport(entry: NotebookReport, r: Result): void {
+  entry.status = r.ok ? 'passed' : 'failed';
+  entry.seconds = r.seconds;
+  entry.cells = r.cellReports;
+  delete entry.reason;
+  if (r.failureReport) entry.failure = r.failureReport;
+}
+
+/** On a signal: the running notebook is interrupted, the ones after it skipped; written at once. */
+function reportInterrupted(sig: NodeJS.Signals, r: Running | null): void {
+  if (!report) return;
+  const name = r ? path.basename(r.nbPath) : null;
+  const cell = r?.cell ?? null;
+  report.status = 'interrupted';
+  report.interrupted = { signal: sig, notebook: name, cell: cell ? cell.index + 1 : null };
+  for (const nb of report.notebooks) {
+    if (nb.status !== 'pending') continue;
+    if (r && nb.name === name) {
+      const cells = r.cellReports;
+      const c = cell ? cells[cell.code_index] : undefined;
+      if (c) Object.assign(c, { status: 'interrupted', seconds: Math.round(Date.now() - r.cellStartedAt) / 1000 });
+      const where = cell ? ` while running ${cellName(cell.index, cell.code_index)}` : '';
+      const message = `stopped by ${sig}${where}`;
+      Object.assign(nb, {
+        status: 'interrupted',
+        cells,
+        seconds: Math.round(Date.now() - notebookStartedAt) / 1000,
+        failure: {
+          kind: 'interrupted',
+          cell: cell ? cell.index + 1 : null,
+          code_cell: cell ? cell.code_index + 1 : null,
+          message,
+          error: `the runner received ${sig}; the executor and the kernel were killed`,
+          source_head: cell ? (r.cellReports[cell.code_index]?.head ?? '') : '',
+          text: `${r.nbPath}: ${message}`,
+        },
+      });
+      delete nb.reason;
+    } else {
+      nb.status = 'skipped';
+      nb.reason = `not run: the run was stopped by ${sig}`;
+    }
+  }
+  if (report.figures.status === 'pending') report.figures = { status: 'interrupted', reason: `stopped by ${sig}` };
+  saveReport();
+}
+let notebookStartedAt = 0;
 
 async function main(): Promise<void> {
   const args = parse();
@@ -414,10 +582,48 @@ async function main(): Promise<void> {
     `Executing ${notebooks.length} notebook(s) with kernel '${KERNEL_NAME}' (${args.quick ? 'quick mode' : 'full settings'}) → ${path.relative(ROOT, outDir) || '.'}`,
   );
   const started = Date.now();
+  reportStarted = started;
+  reportDir = outDir;
+  report = {
+    suite: 'notebooks',
+    status: 'running',
+    started: new Date(started).toISOString(),
+    seconds: 0,
+    settings: {
+      quick: args.quick || env.SEQUENTIA_QUICK === '1',
+      timeout,
+      only: args.only ?? [],
+      dir: args.dir!,
+      out: args.out!,
+      bail: args.bail,
+      in_place: args['in-place'],
+      figures: !args['no-figures'],
+      kernel: KERNEL_NAME,
+      node: process.version,
+      backend: process.env.SEQUENTIA_BACKEND ?? null,
+    },
+    figures: args['no-figures'] ? { status: 'skipped', reason: '--no-figures' } : { status: 'pending' },
+    notebooks: notebooks.map((nb) => ({
+      name: path.basename(nb.path),
+      path: path.relative(ROOT, nb.path),
+      status: 'pending',
+      seconds: 0,
+      cells: nb.code.map((index, k) => ({
+        cell: index + 1,
+        code_cell: k + 1,
+        status: 'not run',
+        seconds: null,
+        head: (nb.cells[index] ?? '').split('\n')[0]!.slice(0, 100),
+      })),
+      reason: 'not run yet: the run was still going when this report was written',
+    })),
+  };
+  saveReport();
   const results: Result[] = [];
   for (const [i, nb] of notebooks.entries()) {
     const name = path.basename(nb.path);
     console.log(`[${i + 1}/${notebooks.length}] ${name}  (elapsed ${fmt((Date.now() - started) / 1000)})`);
+    notebookStartedAt = Date.now();
     const outPath = path.join(outDir, name);
     const r = await executeOne(
       python,
@@ -426,14 +632,27 @@ async function main(): Promise<void> {
       { ...env, SEQUENTIA_NOTEBOOK: name.replace(/\.ipynb$/, '') },
       timeout,
     );
+    if (!r.ok && r.seconds === 0) r.seconds = Math.round(Date.now() - notebookStartedAt) / 1000;
+    const entry = report.notebooks[i]!;
+    notebookReport(entry, r);
     if (r.badInput) {
+      report.status = 'failed';
+      for (const later of report.notebooks.slice(i + 1))
+        Object.assign(later, { status: 'skipped', reason: `not run: ${name} is not a valid notebook` });
+      report.figures = { status: 'skipped', reason: 'bad input' };
+      saveReport();
       console.error(r.failure);
       process.exit(2);
     }
     results.push(r);
+    saveReport();
     console.log(`      ${r.ok ? 'ok' : 'FAILED'}: ${r.cells} code cells in ${fmt(r.seconds)}`);
     if (r.ok && args['in-place']) fs.copyFileSync(outPath, nb.path);
-    if (!r.ok && args.bail) break;
+    if (!r.ok && args.bail) {
+      for (const later of report.notebooks.slice(i + 1))
+        Object.assign(later, { status: 'skipped', reason: `not run: --bail stopped the run after ${name} failed` });
+      break;
+    }
   }
 
   if (!args['no-figures']) {
@@ -441,9 +660,13 @@ async function main(): Promise<void> {
     const figDir = path.resolve(ROOT, args.figures ?? path.join(outDir, 'figures'));
     if (!findChromium()) {
       console.log(`figures: not exported, and executed notebooks carry no static PNG. ${CHROMIUM_HINT}`);
-    } else if (ok.length > 0) {
+      report.figures = { status: 'skipped', reason: 'Chromium not found' };
+    } else if (ok.length === 0) {
+      report.figures = { status: 'skipped', reason: 'no notebook passed' };
+    } else {
       try {
         const rep = await exportFigures(ok, figDir, { embed: true, log: (s) => console.log(`      ${s}`) });
+        report.figures = { status: 'exported', count: rep.figures.length, dir: path.relative(ROOT, figDir) };
         const per = rep.figures.map((f) => f.ms).sort((a, b) => a - b);
         console.log(
           `figures: ${rep.figures.length} exported to ${path.relative(ROOT, figDir)}/index.html (browser start ${rep.browserStartMs.toFixed(0)} ms, median ${(per[Math.floor(per.length / 2)] ?? 0).toFixed(0)} ms per figure); PNGs embedded in the executed notebooks`,
@@ -455,7 +678,9 @@ async function main(): Promise<void> {
           ok: false,
           seconds: 0,
           failure: `figure export failed: ${(e as Error).message}`,
+          cellReports: [],
         });
+        report.figures = { status: 'failed', reason: `figure export failed: ${(e as Error).message}` };
       }
     }
   }
@@ -469,11 +694,20 @@ async function main(): Promise<void> {
   const failed = results.filter((r) => !r.ok);
   console.log(`total ${fmt((Date.now() - started) / 1000)}`);
   for (const r of failed) console.error(`\n${r.failure}\n`);
+  report.status = failed.length > 0 ? 'failed' : 'passed';
+  saveReport();
+  console.log(
+    `reports: ${path.relative(ROOT, path.join(outDir, 'report.xml'))} (JUnit), ${path.relative(ROOT, path.join(outDir, 'report.json'))}`,
+  );
   console.log(`notebooks: ${results.length - failed.length} passed, ${failed.length} failed`);
   if (failed.length > 0) process.exit(1);
 }
 
 main().catch((e: unknown) => {
   console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  if (report && report.status === 'running') {
+    report.status = 'failed';
+    saveReport();
+  }
   process.exit(1);
 });
