@@ -17,15 +17,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../runtime/tf';
-import {
-  fileHandler,
-  fsyncDir,
-  readSavedTopology,
-  saveWeights,
-  loadWeights,
-  writeFileDurable,
-  type SavedTopology,
-} from './saved-model';
+import { fsyncDir, writeFileDurable } from '../runtime/durable';
+import { fileHandler, readSavedTopology, saveWeights, loadWeights, type SavedTopology } from './saved-model';
 import type { Adam, AdamState } from './optimizers';
 import type { FastGeneratorState } from '../random/fast-generator';
 

@@ -8,35 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { tf } from '../runtime/tf';
+import { fsyncDir, writeFileDurable } from '../runtime/durable';
 import { Vocab } from '../data/vocab';
 import { TorchGenerator } from '../random/torch-generator';
 import type { LanguageModel } from '../models/language-model';
 import { createModel, isModelType, zooModel, type ModelConfigs } from '../models/registry';
 import type { ZooConfig } from '../models/zoo/config';
-
-/** Writes a file and flushes it to disk, so a rename that follows never points at missing data. */
-export function writeFileDurable(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Flushes a directory's entries (the renames in it) to disk; a no-op where directories cannot be opened. */
-export function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Windows cannot fsync a directory: nothing more to do there
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 

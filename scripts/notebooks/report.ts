@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../../lib/runtime/durable';
 
 export type CellStatus = 'passed' | 'failed' | 'interrupted' | 'not run';
 export type NotebookStatus = 'passed' | 'failed' | 'interrupted' | 'skipped' | 'pending';
@@ -147,25 +148,12 @@ ${suites.join('\n')}
 `;
 }
 
-/** Writes `text` to `file` so a reader sees the old file or the new one, never half of one. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
 /** Writes <dir>/report.xml and <dir>/report.json (synchronously: a signal handler calls this). */
 export function writeReports(dir: string, r: RunReport): { xml: string; json: string } {
   const xml = path.join(dir, 'report.xml');
   const json = path.join(dir, 'report.json');
   fs.mkdirSync(dir, { recursive: true });
-  writeAtomic(xml, junitXml(r));
-  writeAtomic(json, JSON.stringify(r, (_k, v: unknown) => (typeof v === 'string' ? stripAnsi(v) : v), 2) + '\n');
+  writeFileAtomic(xml, junitXml(r));
+  writeFileAtomic(json, JSON.stringify(r, (_k, v: unknown) => (typeof v === 'string' ? stripAnsi(v) : v), 2) + '\n');
   return { xml, json };
 }
