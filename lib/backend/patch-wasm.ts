@@ -13,6 +13,7 @@ import { tanhViaSigmoid } from './wasm/tanh';
 import { fastGather } from './wasm/gather';
 import { fastSliceKernel, fastSplitV, fastUnpack } from './wasm/slice';
 import { leadingAxesSum } from './wasm/sum';
+import { oneHotAnyDtype } from './wasm/one-hot';
 
 let patched = false;
 
@@ -36,6 +37,7 @@ export function patchWasmKernels(): void {
   if (tf.getKernel('Sigmoid', 'wasm') && tf.getKernel('Multiply', 'wasm') && tf.getKernel('Sub', 'wasm'))
     override('Tanh', tanhViaSigmoid);
   override('GatherV2', fastGather);
+  override('OneHot', oneHotAnyDtype);
   override('Sum', leadingAxesSum);
   override(
     'Slice',
