@@ -220,12 +220,9 @@ function pickedIndex(Yb: tf.Tensor, V: number): tf.Tensor {
     .add(Yb);
 }
 
-/**
- * One-hot rows as float32. (tf.oneHot's own float32 output is all zeros on the wasm backend of tfjs
- * 4.22, so the int32 default is cast.)
- */
+/** One-hot rows as float32. */
 function oneHot(indices: tf.Tensor, V: number): tf.Tensor {
-  return tf.oneHot(indices, V).cast('float32');
+  return tf.oneHot(indices, V, 1, 0, 'float32');
 }
 
 export function crossEntropyForward(logits: tf.Tensor, Yb: tf.Tensor, keep: Keep = noKeep): CrossEntropyForward {
