@@ -2,7 +2,7 @@
  * The named model and training settings that notebooks, CLIs and the benchmark share, each defined once.
  */
 import type { Rng } from '../random/rng';
-import { BatchNorm1d, Linear, Tanh } from '../nn/layers';
+import { BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh, type Layer } from '../nn/layers';
 import type { MLPConfig } from './lecture/mlp';
 import { Sequential } from './lecture/sequential';
 
@@ -21,6 +21,42 @@ export function batchNormMLP(rng: Rng, c: MLPConfig = LECTURE_MLP): Sequential {
     new Tanh(),
     new Linear(rng, c.nHidden, c.vocabSize, { init: { kind: 'randn', scale: 0.01 } }),
   ]);
+}
+
+/** The WaveNet lecture's model (notebook 11): a window of characters merged `merge[k]` at a time per level. */
+export interface WaveNetConfig {
+  vocabSize: number;
+  blockSize: number;
+  nEmbd: number;
+  nHidden: number;
+  /** Consecutive vectors merged at each level (their product is blockSize): [2, 2, 2] the tree, [8] flat. */
+  merge: number[];
+}
+
+/** The lecture's final WaveNet: 8 characters of context, 24-d embeddings, 128 units a level (76,579 parameters). */
+export const WAVENET: WaveNetConfig = { vocabSize: 27, blockSize: 8, nEmbd: 24, nHidden: 128, merge: [2, 2, 2] };
+
+/**
+ * The WaveNet lecture's Sequential: Embedding, then per level FlattenConsecutive → Linear (Kaiming gain 1,
+ * no bias) → BatchNorm1d → tanh, and a last Linear scaled by 0.1 so the first loss is near −ln(1/27).
+ * Weights are drawn in layer order, as the lecture's torch code draws them.
+ */
+export function wavenet(rng: Rng, c: WaveNetConfig = WAVENET): Sequential {
+  if (c.merge.reduce((a, b) => a * b, 1) !== c.blockSize)
+    throw new Error(`wavenet: merging [${c.merge}] does not take ${c.blockSize} characters down to one vector`);
+  const layers: Layer[] = [new Embedding(rng, c.vocabSize, c.nEmbd)];
+  let width = c.nEmbd;
+  for (const n of c.merge) {
+    layers.push(
+      new FlattenConsecutive(n),
+      new Linear(rng, width * n, c.nHidden, { bias: false, init: { kind: 'kaiming', gain: 1 } }),
+      new BatchNorm1d(c.nHidden),
+      new Tanh(),
+    );
+    width = c.nHidden;
+  }
+  layers.push(new Linear(rng, c.nHidden, c.vocabSize, { init: { kind: 'kaiming', gain: 0.1 } }));
+  return Sequential.of(c.vocabSize, c.blockSize, layers);
 }
 
 /** makemore's optimiser settings (AdamW, betas 0.9 / 0.99, as makemore.py sets them): train() options. */

@@ -15,7 +15,7 @@ import type { ZooConfig } from './zoo/config';
 import { RecurrentLM, type RecurrentConfig } from './recurrent';
 
 export interface ModelConfigs {
-  // the lecture's models (notebooks 04-06): a window of context → the next character
+  // the lecture's models (notebooks 04-06, 11): a window of context → the next character
   'bigram-net': BigramNetConfig;
   'lecture-mlp': MLPConfig;
   sequential: SequentialConfig;

@@ -1,7 +1,8 @@
 /**
  * torch.nn-style layers shared by every model: one Linear (its initialisation a parameter), BatchNorm1d,
- * Tanh and LayerNorm. Each is a Module (weights by name, loading, counting, disposal written once) and
- * describes itself with a plain `spec`, so a stack of layers can be saved and rebuilt.
+ * Tanh, Embedding, FlattenConsecutive and LayerNorm. Each is a Module (weights by name, loading, counting,
+ * disposal written once) and describes itself with a plain `spec`, so a stack of layers can be saved and
+ * rebuilt.
  */
 import { tf } from '../runtime/tf';
 import { randnVariable, constantVariable, ownedVariable, uniformVariable } from './init';
@@ -21,7 +22,9 @@ export type LinearInit =
 export type LayerSpec =
   | { kind: 'Linear'; fanIn: number; fanOut: number; bias: boolean; init: LinearInit }
   | { kind: 'BatchNorm1d'; dim: number; eps: number; momentum: number; gamma: number }
-  | { kind: 'Tanh' };
+  | { kind: 'Tanh' }
+  | { kind: 'Embedding'; numEmbeddings: number; dim: number }
+  | { kind: 'FlattenConsecutive'; n: number };
 
 export interface Layer {
   readonly spec: LayerSpec;
@@ -67,7 +70,8 @@ export class Linear extends Module implements Layer {
 
 /**
  * Batch normalisation over the batch dimension: normalise with the batch's mean and variance while
- * training (updating running estimates with momentum), with the running estimates at evaluation.
+ * training (updating running estimates with momentum), with the running estimates at evaluation. On
+ * [B, T, C] inputs the statistics are per channel over both B and T (torch's dims (0, 1)).
  */
 export class BatchNorm1d extends Module implements Layer {
   readonly spec: LayerSpec & { kind: 'BatchNorm1d' };
@@ -92,12 +96,14 @@ export class BatchNorm1d extends Module implements Layer {
     let mean: tf.Tensor;
     let variance: tf.Tensor;
     if (training) {
-      const m = tf.moments(x, 0);
+      // [B, C] as it is; [B, T, C] as the B·T rows of [B·T, C]: one mean and variance per channel
+      const rows = x.rank === 2 ? x : x.reshape([-1, this.dim]);
+      const m = tf.moments(rows, 0);
       mean = m.mean;
       variance = m.variance;
       // Running statistics use the unbiased variance, as torch.nn.BatchNorm1d does. (They do not feed
       // the loss in training mode, so no gradient flows through these updates.)
-      const n = x.shape[0] as number;
+      const n = rows.shape[0] as number;
       const mo = this.momentum;
       tf.tidy(() => {
         this.runningMean.assign(this.runningMean.mul(1 - mo).add(mean.mul(mo)));
@@ -129,6 +135,51 @@ export class Tanh extends Module implements Layer {
   }
 }
 
+/** A table of `numEmbeddings` vectors (weight ~ randn): token ids [B, T] → vectors [B, T, dim]. */
+export class Embedding extends Module implements Layer {
+  readonly spec: LayerSpec & { kind: 'Embedding' };
+  readonly weight: tf.Variable;
+  constructor(
+    rng: Rng,
+    readonly numEmbeddings: number,
+    readonly dim: number,
+  ) {
+    super();
+    this.spec = { kind: 'Embedding', numEmbeddings, dim };
+    this.weight = randnVariable(rng, [numEmbeddings, dim], 1, 'emb');
+  }
+  forward(idx: tf.Tensor): tf.Tensor {
+    return tf.gather(this.weight, idx);
+  }
+  namedWeights(): Record<string, tf.Variable> {
+    return { weight: this.weight };
+  }
+}
+
+/**
+ * Concatenates each `n` consecutive vectors: [B, T, C] → [B, T/n, C·n], and [B, C·n] when T/n is 1 (the
+ * time axis squeezed away, as the lecture's FlattenConsecutive does). FlattenConsecutive(T) is a plain
+ * flatten.
+ */
+export class FlattenConsecutive extends Module implements Layer {
+  readonly spec: LayerSpec & { kind: 'FlattenConsecutive' };
+  constructor(readonly n: number) {
+    super();
+    if (!Number.isInteger(n) || n < 1) throw new Error(`FlattenConsecutive: n must be a positive integer, got ${n}`);
+    this.spec = { kind: 'FlattenConsecutive', n };
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    if (x.rank !== 3) throw new Error(`FlattenConsecutive(${this.n}) takes [B, T, C], got [${x.shape}]`);
+    const [B, T, C] = x.shape as [number, number, number];
+    if (T % this.n !== 0) throw new Error(`FlattenConsecutive(${this.n}): T = ${T} is not a multiple of ${this.n}`);
+    const groups = T / this.n;
+    return groups === 1 ? x.reshape([B, C * this.n]) : x.reshape([B, groups, C * this.n]);
+  }
+  namedWeights(): Record<string, tf.Variable> {
+    return {};
+  }
+}
+
 /** Builds a layer from its spec (weights drawn from `rng` in the same order as the constructor call). */
 export function layerFromSpec(s: LayerSpec, rng: Rng): Layer {
   switch (s.kind) {
@@ -138,6 +189,10 @@ export function layerFromSpec(s: LayerSpec, rng: Rng): Layer {
       return new BatchNorm1d(s.dim, s.eps, s.momentum, s.gamma);
     case 'Tanh':
       return new Tanh();
+    case 'Embedding':
+      return new Embedding(rng, s.numEmbeddings, s.dim);
+    case 'FlattenConsecutive':
+      return new FlattenConsecutive(s.n);
   }
 }
 

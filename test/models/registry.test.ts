@@ -1,5 +1,6 @@
 // lib/models/registry + lib/train/saved-model: every model type — lecture, zoo and recurrent — builds
-// from its config, goes through the one interface, and comes back from saveModel/loadModel identical.
+// from its config, goes through the one interface, and comes back from saveModel/loadModel identical
+// ('sequential' in both its forms: notebook 06's own embedding table, notebook 11's Embedding layer).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -39,6 +40,30 @@ const CONFIGS: { [T in ModelType]: ModelConfigs[T] } = {
   lstm: { ...recurrent, cell: 'lstm' },
 };
 
+// the WaveNet lecture's form of 'sequential' (notebook 11): the layers begin with their own Embedding
+const WAVENET_FORM: ModelConfigs['sequential'] = {
+  vocabSize: V,
+  blockSize: 4,
+  layers: [
+    { kind: 'Embedding', numEmbeddings: V, dim: 4 },
+    { kind: 'FlattenConsecutive', n: 2 },
+    { kind: 'Linear', fanIn: 8, fanOut: 16, bias: false, init: { kind: 'kaiming', gain: 1 } },
+    { kind: 'BatchNorm1d', dim: 16, eps: 1e-5, momentum: 0.1, gamma: 1 },
+    { kind: 'Tanh' },
+    { kind: 'FlattenConsecutive', n: 2 },
+    { kind: 'Linear', fanIn: 32, fanOut: 16, bias: false, init: { kind: 'kaiming', gain: 1 } },
+    { kind: 'BatchNorm1d', dim: 16, eps: 1e-5, momentum: 0.1, gamma: 1 },
+    { kind: 'Tanh' },
+    { kind: 'Linear', fanIn: 16, fanOut: V, bias: true, init: { kind: 'kaiming', gain: 0.1 } },
+  ],
+};
+
+/** Every type with its config, plus the other forms a type takes. */
+const CASES: [ModelType, ModelConfigs[ModelType], string][] = [
+  ...MODEL_TYPES.map((t): [ModelType, ModelConfigs[ModelType], string] => [t, CONFIGS[t], t]),
+  ['sequential', WAVENET_FORM, 'sequential (WaveNet form)'],
+];
+
 function batch(T: number, window: boolean): { X: tf.Tensor2D; Y: tf.Tensor } {
   const g = new TorchGenerator(9);
   const X = tf.tensor2d(g.randint(0, V, 4 * T), [4, T], 'int32');
@@ -52,9 +77,10 @@ test('every model type: the one interface, and saveModel → loadModel gives ide
   const vocab = new Vocab(LOWERCASE);
   const before = tf.memory().numTensors;
   assert.deepEqual([...MODEL_TYPES].sort(), Object.keys(CONFIGS).sort());
-  for (const type of MODEL_TYPES) {
-    const m = createModel(type, CONFIGS[type], new TorchGenerator(3));
+  for (const [type, config, label] of CASES) {
+    const m = createModel(type, config, new TorchGenerator(3));
     assert.equal(m.type, type);
+    assert.deepEqual(m.config, config, `${label}: the model describes itself with its config`);
     const window = m.reads === 'window';
     const { X, Y } = batch(window ? m.blockSize : 5, window);
     const { logits, shape, loss } = tf.tidy(() => {
@@ -65,25 +91,25 @@ test('every model type: the one interface, and saveModel → loadModel gives ide
         loss: (r.loss as tf.Scalar).dataSync()[0] as number,
       };
     });
-    assert.deepEqual(shape, window ? [4, V] : [4, 5, V], type);
+    assert.deepEqual(shape, window ? [4, V] : [4, 5, V], label);
     // near −ln(1/27) at the start: no model is confidently wrong before training
-    assert.ok(loss > 2 && loss < 12, `${type}: initial loss ${loss}`);
+    assert.ok(loss > 2 && loss < 12, `${label}: initial loss ${loss}`);
     assert.equal(
       tf.tidy(() => m.loss(X, Y).dataSync()[0]),
       loss,
-      `${type}: loss() is forward().loss`,
+      `${label}: loss() is forward().loss`,
     );
     assert.equal(
       m.numParams(),
       m.params().reduce((s, p) => s + p.size, 0),
     );
-    await saveModel(path.join(dir, type), m, vocab, { note: type });
-    const back = await loadModel(path.join(dir, type));
+    await saveModel(path.join(dir, label), m, vocab, { note: type });
+    const back = await loadModel(path.join(dir, label));
     assert.equal(back.model.type, type);
     assert.deepEqual(back.extra, { note: type });
     assert.equal(back.vocab.itos.join(''), vocab.itos.join(''));
     const again = tf.tidy(() => back.model.forward(X).logits.arraySync());
-    assert.deepEqual(again, logits, `${type}: reloaded logits are identical`);
+    assert.deepEqual(again, logits, `${label}: reloaded logits are identical`);
     back.model.dispose();
     m.dispose();
     tf.dispose([X, Y]);
