@@ -7,7 +7,7 @@ test('sourceOf: a method, a function and a class exactly as written in lib (what
   const lines = forward.split('\n');
   assert.equal(lines[0], 'forward(x: tf.Tensor, training: boolean): tf.Tensor {');
   assert.equal(lines.at(-1), '}');
-  assert.match(forward, /\n {4}const m = tf\.moments\(x, 0\);\n/, 'body indented relative to the signature');
+  assert.match(forward, /\n {4}const m = tf\.moments\(rows, 0\);\n/, 'body indented relative to the signature');
   assert.match(forward, /mean = this\.runningMean;/);
   assert.doesNotMatch(forward, /params\(\)/, 'stops at the end of the method');
   const smooth = sourceOf('lib/viz/smooth.ts', 'smooth');
