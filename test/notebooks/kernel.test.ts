@@ -127,14 +127,17 @@ test(
       // A loop of the user's own that lib cannot stop: tslab's own interrupt ends the cell; the timer's
       // later output belongs to a dead cell and must not show up under the next one.
       {
-        code: "console.log('waiting'); await new Promise((r) => setTimeout(r, 3000)); console.log('LEFTOVER after the interrupt');",
+        // 'waiting' is printed once the cell is past its synchronous start: a SIGINT that lands while
+        // vm.runInThisContext still runs the first synchronous part belongs to Node's breakOnSigint, which
+        // can drop it at the very end of that part (see the note in scripts/notebooks/tslab-kernel.cjs)
+        code: "await new Promise((r) => setTimeout(r, 50)); console.log('waiting'); await new Promise((r) => setTimeout(r, 3000)); console.log('LEFTOVER after the interrupt');",
         interrupt_when: 'waiting',
         timeout: 30,
       },
       { code: "await new Promise((r) => setTimeout(r, 4000)); console.log('second cell done');", timeout: 30 },
     ]);
     const [first, second] = cells as [CellResult, CellResult];
-    assert.equal(first.status, 'error');
+    assert.equal(first.status, 'error', JSON.stringify(first));
     assert.ok(
       first.interrupt_to_reply !== undefined && first.interrupt_to_reply < 2,
       `fallback took ${first.interrupt_to_reply} s`,

@@ -1,33 +1,15 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { junitXml, stripAnsi, writeReports, xmlText, type RunReport } from '../../scripts/notebooks/report';
+import { cleanup } from '../helpers/cleanup';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FAULTS = 'test/fixtures/notebooks-faults';
 
-const tmpDirs: string[] = [];
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-report-'));
-  tmpDirs.push(d);
-  return d;
-};
-const started = new Set<number>();
-after(() => {
-  for (const pid of started) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const { tmp, started } = cleanup('sequentia-report-');
 
 function runner(args: string[], env: NodeJS.ProcessEnv = process.env) {
   return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), ...args], {

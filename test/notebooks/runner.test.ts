@@ -1,9 +1,9 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { cleanup } from '../helpers/cleanup';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FAULTS = 'test/fixtures/notebooks-faults';
@@ -16,28 +16,8 @@ function runner(args: string[], env: NodeJS.ProcessEnv = process.env) {
   });
 }
 
-const tmpDirs: string[] = [];
-const tmp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-runner-'));
-  tmpDirs.push(d);
-  return d;
-};
+const { tmp, started } = cleanup('sequentia-runner-');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-// Every process a test starts is remembered here and killed (with its group) at the end, whatever failed.
-const started = new Set<number>();
-after(() => {
-  for (const pid of started) {
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
 
 /** Alive and not a zombie (a killed kernel reparented to a non-reaping init stays as one). */
 function alive(pid: number): boolean {
