@@ -7,6 +7,8 @@ import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
 import { buildSequences } from '../../lib/data/sequences';
 import { Vocab } from '../../lib/data/vocab';
 import { TorchGenerator } from '../../lib/random/torch-generator';
+import { causalSelfAttention } from '../../lib/ops/attention';
+import type { Transformer } from '../../lib/models/zoo/transformer';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 };
@@ -54,4 +56,43 @@ test('every model: logits [B, T, V], ln 27-ish loss at init, padding ignored, ca
     });
     m.dispose();
   }
+});
+
+test('transformer attention weights: causal rows that sum to 1, and weights · v is what the fused op computes', async () => {
+  await initTf();
+  const before = tf.memory().numTensors;
+  const cfg = { ...DEFAULT_CONFIG, nLayer: 2, vocabSize: 27, blockSize: 8 };
+  const m = zooModel('transformer', cfg, new TorchGenerator(5)) as Transformer;
+  const idx = tf.tensor2d([0, 5, 13, 13, 1, 0, 0, 19, 5, 2, 1, 19], [2, 6], 'int32');
+  const maps = m.attentionWeights(idx);
+  assert.deepEqual(
+    maps.map((w) => w.shape),
+    [
+      [2, 4, 6, 6],
+      [2, 4, 6, 6],
+    ],
+  );
+  const w = maps[0]!.arraySync();
+  for (const b of w)
+    for (const head of b)
+      head.forEach((row, t) => {
+        assert.ok(Math.abs(row.reduce((s, v) => s + v, 0) - 1) < 1e-5, 'each row is a distribution');
+        assert.ok(
+          row.slice(t + 1).every((v) => v === 0),
+          'no weight on later positions',
+        );
+      });
+  const err = tf.tidy(() => {
+    const block = m.blocks[0]!;
+    const x = tf.gather(m.wte, idx).add(m.wpe.slice([0, 0], [6, -1])) as tf.Tensor3D;
+    const qkv = block.attn.forward(block.ln1.forward(x)) as tf.Tensor3D;
+    const fused = causalSelfAttention(qkv, 4);
+    const v = tf.split(qkv, 3, 2)[2]!.reshape([2, 6, 4, 16]).transpose([0, 2, 1, 3]);
+    const mixed = tf.matMul(maps[0]!, v).transpose([0, 2, 1, 3]).reshape([2, 6, 64]);
+    return mixed.sub(fused).abs().max().dataSync()[0] as number;
+  });
+  assert.ok(err < 1e-5, `weights · v against the fused attention: max |Δ| ${err}`);
+  tf.dispose([...maps, idx]);
+  m.dispose();
+  assert.equal(tf.memory().numTensors, before);
 });

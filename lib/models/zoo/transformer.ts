@@ -35,6 +35,21 @@ class Block extends Module {
   private attention(x: tf.Tensor3D): tf.Tensor {
     return this.attnProj.forward(causalSelfAttention(this.attn.forward(x) as tf.Tensor3D, this.nHead));
   }
+  /**
+   * The attention weights the fused op uses, [B, nHead, T, T]: row t is how much position t takes from
+   * each position ≤ t (softmax of q·k/√head size, causal). For looking inside; training never calls it.
+   */
+  attentionWeights(x: tf.Tensor3D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [B, T, E] = x.shape;
+      const hs = E / this.nHead;
+      const [q, k] = tf.split(this.attn.forward(this.ln1.forward(x)), 3, 2) as [tf.Tensor3D, tf.Tensor3D];
+      const heads = (m: tf.Tensor3D) => m.reshape([B, T, this.nHead, hs]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+      const scores = tf.matMul(heads(q), heads(k), false, true).mul(1 / Math.sqrt(hs));
+      const future = tf.linalg.bandPart(tf.ones([T, T]), 0, -1).sub(tf.eye(T)); // 1 above the diagonal
+      return tf.softmax(scores.add(future.mul(-1e9))) as tf.Tensor4D;
+    });
+  }
   forward(x: tf.Tensor3D): tf.Tensor3D {
     const a = x.add(this.attention(this.ln1.forward(x) as tf.Tensor3D)) as tf.Tensor3D;
     return a.add(this.proj.forward(gelu(this.fc.forward(this.ln2.forward(a))))) as tf.Tensor3D;
@@ -79,6 +94,19 @@ export class Transformer extends SequenceModel<'transformer'> {
     let x = tf.gather(this.wte, idx).add(this.wpe.slice([0, 0], [T, -1])) as tf.Tensor3D;
     for (const b of this.blocks) x = b.forward(x);
     return this.head.forward(this.lnF.forward(x)) as tf.Tensor3D;
+  }
+  /** Every layer's attention weights for `idx` [B, T]: one [B, nHead, T, T] tensor per layer. */
+  attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      const T = idx.shape[1];
+      let x = tf.gather(this.wte, idx).add(this.wpe.slice([0, 0], [T, -1])) as tf.Tensor3D;
+      const out: tf.Tensor4D[] = [];
+      for (const b of this.blocks) {
+        out.push(b.attentionWeights(x));
+        x = b.forward(x);
+      }
+      return out;
+    });
   }
   namedWeights(): Record<string, tf.Variable> {
     return {
