@@ -180,7 +180,12 @@ import { saveCheckpoint } from ${JSON.stringify(path.join(ROOT, 'lib/train/check
     });
     // a child that dies before saving (e.g. a broken import) fails the test instead of leaving it pending
     await new Promise<void>((resolve, reject) => {
-      p.stdout.once('data', () => resolve());
+      // wait for the child's own line (its stdout also carries the tfjs backend line, earlier)
+      let out = '';
+      p.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('saving')) resolve();
+      });
       p.once('exit', (code) => reject(new Error(`the saver exited (${code}) before its first save`)));
     });
     await new Promise((r) => setTimeout(r, 20 + Math.random() * 300));
