@@ -11,10 +11,13 @@
 import { tf } from '../runtime/tf';
 import { Module } from '../nn/module';
 import type { ModelConfigs, ModelType } from './registry';
+import type { Rng } from '../random/rng';
 
 export interface ForwardOptions {
   /** Training mode: BatchNorm normalises with the batch's statistics (and updates its running ones). */
   training?: boolean;
+  /** Training mode: where dropout's masks come from (required by a model with dropout > 0). */
+  rng?: Rng;
 }
 
 export interface LanguageModel {

@@ -11,6 +11,7 @@ import { Bigram } from './zoo/bigram';
 import { MakemoreMLP } from './zoo/mlp';
 import { BagOfWords } from './zoo/bow';
 import { Transformer } from './zoo/transformer';
+import { WaveNet } from './zoo/wavenet';
 import type { ZooConfig } from './zoo/config';
 import { RecurrentLM, type RecurrentConfig } from './recurrent';
 
@@ -24,6 +25,7 @@ export interface ModelConfigs {
   mlp: ZooConfig;
   bow: ZooConfig;
   transformer: ZooConfig;
+  wavenet: ZooConfig;
   rnn: RecurrentConfig;
   gru: RecurrentConfig;
   lstm: RecurrentConfig;
@@ -38,6 +40,7 @@ const BUILDERS: { [T in ModelType]: (config: ModelConfigs[T], rng: Rng) => Langu
   mlp: (c, rng) => new MakemoreMLP(c, rng),
   bow: (c, rng) => new BagOfWords(c, rng),
   transformer: (c, rng) => new Transformer(c, rng),
+  wavenet: (c, rng) => new WaveNet(c, rng),
   rnn: (c, rng) => new RecurrentLM({ ...c, cell: 'rnn' }, rng),
   gru: (c, rng) => new RecurrentLM({ ...c, cell: 'gru' }, rng),
   lstm: (c, rng) => new RecurrentLM({ ...c, cell: 'lstm' }, rng),
@@ -57,7 +60,7 @@ export function createModel<T extends ModelType>(type: T, config: ModelConfigs[T
   return (BUILDERS[type] as (c: ModelConfigs[T], rng: Rng) => LanguageModel)(config, rng);
 }
 
-/** makemore's `--type`, in makemore's order. */
+/** makemore's `--type`, in makemore's order, and the WaveNet lecture's model. */
 export const ZOO_TYPES = [
   'bigram',
   'mlp',
@@ -66,6 +69,7 @@ export const ZOO_TYPES = [
   'lstm',
   'bow',
   'transformer',
+  'wavenet',
 ] as const satisfies readonly ModelType[];
 export type ZooType = (typeof ZOO_TYPES)[number];
 

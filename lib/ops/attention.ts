@@ -45,8 +45,15 @@ export function causalSelfAttention(qkv: tf.Tensor3D, nHead: number): tf.Tensor3
   return op(qkv) as tf.Tensor3D;
 }
 
-/** The same attention from tensor ops (makemore's CausalSelfAttention.forward after c_attn). */
-export function attentionReference(qkv: tf.Tensor3D, nHead: number): tf.Tensor3D {
+/**
+ * The same attention from tensor ops (makemore's CausalSelfAttention.forward after c_attn). `onWeights`
+ * transforms the attention weights [B, nHead, T, T] before they mix the values: dropout while training.
+ */
+export function attentionReference(
+  qkv: tf.Tensor3D,
+  nHead: number,
+  onWeights?: (att: tf.Tensor4D) => tf.Tensor4D,
+): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, C3] = qkv.shape;
     const E = C3 / 3;
@@ -60,12 +67,13 @@ export function attentionReference(qkv: tf.Tensor3D, nHead: number): tf.Tensor3D
       tf.Tensor4D,
       tf.Tensor4D,
     ];
-    const att = tf.softmax(
+    const weights = tf.softmax(
       tf
         .matMul(q, k, false, true)
         .mul(1 / Math.sqrt(hs))
         .add(mask),
-    );
+    ) as tf.Tensor4D;
+    const att = onWeights ? onWeights(weights) : weights;
     return tf
       .matMul(att as tf.Tensor4D, v)
       .transpose([0, 2, 1, 3])

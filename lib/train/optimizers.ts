@@ -15,6 +15,11 @@ export interface AdamOptions {
   epsilon?: number;
   /** Decoupled weight decay (AdamW, as torch.optim.AdamW: p ← p·(1 − lr·wd) before the Adam step). */
   weightDecay?: number;
+  /**
+   * Names of the variables weight decay leaves alone (torch's second parameter group with decay 0):
+   * minGPT decays only Linear weights, not biases, LayerNorm or embeddings. Absent: every one decays.
+   */
+  noDecay?: ReadonlySet<string>;
 }
 
 /** Adam's state by variable name: the step count and both moments, for checkpoints. */
@@ -35,6 +40,7 @@ export class Adam extends tf.Optimizer {
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
+  readonly noDecay: ReadonlySet<string>;
   private step = 0;
   private m = new Map<string, Float32Array>();
   private v = new Map<string, Float32Array>();
@@ -46,6 +52,7 @@ export class Adam extends tf.Optimizer {
     this.beta2 = opts.beta2 ?? 0.999;
     this.epsilon = opts.epsilon ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
+    this.noDecay = opts.noDecay ?? new Set();
   }
 
   override applyGradients(grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
@@ -73,7 +80,7 @@ export class Adam extends tf.Optimizer {
       const pg = f.put(n, valuesOf(grad));
       const pm = f.put(n, m);
       const pv = f.put(n, v);
-      f.k.adam_step(pp, pg, pm, pv, n, b1, b2, stepSize, bc2Sqrt, eps, decay);
+      f.k.adam_step(pp, pg, pm, pv, n, b1, b2, stepSize, bc2Sqrt, eps, this.noDecay.has(name) ? 1 : decay);
       m.set(f.view(pm, n));
       v.set(f.view(pv, n));
       const next = tensorFrom(f, pp, variable.shape);

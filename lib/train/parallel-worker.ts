@@ -7,7 +7,7 @@ import { tf, initTf } from '../runtime/tf';
 import { zooModel } from '../models/registry';
 import { TorchGenerator } from '../random/torch-generator';
 import { valuesOf } from '../backend/native/loader';
-import { EXIT, type ModelSpec, type SharedLayout } from './parallel';
+import { dropoutRng, EXIT, type ModelSpec, type SharedLayout } from './parallel';
 
 const { spec, layout } = workerData as { spec: ModelSpec; layout: SharedLayout };
 const control = new Int32Array(layout.control);
@@ -17,7 +17,7 @@ const batch = new Int32Array(layout.batch);
 const result = new Float64Array(layout.result);
 const T = layout.blockSize;
 
-function step(model: ReturnType<typeof zooModel>, rows: number): void {
+function step(model: ReturnType<typeof zooModel>, rows: number, seed: number): void {
   tf.tidy(() => {
     const vars = model.params();
     let off = 0;
@@ -28,7 +28,11 @@ function step(model: ReturnType<typeof zooModel>, rows: number): void {
     const X = batch.subarray(0, rows * T);
     const Y = batch.subarray(rows * T, 2 * rows * T);
     const { value, grads: g } = tf.variableGrads(
-      () => model.forward(tf.tensor2d(X, [rows, T], 'int32'), tf.tensor2d(Y, [rows, T], 'int32')).loss as tf.Scalar,
+      () =>
+        model.forward(tf.tensor2d(X, [rows, T], 'int32'), tf.tensor2d(Y, [rows, T], 'int32'), {
+          training: true,
+          rng: dropoutRng(seed, 1),
+        }).loss as tf.Scalar,
       vars,
     );
     off = 0;
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
     const rows = Atomics.load(control, 2);
     if (rows === EXIT) break;
     try {
-      step(model, rows);
+      step(model, rows, Atomics.load(control, 4));
     } catch (e) {
       const msg = new TextEncoder().encode(e instanceof Error ? e.message : String(e));
       new Uint8Array(layout.error).set(msg.subarray(0, layout.error.byteLength - 1));

@@ -16,6 +16,7 @@ import { tf } from '../runtime/tf';
 import { Frame, tensorFrom, valuesOf } from '../backend/native/loader';
 import type { LanguageModel } from '../models/language-model';
 import type { ZooConfig } from '../models/zoo/config';
+import { FastGenerator } from '../random/fast-generator';
 
 /** What the worker needs to rebuild the model. */
 export interface ModelSpec {
@@ -25,7 +26,7 @@ export interface ModelSpec {
 
 /** Shared buffers: see parallel-worker.ts for the worker's side. */
 export interface SharedLayout {
-  control: SharedArrayBuffer; // Int32Array: [go, done, rows (or EXIT), failed]
+  control: SharedArrayBuffer; // Int32Array: [go, done, rows (or EXIT), failed, dropout seed (or −1)]
   params: SharedArrayBuffer; // Float32Array: every parameter, in model.params() order
   grads: SharedArrayBuffer; // Float32Array: the worker's gradients, same order
   batch: SharedArrayBuffer; // Int32Array: X then Y of the worker's half
@@ -33,6 +34,11 @@ export interface SharedLayout {
   error: SharedArrayBuffer; // Uint8Array: a failing worker's message (UTF-8)
   maxRows: number;
   blockSize: number;
+}
+
+/** The generator half `half` of a step draws its dropout masks from (none without a seed). */
+export function dropoutRng(seed: number | undefined, half: 0 | 1): FastGenerator | undefined {
+  return seed === undefined || seed < 0 ? undefined : new FastGenerator(`dropout-${seed}-${half}`);
 }
 
 /** control[2] holds the worker's row count for a step, or this to make it exit. */
@@ -64,7 +70,7 @@ export class DataParallel {
     const maxRows = Math.ceil(maxBatch / 2);
     const T = spec.config.blockSize;
     const layout: SharedLayout = {
-      control: new SharedArrayBuffer(4 * 4),
+      control: new SharedArrayBuffer(4 * 5),
       params: new SharedArrayBuffer(4 * total),
       grads: new SharedArrayBuffer(4 * total),
       batch: new SharedArrayBuffer(4 * 2 * maxRows * T),
@@ -90,9 +96,16 @@ export class DataParallel {
 
   /**
    * Loss and gradients of the mean loss over a batch of rows × blockSize (X, Y as makemore: −1 targets
-   * are ignored): the worker takes the second half of the rows, this thread the first.
+   * are ignored): the worker takes the second half of the rows, this thread the first. A model with
+   * dropout needs `dropoutSeed` (a non-negative int32): each half draws its masks from a generator
+   * seeded with it and the half's index.
    */
-  gradients(X: Int32Array, Y: Int32Array, rows: number): { loss: tf.Scalar; grads: tf.NamedTensorMap } {
+  gradients(
+    X: Int32Array,
+    Y: Int32Array,
+    rows: number,
+    dropoutSeed?: number,
+  ): { loss: tf.Scalar; grads: tf.NamedTensorMap } {
     if (this.closed) throw new Error('data-parallel trainer is closed');
     const T = this.layout.blockSize;
     const mine = Math.ceil(rows / 2);
@@ -109,6 +122,7 @@ export class DataParallel {
     this.batch.set(X.subarray(mine * T, rows * T), 0);
     this.batch.set(Y.subarray(mine * T, rows * T), theirs * T);
     Atomics.store(this.control, 2, theirs);
+    Atomics.store(this.control, 4, dropoutSeed ?? -1);
     const done = Atomics.load(this.control, 1);
     Atomics.add(this.control, 0, 1);
     Atomics.notify(this.control, 0);
@@ -120,7 +134,7 @@ export class DataParallel {
     const { value, grads } = tf.variableGrads(() => {
       const x = tf.tensor2d(X.subarray(0, mine * T), [mine, T], 'int32');
       const y = tf.tensor2d(ownY, [mine, T], 'int32');
-      return this.model.forward(x, y).loss as tf.Scalar;
+      return this.model.forward(x, y, { training: true, rng: dropoutRng(dropoutSeed, 0) }).loss as tf.Scalar;
     }, vars);
 
     // wait for the worker, then combine: g = (n₁g₁ + n₂g₂) / (n₁ + n₂)

@@ -23,7 +23,7 @@ import { MLP } from '../../lib/models/lecture/mlp';
 import { RecurrentLM } from '../../lib/models/recurrent';
 import { loadMysteriousIsland, randomWindows } from '../../lib/data/corpus';
 import { zooModel, ZOO_TYPES } from '../../lib/models/registry';
-import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
+import { defaultConfig } from '../../lib/models/zoo/config';
 import { buildSequences, takeSequences, sequenceBlockSize } from '../../lib/data/sequences';
 import { LECTURE_MLP, MAKEMORE_TRAINING, batchNormMLP } from '../../lib/models/presets';
 import { createOptimizer } from '../../lib/train/optimizers';
@@ -171,7 +171,10 @@ function cases(words: string[], vocab: Vocab): Case[] {
     })),
     ...ZOO_TYPES.map((type): Case => ({
       name: `zoo-${type}`,
-      what: `makemore ${type} (n_layer 4, n_head 4, n_embd 64, n_embd2 64), batch 32, AdamW`,
+      what:
+        type === 'wavenet'
+          ? "the WaveNet lecture's model on makemore's sequences (context 8, n_embd 24, n_hidden 128), batch 32, AdamW"
+          : `makemore ${type} (n_layer 4, n_head 4, n_embd 64, n_embd2 64), batch 32, AdamW`,
       warmup: 10,
       steps: 100,
       make: () => zooCase(words, vocab, type, false),
@@ -191,7 +194,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
 async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: boolean): Promise<Bench> {
   const T = sequenceBlockSize(words);
   const seqs = buildSequences(words, vocab, T);
-  const config = { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize: T };
+  const config = { ...defaultConfig(type), vocabSize: vocab.size, blockSize: T };
   const m = zooModel(type, config, new TorchGenerator(3407));
   const rng = new TorchGenerator(1);
   const { learningRate, beta1, beta2, weightDecay } = MAKEMORE_TRAINING;
@@ -209,7 +212,7 @@ async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: 
         const c = opt.minimize(
           () => {
             const b = sequenceBatch(seqs, rng, 32);
-            return m.forward(b.X, b.Y).loss!;
+            return m.forward(b.X, b.Y, { training: true }).loss!;
           },
           true,
           m.params(),

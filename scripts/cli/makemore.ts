@@ -16,10 +16,11 @@ import { sequenceBlockSize, takeSequences, type Sequences } from '../../lib/data
 import { makemoreData, type MakemoreData } from '../../lib/data/setups';
 import { MAKEMORE_BATCH_SIZE, MAKEMORE_TRAINING } from '../../lib/models/presets';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
-import { DataParallel } from '../../lib/train/parallel';
+import { DataParallel, dropoutRng } from '../../lib/train/parallel';
+import { Transformer } from '../../lib/models/zoo/transformer';
 import { readLossLog } from '../../lib/train/curves';
 import { isZooType, zooModel, ZOO_TYPES } from '../../lib/models/registry';
-import { DEFAULT_CONFIG, type ZooConfig } from '../../lib/models/zoo/config';
+import { DEFAULT_CONFIG, defaultConfig, type ZooConfig } from '../../lib/models/zoo/config';
 import { type LanguageModel } from '../../lib/models/language-model';
 import { generateWords } from '../../lib/sample/generate';
 import {
@@ -61,7 +62,17 @@ const USAGE = `usage: npm run makemore -- [options]
   --init-seed N         reseeds the initialisation and the batches only (same test set, another run)
   --batch-size N        (default 32)      --learning-rate X   (default 5e-4)
   --weight-decay X      (default 0.01)    --eval-every N      (default 500)
-  --n-layer N --n-head N --n-embd N --n-embd2 N   model size (defaults 4, 4, 64, 64)
+  --n-layer N --n-head N --n-embd N --n-embd2 N   model size (defaults 4, 4, 64, 64; wavenet: n_layer 3
+                        levels fusing pairs = context 8, n_embd 24, n_embd2 128 hidden, as the lecture)
+  --grad-clip X         clip the gradients' global norm to X before each update (default 0: never)
+  --lr-drop STEP        from step STEP on, the learning rate is a tenth (a step decay; default: never)
+  the transformer only:
+  --dropout P           on the embeddings, attention weights and residual branches (default 0)
+  --init torch|gpt      PyTorch's default initialisation, or minGPT's N(0, 0.02) (default torch)
+  --decay all|linear    weight decay on every parameter, or on Linear weights only (minGPT) (default all)
+  --june-2022           makemore's first version's settings, for which its README quotes test loss ~1.92:
+                        --dropout 0.1 --weight-decay 0.1 --decay linear --grad-clip 1 --init gpt --seed 1337
+                        (flags given as well win)
   --num-samples N       (default 10)      --temperature X (default 1)   --top-k N
   --workers 1|2         threads that share each batch (default 1; 2 needs --batch-size ≥ 2). 2 uses the
                         second core: the transformer step went from 71 to 48.5 ms on a quiet 2-core
@@ -102,8 +113,13 @@ const STRING_OPTS = [
   'top-k',
   'workers',
   'init-seed',
+  'grad-clip',
+  'dropout',
+  'init',
+  'decay',
+  'lr-drop',
 ] as const;
-const BOOL_OPTS = ['resume', 'overwrite', 'sample-only', 'help'] as const;
+const BOOL_OPTS = ['resume', 'overwrite', 'sample-only', 'june-2022', 'help'] as const;
 const DEFAULTS = {
   input: 'data/names.txt',
   'work-dir': 'out/makemore',
@@ -117,7 +133,19 @@ const DEFAULTS = {
   'num-samples': '10',
   temperature: '1',
   workers: '1',
+  'grad-clip': '0',
+  decay: 'all',
 };
+
+/** --june-2022: makemore's settings of June 2022 (its git history: the first commit to 2022-08-20). */
+const JUNE_2022 = {
+  dropout: '0.1',
+  'weight-decay': '0.1',
+  decay: 'linear',
+  'grad-clip': '1',
+  init: 'gpt',
+  seed: '1337',
+} as const;
 
 function num(
   v: string | undefined,
@@ -138,13 +166,24 @@ function num(
 function parse(argv: readonly string[]) {
   const { values, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS);
   if (explicit.has('input-file')) explicit.add('input');
+  const june = values['june-2022'] === true;
   const str = (k: keyof typeof DEFAULTS | (typeof STRING_OPTS)[number]) =>
-    (values[k] as string | undefined) ?? (DEFAULTS as Record<string, string>)[k];
+    (values[k] as string | undefined) ??
+    (june ? (JUNE_2022 as Record<string, string>)[k] : undefined) ??
+    (DEFAULTS as Record<string, string>)[k];
   const type = str('type') as string;
   if (!isZooType(type)) throw new UsageError(`unknown model type '${type}': choose one of ${ZOO_TYPES.join(', ')}`);
   const temperature = num(str('temperature'), 'temperature')!;
   if (!(temperature > 0)) throw new UsageError(`--temperature must be > 0, got '${str('temperature')}'`);
   const workers = num(str('workers'), 'workers', { int: true, min: 1 })!;
+  const init = str('init');
+  if (init !== undefined && init !== 'torch' && init !== 'gpt')
+    throw new UsageError(`--init must be torch or gpt, got '${init}'`);
+  const decay = str('decay')!;
+  if (decay !== 'all' && decay !== 'linear') throw new UsageError(`--decay must be all or linear, got '${decay}'`);
+  const dropout = num(str('dropout'), 'dropout', { min: 0 });
+  if (dropout !== undefined && !(dropout < 1))
+    throw new UsageError(`--dropout must be in [0, 1), got '${str('dropout')}'`);
   if (workers > 2) throw new UsageError(`--workers must be 1 or 2, got '${str('workers')}'`);
   const a = {
     explicit,
@@ -170,7 +209,23 @@ function parse(argv: readonly string[]) {
     numSamples: num(str('num-samples'), 'num-samples', { int: true, min: 0 })!,
     temperature,
     topK: num(str('top-k'), 'top-k', { int: true, min: 1 }),
+    gradClip: num(str('grad-clip'), 'grad-clip', { min: 0 })!,
+    lrDrop: num(str('lr-drop'), 'lr-drop', { int: true, min: 1 }),
+    dropout,
+    init: init as 'torch' | 'gpt' | undefined,
+    decay: decay as 'all' | 'linear',
   };
+  if (june) for (const k of Object.keys(JUNE_2022)) explicit.add(k);
+  if (a.type !== 'transformer')
+    for (const [flag, given] of [
+      ['dropout', a.dropout !== undefined && a.dropout > 0],
+      ['init', a.init === 'gpt'],
+      ['decay', a.decay === 'linear'],
+    ] as const)
+      if (given && explicit.has(flag))
+        throw new UsageError(
+          `--${flag} is the transformer's only (--type ${a.type})${june ? ' (set by --june-2022)' : ''}`,
+        );
   if (a.resume && a.overwrite)
     throw new UsageError('--resume continues the run in --work-dir, --overwrite replaces it: give one of them');
   if (a.sampleOnly && (a.resume || a.overwrite))
@@ -193,6 +248,10 @@ interface Settings {
   workers: number;
   words: number;
   dataSha256: string;
+  /** Absent in checkpoints of older runs: 0 (no clipping) and 'all'. */
+  gradClip?: number;
+  decay?: 'all' | 'linear';
+  lrDrop?: number | null;
 }
 
 /** The files a run leaves in its work dir (latest.prev/best.prev: a save killed between its renames; model/, optimizer/: older versions). */
@@ -379,6 +438,10 @@ function checkRunState(a: Args, paths: RunPaths): Resumed | null | ExitCode {
       );
     }
   }
+  if (a.workers === 2 && a.type === 'wavenet')
+    return usageExit(
+      "--workers 2 splits every batch in two, but WaveNet's BatchNorm needs the whole batch's statistics: use --workers 1",
+    );
   if (a.workers === 2 && a.batchSize < 2)
     return usageExit(`--workers 2 splits every batch in two: it needs --batch-size ≥ 2, got ${a.batchSize}`);
   if (a.type === 'transformer') {
@@ -438,6 +501,8 @@ function checkpointConflicts(a: Args, topology: SavedTopology<ZooConfig>, settin
   conflict('n-head', a.nHead, cfg.nHead);
   conflict('n-embd', a.nEmbd, cfg.nEmbd);
   conflict('n-embd2', a.nEmbd2, cfg.nEmbd2);
+  conflict('dropout', a.dropout, cfg.dropout ?? 0);
+  conflict('init', a.init, cfg.init ?? 'torch');
   if (a.explicit.has('seed')) conflict('seed', a.seed, settings.seed);
   if (a.explicit.has('init-seed')) conflict('init-seed', a.initSeed, settings.initSeed ?? settings.seed);
   return conflicts;
@@ -448,7 +513,8 @@ function adoptCheckpointSettings(a: Args, from: string, topology: SavedTopology<
   const changed: string[] = [];
   const take = <K extends keyof Args>(flag: string, key: K, theirs: Args[K]) => {
     if (!a.explicit.has(flag)) a[key] = theirs;
-    else if (a[key] !== theirs) changed.push(`--${flag} ${String(a[key])} (the run so far: ${String(theirs)})`);
+    else if (a[key] !== theirs)
+      changed.push(`--${flag} ${String(a[key])} (the run so far: ${String(theirs ?? 'none')})`);
   };
   take('input', 'input', settings.input);
   a.seed = settings.seed;
@@ -461,6 +527,9 @@ function adoptCheckpointSettings(a: Args, from: string, topology: SavedTopology<
     take('learning-rate', 'lr', settings.learningRate);
     take('weight-decay', 'wd', settings.weightDecay);
     take('workers', 'workers', settings.workers);
+    take('grad-clip', 'gradClip', settings.gradClip ?? 0);
+    take('decay', 'decay', settings.decay ?? 'all');
+    take('lr-drop', 'lrDrop', settings.lrDrop ?? undefined);
     if (!a.explicit.has('max-steps')) a.maxSteps = settings.maxSteps;
     if (!a.explicit.has('eval-every')) a.evalEvery = settings.evalEvery;
     if (changed.length)
@@ -484,12 +553,14 @@ function loadData(a: Args, resumed: Resumed | null): RunData | ExitCode {
   let vocab = Vocab.fromWords(words, boundary);
   const longest = sequenceBlockSize(words) - 1;
   let blockSize = longest + 1;
-  let config: ZooConfig = { ...DEFAULT_CONFIG, vocabSize: vocab.size, blockSize };
+  let config: ZooConfig = { ...defaultConfig(a.type), vocabSize: vocab.size, blockSize };
   for (const [k, v] of [
     ['nLayer', a.nLayer],
     ['nHead', a.nHead],
     ['nEmbd', a.nEmbd],
     ['nEmbd2', a.nEmbd2],
+    ['dropout', a.dropout],
+    ['init', a.init],
   ] as const)
     if (v !== undefined) config = { ...config, [k]: v };
   if (resumed) {
@@ -557,6 +628,7 @@ async function buildModel(a: Args, config: ZooConfig, resumed: Resumed | null): 
     beta1: MAKEMORE_TRAINING.beta1,
     beta2: MAKEMORE_TRAINING.beta2,
     weightDecay: a.wd,
+    noDecay: a.decay === 'linear' && model instanceof Transformer ? model.noDecay() : undefined,
   }) as Adam;
   let startStep = 0;
   let best = Infinity;
@@ -623,6 +695,9 @@ function checkpointWriters(
     workers: a.workers,
     words: run.words.length,
     dataSha256: run.dataSha256,
+    gradClip: a.gradClip,
+    decay: a.decay,
+    lrDrop: a.lrDrop ?? null,
   };
   const topology: SavedTopology<ZooConfig> = {
     sequentia: 1,
@@ -660,6 +735,9 @@ async function trainRun(ctx: TrainContext, progress: Progress, signals: Signals)
   const { a, model, run } = ctx;
   const { data } = run;
   const { batchRng } = progress;
+  // a seed per step for dropout's masks (drawn only with dropout, so other runs' batches stay as they were)
+  const dropping = (run.config.dropout ?? 0) > 0;
+  const dropoutSeed = () => (dropping ? (batchRng.randint(0, 2 ** 31 - 1, 1)[0] as number) : undefined);
   const parallel =
     a.workers > 1 ? await DataParallel.start({ type: a.type, config: run.config }, model, a.batchSize) : null;
   const t0 = performance.now();
@@ -673,19 +751,21 @@ async function trainRun(ctx: TrainContext, progress: Progress, signals: Signals)
         steps: chunk,
         params: model.params(),
         optimizer: ctx.opt,
-        learningRate: a.lr,
+        // the step about to run is progress.step + 1
+        learningRate: () => (a.lrDrop !== undefined && progress.step + 1 > a.lrDrop ? a.lr / 10 : a.lr),
+        gradClip: a.gradClip > 0 ? a.gradClip : undefined,
         label: a.type,
         ...(parallel
           ? {
               gradients: () => {
                 const b = takeSequences(data.train, batchRng.randint(0, data.train.n, a.batchSize));
-                return parallel.gradients(b.X, b.Y, a.batchSize);
+                return parallel.gradients(b.X, b.Y, a.batchSize, dropoutSeed());
               },
             }
           : {
               loss: () => {
                 const b = sequenceBatch(data.train, batchRng, a.batchSize);
-                return model.forward(b.X, b.Y).loss!;
+                return model.forward(b.X, b.Y, { training: true, rng: dropoutRng(dropoutSeed(), 0) }).loss!;
               },
             }),
         onStep: async (_i, loss) => {

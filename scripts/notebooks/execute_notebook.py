@@ -228,7 +228,9 @@ def main():
         timeout=args.timeout,
         startup_timeout=120,
         allow_errors=False,
-        record_timing=True,
+        # No execution timestamps in the executed copy's cell metadata: two runs of a notebook diff only
+        # where an output changed (the runner times cells itself, from the events below).
+        record_timing=False,
         # On timeout: interrupt the kernel (lib's loops stop within a second), give it iopub_timeout to
         # show what it did, and fail the cell with this reply instead of waiting another full timeout.
         interrupt_on_timeout=True,

@@ -6,6 +6,7 @@
  *   <out>/report.json  the same run as JSON: settings, and per notebook and per code cell a status and
  *                      seconds
  *
+ * A failed output check (--check) is a failure of kind "check" naming the cell, the number, expected and got.
  * Both are rewritten after every notebook (so a runner killed mid-run leaves what it knew), on a
  * signal and at the end, each atomically: a temporary file in the same folder, fsync, rename.
  */
@@ -47,6 +48,9 @@ export interface NotebookReport {
   name: string;
   /** relative to the project root */
   path: string;
+  /** 'full' or the parameter set applied (--quick: 'quick'), and every parameter's value (none: no parameters cell) */
+  parameter_set?: string;
+  parameters?: Record<string, string | number | boolean>;
   status: NotebookStatus;
   seconds: number;
   cells: CellReport[];

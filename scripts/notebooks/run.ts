@@ -5,6 +5,8 @@
  *   npm run notebooks                       # real settings, outputs in out/notebooks
  *   npm run notebooks -- --quick            # shrunken training work (CI)
  *   npm run notebooks -- --only 02 --only 03 --out /tmp/nb --in-place --timeout 600
+ *   npm run notebooks -- --only 05 -p steps=50000 -p lr=0.05   # parameters, papermill's way
+ *   npm run notebooks -- --quick --check    # compare printed numbers with notebooks/references/*.quick.json
  *
  * A failing cell makes the run exit 1 naming the notebook, the cell, its source and the real error.
  * Faults are reported the same way and never leave a process behind: the executor and the kernel each
@@ -20,9 +22,35 @@ import { ensureJupyter, ensureKernelspec, KERNEL_NAME, KERNELS_DIR, notebookProb
 import { exportFigures } from '../cli/figures';
 import { findChromium, CHROMIUM_HINT } from '../../lib/viz/export';
 import { writeReports, type CellReport, type FailureReport, type NotebookReport, type RunReport } from './report';
+import os from 'node:os';
+import {
+  ParameterError,
+  planParameters,
+  prepareNotebook,
+  stripRun,
+  sourceOf,
+  type NotebookJson,
+  type Plan,
+} from './parameters';
+import { checkSpec, compareReferences, referencesOf, serializeReferences, type ReferenceFile } from './references';
 
-const USAGE = `usage: npm run notebooks -- [--quick] [--out DIR] [--only TEXT]... [--in-place] [--timeout SECONDS] [--bail]
-  --quick        shrink training work so every cell runs fast (sets SEQUENTIA_QUICK=1)
+const USAGE = `usage: npm run notebooks -- [--quick] [-p NAME=VALUE]... [--check | --update-references] [--out DIR]
+                             [--only TEXT]... [--in-place] [--timeout SECONDS] [--bail]
+  --quick        the notebooks' quick parameter set (metadata.sequentia.parameter_sets.quick): shrunken
+                 training work so every cell runs fast; also sets SEQUENTIA_QUICK=1 for the kernel
+  -p NAME=VALUE  set a parameter of the notebook's parameters cell (the code cell tagged 'parameters'),
+                 repeatable, over --quick's set: a cell tagged 'injected-parameters' declaring it again
+                 goes right after that cell (papermill's way), and the executed copy records every
+                 parameter in metadata.sequentia.parameters. VALUE is read as JSON when it parses
+                 (50000, 0.05, true, "text"), else as text; it must have the default's type.
+                 Also --parameter NAME=VALUE.
+  --check        compare the numbers every code cell prints with <dir>/references/<notebook>.<set>.json
+                 (set: quick with --quick, else full); a difference fails the notebook naming the cell,
+                 the number's position, expected and got. Not with -p.
+  --update-references
+                 write those reference files from this run (review the diff like code). Not with
+                 --check or -p.
+  --references DIR  where reference files are (default <dir>/references)
   --out DIR      where executed notebooks go (default out/notebooks)
   --only TEXT    run only notebooks whose file name contains TEXT (repeatable)
   --in-place     also copy each notebook that passed back into the notebook folder (--out itself
@@ -41,8 +69,10 @@ reports (in --out, rewritten after every notebook, on a signal and at the end):
 
 exit codes:
   0    every notebook ran
-  1    a notebook failed (a cell's error, an asynchronous error, a timeout, a dead kernel or executor)
-  2    usage or bad input (unknown flag, malformed notebook, --out that is the notebook folder)
+  1    a notebook failed (a cell's error, an asynchronous error, a timeout, a dead kernel or executor, --check)
+  2    usage or bad input (unknown flag, malformed notebook, --out that is the notebook folder, unknown
+       parameter, a value of the wrong type, -p for a notebook without a parameters cell, a
+       parameters cell that is not \`const name = literal;\` lines, a missing reference file)
   3    Jupyter is missing and could not be installed
   129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM; the executor and kernel are killed`;
 
@@ -108,16 +138,25 @@ interface Result {
   failureReport?: FailureReport;
 }
 
+/** `-p X` and `-pX` are --parameter X (parseFlags knows long flags only). */
+function expandShortFlags(argv: readonly string[]): string[] {
+  return argv.flatMap((a) => (a === '-p' ? ['--parameter'] : a.startsWith('-p') && a.length > 2 && !a.startsWith('--') ? [`--parameter=${a.slice(2)}`] : [a]));
+}
+
 function parse() {
   try {
     const { values: v } = parseFlags(
-      process.argv.slice(2),
-      ['out', 'only', 'timeout', 'dir', 'figures'],
-      ['quick', 'in-place', 'bail', 'no-figures', 'help'],
-      ['only'],
+      expandShortFlags(process.argv.slice(2)),
+      ['out', 'only', 'timeout', 'dir', 'figures', 'parameter', 'references'],
+      ['quick', 'in-place', 'bail', 'no-figures', 'help', 'check', 'update-references'],
+      ['only', 'parameter'],
     );
     return {
       quick: v.quick === true,
+      parameters: (v.parameter as string[] | undefined) ?? [],
+      check: v.check === true,
+      'update-references': v['update-references'] === true,
+      references: v.references as string | undefined,
       out: (v.out as string | undefined) ?? path.join('out', 'notebooks'),
       only: v.only as string[] | undefined,
       'in-place': v['in-place'] === true,
@@ -195,7 +234,7 @@ async function executeOne(
     python,
     [
       path.join(ROOT, 'scripts', 'notebooks', 'execute_notebook.py'),
-      nb.path,
+      nb.input,
       outPath,
       '--kernel',
       KERNEL_NAME,
@@ -378,13 +417,40 @@ function failureReport(
 
 interface Notebook {
   path: string;
+  /** the cells' sources as executed (with the injected parameters cell, if any) */
   cells: string[];
-  /** indices of the code cells */
+  /** indices of the code cells (in the executed copy) */
   code: number[];
+  /** what runs: the notebook with its parameters injected, ids filled in and the run's metadata */
+  prepared: NotebookJson;
+  /** the file the executor reads (a temporary copy of `prepared`) */
+  input: string;
+  plan: Plan;
 }
 
-/** Reads and checks every selected notebook before any kernel starts; exits 2 listing the bad ones. */
-function loadNotebooks(nbDir: string, names: string[]): Notebook[] {
+interface Options {
+  set: string;
+  assignments: string[];
+  /** where reference files are read or written, null: neither --check nor --update-references */
+  references: string | null;
+  check: boolean;
+}
+
+/** Reference file of a notebook for a parameter set: <references>/<name>.<set>.json. */
+const referencePath = (dir: string, nbPath: string, set: string): string =>
+  path.join(dir, `${path.basename(nbPath).replace(/\.ipynb$/, '')}.${set}.json`);
+
+let inputDir: string | null = null;
+function removeInputs(): void {
+  if (inputDir) fs.rmSync(inputDir, { recursive: true, force: true });
+  inputDir = null;
+}
+
+/**
+ * Reads and checks every selected notebook before any kernel starts (JSON, parameters, -p values,
+ * check settings, reference files for --check); exits 2 listing the bad ones, one line each.
+ */
+function loadNotebooks(nbDir: string, names: string[], opts: Options): Notebook[] {
   const bad: string[] = [];
   const good: Notebook[] = [];
   for (const name of names) {
@@ -402,18 +468,98 @@ function loadNotebooks(nbDir: string, names: string[]): Notebook[] {
       bad.push(`${rel}: ${problem}`);
       continue;
     }
-    const cells = (JSON.parse(text) as { cells: { cell_type: string; source: string | string[] }[] }).cells;
+    const json = JSON.parse(text) as NotebookJson;
+    let plan: Plan;
+    try {
+      plan = planParameters(json, rel, opts.set, opts.assignments);
+    } catch (e) {
+      if (!(e instanceof ParameterError)) throw e;
+      bad.push(e.message);
+      continue;
+    }
+    const prepared = prepareNotebook(json, plan);
+    const specProblem = prepared.cells.flatMap((c, i) => {
+      try {
+        checkSpec(c);
+        return [];
+      } catch (e) {
+        return [`${rel}: cell ${i + 1} (id ${c.id}): ${(e as Error).message}`];
+      }
+    });
+    if (specProblem.length > 0) {
+      bad.push(specProblem[0]!);
+      continue;
+    }
+    if (opts.check && opts.references) {
+      const ref = referencePath(opts.references, file, plan.set);
+      if (!fs.existsSync(ref)) {
+        bad.push(
+          `${rel}: --check: no reference file ${path.relative(ROOT, ref) || ref}; write it with --update-references${plan.set === 'full' ? '' : ` --${plan.set}`} and review it`,
+        );
+        continue;
+      }
+    }
     good.push({
       path: file,
-      cells: cells.map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source)),
-      code: cells.flatMap((c, i) => (c.cell_type === 'code' ? [i] : [])),
+      cells: prepared.cells.map(sourceOf),
+      code: prepared.cells.flatMap((c, i) => (c.cell_type === 'code' ? [i] : [])),
+      prepared,
+      input: '',
+      plan,
     });
   }
   if (bad.length > 0) {
     for (const b of bad) console.error(b);
     process.exit(2);
   }
+  inputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-run-'));
+  for (const nb of good) {
+    nb.input = path.join(inputDir, path.basename(nb.path));
+    fs.writeFileSync(nb.input, JSON.stringify(nb.prepared, null, 1) + '\n');
+  }
   return good;
+}
+
+/**
+ * --check / --update-references for a notebook that ran: null when fine (or written), else the
+ * failure text naming notebook, cell, position, expected and got, and its report.
+ */
+function checkOutputs(
+  nb: Notebook,
+  outPath: string,
+  refDir: string,
+  mode: 'check' | 'update',
+): { text: string; report: FailureReport } | { written: string } | null {
+  const rel = path.relative(ROOT, nb.path);
+  const executed = JSON.parse(fs.readFileSync(outPath, 'utf8')) as NotebookJson;
+  const file = referencePath(refDir, nb.path, nb.plan.set);
+  if (mode === 'update') {
+    const refs = referencesOf(executed, rel, nb.plan.set, nb.plan.values);
+    fs.mkdirSync(refDir, { recursive: true });
+    fs.writeFileSync(file, serializeReferences(refs));
+    return { written: path.relative(ROOT, file) || file };
+  }
+  const ref = JSON.parse(fs.readFileSync(file, 'utf8')) as ReferenceFile;
+  const diffs = compareReferences(executed, ref);
+  if (diffs.length === 0) return null;
+  const lines = diffs.map(
+    (d) => `  ${d.code_cell ? cellName(d.cell - 1, d.code_cell - 1) : `cell ${d.cell}`}, id ${d.id}: ${d.message}`,
+  );
+  const text = `${rel}: output check failed against ${path.relative(ROOT, file)} (${diffs.length} cell(s) differ)\n${lines.join('\n')}`;
+  const first = diffs[0]!;
+  const source = first.code_cell ? (nb.cells[first.cell - 1] ?? '') : '';
+  return {
+    text,
+    report: {
+      kind: 'check',
+      cell: first.cell,
+      code_cell: first.code_cell || null,
+      message: `${first.code_cell ? cellName(first.cell - 1, first.code_cell - 1) : `cell ${first.cell}`} (id ${first.id}) output check failed: ${first.message}`.slice(0, 400),
+      error: lines.join('\n'),
+      source_head: source.split('\n').slice(0, 6).join('\n'),
+      text,
+    },
+  };
 }
 
 /** Real path of p, or of its longest existing ancestor plus the rest (--out may not exist yet). */
@@ -532,6 +678,16 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
+  if (args.check && args['update-references']) {
+    console.error(`--check and --update-references do not go together: check against the references, or write them\n${USAGE}`);
+    process.exit(2);
+  }
+  if ((args.check || args['update-references']) && args.parameters.length > 0) {
+    console.error(
+      `--${args.check ? 'check' : 'update-references'} with -p: references belong to a named parameter set (full, or --quick), not to ad-hoc values`,
+    );
+    process.exit(2);
+  }
   const timeout = Number(args.timeout);
   if (!Number.isInteger(timeout) || timeout <= 0) {
     console.error(`--timeout must be a positive whole number of seconds, got '${args.timeout}'\n${USAGE}`);
@@ -565,7 +721,14 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const notebooks = loadNotebooks(nbDir, names);
+  const refDir = path.resolve(ROOT, args.references ?? path.join(args.dir!, 'references'));
+  const notebooks = loadNotebooks(nbDir, names, {
+    set: args.quick ? 'quick' : 'full',
+    assignments: args.parameters,
+    references: args.check || args['update-references'] ? refDir : null,
+    check: args.check,
+  });
+  process.on('exit', removeInputs);
 
   const python = ensureJupyter();
   ensureKernelspec();
@@ -601,11 +764,17 @@ async function main(): Promise<void> {
       kernel: KERNEL_NAME,
       node: process.version,
       backend: process.env.SEQUENTIA_BACKEND ?? null,
+      parameter_set: args.quick ? 'quick' : 'full',
+      parameters: args.parameters,
+      check: args.check,
+      update_references: args['update-references'],
     },
     figures: args['no-figures'] ? { status: 'skipped', reason: '--no-figures' } : { status: 'pending' },
     notebooks: notebooks.map((nb) => ({
       name: path.basename(nb.path),
       path: path.relative(ROOT, nb.path),
+      parameter_set: nb.plan.set,
+      parameters: nb.plan.values,
       status: 'pending',
       seconds: 0,
       cells: nb.code.map((index, k) => ({
@@ -620,6 +789,7 @@ async function main(): Promise<void> {
   };
   saveReport();
   const results: Result[] = [];
+  let checkMs = 0;
   for (const [i, nb] of notebooks.entries()) {
     const name = path.basename(nb.path);
     console.log(`[${i + 1}/${notebooks.length}] ${name}  (elapsed ${fmt((Date.now() - started) / 1000)})`);
@@ -633,6 +803,14 @@ async function main(): Promise<void> {
       timeout,
     );
     if (!r.ok && r.seconds === 0) r.seconds = Math.round(Date.now() - notebookStartedAt) / 1000;
+    if (r.ok && (args.check || args['update-references'])) {
+      const t0 = performance.now();
+      const c = checkOutputs(nb, outPath, refDir, args.check ? 'check' : 'update');
+      checkMs += performance.now() - t0;
+      if (c && 'written' in c) console.log(`      references: ${c.written}`);
+      else if (c) Object.assign(r, { ok: false, failure: c.text, failureReport: c.report });
+      else console.log(`      check: every printed number matches ${path.relative(ROOT, referencePath(refDir, nb.path, nb.plan.set))}`);
+    }
     const entry = report.notebooks[i]!;
     notebookReport(entry, r);
     if (r.badInput) {
@@ -647,7 +825,11 @@ async function main(): Promise<void> {
     results.push(r);
     saveReport();
     console.log(`      ${r.ok ? 'ok' : 'FAILED'}: ${r.cells} code cells in ${fmt(r.seconds)}`);
-    if (r.ok && args['in-place']) fs.copyFileSync(outPath, nb.path);
+    if (r.ok && args['in-place'])
+      fs.writeFileSync(
+        nb.path,
+        JSON.stringify(stripRun(JSON.parse(fs.readFileSync(outPath, 'utf8')) as NotebookJson), null, 1) + '\n',
+      );
     if (!r.ok && args.bail) {
       for (const later of report.notebooks.slice(i + 1))
         Object.assign(later, { status: 'skipped', reason: `not run: --bail stopped the run after ${name} failed` });
@@ -693,6 +875,8 @@ async function main(): Promise<void> {
     );
   const failed = results.filter((r) => !r.ok);
   console.log(`total ${fmt((Date.now() - started) / 1000)}`);
+  if (args.check || args['update-references'])
+    console.log(`${args.check ? 'output check' : 'references written'}: ${(checkMs / 1000).toFixed(2)} s of the total`);
   for (const r of failed) console.error(`\n${r.failure}\n`);
   report.status = failed.length > 0 ? 'failed' : 'passed';
   saveReport();

@@ -130,7 +130,7 @@ def zoo_case(words, stoi, kind):
 
     def step():
         ix = torch.randint(0, len(words), (32,), generator=g)
-        loss = zoo.loss(model(X[ix]), Y[ix])
+        loss = zoo.model_loss(model, X[ix], Y[ix])
         model.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

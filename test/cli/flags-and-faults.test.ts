@@ -142,16 +142,23 @@ test('makemore: a live lock stops a second run (exit 2, lock and PID named); a s
   assert.equal(fs.existsSync(lock), false);
 });
 
-for (const workers of ['1', '2']) {
-  test(`makemore: N steps straight == N/2 steps + --resume N/2 (weights, moments, generator, logged losses), --workers ${workers}`, () => {
+// the June 2022 transformer: dropout masks, clipping and minGPT's decay groups resume exactly too
+const JUNE = [...TINY, '--type', 'transformer', '--n-layer', '1', '--n-head', '2', '--june-2022'];
+for (const [workers, model, flags] of [
+  ['1', 'mlp', TINY],
+  ['2', 'mlp', TINY],
+  ['1', 'transformer', JUNE],
+  ['2', 'transformer', JUNE],
+] as const) {
+  test(`makemore: N steps straight == N/2 steps + --resume N/2 (weights, moments, generator, logged losses), ${model}, --workers ${workers}`, () => {
     const a = newDir();
     const b = newDir();
     const w = ['--workers', workers];
-    assert.equal(makemore([...TINY, ...w, '--work-dir', a, '--max-steps', '20']).code, 0);
-    assert.equal(makemore([...TINY, ...w, '--work-dir', b, '--max-steps', '10']).code, 0);
+    assert.equal(makemore([...flags, ...w, '--work-dir', a, '--max-steps', '20']).code, 0);
+    assert.equal(makemore([...flags, ...w, '--work-dir', b, '--max-steps', '10']).code, 0);
     const r = makemore(['--work-dir', b, '--resume', '--max-steps', '20']); // every other flag from the checkpoint
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /loaded mlp .*step 10/);
+    assert.match(r.out, new RegExp(`loaded ${model} .*step 10`));
     for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin', 'best/model/weights.bin'])
       assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
     const ia = readCheckpoint(path.join(a, 'latest')).info;
@@ -166,6 +173,22 @@ for (const workers of ['1', '2']) {
     );
   });
 }
+
+test('makemore --lr-drop N: a tenth of the learning rate from step N + 1, the same as resuming at step N with it', () => {
+  const a = newDir();
+  const b = newDir();
+  const tiny = [...TINY, '--learning-rate', '0.01', '--eval-every', '3'];
+  assert.equal(makemore([...tiny, '--work-dir', a, '--max-steps', '6', '--lr-drop', '3']).code, 0);
+  assert.equal(makemore([...tiny, '--work-dir', b, '--max-steps', '3']).code, 0);
+  const r = makemore(['--work-dir', b, '--resume', '--max-steps', '6', '--learning-rate', '0.001']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /resuming with --learning-rate 0\.001 \(the run so far: 0\.01\)/);
+  for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin'])
+    assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
+  const c = newDir();
+  assert.equal(makemore([...tiny, '--work-dir', c, '--max-steps', '6', '--lr-drop', '4']).code, 0);
+  assert.ok(!bytes(path.join(a, 'latest/model/weights.bin')).equals(bytes(path.join(c, 'latest/model/weights.bin'))));
+});
 
 test('makemore: Ctrl-C during --max-steps -1 saves the latest state (exit 130, lock gone); resuming from it is exact', async () => {
   const dir = newDir();
@@ -253,6 +276,9 @@ test('makemore --resume: flags that contradict the checkpoint are errors naming 
   const s = makemore(['--work-dir', dir, '--resume', '--seed', '1']);
   assert.equal(s.code, 2);
   assert.match(s.err, /--seed 1, but the checkpoint's is 3407/);
+  const d = makemore(['--work-dir', dir, '--resume', '--june-2022']);
+  assert.equal(d.code, 2);
+  assert.ok(d.err.includes("--seed 1337, but the checkpoint's is 3407"), d.err);
   assert.deepEqual(snapshot(dir), before);
 });
 
@@ -323,6 +349,19 @@ test('makemore: data and flag problems are clear errors before training (exit 1 
     const r = makemore([...TINY, '--work-dir', dir, ...bad]);
     assert.equal(r.code, 2, bad.join(' '));
     assert.match(r.err, /usage: npm run makemore/);
+  }
+  for (const [bad, message] of [
+    [['--type', 'transformer', '--dropout', '1'], "--dropout must be in [0, 1), got '1'"],
+    [['--type', 'transformer', '--dropout=-0.1'], "--dropout must be a number ≥ 0, got '-0.1'"],
+    [['--type', 'transformer', '--init', 'xavier'], "--init must be torch or gpt, got 'xavier'"],
+    [['--decay', 'biases'], "--decay must be all or linear, got 'biases'"],
+    [['--grad-clip=-1'], "--grad-clip must be a number ≥ 0, got '-1'"],
+    [['--dropout', '0.1'], "--dropout is the transformer's only (--type mlp)"],
+    [['--june-2022'], "--dropout is the transformer's only (--type mlp) (set by --june-2022)"],
+  ] as const) {
+    const r = makemore([...TINY, '--work-dir', dir, ...bad]);
+    assert.equal(r.code, 2, bad.join(' '));
+    assert.ok(r.err.includes(message), `${bad.join(' ')}: ${r.err}`);
   }
   assert.equal(fs.existsSync(dir), false, 'nothing was created');
   // a word longer than the checkpoint's model takes

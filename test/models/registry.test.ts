@@ -35,6 +35,7 @@ const CONFIGS: { [T in ModelType]: ModelConfigs[T] } = {
   mlp: zoo,
   bow: zoo,
   transformer: zoo,
+  wavenet: zoo,
   rnn: { ...recurrent, cell: 'rnn' },
   gru: { ...recurrent, cell: 'gru' },
   lstm: { ...recurrent, cell: 'lstm' },

@@ -8,7 +8,12 @@ import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { WAVENET, wavenet } from '../../lib/models/presets';
 import { Sequential } from '../../lib/models/lecture/sequential';
-import { createModel } from '../../lib/models/registry';
+import { createModel, zooModel } from '../../lib/models/registry';
+import { defaultConfig } from '../../lib/models/zoo/config';
+import type { WaveNet } from '../../lib/models/zoo/wavenet';
+import { Vocab } from '../../lib/data/vocab';
+import { buildSequences, sequenceBlockSize } from '../../lib/data/sequences';
+import { buildWindows } from '../../lib/data/windows';
 import { BatchNorm1d, Embedding, FlattenConsecutive, Linear } from '../../lib/nn/layers';
 import { lectureData } from '../../lib/data/setups';
 import { minibatch } from '../../lib/data/batches';
@@ -212,4 +217,52 @@ test('save → load gives identical logits; the config rebuilds the same weights
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('makemore --type wavenet: on sequences it scores exactly the lecture’s windows; BatchNorm sees only scored positions', async () => {
+  await initTf();
+  const before = tf.memory().numTensors;
+  const words = ['emma', 'olivia', 'ava', 'isabella', 'sophia', 'mia'];
+  const vocab = Vocab.fromWords(words);
+  const T = sequenceBlockSize(words);
+  const m = zooModel(
+    'wavenet',
+    { ...defaultConfig('wavenet'), vocabSize: vocab.size, blockSize: T },
+    new TorchGenerator(3),
+  );
+  assert.equal(m.numParams(), 76_579 - (27 - vocab.size) * (24 + 128 + 1));
+  const seqs = buildSequences(words, vocab, T);
+  const win = buildWindows(words, vocab, 8);
+  const X = tf.tensor2d(seqs.X, [seqs.n, T], 'int32');
+  const Y = tf.tensor2d(seqs.Y, [seqs.n, T], 'int32');
+  const net = (m as WaveNet).net;
+  const Xw = tf.tensor2d(win.X, [win.n, 8], 'int32');
+  const Yw = tf.tensor1d(win.Y, 'int32');
+  // evaluation: every scored position's loss is the lecture's window loss (same windows, same net)
+  const [zooEval, lectureEval] = tf.tidy(() => [m.loss(X, Y).dataSync()[0]!, net.loss(Xw, Yw).dataSync()[0]!]);
+  assert.ok(Math.abs(zooEval - lectureEval) < 1e-6, `${zooEval} vs ${lectureEval}`);
+  // training: the batch statistics are those of the lecture's windows, not of the padding after the ends
+  const [zooTrain, lectureTrain] = tf.tidy(() => [
+    m.loss(X, Y, { training: true }).dataSync()[0]!,
+    net.loss(Xw, Yw, { training: true }).dataSync()[0]!,
+  ]);
+  assert.ok(Math.abs(zooTrain - lectureTrain) < 1e-5, `${zooTrain} vs ${lectureTrain}`);
+  assert.notEqual(zooTrain, zooEval);
+  // logits at every position [B, T, V], 0 where the target is ignored
+  const logits = tf.tidy(() => m.forward(X, Y).logits);
+  assert.deepEqual(logits.shape, [seqs.n, T, vocab.size]);
+  assert.equal(
+    tf.tidy(
+      () =>
+        logits
+          .slice([0, T - 1, 0], [1, 1, -1])
+          .abs()
+          .sum()
+          .dataSync()[0],
+    ),
+    0,
+  );
+  tf.dispose([X, Y, Xw, Yw, logits]);
+  m.dispose();
+  assert.equal(tf.memory().numTensors, before);
 });

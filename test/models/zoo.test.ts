@@ -3,12 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { zooModel, ZOO_TYPES } from '../../lib/models/registry';
-import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
+import { DEFAULT_CONFIG, defaultConfig } from '../../lib/models/zoo/config';
 import { buildSequences } from '../../lib/data/sequences';
 import { Vocab } from '../../lib/data/vocab';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { causalSelfAttention } from '../../lib/ops/attention';
 import type { Transformer } from '../../lib/models/zoo/transformer';
+import { FastGenerator } from '../../lib/random/fast-generator';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 };
@@ -23,9 +24,10 @@ test('the zoo at makemore defaults has makemore’s parameter counts', async () 
     bow: 12827,
     transformer: 204544,
     lstm: 36571,
+    wavenet: 76579, // the lecture's sizes, its own defaults
   };
   for (const type of ZOO_TYPES) {
-    const m = zooModel(type, config, new TorchGenerator(1));
+    const m = zooModel(type, { ...defaultConfig(type), vocabSize: 27, blockSize: 16 }, new TorchGenerator(1));
     assert.equal(m.numParams(), want[type], type);
     m.dispose();
   }
@@ -40,7 +42,8 @@ test('every model: logits [B, T, V], ln 27-ish loss at init, padding ignored, ca
     tf.tidy(() => {
       const X = tf.tensor2d(seq.X, [2, 16], 'int32');
       const Y = tf.tensor2d(seq.Y, [2, 16], 'int32');
-      const { logits, loss } = m.forward(X, Y);
+      const { loss } = m.forward(X, Y);
+      const { logits } = m.forward(X); // every position (WaveNet scores only the targets' positions given them)
       assert.deepEqual(logits.shape, [2, 16, 27], type);
       assert.ok(Number.isFinite(loss!.dataSync()[0]!), type);
       // changing a later token must not change earlier logits
@@ -94,5 +97,47 @@ test('transformer attention weights: causal rows that sum to 1, and weights · v
   assert.ok(err < 1e-5, `weights · v against the fused attention: max |Δ| ${err}`);
   tf.dispose([...maps, idx]);
   m.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test("the June 2022 transformer: minGPT's init and decay groups; dropout only while training, from the rng, with identical eval logits", async () => {
+  await initTf();
+  const before = tf.memory().numTensors;
+  const cfg = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 };
+  const m = zooModel('transformer', { ...cfg, dropout: 0.1, init: 'gpt' }, new TorchGenerator(1)) as Transformer;
+  const plain = zooModel('transformer', cfg, new TorchGenerator(1)) as Transformer;
+  assert.equal(m.numParams(), 204_544);
+  // N(0, 0.02) weights and zero biases instead of U(±1/√fan_in)
+  const std = (v: tf.Variable) => tf.tidy(() => tf.moments(v).variance.sqrt().dataSync()[0] as number);
+  for (const v of [m.wte, m.wpe, m.blocks[0]!.attn.W, m.blocks[3]!.proj.W, m.head.W])
+    assert.ok(Math.abs(std(v) - 0.02) < 0.002, `${v.name}: std ${std(v)}`);
+  assert.ok(Math.abs(std(plain.blocks[0]!.attn.W) - 1 / Math.sqrt(3 * 64)) < 0.005);
+  assert.equal(
+    tf.tidy(() => m.blocks[0]!.fc.b!.abs().max().dataSync()[0]),
+    0,
+  );
+  // decayed: the 4 Linear weights of each of the 4 blocks and the head; not: 36 others
+  const no = m.noDecay();
+  assert.equal(no.size, 36);
+  assert.equal(m.params().length - no.size, 17);
+  assert.ok(!no.has(m.head.W.name) && no.has(m.wte.name) && no.has(m.blocks[2]!.ln1.g.name));
+  // dropout: none at evaluation; while training, masks from the rng (same seed, same loss), and an rng is required
+  plain.loadWeights(m.namedWeights());
+  const idx = tf.tensor2d([[0, 5, 13, 13, 1, 0, 3, 4]], [1, 8], 'int32');
+  const Y = tf.tensor2d([[5, 13, 13, 1, 0, -1, -1, -1]], [1, 8], 'int32');
+  const evalDiff = tf.tidy(() => m.forward(idx).logits.sub(plain.forward(idx).logits).abs().max().dataSync()[0]);
+  assert.equal(evalDiff, 0);
+  const lossWith = (seed: number) =>
+    tf.tidy(() => m.loss(idx, Y, { training: true, rng: new FastGenerator(seed) }).dataSync()[0] as number);
+  assert.equal(lossWith(5), lossWith(5));
+  assert.notEqual(lossWith(5), lossWith(6));
+  assert.notEqual(
+    lossWith(5),
+    tf.tidy(() => m.loss(idx, Y).dataSync()[0]),
+  );
+  assert.throws(() => m.loss(idx, Y, { training: true }), /dropout 0\.1: training needs an rng/);
+  tf.dispose([idx, Y]);
+  m.dispose();
+  plain.dispose();
   assert.equal(tf.memory().numTensors, before);
 });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
+import { train } from '../../lib/train/loop';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
@@ -46,4 +47,36 @@ test('Adam and AdamW match torch.optim after 5 steps; a saved state resumes exac
     resumed.dispose();
   }
   c.dispose();
+});
+
+test("AdamW with minGPT's decay groups and gradients clipped to norm 1 match torch (clip_grad_norm_, two groups)", async () => {
+  await initTf();
+  // torch 1.13: AdamW lr 0.1, betas 0.9/0.99, weight decay 0.1 on p1 only, clip_grad_norm_(…, 1.0), 5 steps.
+  // Without the clipping p1 ends ~4e-3 away; with p2 decayed as well, p2 ends ~2e-2 away.
+  const want = {
+    p1: [0.46695995330810547, -1.4123096466064453, 2.3631339073181152, 0.9658358097076416],
+    p2: [-0.11803269386291504, -0.20966246724128723],
+  };
+  const p1 = tf.variable(tf.tensor1d([1, -2, 3, 0.5]));
+  const p2 = tf.variable(tf.tensor1d([0.3, -0.7]));
+  const c = tf.tensor1d([1, 2, 3, -4]);
+  const opt = createOptimizer('adamw', 0.1, { beta2: 0.99, weightDecay: 0.1, noDecay: new Set([p2.name]) });
+  const before = tf.memory().numTensors;
+  await train({
+    steps: 5,
+    params: [p1, p2],
+    loss: () => p1.square().mul(c).sum().add(p1.pow(3).sum().mul(0.1)).add(p2.square().sum().mul(3)) as tf.Scalar,
+    optimizer: opt,
+    learningRate: 0.1,
+    gradClip: 1,
+    progressMs: 0,
+  });
+  assert.equal(tf.memory().numTensors, before);
+  for (const [got, exp] of [
+    [p1, want.p1],
+    [p2, want.p2],
+  ] as const)
+    (got.arraySync() as number[]).forEach((x, i) => assert.ok(Math.abs(x - exp[i]!) < 2e-6, `${x} vs ${exp[i]}`));
+  tf.dispose([p1, p2, c]);
+  opt.dispose();
 });

@@ -4,17 +4,21 @@
  */
 import { tf } from '../../runtime/tf';
 import { crossEntropy } from '../../nn/losses';
-import { LanguageModelBase } from '../language-model';
+import { LanguageModelBase, type ForwardOptions } from '../language-model';
 import type { ZooConfig } from './config';
 
-type ZooModelType = 'bigram' | 'mlp' | 'bow' | 'transformer';
+type ZooModelType = 'bigram' | 'mlp' | 'bow' | 'transformer' | 'wavenet';
 
 export abstract class SequenceModel<T extends ZooModelType> extends LanguageModelBase<T> {
   readonly reads = 'sequence';
   abstract override readonly config: ZooConfig;
-  abstract logits(idx: tf.Tensor2D): tf.Tensor3D;
-  override forward(idx: tf.Tensor2D, targets?: tf.Tensor2D): { logits: tf.Tensor3D; loss?: tf.Scalar } {
-    const logits = this.logits(idx);
+  abstract logits(idx: tf.Tensor2D, opts?: ForwardOptions): tf.Tensor3D;
+  override forward(
+    idx: tf.Tensor2D,
+    targets?: tf.Tensor2D,
+    opts: ForwardOptions = {},
+  ): { logits: tf.Tensor3D; loss?: tf.Scalar } {
+    const logits = this.logits(idx, opts);
     return { logits, loss: targets ? crossEntropy(logits, targets, -1) : undefined };
   }
 }

@@ -4,11 +4,13 @@
 import { tf } from '../../runtime/tf';
 import { randnVariable } from '../../nn/init';
 import type { Rng } from '../../random/rng';
-import { causalSelfAttention } from '../../ops/attention';
+import { attentionReference, causalSelfAttention } from '../../ops/attention';
+import { dropout } from '../../nn/dropout';
+import type { ForwardOptions } from '../language-model';
 import { gelu } from '../../ops/gelu';
 import { SequenceModel, TORCH_INIT } from './sequence-model';
 import type { ZooConfig } from './config';
-import { Linear, LayerNorm } from '../../nn/layers';
+import { Linear, LayerNorm, type LinearInit } from '../../nn/layers';
 import { Module, prefixed } from '../../nn/module';
 
 class Block extends Module {
@@ -22,18 +24,25 @@ class Block extends Module {
     rng: Rng,
     readonly E: number,
     readonly nHead: number,
+    init: LinearInit,
   ) {
     super();
     this.ln1 = new LayerNorm(E);
-    this.attn = new Linear(rng, E, 3 * E, TORCH_INIT);
-    this.attnProj = new Linear(rng, E, E, TORCH_INIT);
+    this.attn = new Linear(rng, E, 3 * E, { init });
+    this.attnProj = new Linear(rng, E, E, { init });
     this.ln2 = new LayerNorm(E);
-    this.fc = new Linear(rng, E, 4 * E, TORCH_INIT);
-    this.proj = new Linear(rng, 4 * E, E, TORCH_INIT);
+    this.fc = new Linear(rng, E, 4 * E, { init });
+    this.proj = new Linear(rng, 4 * E, E, { init });
   }
-  /** Causal multi-head self-attention (one fused op: see ops/attention.ts). */
-  private attention(x: tf.Tensor3D): tf.Tensor {
-    return this.attnProj.forward(causalSelfAttention(this.attn.forward(x) as tf.Tensor3D, this.nHead));
+  /**
+   * Causal multi-head self-attention: one fused op (see ops/attention.ts), or with dropout on the
+   * attention weights the op-by-op form, which has them as a tensor.
+   */
+  private attention(x: tf.Tensor3D, drop: ((t: tf.Tensor) => tf.Tensor) | null): tf.Tensor {
+    const qkv = this.attn.forward(x) as tf.Tensor3D;
+    if (!drop) return this.attnProj.forward(causalSelfAttention(qkv, this.nHead));
+    const y = attentionReference(qkv, this.nHead, (att) => drop(att) as tf.Tensor4D);
+    return drop(this.attnProj.forward(y));
   }
   /**
    * The attention weights the fused op uses, [B, nHead, T, T]: row t is how much position t takes from
@@ -50,9 +59,11 @@ class Block extends Module {
       return tf.softmax(scores.add(future.mul(-1e9))) as tf.Tensor4D;
     });
   }
-  forward(x: tf.Tensor3D): tf.Tensor3D {
-    const a = x.add(this.attention(this.ln1.forward(x) as tf.Tensor3D)) as tf.Tensor3D;
-    return a.add(this.proj.forward(gelu(this.fc.forward(this.ln2.forward(a))))) as tf.Tensor3D;
+  /** `drop`: dropout while training (on the attention weights and both residual branches), else null. */
+  forward(x: tf.Tensor3D, drop: ((t: tf.Tensor) => tf.Tensor) | null = null): tf.Tensor3D {
+    const a = x.add(this.attention(this.ln1.forward(x) as tf.Tensor3D, drop)) as tf.Tensor3D;
+    const m = this.proj.forward(gelu(this.fc.forward(this.ln2.forward(a))));
+    return a.add(drop ? drop(m) : m) as tf.Tensor3D;
   }
   namedWeights(): Record<string, tf.Variable> {
     return {
@@ -81,19 +92,45 @@ export class Transformer extends SequenceModel<'transformer'> {
     super();
     const { vocabSize: V, blockSize: T, nEmbd: E, nHead, nLayer } = config;
     if (E % nHead !== 0) throw new Error(`n_embd (${E}) must be divisible by n_head (${nHead})`);
-    this.wte = randnVariable(rng, [V, E], 1, 'wte');
-    this.wpe = randnVariable(rng, [T, E], 1, 'wpe');
-    this.blocks = Array.from({ length: nLayer }, () => new Block(rng, E, nHead));
+    const p = config.dropout ?? 0;
+    if (!(p >= 0 && p < 1)) throw new Error(`dropout must be in [0, 1), got ${p}`);
+    // minGPT's initialisation (makemore's June 2022 version), or PyTorch's defaults (today's makemore)
+    const gpt = config.init === 'gpt';
+    const init: LinearInit = gpt ? { kind: 'randn', scale: 0.02 } : TORCH_INIT.init;
+    this.wte = randnVariable(rng, [V, E], gpt ? 0.02 : 1, 'wte');
+    this.wpe = randnVariable(rng, [T, E], gpt ? 0.02 : 1, 'wpe');
+    this.blocks = Array.from({ length: nLayer }, () => new Block(rng, E, nHead, init));
     this.lnF = new LayerNorm(E);
-    this.head = new Linear(rng, E, V, { ...TORCH_INIT, bias: false });
+    this.head = new Linear(rng, E, V, { init, bias: false });
   }
-  logits(idx: tf.Tensor2D): tf.Tensor3D {
+  logits(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const T = idx.shape[1];
     if (T > this.config.blockSize)
       throw new Error(`sequence of ${T} is longer than the block size ${this.config.blockSize}`);
+    const drop = this.dropper(opts);
     let x = tf.gather(this.wte, idx).add(this.wpe.slice([0, 0], [T, -1])) as tf.Tensor3D;
-    for (const b of this.blocks) x = b.forward(x);
+    if (drop) x = drop(x) as tf.Tensor3D;
+    for (const b of this.blocks) x = b.forward(x, drop);
     return this.head.forward(this.lnF.forward(x)) as tf.Tensor3D;
+  }
+  /** Dropout with the config's p and the masks from opts.rng, while training with p > 0; else null. */
+  private dropper(opts: ForwardOptions): ((t: tf.Tensor) => tf.Tensor) | null {
+    const p = this.config.dropout ?? 0;
+    if (!opts.training || p === 0) return null;
+    const { rng } = opts;
+    if (!rng) throw new Error(`the transformer has dropout ${p}: training needs an rng for the masks`);
+    return (t) => dropout(t, p, rng);
+  }
+  /** The tf names of the weights minGPT does not decay: all but the Linear layers' weights. */
+  noDecay(): Set<string> {
+    const linear = new Set(
+      [...this.blocks.flatMap((b) => [b.attn, b.attnProj, b.fc, b.proj]), this.head].map((l) => l.W),
+    );
+    return new Set(
+      this.params()
+        .filter((v) => !linear.has(v))
+        .map((v) => v.name),
+    );
   }
   /** Every layer's attention weights for `idx` [B, T]: one [B, nHead, T, T] tensor per layer. */
   attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[] {

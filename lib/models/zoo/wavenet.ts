@@ -1,0 +1,83 @@
+/**
+ * The WaveNet lecture's model (notebook 11) as a makemore model: `--type wavenet` and a row of notebook
+ * 09's table. The lecture trains it on windows of the last 8 characters; here it reads makemore's
+ * sequences and predicts at every position from that position's window ('.'-padded before the start, as
+ * the lecture's windows are), so it trains, evaluates and samples through the same loop as the rest of
+ * the zoo. In training only the positions that score (target ≠ −1) go through the net: BatchNorm's
+ * statistics are over real windows, as in the lecture, not the padding after a word's end.
+ */
+import { tf } from '../../runtime/tf';
+import type { Rng } from '../../random/rng';
+import { crossEntropy } from '../../nn/losses';
+import { prefixed } from '../../nn/module';
+import type { ForwardOptions } from '../language-model';
+import { wavenet } from '../presets';
+import type { Sequential } from '../lecture/sequential';
+import { SequenceModel } from './sequence-model';
+import type { ZooConfig } from './config';
+
+/** `ZooConfig` read as WaveNet: nLayer levels that each fuse pairs (context 2^nLayer), nEmbd, nEmbd2 hidden. */
+export class WaveNet extends SequenceModel<'wavenet'> {
+  readonly type = 'wavenet';
+  readonly net: Sequential;
+  /** Characters each prediction reads: 2^nLayer. */
+  readonly context: number;
+  constructor(
+    readonly config: ZooConfig,
+    rng: Rng,
+  ) {
+    super();
+    const { vocabSize, nLayer, nEmbd, nEmbd2 } = config;
+    this.context = 2 ** nLayer;
+    const merge = Array.from({ length: nLayer }, () => 2);
+    this.net = wavenet(rng, { vocabSize, blockSize: this.context, nEmbd, nHidden: nEmbd2, merge });
+  }
+  /** The windows [rows.length, context] ending at each (b, t) of `rows` (flat b·T + t); token 0 before the start. */
+  private windows(ids: Int32Array | Float32Array | Uint8Array, T: number, rows: ArrayLike<number>): tf.Tensor2D {
+    const n = this.context;
+    const out = new Int32Array(rows.length * n);
+    for (let r = 0; r < rows.length; r++) {
+      const flat = rows[r] as number;
+      const t = flat % T;
+      for (let k = 0; k < n; k++) {
+        const s = t - (n - 1) + k;
+        out[r * n + k] = s >= 0 ? (ids[flat - t + s] as number) : 0;
+      }
+    }
+    return tf.tensor2d(out, [rows.length, n], 'int32');
+  }
+  logits(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const [B, T] = idx.shape;
+    const all = Array.from({ length: B * T }, (_, i) => i);
+    const { logits } = this.net.forward(this.windows(idx.dataSync(), T, all), undefined, opts);
+    return logits.reshape([B, T, this.vocabSize]);
+  }
+  /**
+   * With targets, only the scored positions run (logits are 0 at the others). BatchNorm uses the
+   * batch's statistics with `training`, its running ones otherwise.
+   */
+  override forward(
+    idx: tf.Tensor2D,
+    targets?: tf.Tensor2D,
+    opts: ForwardOptions = {},
+  ): { logits: tf.Tensor3D; loss?: tf.Scalar } {
+    if (!targets) return { logits: this.logits(idx, opts) };
+    const [B, T] = idx.shape;
+    const y = targets.dataSync();
+    const rows: number[] = [];
+    for (let i = 0; i < y.length; i++) if (y[i] !== -1) rows.push(i);
+    const picked = tf.tensor1d(
+      Int32Array.from(rows, (i) => y[i] as number),
+      'int32',
+    );
+    const { logits } = this.net.forward(this.windows(idx.dataSync(), T, rows), undefined, opts);
+    const where = tf.tensor2d(Int32Array.from(rows), [rows.length, 1], 'int32');
+    return {
+      logits: tf.scatterND(where, logits, [B * T, this.vocabSize]).reshape([B, T, this.vocabSize]),
+      loss: crossEntropy(logits, picked),
+    };
+  }
+  namedWeights(): Record<string, tf.Variable> {
+    return prefixed('net', this.net);
+  }
+}
