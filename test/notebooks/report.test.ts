@@ -402,8 +402,10 @@ print(json.dumps({"on": sorted(on) if isinstance(on, dict) else on, "jobs": {k: 
   for (const s of npmRuns.filter((s) => s !== 'ci')) assert.ok(scripts[s], `package.json has no script '${s}'`);
   assert.match(text, /apt-get install[^\n]*\n?[^\n]*jupyter-nbconvert jupyter-client jupyter-notebook chromium/);
   assert.match(text, /node-version: 20\n\s+cache: npm/);
-  // npm test's last step executes the notebooks into out/ci-notebooks: the workflow uploads exactly that
-  assert.match(scripts.test ?? '', /scripts\/notebooks\/run\.ts --quick --out out\/ci-notebooks/);
-  assert.match(text, /path: out\/ci-notebooks\n/);
-  assert.match(text, /report_paths: out\/ci-notebooks\/report\.xml/);
+  // npm test ends by executing the notebooks into out/ci-notebooks and the solutions into out/ci-solutions
+  // (both with the output check): the workflow uploads and publishes exactly those
+  assert.match(scripts.test ?? '', /scripts\/notebooks\/run\.ts --quick --check --out out\/ci-notebooks/);
+  assert.match(scripts.test ?? '', /run\.ts --quick --check --dir notebooks\/solutions --out out\/ci-solutions/);
+  assert.match(text, /path: \|\n\s+out\/ci-notebooks\n\s+out\/ci-solutions\n/);
+  assert.match(text, /report_paths: out\/ci-notebooks\/report\.xml,out\/ci-solutions\/report\.xml/);
 });
