@@ -6,6 +6,7 @@ import { readText } from './files';
 import { Vocab } from './vocab';
 import { tf } from '../runtime/tf';
 import type { Rng } from '../random/rng';
+import { batchTensors, type Batch } from './batches';
 
 export interface Corpus {
   text: string;
@@ -49,7 +50,7 @@ export function loadMysteriousIsland(file = 'data/mysterious-island.txt'): Corpu
 }
 
 /** `batch` windows of `seqLen` + 1 characters at random offsets: inputs and targets shifted by one. */
-export function randomWindows(c: Corpus, rng: Rng, batch: number, seqLen: number): { X: tf.Tensor2D; Y: tf.Tensor2D } {
+export function randomWindowBatch(c: Corpus, rng: Rng, batch: number, seqLen: number): Batch {
   const maxStart = c.encoded.length - seqLen - 1;
   if (maxStart < 0)
     throw new Error(`corpus of ${c.encoded.length} characters is shorter than one window of ${seqLen + 1}`);
@@ -61,5 +62,10 @@ export function randomWindows(c: Corpus, rng: Rng, batch: number, seqLen: number
     X.set(c.encoded.subarray(s, s + seqLen), k * seqLen);
     Y.set(c.encoded.subarray(s + 1, s + seqLen + 1), k * seqLen);
   }
-  return { X: tf.tensor2d(X, [batch, seqLen], 'int32'), Y: tf.tensor2d(Y, [batch, seqLen], 'int32') };
+  return { X, Y, rows: batch };
+}
+
+/** randomWindowBatch as tensors [batch, seqLen]. */
+export function randomWindows(c: Corpus, rng: Rng, batch: number, seqLen: number): { X: tf.Tensor2D; Y: tf.Tensor2D } {
+  return batchTensors(randomWindowBatch(c, rng, batch, seqLen), 'sequence') as { X: tf.Tensor2D; Y: tf.Tensor2D };
 }

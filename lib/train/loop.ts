@@ -4,6 +4,10 @@
 import { tf } from '../runtime/tf';
 import { LiveLine, inNotebook } from '../runtime/display';
 import { createOptimizer, type OptimizerName, type TrainOptimizer } from './optimizers';
+import { batchTensors, type Batch } from '../data/batches';
+import { FusedStep } from '../fused/step';
+import { fusedThreads } from '../backend/native/threads';
+import type { LanguageModel } from '../models/language-model';
 import {
   acknowledgeInterrupt,
   enterLoop,
@@ -19,7 +23,21 @@ export type Schedule = number | ((step: number) => number);
 export type { OptimizerName };
 export interface TrainOptions {
   steps: number;
-  params: tf.Variable[];
+  /** What the optimizer updates (default with `model`: all of the model's parameters). */
+  params?: tf.Variable[];
+  /**
+   * With `batch`, instead of `loss`: the model whose loss on each step's batch is minimised,
+   * model.loss(X, Y, { training: true, ...lossOptions }). Training all its parameters, a model lib/fused
+   * covers (the lecture's bigram net, MLP and Sequential stacks; makemore's bigram, MLP and bag of words)
+   * trains through its fused step: the same forward, backward and update in one pass of our wasm kernels.
+   */
+  model?: LanguageModel;
+  /** Step `step`'s batch (e.g. sampleWindows(data, rng, 32)), with `model`. */
+  batch?: (step: number) => Batch;
+  /** The bigram net's loss options: `reg`·mean(W²), and one-hot @ W or a gather (the same numbers). */
+  lossOptions?: { reg?: number; via?: 'onehot' | 'gather' };
+  /** false: train `model` through the tfjs ops even where a fused step exists (default true). */
+  fused?: boolean;
   /** The loss of step `step` (called inside tf.tidy; sample the minibatch here). */
   loss?: (step: number) => tf.Scalar;
   /**
@@ -56,6 +74,8 @@ export interface TrainResult {
   stepsPerSecond: number;
   /** True when an interrupt or `shouldStop` ended the loop before `steps`; the parameters keep what was trained. */
   interrupted: boolean;
+  /** True when the steps ran fused (lib/fused) rather than through the tfjs ops. */
+  fused: boolean;
 }
 
 function lrAt(s: Schedule, step: number): number {
@@ -99,10 +119,10 @@ export function yieldToEventLoop(): Promise<void> {
  * and the kernel stays responsive (a synchronous multi-minute loop starves tslab's sockets) — and an
  * interrupt gets through: the loop then stops after the current step and returns what it trained.
  */
-export async function train(o: TrainOptions): Promise<TrainResult> {
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const o = withModel(options);
   if (!Number.isInteger(o.steps) || o.steps < 0)
     throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
-  if (!o.loss === !o.gradients) throw new Error('train: give exactly one of `loss` and `gradients`');
   const opt = makeOptimizer(o);
   const leaveLoop = enterLoop();
   try {
@@ -113,11 +133,41 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
 }
 
-async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResult> {
+/** The options with `params` and either `loss`, `gradients` or a fused step settled. */
+interface Settled extends TrainOptions {
+  params: tf.Variable[];
+  fusedStep: FusedStep | null;
+}
+
+function withModel(o: TrainOptions): Settled {
+  const ways = [o.loss, o.gradients, o.model].filter((w) => w !== undefined).length;
+  if (ways !== 1) throw new Error('train: give exactly one of `loss`, `gradients` and `model` (with `batch`)');
+  if (!o.model) {
+    if (!o.params) throw new Error('train: `params` is required with `loss` or `gradients`');
+    return { ...o, params: o.params, fusedStep: null };
+  }
+  const { model, batch } = o;
+  if (!batch) throw new Error('train: `model` needs `batch` (the batch of each step)');
+  const all = model.params();
+  const params = o.params ?? all;
+  const everything = params.length === all.length && params.every((p, i) => p === all[i]);
+  const known = o.optimizer === undefined || typeof o.optimizer === 'string' || FusedStep.updates(o.optimizer);
+  const fusedStep =
+    o.fused !== false && everything && known && !o.gradClip ? FusedStep.for(model, o.lossOptions) : null;
+  if (fusedStep) fusedThreads(); // a bad SEQUENTIA_THREADS is an error before the first step
+  const loss = (i: number) => {
+    const { X, Y } = batchTensors(batch(i), model.reads);
+    return model.loss(X, Y, { training: true, ...o.lossOptions });
+  };
+  return { ...o, params, fusedStep, loss };
+}
+
+async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
   const losses = new Float32Array(o.steps);
   const line = new LiveLine();
   const label = o.label ? o.label + ' ' : '';
   const progressMs = o.progressMs ?? 500;
+  const fused = o.fusedStep !== null;
   const t0 = performance.now();
   let lastShown = t0;
   let lastYield = t0;
@@ -133,7 +183,7 @@ async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResu
   await yieldToEventLoop();
   if (trainingStopped()) {
     line.done(`${label}not started: training in this cell was interrupted`);
-    return { losses: new Float32Array(0), seconds: 0, stepsPerSecond: 0, interrupted: true };
+    return { losses: new Float32Array(0), seconds: 0, stepsPerSecond: 0, interrupted: true, fused };
   }
   for (let i = 0; i < o.steps; i++) {
     // Leftover work of a notebook cell that was cut off: stop, silently.
@@ -145,6 +195,7 @@ async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResu
       else opt.learningRate = lr;
     }
     const v = tf.tidy(() => {
+      if (o.fusedStep) return o.fusedStep.step((o.batch as (step: number) => Batch)(i), opt, lr);
       if (o.gradients || o.gradClip) {
         const r = o.gradients
           ? o.gradients(i)
@@ -172,7 +223,7 @@ async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResu
       line.done(
         `${label}${interrupted ? 'interrupted' : 'stopped'} at step ${done}/${o.steps}: the parameters keep these ${done} steps of training`,
       );
-      return { losses: losses.slice(0, done), seconds, stepsPerSecond: done / seconds, interrupted: true };
+      return { losses: losses.slice(0, done), seconds, stepsPerSecond: done / seconds, interrupted: true, fused };
     }
     const now = performance.now();
     if (progressMs > 0 && now - lastShown > progressMs) {
@@ -194,5 +245,5 @@ async function runSteps(o: TrainOptions, opt: TrainOptimizer): Promise<TrainResu
     ? `${label}${o.steps} steps, last-100 loss ${loss}`
     : `${label}${o.steps} steps in ${formatDuration(seconds)} (${(o.steps / seconds).toFixed(0)} steps/s), last-100 loss ${loss}`;
   if (progressMs > 0) line.done(final);
-  return { losses, seconds, stepsPerSecond: o.steps / seconds, interrupted: false };
+  return { losses, seconds, stepsPerSecond: o.steps / seconds, interrupted: false, fused };
 }

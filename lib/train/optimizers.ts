@@ -5,7 +5,7 @@
  * Float32Arrays, so they can be saved with a checkpoint and a resumed run continues exactly.
  */
 import { tf } from '../runtime/tf';
-import { Frame, tensorFrom, valuesOf } from '../backend/native/loader';
+import { Frame, setVariable, valuesOf } from '../backend/native/loader';
 
 export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 
@@ -20,6 +20,13 @@ export interface AdamOptions {
    * minGPT decays only Linear weights, not biases, LayerNorm or embeddings. Absent: every one decays.
    */
   noDecay?: ReadonlySet<string>;
+}
+
+/** A parameter in a Frame: its variable, and the byte offsets of its values and its gradient. */
+export interface FrameParam {
+  variable: tf.Variable;
+  at: number;
+  grad: number;
 }
 
 /** Adam's state by variable name: the step count and both moments, for checkpoints. */
@@ -57,15 +64,30 @@ export class Adam extends tf.Optimizer {
 
   override applyGradients(grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
     const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+    const f = new Frame();
+    const entries: FrameParam[] = [];
+    for (const { name, tensor: grad } of list) {
+      const variable = tf.engine().registeredVariables[name];
+      if (!variable || grad == null) continue;
+      entries.push({ variable, at: f.put(variable.size, valuesOf(variable)), grad: f.put(grad.size, valuesOf(grad)) });
+    }
+    this.updateInFrame(f, entries);
+    for (const e of entries) setVariable(e.variable, f, e.at);
+  }
+
+  /**
+   * One step for parameters whose values and gradients are in frame `f` (lib/fused's steps keep them
+   * there): the values are updated in the frame, one pass of our wasm kernel (kernels.c: adam_step) each;
+   * the moments stay here.
+   */
+  updateInFrame(f: Frame, entries: FrameParam[]): void {
     this.step++;
     const { beta1: b1, beta2: b2, epsilon: eps, learningRate: lr } = this;
     const stepSize = lr / (1 - b1 ** this.step);
     const bc2Sqrt = Math.sqrt(1 - b2 ** this.step);
     const decay = 1 - lr * this.weightDecay;
-    for (const { name, tensor: grad } of list) {
-      const variable = tf.engine().registeredVariables[name];
-      if (!variable || grad == null) continue;
-      const n = variable.size;
+    for (const { variable, at, grad } of entries) {
+      const { name, size: n } = variable;
       let m = this.m.get(name);
       let v = this.v.get(name);
       if (!m || !v) {
@@ -74,18 +96,11 @@ export class Adam extends tf.Optimizer {
         this.m.set(name, m);
         this.v.set(name, v);
       }
-      // one pass of our wasm kernel (lib/backend/native/kernels.c: adam_step) over copies of p, g, m, v
-      const f = new Frame();
-      const pp = f.put(n, valuesOf(variable));
-      const pg = f.put(n, valuesOf(grad));
       const pm = f.put(n, m);
       const pv = f.put(n, v);
-      f.k.adam_step(pp, pg, pm, pv, n, b1, b2, stepSize, bc2Sqrt, eps, this.noDecay.has(name) ? 1 : decay);
+      f.k.adam_step(at, grad, pm, pv, n, b1, b2, stepSize, bc2Sqrt, eps, this.noDecay.has(name) ? 1 : decay);
       m.set(f.view(pm, n));
       v.set(f.view(pv, n));
-      const next = tensorFrom(f, pp, variable.shape);
-      variable.assign(next);
-      next.dispose();
     }
     this.incrementIterations();
   }

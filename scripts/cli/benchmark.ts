@@ -17,18 +17,21 @@ import { tf, initTf } from '../../lib/runtime/tf';
 import { loadWords } from '../../lib/data/files';
 import { Vocab } from '../../lib/data/vocab';
 import { buildWindows } from '../../lib/data/windows';
-import { minibatch, sequenceBatch } from '../../lib/data/batches';
+import { minibatch, sampleSequences, sampleWindows, sequenceBatch, type Batch } from '../../lib/data/batches';
+import { FusedStep } from '../../lib/fused/step';
+import { fusedThreads } from '../../lib/backend/native/threads';
 import { BigramNet } from '../../lib/models/lecture/bigram-net';
 import { MLP } from '../../lib/models/lecture/mlp';
 import { RecurrentLM } from '../../lib/models/recurrent';
-import { loadMysteriousIsland, randomWindows } from '../../lib/data/corpus';
+import { loadMysteriousIsland, randomWindowBatch, randomWindows } from '../../lib/data/corpus';
 import { zooModel, ZOO_TYPES } from '../../lib/models/registry';
 import { defaultConfig } from '../../lib/models/zoo/config';
 import { buildSequences, takeSequences, sequenceBlockSize } from '../../lib/data/sequences';
 import { LECTURE_MLP, MAKEMORE_TRAINING, batchNormMLP } from '../../lib/models/presets';
-import { createOptimizer } from '../../lib/train/optimizers';
+import { createOptimizer, type TrainOptimizer } from '../../lib/train/optimizers';
 import { DataParallel } from '../../lib/train/parallel';
 import { TorchGenerator } from '../../lib/random/torch-generator';
+import type { LanguageModel } from '../../lib/models/language-model';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -37,7 +40,10 @@ interface Case {
   what: string;
   warmup: number;
   steps: number;
+  /** The step through the tfjs ops: the "before" of lib/fused. */
   make: () => Bench | Promise<Bench>;
+  /** The same step as train() runs it now, where it differs (a fused step). */
+  fused?: () => Bench | Promise<Bench>;
   /** The PyTorch case to compare with (default: the same name). */
   torchCase?: string;
 }
@@ -68,6 +74,19 @@ function sgdStep(
   };
 }
 
+/** A model's fused step (lib/fused) with `opt`, on the batch `batch()` gives: what train() runs. */
+function fusedStep(model: LanguageModel, opt: TrainOptimizer, batch: () => Batch, opts: { reg?: number } = {}): Bench {
+  const fused = FusedStep.for(model, opts);
+  if (!fused) throw new Error(`no fused step for ${model.type}`);
+  return {
+    step: () => void fused.step(batch(), opt, opt.learningRate),
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+    },
+  };
+}
+
 function cases(words: string[], vocab: Vocab): Case[] {
   return [
     {
@@ -90,6 +109,12 @@ function cases(words: string[], vocab: Vocab): Case[] {
           },
         );
       },
+      fused: () => {
+        const all = buildWindows(words, vocab, 1);
+        const batch = { X: all.X, Y: all.Y, rows: all.n };
+        const net = new BigramNet(new TorchGenerator(2147483647));
+        return fusedStep(net, createOptimizer('sgd', 50), () => batch, { reg: 0.01 });
+      },
     },
     {
       name: 'mlp-batch32',
@@ -110,6 +135,11 @@ function cases(words: string[], vocab: Vocab): Case[] {
           () => m.dispose(),
         );
       },
+      fused: () => {
+        const d = buildWindows(words, vocab, 3);
+        const g = new TorchGenerator(2147483647);
+        return fusedStep(new MLP(LECTURE_MLP, g), createOptimizer('sgd', 0.1), () => sampleWindows(d, g, 32));
+      },
     },
     {
       name: 'mlp-batchnorm-batch32',
@@ -129,6 +159,11 @@ function cases(words: string[], vocab: Vocab): Case[] {
           },
           () => m.dispose(),
         );
+      },
+      fused: () => {
+        const d = buildWindows(words, vocab, 3);
+        const g = new TorchGenerator(2147483647);
+        return fusedStep(batchNormMLP(g), createOptimizer('sgd', 0.1), () => sampleWindows(d, g, 32));
       },
     },
     ...(
@@ -168,6 +203,15 @@ function cases(words: string[], vocab: Vocab): Case[] {
           },
         };
       },
+      fused: () => {
+        const corpus = loadMysteriousIsland(path.join(ROOT, 'data', 'mysterious-island.txt'));
+        const m = new RecurrentLM(
+          { cell: 'lstm', vocabSize: corpus.vocab.size, blockSize: 40, nEmbd: E, nHidden: H },
+          new TorchGenerator(1),
+        );
+        const rng = new TorchGenerator(2);
+        return fusedStep(m, createOptimizer('adam', 0.005), () => randomWindowBatch(corpus, rng, 64, 40));
+      },
     })),
     ...ZOO_TYPES.map((type): Case => ({
       name: `zoo-${type}`,
@@ -178,6 +222,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
       warmup: 10,
       steps: 100,
       make: () => zooCase(words, vocab, type, false),
+      fused: () => zooFused(words, vocab, type),
     })),
     {
       name: 'zoo-transformer-2threads',
@@ -188,6 +233,17 @@ function cases(words: string[], vocab: Vocab): Case[] {
       make: () => zooCase(words, vocab, 'transformer', true),
     },
   ];
+}
+
+/** A makemore model's fused AdamW step at the defaults (the same draws as zooCase's). */
+function zooFused(words: string[], vocab: Vocab, type: string): Bench {
+  const T = sequenceBlockSize(words);
+  const seqs = buildSequences(words, vocab, T);
+  const m = zooModel(type, { ...defaultConfig(type), vocabSize: vocab.size, blockSize: T }, new TorchGenerator(3407));
+  const rng = new TorchGenerator(1);
+  const { learningRate, beta1, beta2, weightDecay } = MAKEMORE_TRAINING;
+  const opt = createOptimizer('adamw', learningRate, { beta1, beta2, weightDecay });
+  return fusedStep(m, opt, () => sampleSequences(seqs, rng, 32));
 }
 
 /** A makemore model's AdamW step at the defaults, on one thread or split over two (DataParallel). */
@@ -245,6 +301,32 @@ function readPrevious(file: string): Results | null {
     console.warn(`${path.relative(ROOT, file)} is not readable JSON (${(e as Error).message}): no "before" column`);
     return null;
   }
+}
+
+interface Measured {
+  ms: number;
+  steps: number;
+  tensorsBefore: number;
+  tensorsAfter: number;
+}
+
+/** Median ms per step of one way of running a case, after its warm-up; tensors alive around the timed steps. */
+async function measure(c: Case, make: () => Bench | Promise<Bench>, steps: number, how: string): Promise<Measured> {
+  const { step, dispose } = await make();
+  for (let i = 0; i < c.warmup; i++) step();
+  const before = tf.memory().numTensors;
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+  }
+  const after = tf.memory().numTensors;
+  await dispose();
+  console.log(
+    `sequentia ${how} ${c.name}: ${median(times).toFixed(3)} ms/step (median of ${steps}); tensors ${before} → ${after}`,
+  );
+  return { ms: median(times), steps, tensorsBefore: before, tensorsAfter: after };
 }
 
 function median(xs: number[]): number {
@@ -317,24 +399,16 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  const ours: Record<string, { ms: number; steps: number; tensorsBefore: number; tensorsAfter: number }> = {};
+  const ours: Record<string, Measured> = {};
+  const opsOnly: Record<string, Measured> = {};
   for (const c of selected) {
     const steps = Math.max(10, Math.round(c.steps * scale));
-    const { step, dispose } = await c.make();
-    for (let i = 0; i < c.warmup; i++) step();
-    const before = tf.memory().numTensors;
-    const times: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      step();
-      times.push(performance.now() - t0);
+    if (c.fused) {
+      opsOnly[c.name] = await measure(c, c.make, steps, 'ops  ');
+      ours[c.name] = await measure(c, c.fused, steps, 'fused');
+    } else {
+      ours[c.name] = await measure(c, c.make, steps, '     ');
     }
-    const after = tf.memory().numTensors;
-    await dispose();
-    ours[c.name] = { ms: median(times), steps, tensorsBefore: before, tensorsAfter: after };
-    console.log(
-      `sequentia ${c.name}: ${median(times).toFixed(3)} ms/step (median of ${steps}); tensors ${before} → ${after}`,
-    );
   }
   const torchNames = args.only ? [...new Set(selected.map((c) => c.torchCase ?? c.name))] : undefined;
   const torch = args['no-torch'] ? 'skipped (--no-torch)' : runTorch(torchNames);
@@ -347,28 +421,51 @@ async function main(): Promise<void> {
   const previous = readPrevious(resultsFile);
   const measured = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const torchMs = (c: Case) => (typeof torch === 'string' ? undefined : torch.cases[c.torchCase ?? c.name]?.median_ms);
+  const ratio = (ms: number | undefined, t: number | undefined) =>
+    ms === undefined || t === undefined ? '–' : (ms / t).toFixed(2) + '×';
+  const ms = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(3));
+  const ratios = selected.flatMap((c) => {
+    const t = torchMs(c);
+    return t === undefined ? [] : [{ name: c.name, r: ours[c.name]!.ms / t }];
+  });
+  const summary =
+    ratios.length === 0
+      ? []
+      : [
+          `Geometric mean of the ratios: **${Math.exp(ratios.reduce((a, x) => a + Math.log(x.r), 0) / ratios.length).toFixed(2)}×** over ${ratios.length} cases; ` +
+            `highest: ${[...ratios]
+              .sort((a, b) => b.r - a.r)
+              .slice(0, 3)
+              .map((x) => `${x.name} ${x.r.toFixed(2)}×`)
+              .join(', ')}.`,
+          '',
+        ];
   const lines = [
     '# Training-step benchmark',
     '',
     `Measured ${measured} UTC on ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
-    `Sequentia: @tensorflow/tfjs ${tf.version.tfjs}, backend **${backend}** (one thread unless the case says otherwise), with lib/backend's wasm fixes and native kernels.`,
+    `Sequentia: @tensorflow/tfjs ${tf.version.tfjs}, backend **${backend}**, with lib/backend's wasm fixes and native kernels; fused steps (lib/fused) use ${fusedThreads()} thread(s) for their larger matrix products.`,
     typeof torch === 'string'
       ? `PyTorch: ${torch}.`
       : `PyTorch ${torch.version}, ${torch.threads} threads, OPENBLAS_NUM_THREADS=1.`,
     '',
     'Median milliseconds per training step (forward, backward, update, loss read back), after warm-up.',
     '',
-    `"Before" is the Sequentia column of the report this run replaced${previous ? ` (${previous.measured})` : ''}; PyTorch's column is this run's.`,
+    '- **ops**: the step through the tfjs ops (autograd tape, one kernel launch per op), as train() ran every model before lib/fused;',
+    '- **Sequentia**: the step as train() runs it now: fused (lib/fused: forward, backward and update in one pass of our kernels) where the case says *fused*, else the ops;',
+    `- **before**: the Sequentia column of the report this run replaced${previous ? ` (${previous.measured})` : ''}. PyTorch's column is this run's.`,
     '',
-    '| case | what | Sequentia ms before | Sequentia ms | PyTorch ms | ratio (Sequentia / PyTorch) |',
-    '|---|---|---:|---:|---:|---:|',
+    '| case | what | before ms | ops ms | Sequentia ms | PyTorch ms | ratio (Sequentia / PyTorch) |',
+    '|---|---|---:|---:|---:|---:|---:|',
     ...selected.map((c) => {
       const o = ours[c.name]!;
-      const t = typeof torch === 'string' ? undefined : torch.cases[c.torchCase ?? c.name];
-      const p = previous?.sequentiaMs[c.name];
-      return `| ${c.name} | ${c.what} | ${p === undefined ? '–' : p.toFixed(3)} | ${o.ms.toFixed(3)} | ${t ? t.median_ms.toFixed(3) : '–'} | ${t ? (o.ms / t.median_ms).toFixed(2) + '×' : '–'} |`;
+      const t = torchMs(c);
+      const how = c.fused ? ' (*fused*)' : '';
+      return `| ${c.name} | ${c.what}${how} | ${ms(previous?.sequentiaMs[c.name])} | ${ms(opsOnly[c.name]?.ms ?? o.ms)} | ${o.ms.toFixed(3)} | ${ms(t)} | ${ratio(o.ms, t)} |`;
     }),
     '',
+    ...summary,
     `Tensors alive before/after the timed steps (must not grow): ${selected.map((c) => `${c.name} ${ours[c.name]!.tensorsBefore}→${ours[c.name]!.tensorsAfter}`).join(', ')}.`,
     '',
     'Reproduce: `npm run benchmark` (needs `apt-get install python3-torch libopenblas0-pthread` for the PyTorch column).',

@@ -43,7 +43,7 @@ import { stopOnSignals } from '../../lib/runtime/interrupt';
 import { parseFlags, UsageError } from './flags';
 import { train, formatDuration } from '../../lib/train/loop';
 import { evaluateSequences } from '../../lib/train/evaluate';
-import { sequenceBatch } from '../../lib/data/batches';
+import { sampleSequences, sequenceBatch } from '../../lib/data/batches';
 import { lineChart, plotlyJsPath } from '../../lib/viz/plots';
 import { standaloneHtml } from '../../lib/viz/export';
 
@@ -74,10 +74,10 @@ const USAGE = `usage: npm run makemore -- [options]
                         --dropout 0.1 --weight-decay 0.1 --decay linear --grad-clip 1 --init gpt --seed 1337
                         (flags given as well win)
   --num-samples N       (default 10)      --temperature X (default 1)   --top-k N
-  --workers 1|2         threads that share each batch (default 1; 2 needs --batch-size ≥ 2). 2 uses the
-                        second core: the transformer step went from 71 to 48.5 ms on a quiet 2-core
-                        machine; small models gain nothing. Results differ from --workers 1 in float
-                        rounding only.
+  --workers 1|2         1 (default): the fused step (lib/fused; with dropout the tfjs ops), its larger
+                        matrix products on two threads (SEQUENTIA_THREADS=1: one). 2: the batch split over two
+                        threads that each run the tfjs ops (needs --batch-size ≥ 2); slower than the
+                        fused step (docs/benchmark.md). Results differ in float rounding only.
   --help
 
 work dir:  latest/   the state after the last evaluation or stop: model/ (loadModel('…/latest/model') in a notebook),
@@ -762,12 +762,15 @@ async function trainRun(ctx: TrainContext, progress: Progress, signals: Signals)
                 return parallel.gradients(b.X, b.Y, a.batchSize, dropoutSeed());
               },
             }
-          : {
-              loss: () => {
-                const b = sequenceBatch(data.train, batchRng, a.batchSize);
-                return model.forward(b.X, b.Y, { training: true, rng: dropoutRng(dropoutSeed(), 0) }).loss!;
-              },
-            }),
+          : dropping
+            ? {
+                loss: () => {
+                  const b = sequenceBatch(data.train, batchRng, a.batchSize);
+                  return model.forward(b.X, b.Y, { training: true, rng: dropoutRng(dropoutSeed(), 0) }).loss!;
+                },
+              }
+            : // bigram, mlp and bow train fused (lib/fused), the rest through the ops
+              { model, batch: () => sampleSequences(data.train, batchRng, a.batchSize) }),
         onStep: async (_i, loss) => {
           progress.step++;
           if (progress.step % a.evalEvery !== 0 && progress.step !== a.maxSteps) return;

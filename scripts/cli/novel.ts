@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { loadMysteriousIsland, randomWindows, type Corpus } from '../../lib/data/corpus';
+import { loadMysteriousIsland, randomWindowBatch, type Corpus } from '../../lib/data/corpus';
 import { RecurrentLM, type RecurrentConfig } from '../../lib/models/recurrent';
 import { NOVEL_SETTINGS } from '../../lib/models/presets';
 import { generateText } from '../../lib/sample/generate';
@@ -361,10 +361,9 @@ async function trainRun(
       optimizer: opt,
       learningRate: LEARNING_RATE,
       label: 'LSTM',
-      loss: () => {
-        const b = randomWindows(corpus, progress.rng, a.batch, SEQ_LEN);
-        return model.forward(b.X, b.Y).loss!;
-      },
+      // fused (lib/fused) where the hidden size is a multiple of 4, else through the ops
+      model,
+      batch: () => randomWindowBatch(corpus, progress.rng, a.batch, SEQ_LEN),
       onStep: async (_i, loss) => {
         progress.step++;
         progress.acc += loss;

@@ -5,24 +5,7 @@
 //
 // All pointers are byte offsets into this module's own memory; loader.ts copies tensors in and out.
 
-#include <wasm_simd128.h>
-
-#define EXPORT(name) __attribute__((export_name(#name)))
-
-static inline float max_f(float a, float b) { return a > b ? a : b; }
-
-// exp(x) for any float, branch-free so loops over it vectorise: x is clamped to [-87, 88], reduced
-// as x = k ln2 + r (|r| <= ln2/2, Cody-Waite split of ln2), then a degree-6 polynomial (rel. error ~2e-7)
-// scaled by 2^k through the exponent bits.
-static inline float exp_f(float x) {
-  x = __builtin_fminf(__builtin_fmaxf(x, -87.0f), 88.0f);
-  const float kf = __builtin_floorf(x * 1.44269504089f + 0.5f);
-  const float r = (x - kf * 0.693145751953125f) - kf * 1.428606765330187e-06f;
-  const float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-  union { float f; int i; } u;
-  u.i = ((int)kf + 127) << 23;
-  return p * u.f;
-}
+#include "simd.h"
 
 // Causal self-attention, forward. qkv: [B, T, 3E] (q | k | v, head h at columns h*hs..), writes the
 // attention probabilities probs: [B, H, T, T] (zeros above the diagonal) and y: [B, T, E].
@@ -174,25 +157,6 @@ void colsum(const float* restrict x, float* restrict out, int N, int D) {
   }
 }
 
-// exp on four lanes: k = nearest(x log2 e), Cody-Waite r = x - k ln2, the same polynomial, scaled by
-// 2^k through the exponent bits. (The 1.5*2^23 rounding trick would not survive -ffast-math.)
-static inline v128_t exp4(v128_t x) {
-  x = wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f)), wasm_f32x4_splat(88.0f));
-  const v128_t kf = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504089f)));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(kf, wasm_f32x4_splat(0.693145751953125f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(kf, wasm_f32x4_splat(1.428606765330187e-06f)));
-  v128_t p = wasm_f32x4_splat(1.0f / 720);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
-  const v128_t k = wasm_i32x4_trunc_sat_f32x4(kf); // exact: kf is integral
-  const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(k, wasm_i32x4_splat(127)), 23);
-  return wasm_f32x4_mul(p, scale);
-}
-
 // GELU, tanh approximation (GPT-2's): y = 0.5 x (1 + tanh(u)), u = a (x + 0.044715 x^3), a = sqrt(2/pi);
 // tanh|u| = (1 - e) / (1 + e) with e = exp(-2|u|), which never overflows. Returns tanh(u).
 static inline v128_t gelu_t4(v128_t x) {
@@ -203,20 +167,6 @@ static inline v128_t gelu_t4(v128_t x) {
   const v128_t t = wasm_f32x4_div(wasm_f32x4_sub(wasm_f32x4_splat(1.0f), e), wasm_f32x4_add(wasm_f32x4_splat(1.0f), e));
   const v128_t sign = wasm_v128_and(u, wasm_i32x4_splat((int)0x80000000));
   return wasm_v128_or(t, sign);
-}
-
-static inline v128_t load4(const float* p, int n) {
-  if (n >= 4) return wasm_v128_load(p);
-  float tmp[4] = {0, 0, 0, 0};
-  for (int i = 0; i < n; i++) tmp[i] = p[i];
-  return wasm_v128_load(tmp);
-}
-
-static inline void store4(float* p, v128_t v, int n) {
-  if (n >= 4) { wasm_v128_store(p, v); return; }
-  float tmp[4];
-  wasm_v128_store(tmp, v);
-  for (int i = 0; i < n; i++) p[i] = tmp[i];
 }
 
 EXPORT(gelu_forward)
@@ -273,18 +223,6 @@ void segment_sum(const float* restrict x, const int* restrict ids, float* restri
 EXPORT(axpby)
 void axpby(const float* restrict x, const float* restrict y, float* restrict out, int n, float a, float b) {
   for (int i = 0; i < n; i++) out[i] = a * x[i] + b * y[i];
-}
-
-static inline v128_t sigmoid4(v128_t x) {
-  const v128_t one = wasm_f32x4_splat(1.0f);
-  return wasm_f32x4_div(one, wasm_f32x4_add(one, exp4(wasm_f32x4_neg(x))));
-}
-
-static inline v128_t tanh4(v128_t x) {
-  const v128_t one = wasm_f32x4_splat(1.0f);
-  const v128_t e = exp4(wasm_f32x4_mul(wasm_f32x4_abs(x), wasm_f32x4_splat(-2.0f)));
-  const v128_t t = wasm_f32x4_div(wasm_f32x4_sub(one, e), wasm_f32x4_add(one, e));
-  return wasm_v128_or(t, wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000)));
 }
 
 // One LSTM step after the matmuls: gates = xg + hw ([B, 4H], order i, f, o, g). Writes the activated

@@ -1,8 +1,8 @@
 /**
- * Our own WebAssembly kernels (lib/backend/native/kernels.c, built by scripts/native/build.sh and committed as
- * base64 so nobody needs a compiler). The module has its own memory: each call copies its inputs in,
- * runs, and copies its outputs out — a few hundred kilobytes, far cheaper than the dozens of tfjs
- * kernel launches a fused op replaces.
+ * Our own WebAssembly kernels (lib/backend/native/*.c, built by scripts/native/build.sh and committed as
+ * base64 so nobody needs a compiler). The module has its own memory, shared with one worker thread
+ * (threads.ts): each call copies its inputs in, runs, and copies its outputs out — a few hundred
+ * kilobytes, far cheaper than the dozens of tfjs kernel launches a fused op replaces.
  */
 import * as tf from '@tensorflow/tfjs'; // not runtime/tf: the wasm patches (loaded by runtime/tf) use this module
 import { KERNELS_WASM } from './kernels-wasm';
@@ -15,6 +15,7 @@ interface WasmMemory {
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
@@ -87,6 +88,65 @@ interface KernelExports {
   gru_out_step(xg: number, rhw: number, rz: number, h: number, hbar: number, hn: number, B: number, H: number): void;
   gru_back_out(dh: number, rz: number, h: number, hbar: number, dg: number, dhp: number, B: number, H: number): void;
   gru_back_gates(drh: number, rz: number, h: number, dg: number, dhp: number, B: number, H: number): void;
+  sgemm(A: number, B: number, C: number, bias: number, M: number, N: number, K: number, acc: number): void;
+  sgemm_cols(
+    A: number,
+    B: number,
+    C: number,
+    bias: number,
+    M: number,
+    N: number,
+    K: number,
+    acc: number,
+    ldb: number,
+    ldc: number,
+  ): void;
+  sgemm_tn(A: number, B: number, C: number, M: number, N: number, K: number, acc: number, lda: number): void;
+  transpose(A: number, AT: number, rows: number, cols: number): void;
+  gather_rows(table: number, ids: number, out: number, n: number, D: number): void;
+  tanh_forward(x: number, y: number, n: number): void;
+  tanh_backward(y: number, dy: number, dx: number, n: number): void;
+  cross_entropy(logits: number, targets: number, dlogits: number, N: number, V: number): number;
+  context_sum(P: number, ctx: number, bias: number, out: number, rows: number, bs: number, Vp: number, H: number): void;
+  context_scatter(dy: number, ctx: number, G: number, rows: number, bs: number, Vp: number, H: number): void;
+  table_cross_entropy(
+    table: number,
+    ids: number,
+    targets: number,
+    dtable: number,
+    N: number,
+    V: number,
+    rowsOfTable: number,
+  ): number;
+  batchnorm_forward(
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    xhat: number,
+    mean: number,
+    variance: number,
+    rstd: number,
+    N: number,
+    D: number,
+    eps: number,
+  ): void;
+  batchnorm_backward(
+    xhat: number,
+    gamma: number,
+    rstd: number,
+    dy: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+    N: number,
+    D: number,
+  ): void;
+  sgd_step(p: number, g: number, n: number, lr: number): void;
+  add_positions(x: number, wpe: number, y: number, B: number, T: number, E: number): void;
+  add_positions_backward(dy: number, dwpe: number, B: number, T: number, E: number): void;
+  causal_mean(x: number, y: number, B: number, T: number, E: number): void;
+  causal_mean_backward(dy: number, dx: number, B: number, T: number, E: number): void;
   adam_step(
     p: number,
     g: number,
@@ -103,14 +163,35 @@ interface KernelExports {
 }
 
 let instance: KernelExports | null = null;
+let compiled: { module: object; memory: WasmMemory } | null = null;
 
-/** The kernels, instantiated on first use (synchronously: the module is 7 kB). */
+/** The compiled module and its shared memory (what a worker instantiates again). */
+export function kernelModule(): { module: object; memory: WasmMemory } {
+  if (!compiled) {
+    const module = new WA.Module(Buffer.from(KERNELS_WASM, 'base64'));
+    // 18 pages: the linked stack and a worker's (64 kB each), then room for frames; up to 1 GiB
+    compiled = { module, memory: new WA.Memory({ initial: 18, maximum: 16384, shared: true }) };
+  }
+  return compiled;
+}
+
+/** The kernels, instantiated on first use (synchronously: the module is 36 kB). */
 export function kernels(): KernelExports {
   if (!instance) {
-    const module = new WA.Module(Buffer.from(KERNELS_WASM, 'base64'));
-    instance = new WA.Instance(module, {}).exports as unknown as KernelExports;
+    const { module, memory } = kernelModule();
+    const exports = new WA.Instance(module, { env: { memory } }).exports as object;
+    instance = { ...exports, memory } as KernelExports;
   }
   return instance;
+}
+
+/**
+ * Above the module's heap base: a worker's stack (64 kB; it grows down from WORKER_STACK_TOP) and the
+ * threads' control block (64 bytes at CONTROL_AT); frames start after them.
+ */
+export function layout(): { workerStackTop: number; controlAt: number; framesAt: number } {
+  const base = (kernels().__heap_base.value + 15) & ~15;
+  return { workerStackTop: base + 65536, controlAt: base + 65536, framesAt: base + 65536 + 64 };
 }
 
 interface HeapBackend {
@@ -136,14 +217,17 @@ export class Frame {
   private top: number;
   readonly k = kernels();
   constructor() {
-    this.top = (this.k.__heap_base.value + 15) & ~15;
+    this.top = layout().framesAt;
   }
-  /** Reserves n floats (16-byte aligned), filled from `data` when given; returns the byte offset. */
+  /**
+   * Reserves n floats (16-byte aligned), filled from `data` when given; returns the byte offset. At
+   * least 16 bytes follow every buffer (gemm.c reads whole vectors past a row's end).
+   */
   put(n: number, data?: ArrayLike<number>): number {
     const at = this.top;
     this.top += (n * 4 + 15) & ~15;
     const mem = this.k.memory;
-    if (this.top > mem.buffer.byteLength) mem.grow(Math.ceil((this.top - mem.buffer.byteLength) / 65536));
+    if (this.top + 16 > mem.buffer.byteLength) mem.grow(Math.ceil((this.top + 16 - mem.buffer.byteLength) / 65536));
     if (data) new Float32Array(mem.buffer, at, n).set(data);
     return at;
   }
@@ -173,4 +257,15 @@ export function tensorFrom(f: Frame, at: number, shape: number[]): tf.Tensor {
     return tf.engine().makeTensorFromTensorInfo(info);
   }
   return tf.tensor(f.take(at, n), shape, 'float32');
+}
+
+/**
+ * Gives variable `v` the v.size floats at byte offset `at` of a frame, as a new tensor. Never written over
+ * its data in place: tfjs's wasm matmul (XNNPACK) keeps weights packed by their data id, and would go on
+ * multiplying by the old values.
+ */
+export function setVariable(v: tf.Variable, f: Frame, at: number): void {
+  const t = tensorFrom(f, at, v.shape);
+  v.assign(t);
+  t.dispose();
 }

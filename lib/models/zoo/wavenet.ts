@@ -33,7 +33,7 @@ export class WaveNet extends SequenceModel<'wavenet'> {
     this.net = wavenet(rng, { vocabSize, blockSize: this.context, nEmbd, nHidden: nEmbd2, merge });
   }
   /** The windows [rows.length, context] ending at each (b, t) of `rows` (flat b·T + t); token 0 before the start. */
-  private windows(ids: Int32Array | Float32Array | Uint8Array, T: number, rows: ArrayLike<number>): tf.Tensor2D {
+  private windows(ids: ArrayLike<number>, T: number, rows: ArrayLike<number>): Int32Array {
     const n = this.context;
     const out = new Int32Array(rows.length * n);
     for (let r = 0; r < rows.length; r++) {
@@ -44,12 +44,23 @@ export class WaveNet extends SequenceModel<'wavenet'> {
         out[r * n + k] = s >= 0 ? (ids[flat - t + s] as number) : 0;
       }
     }
-    return tf.tensor2d(out, [rows.length, n], 'int32');
+    return out;
+  }
+  /** The scored positions of sequences X and targets Y (both [rows, T]): their windows and their targets. */
+  scoredWindows(b: { X: ArrayLike<number>; Y: ArrayLike<number>; rows: number }): {
+    ids: Int32Array;
+    targets: Int32Array;
+  } {
+    const scored: number[] = [];
+    for (let i = 0; i < b.Y.length; i++) if (b.Y[i] !== -1) scored.push(i);
+    const targets = Int32Array.from(scored, (i) => b.Y[i] as number);
+    return { ids: this.windows(b.X, b.X.length / b.rows, scored), targets };
   }
   logits(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const [B, T] = idx.shape;
     const all = Array.from({ length: B * T }, (_, i) => i);
-    const { logits } = this.net.forward(this.windows(idx.dataSync(), T, all), undefined, opts);
+    const windows = tf.tensor2d(this.windows(idx.dataSync(), T, all), [B * T, this.context], 'int32');
+    const { logits } = this.net.forward(windows, undefined, opts);
     return logits.reshape([B, T, this.vocabSize]);
   }
   /**
@@ -66,11 +77,9 @@ export class WaveNet extends SequenceModel<'wavenet'> {
     const y = targets.dataSync();
     const rows: number[] = [];
     for (let i = 0; i < y.length; i++) if (y[i] !== -1) rows.push(i);
-    const picked = tf.tensor1d(
-      Int32Array.from(rows, (i) => y[i] as number),
-      'int32',
-    );
-    const { logits } = this.net.forward(this.windows(idx.dataSync(), T, rows), undefined, opts);
+    const scored = this.scoredWindows({ X: idx.dataSync(), Y: y, rows: B });
+    const { logits } = this.net.forward(tf.tensor2d(scored.ids, [rows.length, this.context], 'int32'), undefined, opts);
+    const picked = tf.tensor1d(scored.targets, 'int32');
     const where = tf.tensor2d(Int32Array.from(rows), [rows.length, 1], 'int32');
     return {
       logits: tf.scatterND(where, logits, [B * T, this.vocabSize]).reshape([B, T, this.vocabSize]),

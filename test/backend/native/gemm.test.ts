@@ -1,0 +1,145 @@
+// lib/backend/native/gemm.c: C = A B (+ bias or + C) and C = Aᵀ B on every tile shape and tail, bit for bit
+// against a float32 loop summing over k in order (the kernels' promise: results do not depend on tiling).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Frame } from '../../../lib/backend/native/loader';
+import { TorchGenerator } from '../../../lib/random/torch-generator';
+
+/** C[i, j] = start + Σ_k A[i, k] B[k, j] in float32, k in order; `at(i, k)` reads A. */
+function reference(
+  at: (i: number, k: number) => number,
+  B: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  start: (i: number, j: number) => number,
+): Float32Array {
+  const C = new Float32Array(M * N);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let c = Math.fround(start(i, j));
+      for (let k = 0; k < K; k++) c = Math.fround(c + Math.fround(at(i, k) * B[k * N + j]!));
+      C[i * N + j] = c;
+    }
+  return C;
+}
+
+function firstDifference(got: Float32Array, want: Float32Array): string | null {
+  for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) return `entry ${i}: ${got[i]} vs ${want[i]}`;
+  return null;
+}
+
+const g = new TorchGenerator(11);
+const rand = (n: number) => Float32Array.from(g.randn([n]));
+// rows around the 4-row tile, columns around the 8- and 4-wide tiles and every tail, a few depths
+const SHAPES: [number, number, number][] = [];
+for (const M of [1, 3, 4, 5, 8, 9])
+  for (const N of [1, 2, 3, 4, 7, 8, 11, 16, 27, 30]) for (const K of [1, 5, 32]) SHAPES.push([M, N, K]);
+
+test('sgemm: A B, A B + bias, and C + A B, bit for bit on every tile and tail', () => {
+  for (const [M, N, K] of SHAPES) {
+    const A = rand(M * K);
+    const B = rand(K * N);
+    const bias = rand(N);
+    const C0 = rand(M * N);
+    const f = new Frame();
+    const [a, b, c, bi] = [f.put(M * K, A), f.put(K * N, B), f.put(M * N), f.put(N, bias)];
+    const shape = `${M}x${K} @ ${K}x${N}`;
+    f.k.sgemm(a, b, c, 0, M, N, K, 0);
+    assert.equal(
+      firstDifference(
+        f.take(c, M * N),
+        reference(
+          (i, k) => A[i * K + k]!,
+          B,
+          M,
+          N,
+          K,
+          () => 0,
+        ),
+      ),
+      null,
+      shape,
+    );
+    f.k.sgemm(a, b, c, bi, M, N, K, 0);
+    assert.equal(
+      firstDifference(
+        f.take(c, M * N),
+        reference(
+          (i, k) => A[i * K + k]!,
+          B,
+          M,
+          N,
+          K,
+          (_, j) => bias[j]!,
+        ),
+      ),
+      null,
+      `${shape} + bias`,
+    );
+    f.view(c, M * N).set(C0);
+    f.k.sgemm(a, b, c, 0, M, N, K, 1);
+    assert.equal(
+      firstDifference(
+        f.take(c, M * N),
+        reference(
+          (i, k) => A[i * K + k]!,
+          B,
+          M,
+          N,
+          K,
+          (i, j) => C0[i * N + j]!,
+        ),
+      ),
+      null,
+      `C + ${shape}`,
+    );
+  }
+});
+
+test('sgemm_tn: Aᵀ B with A stored [K, M], and accumulating; transpose', () => {
+  for (const [M, N, K] of SHAPES) {
+    const A = rand(K * M);
+    const B = rand(K * N);
+    const C0 = rand(M * N);
+    const f = new Frame();
+    const [a, b, c] = [f.put(K * M, A), f.put(K * N, B), f.put(M * N)];
+    f.k.sgemm_tn(a, b, c, M, N, K, 0, M);
+    assert.equal(
+      firstDifference(
+        f.take(c, M * N),
+        reference(
+          (i, k) => A[k * M + i]!,
+          B,
+          M,
+          N,
+          K,
+          () => 0,
+        ),
+      ),
+      null,
+      `(${K}x${M})ᵀ @ ${K}x${N}`,
+    );
+    f.view(c, M * N).set(C0);
+    f.k.sgemm_tn(a, b, c, M, N, K, 1, M);
+    assert.equal(
+      firstDifference(
+        f.take(c, M * N),
+        reference(
+          (i, k) => A[k * M + i]!,
+          B,
+          M,
+          N,
+          K,
+          (i, j) => C0[i * N + j]!,
+        ),
+      ),
+      null,
+      'accumulating',
+    );
+    const t = f.put(K * M);
+    f.k.transpose(a, t, K, M);
+    const T = f.take(t, K * M);
+    for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) assert.equal(T[i * K + k], A[k * M + i]);
+  }
+});

@@ -1,0 +1,58 @@
+// lib/backend/native/threads.ts: a large product split over two threads gives the same bits as one
+// thread, small ones stay on this thread, and the worker really ran.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import os from 'node:os';
+import { Frame } from '../../../lib/backend/native/loader';
+import { fusedThreads, sgemm, sgemmTn, workerJobs } from '../../../lib/backend/native/threads';
+import { TorchGenerator } from '../../../lib/random/torch-generator';
+
+const g = new TorchGenerator(12);
+const rand = (n: number) => Float32Array.from(g.randn([n]));
+
+test('two threads: sgemm split by rows or columns, and sgemm_tn, give one thread’s bits', () => {
+  if (os.availableParallelism() < 2) return; // nothing to split on one core
+  assert.equal(fusedThreads(), 2);
+  for (const [M, N, K] of [
+    [512, 64, 1024],
+    [203, 27, 200],
+    [1024, 64, 512],
+    [8, 200, 33000],
+    [64, 512, 2048],
+    [32, 64, 256],
+    [2, 300, 1000],
+  ] as [number, number, number][]) {
+    const f = new Frame();
+    const [a, b, bias] = [f.put(M * K, rand(M * K)), f.put(K * N, rand(K * N)), f.put(N, rand(N))];
+    const [one, two] = [f.put(M * N), f.put(M * N)];
+    const jobs = workerJobs();
+    f.k.sgemm(a, b, one, bias, M, N, K, 0);
+    sgemm(a, b, two, bias, M, N, K, 0);
+    assert.deepEqual(f.take(two, M * N), f.take(one, M * N), `sgemm ${M}x${K}x${N}`);
+    assert.equal(workerJobs(), jobs + 1, 'the worker took half');
+    // Aᵀ B: A stored [K, M]
+    const at = f.put(K * M, rand(K * M));
+    const bt = f.put(K * N, rand(K * N));
+    f.k.sgemm_tn(at, bt, one, M, N, K, 0, M);
+    sgemmTn(at, bt, two, M, N, K, 0);
+    assert.deepEqual(f.take(two, M * N), f.take(one, M * N), `sgemm_tn ${M}x${K}x${N}`);
+  }
+  const f = new Frame();
+  const jobs = workerJobs();
+  const [a, b, c] = [f.put(32 * 30, rand(960)), f.put(30 * 200, rand(6000)), f.put(32 * 200)];
+  sgemm(a, b, c, 0, 32, 200, 30, 0);
+  assert.equal(workerJobs(), jobs, 'a small product stays on this thread');
+});
+
+test('SEQUENTIA_THREADS is checked', () => {
+  const before = process.env.SEQUENTIA_THREADS;
+  try {
+    process.env.SEQUENTIA_THREADS = 'two';
+    assert.throws(() => fusedThreads(), /SEQUENTIA_THREADS must be a positive integer, got 'two'/);
+    process.env.SEQUENTIA_THREADS = '1';
+    assert.equal(fusedThreads(), 1);
+  } finally {
+    if (before === undefined) delete process.env.SEQUENTIA_THREADS;
+    else process.env.SEQUENTIA_THREADS = before;
+  }
+});

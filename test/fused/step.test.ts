@@ -1,0 +1,300 @@
+// lib/fused/step.ts: the fused step computes the ops' loss (1e-6 relative) and gradients (2e-6),
+// updates as tf.train.sgd does, moves BatchNorm's running statistics the same way, keeps the tensor count
+// flat, and declines models it does not cover.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf, initTf } from '../../lib/runtime/tf';
+import { FusedStep } from '../../lib/fused/step';
+import { batchTensors, type Batch } from '../../lib/data/batches';
+import { MLP } from '../../lib/models/lecture/mlp';
+import { BigramNet } from '../../lib/models/lecture/bigram-net';
+import { Sequential } from '../../lib/models/lecture/sequential';
+import { LECTURE_MLP, batchNormMLP, wavenet, WAVENET } from '../../lib/models/presets';
+import { BatchNorm1d, Linear, Tanh } from '../../lib/nn/layers';
+import { TorchGenerator } from '../../lib/random/torch-generator';
+import type { LanguageModel } from '../../lib/models/language-model';
+import { zooModel } from '../../lib/models/registry';
+import { RecurrentLM } from '../../lib/models/recurrent';
+import { defaultConfig } from '../../lib/models/zoo/config';
+import { createOptimizer, type Adam } from '../../lib/train/optimizers';
+import { train } from '../../lib/train/loop';
+
+process.env.SEQUENTIA_QUIET_BACKEND = '1';
+
+/** A batch of n random windows of `block` ids below 27 and targets, from a seeded generator. */
+function batch(n: number, block: number, seed: number): Batch {
+  const g = new TorchGenerator(seed);
+  return { X: Int32Array.from(g.randint(0, 27, n * block)), Y: Int32Array.from(g.randint(0, 27, n)), rows: n };
+}
+
+/** The ops' loss and gradients (tf.variableGrads of model.loss in training mode), by variable name. */
+function opGradients(m: LanguageModel, b: Batch, reg = 0) {
+  return tf.tidy(() => {
+    const { X: x, Y: y } = batchTensors(b, m.reads);
+    const opts = reg > 0 ? { reg, training: true } : { training: true };
+    const { value, grads } = tf.variableGrads(() => m.loss(x, y, opts), m.params());
+    return {
+      loss: value.dataSync()[0]!,
+      grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync() as Float32Array])),
+    };
+  });
+}
+
+/**
+ * ‖a − b‖ / ‖b‖ (2-norms): the tensor's relative error. Single entries that are sums with cancellation
+ * (an embedding row's gradient, BatchNorm's β gradient) differ by rounding in any summation order.
+ */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / (den || 1));
+}
+
+// Losses agree to 1e-6; gradients to 2e-6 in norm: BatchNorm's β gradient at the top of a deep stack sums
+// softmax − onehot over the batch, where one-ulp differences in the softmax (our exp against tfjs's) add up.
+function assertSameGradients(m: LanguageModel, b: Batch, reg = 0, tol = 1e-6, gradTol = 2e-6): void {
+  const fused = FusedStep.for(m, { reg });
+  assert.ok(fused, `${m.type}: fused step available`);
+  // BatchNorm's running statistics move in both passes: run the fused one on a copy of the state
+  const before = Object.fromEntries(Object.entries(m.namedWeights()).map(([k, v]) => [k, v.clone()]));
+  const ops = opGradients(m, b, reg);
+  m.loadWeights(before);
+  tf.dispose(Object.values(before));
+  const got = fused.gradients(b);
+  assert.ok(Math.abs(got.loss - ops.loss) <= tol * Math.abs(ops.loss), `loss ${got.loss} vs ops ${ops.loss}`);
+  const names = m.params().map((p) => p.name);
+  assert.deepEqual(Object.keys(got.grads).sort(), names.slice().sort());
+  for (const name of names) {
+    const d = relDiff(got.grads[name]!, ops.grads[name]!);
+    assert.ok(d <= gradTol, `${m.type} gradient ${name}: relative difference ${d.toExponential(2)} > ${gradTol}`);
+  }
+}
+
+test('fused MLP step: the ops loss and gradients, at the lecture init and at a trained-like scale', async () => {
+  await initTf();
+  const m = new MLP(LECTURE_MLP, new TorchGenerator(2147483647));
+  const b = batch(32, 3, 1);
+  assertSameGradients(m, b);
+  // a softer start too (the lecture's fixed initialisation): the loss near ln 27
+  const m2 = new MLP(LECTURE_MLP, new TorchGenerator(7), { W1: 0.2, b1: 0.01, W2: 0.01, b2: 0 });
+  assertSameGradients(m2, b);
+  m.dispose();
+  m2.dispose();
+});
+
+test('fused BatchNorm MLP, a deep BatchNorm stack and the WaveNet: the ops loss and gradients', async () => {
+  await initTf();
+  const bn = batchNormMLP(new TorchGenerator(2147483647));
+  const b = batch(32, 3, 2);
+  assertSameGradients(bn, b);
+  const g = new TorchGenerator(3);
+  const deep = new Sequential(g, 27, 3, 10, [
+    new Linear(g, 30, 64, { bias: false, init: { kind: 'kaiming', gain: 5 / 3 } }),
+    new BatchNorm1d(64),
+    new Tanh(),
+    new Linear(g, 64, 64, { bias: true, init: { kind: 'kaiming', gain: 5 / 3 } }),
+    new Tanh(),
+    new Linear(g, 64, 27, { bias: false }),
+    new BatchNorm1d(27, 1e-5, 0.1, 0.1),
+  ]);
+  assertSameGradients(deep, b);
+  const w = wavenet(new TorchGenerator(42), { ...WAVENET, nEmbd: 10, nHidden: 68 });
+  const b8 = batch(32, 8, 4);
+  assertSameGradients(w, b8);
+  for (const m of [bn, deep, w]) m.dispose();
+});
+
+test('fused bigram net with reg: the ops (one-hot @ W) loss and gradient, on 5,000 examples', async () => {
+  await initTf();
+  const net = new BigramNet(new TorchGenerator(2147483647));
+  assertSameGradients(net, batch(5000, 1, 5), 0.01);
+  net.dispose();
+});
+
+/**
+ * `batches.length` steps of the ops (opOpt.minimize on `ops`) and of the fused step (fusedOpt on `fusedModel`,
+ * a copy of it): the losses agree every step and the weights at the end; no tensor is left behind.
+ */
+function trackSteps(
+  ops: LanguageModel,
+  fusedModel: LanguageModel,
+  [opOpt, fusedOpt]: [tf.Optimizer, tf.Optimizer],
+  lr: number,
+  batches: Batch[],
+  weightTol: number,
+): void {
+  const fused = FusedStep.for(fusedModel)!;
+  const tensors = tf.memory().numTensors;
+  batches.forEach((b, s) => {
+    const want = tf.tidy(() => {
+      const { X, Y } = batchTensors(b, ops.reads);
+      return opOpt.minimize(() => ops.loss(X, Y, { training: true }), true, ops.params())!.dataSync()[0]!;
+    });
+    const got = fused.step(b, fusedOpt, lr);
+    assert.ok(Math.abs(got - want) <= 1e-5 * want, `step ${s}: loss ${got} vs ${want}`);
+  });
+  assert.equal(tf.memory().numTensors, tensors, 'fused steps leave no tensors behind');
+  const a = ops.namedWeights();
+  const b = fusedModel.namedWeights();
+  for (const k of Object.keys(a)) {
+    const d = relDiff(b[k]!.dataSync(), a[k]!.dataSync());
+    assert.ok(d <= weightTol, `${k} after ${batches.length} steps: relative difference ${d.toExponential(2)}`);
+  }
+}
+
+test('fused step: ten SGD steps track tf.train.sgd on the ops (losses, weights, running statistics)', async () => {
+  await initTf();
+  const ops = batchNormMLP(new TorchGenerator(9));
+  const fusedModel = batchNormMLP(new TorchGenerator(9));
+  const opts: [tf.Optimizer, tf.Optimizer] = [tf.train.sgd(0.1), tf.train.sgd(0.1)];
+  const batches = Array.from({ length: 10 }, (_, s) => batch(32, 3, 100 + s));
+  trackSteps(ops, fusedModel, opts, 0.1, batches, 1e-4);
+  // the running statistics did move (momentum 0.1 from zeros / ones)
+  assert.ok(Math.abs(fusedModel.namedWeights()['1.runningMean']!.dataSync()[0]!) > 1e-3);
+  for (const x of [...opts, ops, fusedModel]) x.dispose();
+});
+
+test('fused step: declined for models and layers it does not cover; bad batches are named', async () => {
+  await initTf();
+  class MyTanh extends Tanh {}
+  const g = new TorchGenerator(1);
+  const custom = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 27), new MyTanh()]);
+  assert.equal(FusedStep.for(custom), null);
+  const mlp = new MLP(LECTURE_MLP, g);
+  assert.equal(FusedStep.for(mlp, { reg: 0.01 }), null, 'reg is the bigram net’s option only');
+  const sgd = tf.train.sgd(0.1);
+  assert.throws(
+    () => FusedStep.for(mlp)!.step({ X: new Int32Array(10), Y: new Int32Array(4), rows: 4 }, sgd, 0.1),
+    /a batch of 4 rows has 10 ids in X and 4 targets/,
+  );
+  assert.throws(
+    () => FusedStep.for(mlp)!.step(batch(4, 3, 1), tf.train.momentum(0.1, 0.9), 0.1),
+    /the optimizer must be tf.train.sgd or/,
+  );
+  sgd.dispose();
+  custom.dispose();
+  mlp.dispose();
+});
+
+/** Sequences of makemore's shape: rows of T ids, targets with −1 after each word's end. */
+function sequences(rows: number, T: number, seed: number): Batch {
+  const g = new TorchGenerator(seed);
+  const X = Int32Array.from(g.randint(0, 27, rows * T));
+  const Y = Int32Array.from(g.randint(0, 27, rows * T));
+  const ends = g.randint(2, T, rows);
+  for (let r = 0; r < rows; r++) for (let t = ends[r]! + 1; t < T; t++) Y[r * T + t] = -1;
+  return { X, Y, rows };
+}
+
+test('fused makemore bigram, MLP, bag of words, WaveNet and transformer: the ops loss and gradients, −1 targets ignored, T below blockSize', async () => {
+  await initTf();
+  const config = { vocabSize: 27, blockSize: 16, nLayer: 4, nHead: 4, nEmbd: 64, nEmbd2: 64 };
+  for (const type of ['bigram', 'mlp', 'bow', 'wavenet']) {
+    const sizes = type === 'wavenet' ? { ...config, ...defaultConfig('wavenet') } : config;
+    const m = zooModel(type, sizes, new TorchGenerator(3407));
+    assertSameGradients(m, sequences(32, 16, 6));
+    assertSameGradients(m, sequences(8, 11, 7));
+    m.dispose();
+  }
+  const transformer = zooModel('transformer', config, new TorchGenerator(1));
+  assertSameGradients(transformer, sequences(32, 16, 11));
+  assertSameGradients(transformer, sequences(4, 7, 12));
+  transformer.dispose();
+  const june = zooModel('transformer', { ...config, dropout: 0.1 }, new TorchGenerator(1));
+  assert.equal(FusedStep.for(june), null, 'with dropout the transformer trains through the ops');
+  june.dispose();
+});
+
+test('fused RNN, GRU and LSTM language models: the ops (lib/ops BPTT) loss and gradients; odd sizes decline', async () => {
+  await initTf();
+  for (const cell of ['lstm', 'rnn', 'gru'] as const) {
+    const m = new RecurrentLM({ cell, vocabSize: 27, blockSize: 16, nEmbd: 24, nHidden: 32 }, new TorchGenerator(8));
+    assertSameGradients(m, sequences(16, 16, 9));
+    assertSameGradients(m, sequences(5, 9, 10));
+    m.dispose();
+  }
+  const odd = new RecurrentLM(
+    { cell: 'lstm', vocabSize: 27, blockSize: 16, nEmbd: 24, nHidden: 30 },
+    new TorchGenerator(8),
+  );
+  assert.equal(FusedStep.for(odd), null);
+  odd.dispose();
+});
+
+test('fused AdamW steps: the same losses, weights and moments as lib’s Adam on the ops', async () => {
+  await initTf();
+  const config = { vocabSize: 27, blockSize: 16, nLayer: 4, nHead: 4, nEmbd: 32, nEmbd2: 48 };
+  const ops = zooModel('bow', config, new TorchGenerator(5));
+  const fusedModel = zooModel('bow', config, new TorchGenerator(5));
+  const [optOps, optFused] = [createOptimizer('adamw', 1e-3) as Adam, createOptimizer('adamw', 1e-3) as Adam];
+  const batches = Array.from({ length: 8 }, (_, s) => sequences(16, 16, 200 + s));
+  trackSteps(ops, fusedModel, [optOps, optFused], 1e-3, batches, 1e-5);
+  const fused = FusedStep.for(fusedModel)!;
+  // the ops see the fused steps' weights (a weight written in place would leave tfjs's packed matmul
+  // weights stale: the ops' loss would not move)
+  const probe = sequences(16, 16, 300);
+  const opsLoss = tf.tidy(() => {
+    const { X, Y } = batchTensors(probe, 'sequence');
+    return fusedModel.loss(X, Y).dataSync()[0]!;
+  });
+  assert.ok(Math.abs(opsLoss - fused.gradients(probe).loss) <= 1e-6 * opsLoss);
+  const [sa, sb] = [optOps.state(), optFused.state()];
+  assert.equal(sb.step, 8);
+  // the moments are keyed by each model's own variable names, in the same order
+  const [ma, mb] = [Object.values(sa.m), Object.values(sb.m)];
+  assert.equal(mb.length, ma.length);
+  ma.forEach((m, i) => assert.ok(relDiff(mb[i]!, m) <= 1e-4, `first moment ${i}`));
+  for (const x of [ops, fusedModel]) x.dispose();
+  for (const o of [optOps, optFused]) o.dispose();
+});
+
+test('train({ model, batch }): fused where covered (result.fused), the ops with fused: false, the same losses', async () => {
+  await initTf();
+  const run = async (fused: boolean) => {
+    const m = batchNormMLP(new TorchGenerator(21));
+    const g = new TorchGenerator(22);
+    const r = await train({
+      steps: 30,
+      model: m,
+      batch: () => batch(32, 3, g.randint(0, 1000, 1)[0]!),
+      learningRate: (i) => (i < 20 ? 0.1 : 0.01),
+      fused,
+      progressMs: 0,
+    });
+    const w = Float32Array.from(m.namedWeights()['1.runningVar']!.dataSync());
+    m.dispose();
+    return { r, w };
+  };
+  const tensors = tf.memory().numTensors;
+  const a = await run(true);
+  const b = await run(false);
+  assert.equal(a.r.fused, true);
+  assert.equal(b.r.fused, false);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(a.r.losses.length, 30);
+  for (let i = 0; i < 30; i++)
+    assert.ok(
+      Math.abs(a.r.losses[i]! - b.r.losses[i]!) <= 1e-4 * b.r.losses[i]!,
+      `step ${i}: ${a.r.losses[i]} vs ${b.r.losses[i]}`,
+    );
+  assert.ok(relDiff(a.w, b.w) <= 1e-4, 'running variance');
+  // not covered: a custom optimizer, or a subset of the parameters
+  const m = batchNormMLP(new TorchGenerator(23));
+  const g = new TorchGenerator(24);
+  const common = {
+    steps: 2,
+    model: m,
+    batch: () => batch(32, 3, g.randint(0, 1000, 1)[0]!),
+    learningRate: 0.1,
+    progressMs: 0,
+  };
+  assert.equal((await train({ ...common, optimizer: createOptimizer('adam', 1e-3) })).fused, true);
+  assert.equal((await train({ ...common, params: m.params().slice(1) })).fused, false);
+  assert.equal((await train({ ...common, gradClip: 1 })).fused, false);
+  await assert.rejects(train({ steps: 1, model: m, learningRate: 0.1 }), /`model` needs `batch`/);
+  m.dispose();
+});
