@@ -4,8 +4,9 @@
  */
 import { tf } from '../runtime/tf';
 import { Frame, setVariable, valuesOf } from '../backend/native/loader';
-import { sgemm, sgemmTn } from '../backend/native/threads';
+import { sgemm, sgemmNt, sgemmTn } from '../backend/native/threads';
 import type { BatchNorm1d, LayerNorm } from '../nn/layers';
+import type { BatchNormDim0 } from '../nn/batchnorm-dim0';
 
 /** An activation in the frame: `rows` rows of `width` floats at byte offset `at`. */
 export interface Act {
@@ -18,6 +19,8 @@ export interface Act {
 export class StepFrame extends Frame {
   readonly value = new Map<tf.Variable, number>();
   readonly grad = new Map<tf.Variable, number>();
+  /** The step's scored rows (a window model's examples): set by the step before the layers run. */
+  examples = 0;
   /** Rows of one sequence (T) for layers that work along time; 1 for windows. */
   constructor(
     params: tf.Variable[],
@@ -44,7 +47,7 @@ export interface FusedLayer {
   commit?(f: StepFrame): void;
 }
 
-/** y = x W + b; dW = xᵀ dy, db = Σ dy, dx = dy Wᵀ (gemm.c: sgemm, sgemm_tn, and sgemm after transposing W). */
+/** y = x W + b; dW = xᵀ dy, db = Σ dy, dx = dy Wᵀ (gemm.c: sgemm, sgemm_tn, sgemm_nt). */
 export class FusedLinear implements FusedLayer {
   private x: Act | null = null;
   constructor(
@@ -64,10 +67,8 @@ export class FusedLinear implements FusedLayer {
     const [fanIn, fanOut] = this.W.shape as [number, number];
     sgemmTn(x.at, dy.at, f.grad.get(this.W)!, fanIn, fanOut, x.rows, 0);
     if (this.b) f.k.colsum(dy.at, f.grad.get(this.b)!, dy.rows, fanOut);
-    const Wt = f.act(fanOut, fanIn);
-    f.k.transpose(f.value.get(this.W)!, Wt.at, fanIn, fanOut);
     const dx = f.act(x.rows, fanIn);
-    sgemm(dy.at, Wt.at, dx.at, 0, x.rows, fanIn, fanOut, 0);
+    sgemmNt(dy.at, f.value.get(this.W)!, dx.at, x.rows, fanIn, fanOut, 0);
     return dx;
   }
 }
@@ -96,58 +97,127 @@ export class FusedActivation implements FusedLayer {
   }
 }
 
+/** What FusedBatchNorm normalises with: γ and β, ε, and Bessel's n − 1 in the batch variance or not. */
+export interface BatchNormParams {
+  gamma: tf.Variable;
+  beta: tf.Variable;
+  eps: number;
+  bessel: boolean;
+}
+
 /**
- * BatchNorm1d in training mode over the rows (B, or B·T for [B, T, C]); its running statistics move as
- * lib/nn/layers.ts moves them (unbiased variance), in float32.
+ * BatchNorm in training mode over the rows (B, or B·T for [B, T, C]). With a BatchNorm1d, its running
+ * statistics move as lib/nn/layers.ts moves them (unbiased variance), in float32; notebook 10's
+ * hand-written net has none (and Bessel's correction in the batch variance).
  */
 export class FusedBatchNorm implements FusedLayer {
   private saved: { xhat: Act; rstd: number } | null = null;
   private stats: { mean: Float32Array; variance: Float32Array; rows: number } | null = null;
-  constructor(private readonly bn: BatchNorm1d) {}
+  private readonly p: BatchNormParams;
+  /** The layer whose running statistics move, if any. */
+  private readonly running: BatchNorm1d | null;
+  constructor(bn: BatchNorm1d | BatchNormParams) {
+    this.p = 'bessel' in bn ? bn : { gamma: bn.gamma, beta: bn.beta, eps: bn.eps, bessel: false };
+    this.running = 'bessel' in bn ? null : bn;
+  }
   forward(f: StepFrame, x: Act): Act {
-    const D = this.bn.dim;
+    const { gamma, beta, eps, bessel } = this.p;
+    const D = gamma.size;
     const y = f.act(x.rows, D);
     const xhat = f.act(x.rows, D);
     const [mean, variance, rstd] = [f.put(D), f.put(D), f.put(D)];
-    const { gamma, beta } = this.bn;
-    f.k.batchnorm_forward(
-      x.at,
-      f.value.get(gamma)!,
-      f.value.get(beta)!,
-      y.at,
-      xhat.at,
-      mean,
-      variance,
-      rstd,
-      x.rows,
-      D,
-      this.bn.eps,
-    );
+    const at = (v: tf.Variable) => f.value.get(v)!;
+    f.k.batchnorm_forward(x.at, at(gamma), at(beta), y.at, xhat.at, mean, variance, rstd, x.rows, D, eps, +bessel);
     this.saved = { xhat, rstd };
-    this.stats = { mean: f.take(mean, D), variance: f.take(variance, D), rows: x.rows };
+    if (this.running) this.stats = { mean: f.take(mean, D), variance: f.take(variance, D), rows: x.rows };
     return y;
   }
   backward(f: StepFrame, dy: Act): Act {
     const s = this.saved!;
     const dx = f.act(dy.rows, dy.width);
-    const { gamma, beta } = this.bn;
+    const { gamma, beta, bessel } = this.p;
     const [dg, db] = [f.grad.get(gamma)!, f.grad.get(beta)!];
-    f.k.batchnorm_backward(s.xhat.at, f.value.get(gamma)!, s.rstd, dy.at, dx.at, dg, db, dy.rows, dy.width);
+    const g = f.value.get(gamma)!;
+    f.k.batchnorm_backward(s.xhat.at, g, s.rstd, dy.at, dx.at, dg, db, dy.rows, dy.width, +bessel);
     return dx;
   }
   commit(f: StepFrame): void {
+    const bn = this.running;
+    if (!bn) return;
     const { mean, variance, rows } = this.stats!;
-    const mo = Math.fround(this.bn.momentum);
-    const keep = Math.fround(1 - this.bn.momentum);
-    const unbiased = Math.fround((this.bn.momentum * rows) / Math.max(1, rows - 1));
-    const rm = Float32Array.from(valuesOf(this.bn.runningMean));
-    const rv = Float32Array.from(valuesOf(this.bn.runningVar));
+    const mo = Math.fround(bn.momentum);
+    const keep = Math.fround(1 - bn.momentum);
+    const unbiased = Math.fround((bn.momentum * rows) / Math.max(1, rows - 1));
+    const rm = Float32Array.from(valuesOf(bn.runningMean));
+    const rv = Float32Array.from(valuesOf(bn.runningVar));
     for (let d = 0; d < rm.length; d++) {
       rm[d] = Math.fround(rm[d]! * keep) + Math.fround(mean[d]! * mo);
       rv[d] = Math.fround(rv[d]! * keep) + Math.fround(variance[d]! * unbiased);
     }
-    setVariable(this.bn.runningMean, f, f.put(rm.length, rm));
-    setVariable(this.bn.runningVar, f, f.put(rv.length, rv));
+    setVariable(bn.runningMean, f, f.put(rm.length, rm));
+    setVariable(bn.runningVar, f, f.put(rv.length, rv));
+  }
+}
+
+/**
+ * The WaveNet lecture's buggy BatchNorm (lib/nn/batchnorm-dim0.ts) in training mode. Its input [B·T, C]
+ * is [B, T·C] in memory, and its statistics per (position, channel) over the B examples are
+ * FusedBatchNorm's kernels on T·C channels, with γ and β repeated T times and their gradients summed
+ * back over T. The running statistics become [1, T, C] as the ops make them ([1, C] when T is 1).
+ */
+export class FusedBatchNormDim0 implements FusedLayer {
+  private saved: { xhat: number; rstd: number; gamma: number; T: number } | null = null;
+  private stats: { mean: Float32Array; variance: Float32Array; T: number } | null = null;
+  constructor(private readonly bn: BatchNormDim0) {}
+  forward(f: StepFrame, x: Act): Act {
+    const C = this.bn.dim;
+    const B = f.examples;
+    const T = x.rows / B;
+    const D = T * C;
+    if (x.width !== C || !Number.isInteger(T)) throw new Error(`fused BatchNorm (dim 0): ${x.rows} rows of ${x.width}`);
+    const [gamma, beta] = [f.put(D), f.put(D)];
+    const [g, b] = [f.view(gamma, D), f.view(beta, D)];
+    const [g1, b1] = [f.view(f.value.get(this.bn.gamma)!, C), f.view(f.value.get(this.bn.beta)!, C)];
+    for (let t = 0; t < T; t++) {
+      g.set(g1, t * C);
+      b.set(b1, t * C);
+    }
+    const y = f.act(x.rows, C);
+    const [xhat, mean, variance, rstd] = [f.put(B * D), f.put(D), f.put(D), f.put(D)];
+    f.k.batchnorm_forward(x.at, gamma, beta, y.at, xhat, mean, variance, rstd, B, D, this.bn.eps, 0);
+    this.saved = { xhat, rstd, gamma, T };
+    this.stats = { mean: f.take(mean, D), variance: f.take(variance, D), T };
+    return y;
+  }
+  backward(f: StepFrame, dy: Act): Act {
+    const { xhat, rstd, gamma, T } = this.saved!;
+    const C = this.bn.dim;
+    const [B, D] = [f.examples, T * C];
+    const dx = f.act(dy.rows, dy.width);
+    const [dg, db] = [f.put(D), f.put(D)];
+    f.k.batchnorm_backward(xhat, gamma, rstd, dy.at, dx.at, dg, db, B, D, 0);
+    const [dgT, dbT] = [f.view(dg, D), f.view(db, D)];
+    const [dg1, db1] = [f.view(f.grad.get(this.bn.gamma)!, C), f.view(f.grad.get(this.bn.beta)!, C)];
+    for (let c = 0; c < C; c++) {
+      let [sg, sb] = [0, 0];
+      for (let t = 0; t < T; t++) [sg, sb] = [Math.fround(sg + dgT[t * C + c]!), Math.fround(sb + dbT[t * C + c]!)];
+      [dg1[c], db1[c]] = [sg, sb];
+    }
+    return dx;
+  }
+  commit(f: StepFrame): void {
+    const { mean, variance, T } = this.stats!;
+    const bn = this.bn;
+    const n = f.examples;
+    const mo = Math.fround(bn.momentum);
+    const keep = Math.fround(1 - bn.momentum);
+    const unbiased = Math.fround((bn.momentum * n) / (n - 1));
+    // [C] at first, broadcast over the positions; [1, T, C] (or [1, C]) after
+    const [rm, rv] = [valuesOf(bn.runningMean), valuesOf(bn.runningVar)];
+    const m = mean.map((x, i) => Math.fround(rm[i % rm.length]! * keep) + Math.fround(x * mo));
+    const v = variance.map((x, i) => Math.fround(rv[i % rv.length]! * keep) + Math.fround(x * unbiased));
+    const shape = T > 1 ? [1, T, bn.dim] : [1, bn.dim];
+    bn.setRunning(tf.tensor(m, shape), tf.tensor(v, shape));
   }
 }
 
@@ -275,12 +345,10 @@ export class FusedContextLinear implements FusedInput {
       f.grad.get(this.W)!,
       f.grad.get(this.table)!,
     ];
-    const Wt = f.put(H * E);
     for (let k = 0; k < bs; k++) {
       const Gk = G + k * V * H * 4;
       f.k.sgemm_tn(table, Gk, dW + k * E * H * 4, E, H, V, 0, E);
-      f.k.transpose(W + k * E * H * 4, Wt, E, H);
-      f.k.sgemm(Gk, Wt, dtable, 0, V, E, H, k > 0 ? 1 : 0);
+      f.k.sgemm_nt(Gk, W + k * E * H * 4, dtable, V, E, H, k > 0 ? 1 : 0, H, E);
     }
   }
 }

@@ -6,7 +6,7 @@
  * the notebooks teach the ops, and train() runs this when it knows the model.
  *
  * Covered: the lecture's bigram net and MLP, Sequential stacks of Embedding, FlattenConsecutive, Linear,
- * BatchNorm1d and Tanh (notebooks 04–06 and 11), makemore's bigram, MLP, bag of words, WaveNet and
+ * BatchNorm1d (or notebook 11's buggy BatchNormDim0) and Tanh (notebooks 04–06 and 11), makemore's bigram, MLP, bag of words, WaveNet and
  * transformer (without dropout), and the RNN, GRU and LSTM language models (notebooks 07–09). Anything
  * else is `null` here and trains through the ops.
  *
@@ -27,7 +27,9 @@ import { WaveNet } from '../models/zoo/wavenet';
 import { RecurrentLM } from '../models/recurrent';
 import { Transformer } from '../models/zoo/transformer';
 import { BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh, type Layer, type LayerNorm } from '../nn/layers';
+import { BatchNormDim0 } from '../nn/batchnorm-dim0';
 import type { LanguageModel } from '../models/language-model';
+import type { Params } from '../models/lecture/backprop';
 import type { Batch } from '../data/batches';
 import {
   FusedActivation,
@@ -38,6 +40,7 @@ import {
   FusedGather,
   FusedGRU,
   FusedBatchNorm,
+  FusedBatchNormDim0,
   FusedCausalMean,
   FusedFlatten,
   FusedLinear,
@@ -66,6 +69,7 @@ function fusedLayers(layers: Layer[]): FusedLayer[] | null {
     if (l.constructor === Linear) out.push(new FusedLinear((l as Linear).W, (l as Linear).b));
     else if (l.constructor === Tanh) out.push(new FusedActivation('tanh'));
     else if (l.constructor === BatchNorm1d) out.push(new FusedBatchNorm(l as BatchNorm1d));
+    else if (l.constructor === BatchNormDim0) out.push(new FusedBatchNormDim0(l as BatchNormDim0));
     else if (l.constructor === FlattenConsecutive) out.push(new FusedFlatten((l as FlattenConsecutive).n));
     else return null;
   }
@@ -181,9 +185,12 @@ export interface FusedStepOptions {
   reg?: number;
 }
 
+/** What a fused step trains: its parameters, and what its batches hold (windows, or sequences). */
+type Net = Pick<LanguageModel, 'params' | 'reads' | 'blockSize'>;
+
 export class FusedStep {
   private constructor(
-    private readonly model: LanguageModel,
+    private readonly model: Net,
     private readonly plan: Plan,
   ) {}
 
@@ -191,6 +198,27 @@ export class FusedStep {
   static for(model: LanguageModel, opts: FusedStepOptions = {}): FusedStep | null {
     const p = plan(model, opts.reg ?? 0);
     return p && new FusedStep(model, p);
+  }
+
+  /**
+   * Notebook 10's hand-written net (lib/models/lecture/backprop.ts, manualGradients): C, Linear,
+   * BatchNorm with Bessel's n − 1 in the batch variance and no running statistics, tanh, Linear.
+   */
+  static forHandWritten(p: Params<tf.Variable>, blockSize: number): FusedStep {
+    const net: Net = { params: () => [p.C, p.W1, p.b1, p.W2, p.b2, p.bngain, p.bnbias], reads: 'window', blockSize };
+    const layers = [
+      new FusedFlatten(blockSize),
+      new FusedLinear(p.W1, p.b1),
+      new FusedBatchNorm({ gamma: p.bngain, beta: p.bnbias, eps: 1e-5, bessel: true }),
+      new FusedActivation('tanh'),
+      new FusedLinear(p.W2, p.b2),
+    ];
+    return new FusedStep(net, { input: new FusedGather(p.C), ids: asIs, positions: blockSize, layers, reg: 0 });
+  }
+
+  /** The parameters the step updates. */
+  params(): tf.Variable[] {
+    return this.model.params();
   }
 
   /** Whether a fused step can apply `optimizer`'s update: tf.train.sgd, or lib's Adam and AdamW. */
@@ -243,6 +271,7 @@ export class FusedStep {
     if (ids.length !== targets.length * positions) throw new Error('fused step: ids and targets disagree');
     const at = f.putInt(ids.length, ids);
     const y = f.putInt(targets.length, targets);
+    f.examples = targets.length;
     if (layers.length === 0 && input instanceof FusedGather && D <= 64) {
       // the bigram models: the logits are the table's rows, read in place
       const loss = f.k.table_cross_entropy(f.value.get(table)!, at, y, f.grad.get(table)!, ids.length, D, V);

@@ -38,6 +38,11 @@ export interface TrainOptions {
   lossOptions?: { reg?: number; via?: 'onehot' | 'gather' };
   /** false: train `model` through the tfjs ops even where a fused step exists (default true). */
   fused?: boolean;
+  /**
+   * With `batch`, instead of `model`: a fused step made for parameters outside a LanguageModel
+   * (FusedStep.forHandWritten, notebook 10's net); it updates its own parameters.
+   */
+  fusedStep?: FusedStep;
   /** The loss of step `step` (called inside tf.tidy; sample the minibatch here). */
   loss?: (step: number) => tf.Scalar;
   /**
@@ -136,15 +141,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 /** The options with `params` and either `loss`, `gradients` or a fused step settled. */
 interface Settled extends TrainOptions {
   params: tf.Variable[];
-  fusedStep: FusedStep | null;
+  /** The fused step the loop runs, if any (from `fusedStep`, or lib/fused's for `model`). */
+  stepper: FusedStep | null;
 }
 
 function withModel(o: TrainOptions): Settled {
-  const ways = [o.loss, o.gradients, o.model].filter((w) => w !== undefined).length;
-  if (ways !== 1) throw new Error('train: give exactly one of `loss`, `gradients` and `model` (with `batch`)');
+  const ways = [o.loss, o.gradients, o.model, o.fusedStep].filter((w) => w !== undefined).length;
+  if (ways !== 1)
+    throw new Error('train: give exactly one of `loss`, `gradients`, and `model` or `fusedStep` (with `batch`)');
+  if (o.fusedStep) {
+    if (!o.batch) throw new Error('train: `fusedStep` needs `batch` (the batch of each step)');
+    if (o.params || o.gradClip || (typeof o.optimizer === 'object' && !FusedStep.updates(o.optimizer)))
+      throw new Error('train: `fusedStep` trains its own parameters with SGD or Adam, without `params` or `gradClip`');
+    fusedThreads();
+    return { ...o, params: o.fusedStep.params(), stepper: o.fusedStep };
+  }
   if (!o.model) {
     if (!o.params) throw new Error('train: `params` is required with `loss` or `gradients`');
-    return { ...o, params: o.params, fusedStep: null };
+    return { ...o, params: o.params, stepper: null };
   }
   const { model, batch } = o;
   if (!batch) throw new Error('train: `model` needs `batch` (the batch of each step)');
@@ -159,7 +173,7 @@ function withModel(o: TrainOptions): Settled {
     const { X, Y } = batchTensors(batch(i), model.reads);
     return model.loss(X, Y, { training: true, ...o.lossOptions });
   };
-  return { ...o, params, fusedStep, loss };
+  return { ...o, params, stepper: fusedStep, loss };
 }
 
 async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
@@ -167,7 +181,7 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
   const line = new LiveLine();
   const label = o.label ? o.label + ' ' : '';
   const progressMs = o.progressMs ?? 500;
-  const fused = o.fusedStep !== null;
+  const fused = o.stepper !== null;
   const t0 = performance.now();
   let lastShown = t0;
   let lastYield = t0;
@@ -195,7 +209,7 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
       else opt.learningRate = lr;
     }
     const v = tf.tidy(() => {
-      if (o.fusedStep) return o.fusedStep.step((o.batch as (step: number) => Batch)(i), opt, lr);
+      if (o.stepper) return o.stepper.step((o.batch as (step: number) => Batch)(i), opt, lr);
       if (o.gradients || o.gradClip) {
         const r = o.gradients
           ? o.gradients(i)

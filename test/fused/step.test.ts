@@ -10,7 +10,8 @@ import { MLP } from '../../lib/models/lecture/mlp';
 import { BigramNet } from '../../lib/models/lecture/bigram-net';
 import { Sequential } from '../../lib/models/lecture/sequential';
 import { LECTURE_MLP, batchNormMLP, wavenet, WAVENET } from '../../lib/models/presets';
-import { BatchNorm1d, Linear, Tanh } from '../../lib/nn/layers';
+import { BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh, type Layer } from '../../lib/nn/layers';
+import { BatchNormDim0 } from '../../lib/nn/batchnorm-dim0';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import type { LanguageModel } from '../../lib/models/language-model';
 import { zooModel } from '../../lib/models/registry';
@@ -56,20 +57,29 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 // Losses agree to 1e-6; gradients to 2e-6 in norm: BatchNorm's β gradient at the top of a deep stack sums
 // softmax − onehot over the batch, where one-ulp differences in the softmax (our exp against tfjs's) add up.
-function assertSameGradients(m: LanguageModel, b: Batch, reg = 0, tol = 1e-6, gradTol = 2e-6): void {
-  const fused = FusedStep.for(m, { reg });
+function assertSameGradients(
+  m: LanguageModel,
+  b: Batch,
+  reg = 0,
+  tol = 1e-6,
+  gradTol = 2e-6,
+  twin?: LanguageModel,
+): void {
+  const fused = FusedStep.for(twin ?? m, { reg });
   assert.ok(fused, `${m.type}: fused step available`);
-  // BatchNorm's running statistics move in both passes: run the fused one on a copy of the state
-  const before = Object.fromEntries(Object.entries(m.namedWeights()).map(([k, v]) => [k, v.clone()]));
+  // BatchNorm's running statistics move in both passes: run the fused one on a copy of the state (or on
+  // `twin`, the same model built again, where the statistics change shape)
+  const before = twin ? {} : Object.fromEntries(Object.entries(m.namedWeights()).map(([k, v]) => [k, v.clone()]));
   const ops = opGradients(m, b, reg);
-  m.loadWeights(before);
+  if (!twin) m.loadWeights(before);
   tf.dispose(Object.values(before));
   const got = fused.gradients(b);
   assert.ok(Math.abs(got.loss - ops.loss) <= tol * Math.abs(ops.loss), `loss ${got.loss} vs ops ${ops.loss}`);
   const names = m.params().map((p) => p.name);
-  assert.deepEqual(Object.keys(got.grads).sort(), names.slice().sort());
-  for (const name of names) {
-    const d = relDiff(got.grads[name]!, ops.grads[name]!);
+  const fusedNames = (twin ?? m).params().map((p) => p.name); // the twin's variables have names of their own
+  assert.deepEqual(Object.keys(got.grads).sort(), fusedNames.slice().sort());
+  for (const [i, name] of names.entries()) {
+    const d = relDiff(got.grads[fusedNames[i]!]!, ops.grads[name]!);
     assert.ok(d <= gradTol, `${m.type} gradient ${name}: relative difference ${d.toExponential(2)} > ${gradTol}`);
   }
 }
@@ -106,6 +116,57 @@ test('fused BatchNorm MLP, a deep BatchNorm stack and the WaveNet: the ops loss 
   const b8 = batch(32, 8, 4);
   assertSameGradients(w, b8);
   for (const m of [bn, deep, w]) m.dispose();
+});
+
+/** Notebook 11's hierarchical net with the lecture's buggy BatchNorm (statistics over dim 0 only). */
+function buggyWavenet(seed: number): Sequential {
+  const g = new TorchGenerator(seed);
+  const layers: Layer[] = [new Embedding(g, 27, 10)];
+  for (const fanIn of [20, 136, 136])
+    layers.push(
+      new FlattenConsecutive(2),
+      new Linear(g, fanIn, 68, { bias: false }),
+      new BatchNormDim0(68),
+      new Tanh(),
+    );
+  layers.push(new Linear(g, 68, 27));
+  return Sequential.of(27, 8, layers);
+}
+
+test('fused BatchNormDim0 (the WaveNet lecture’s bug): the ops loss, gradients, and [1, T, C] running statistics', async () => {
+  await initTf();
+  const [m, twin] = [buggyWavenet(6), buggyWavenet(6)];
+  // a trained-like γ and β (not 1 and 0), so a wrong sum over positions would show in every gradient
+  for (const net of [m, twin])
+    for (const l of net.layers)
+      if (l instanceof BatchNormDim0) {
+        tf.tidy(() => l.gamma.assign(tf.randomUniform([68], 0.5, 1.5, 'float32', 1)));
+        tf.tidy(() => l.beta.assign(tf.randomUniform([68], -0.3, 0.3, 'float32', 2)));
+      }
+  assertSameGradients(m, batch(32, 8, 7), 0, 1e-6, 2e-6, twin);
+  const ops = buggyWavenet(8);
+  const fusedModel = buggyWavenet(8);
+  const opts: [tf.Optimizer, tf.Optimizer] = [tf.train.sgd(0.1), tf.train.sgd(0.1)];
+  trackSteps(
+    ops,
+    fusedModel,
+    opts,
+    0.1,
+    Array.from({ length: 5 }, (_, s) => batch(32, 8, 200 + s)),
+    1e-4,
+  );
+  const shapes = fusedModel.layers.flatMap((l) =>
+    l instanceof BatchNormDim0 ? [l.runningMean.shape, l.runningVar.shape] : [],
+  );
+  assert.deepEqual(shapes, [
+    [1, 4, 68],
+    [1, 4, 68],
+    [1, 2, 68],
+    [1, 2, 68],
+    [1, 68],
+    [1, 68],
+  ]);
+  for (const x of [...opts, m, twin, ops, fusedModel]) x.dispose();
 });
 
 test('fused bigram net with reg: the ops (one-hot @ W) loss and gradient, on 5,000 examples', async () => {
@@ -296,5 +357,17 @@ test('train({ model, batch }): fused where covered (result.fused), the ops with 
   assert.equal((await train({ ...common, params: m.params().slice(1) })).fused, false);
   assert.equal((await train({ ...common, gradClip: 1 })).fused, false);
   await assert.rejects(train({ steps: 1, model: m, learningRate: 0.1 }), /`model` needs `batch`/);
+  // a fused step made by the caller: with a batch, and without `params`, `gradClip` or a second way
+  const fusedStep = FusedStep.for(m)!;
+  await assert.rejects(train({ steps: 1, fusedStep, learningRate: 0.1 }), /`fusedStep` needs `batch`/);
+  await assert.rejects(
+    train({ ...common, model: undefined, fusedStep, params: m.params() }),
+    /`fusedStep` trains its own parameters/,
+  );
+  await assert.rejects(
+    train({ ...common, fusedStep }),
+    /give exactly one of `loss`, `gradients`, and `model` or `fusedStep`/,
+  );
+  assert.equal((await train({ ...common, model: undefined, fusedStep })).fused, true);
   m.dispose();
 });

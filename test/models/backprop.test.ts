@@ -225,11 +225,33 @@ test('exercise 4: 50 steps with hand-written gradients track autograd’s; tenso
   };
   const byHand = await trainByHand({ ...common, onStep: () => void counts.push(tf.memory().numTensors) });
   const auto = await trainByHand({ ...common, autograd: true });
+  const fusedCounts: number[] = [];
+  const fused = await trainByHand({
+    ...common,
+    fused: true,
+    onStep: () => void fusedCounts.push(tf.memory().numTensors),
+  });
+  assert.equal(fused.run.fused, true);
+  assert.equal(byHand.run.fused, false);
   const a = byHand.run.losses;
   const b = auto.run.losses;
+  const c = fused.run.losses;
   assert.equal(a.length, 50);
   assert.ok(Math.abs((a[0] as number) - 3.5571470260620117) < 1e-6, `first loss ${a[0]}`);
   for (let i = 0; i < 50; i++) assert.ok(Math.abs((a[i] as number) - (b[i] as number)) < 1e-5, `step ${i}`);
+  // the same hand-written step in the wasm kernels (Bessel's correction included): the same run
+  for (let i = 0; i < 50; i++)
+    assert.ok(Math.abs((a[i] as number) - (c[i] as number)) < 1e-5, `fused, step ${i}: ${c[i]} vs ${a[i]}`);
+  for (const k of PARAM_NAMES) {
+    const r = cmp(k, byHand.params[k], fused.params[k]);
+    assert.ok(r.maxdiff < 1e-5, `${k} after 50 fused steps: ${r.maxdiff}`);
+  }
+  assert.equal(Math.max(...fusedCounts), Math.min(...fusedCounts), 'tensor count changed during fused training');
+  await assert.rejects(
+    trainByHand({ ...common, fused: true, autograd: true }),
+    /`autograd` and `fused` exclude each other/,
+  );
+  disposeParams(fused.params);
   const mean = (xs: Float32Array) => xs.reduce((s, v) => s + v, 0) / xs.length;
   assert.ok(mean(a.subarray(40)) < (a[0] as number) - 0.3, 'training lowers the loss');
   for (const k of PARAM_NAMES) {

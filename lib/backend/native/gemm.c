@@ -1,7 +1,7 @@
-// Matrix products for the fused training steps (lib/fused): C = A B and C = A^T B, row-major and
-// contiguous, in register tiles of 4 rows x 8 columns (8 accumulators, two B vectors and a broadcast A
-// fit x64's 16 vector registers, onto which V8 maps wasm SIMD). A B^T goes through `transpose` of B
-// first (a weight matrix: the copy costs far less than a strided inner loop).
+// Matrix products for the fused training steps (lib/fused): C = A B, C = A^T B and C = A B^T, row-major
+// and contiguous, in register tiles of 4 rows x 8 columns (8 accumulators, two B vectors and a broadcast A
+// fit x64's 16 vector registers, onto which V8 maps wasm SIMD). A B^T transposes each block of B into the
+// panel (below) as it packs it: a Linear layer's dx = dy W^T without a transposed copy of W.
 //
 // The sum over k runs in order, k = 0 .. K-1, for every entry: a result does not depend on the tiling.
 // Tail columns (N not a multiple of 4) read whole vectors of B and store only the lanes that exist, so
@@ -106,12 +106,45 @@ static inline void tile_tn_1x4(const float* restrict A, const float* restrict P,
   store4(C + i * ldc + j, c0, W);
 }
 
-// The cache blocks and tiles of both products: `trans` is a constant after inlining. With 16 rows of A
-// or more, each block of B is first copied into a contiguous panel (rows NB floats apart): B's own rows
-// are N floats apart, and at N = 512 or 2048 a block's rows all fall in the same few L1 cache sets.
+// Four rows of four floats, r0..r3, as four columns: out[k] = (r0[k], r1[k], r2[k], r3[k]).
+#define TRANSPOSE4(r0, r1, r2, r3, out0, out1, out2, out3)              \
+  do {                                                                  \
+    const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);           \
+    const v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);           \
+    const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);           \
+    const v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);           \
+    out0 = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);                      \
+    out1 = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);                      \
+    out2 = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);                      \
+    out3 = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);                      \
+  } while (0)
+
+// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols: 4 x 4 blocks through registers.
+static inline void transpose_block(const float* restrict src, int lds, float* restrict dst, int ldd, int rows, int cols) {
+  int r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    int c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      const float* s = src + r * lds + c;
+      v128_t o0, o1, o2, o3;
+      TRANSPOSE4(wasm_v128_load(s), wasm_v128_load(s + lds), wasm_v128_load(s + 2 * lds), wasm_v128_load(s + 3 * lds), o0, o1, o2, o3);
+      float* d = dst + c * ldd + r;
+      wasm_v128_store(d, o0), wasm_v128_store(d + ldd, o1), wasm_v128_store(d + 2 * ldd, o2), wasm_v128_store(d + 3 * ldd, o3);
+    }
+    for (; c < cols; c++)
+      for (int rr = r; rr < r + 4; rr++) dst[c * ldd + rr] = src[rr * lds + c];
+  }
+  for (; r < rows; r++)
+    for (int c = 0; c < cols; c++) dst[c * ldd + r] = src[r * lds + c];
+}
+
+// The cache blocks and tiles of the three products: `trans` (0: A B, 1: A^T B, 2: A B^T) is a constant
+// after inlining. With 16 rows of A or more, each block of B is first copied into a contiguous panel
+// (rows NB floats apart): B's own rows are N floats apart, and at N = 512 or 2048 a block's rows all fall
+// in the same few L1 cache sets. A B^T always packs: the panel is where B^T's block is built.
 static inline __attribute__((always_inline)) void product(const float* restrict A, const float* restrict B, float* restrict C, const float* restrict bias, int M, int N, int K, int acc, int lda, int ldb, int ldc, int trans) {
   float panel[KB * NB] __attribute__((aligned(16)));
-  const int pack = M >= 16;
+  const int pack = M >= 16 || trans == 2;
   // Blocks of KB rows by NB columns of B (32 kB) stay in the L1 cache while every row of A passes.
   for (int k0 = 0; k0 < K; k0 += KB) {
     const int k1 = k0 + KB < K ? k0 + KB : K, first = k0 == 0;
@@ -119,7 +152,10 @@ static inline __attribute__((always_inline)) void product(const float* restrict 
       const int n1 = n0 + NB < N ? n0 + NB : N;
       const float* P = B + k0 * ldb + n0;
       int ldp = ldb;
-      if (pack) {
+      if (trans == 2) {
+        transpose_block(B + n0 * ldb + k0, ldb, panel, NB, n1 - n0, k1 - k0); // B stored [N, K]
+        P = panel, ldp = NB;
+      } else if (pack) {
         for (int k = k0; k < k1; k++)
           for (int j = n0; j < n1; j++) panel[(k - k0) * NB + (j - n0)] = B[k * ldb + j];
         P = panel, ldp = NB;
@@ -128,15 +164,15 @@ static inline __attribute__((always_inline)) void product(const float* restrict 
       for (; i + 4 <= M; i += 4) {
         int j = n0;
         for (; j + 8 <= n1; j += 8)
-          if (trans) tile_tn_4x8(A, P, ldp, n0, C, lda, ldc, K, acc, i, j, k0, k1, first);
+          if (trans == 1) tile_tn_4x8(A, P, ldp, n0, C, lda, ldc, K, acc, i, j, k0, k1, first);
           else tile_4x8(A, P, ldp, n0, C, bias, ldc, K, acc, i, j, k0, k1, first);
         for (; j < n1; j += 4)
-          if (trans) tile_tn_4x4(A, P, ldp, n0, C, n1 - j < 4 ? n1 - j : 4, lda, ldc, K, acc, i, j, k0, k1, first);
+          if (trans == 1) tile_tn_4x4(A, P, ldp, n0, C, n1 - j < 4 ? n1 - j : 4, lda, ldc, K, acc, i, j, k0, k1, first);
           else tile_4x4(A, P, ldp, n0, C, bias, n1 - j < 4 ? n1 - j : 4, ldc, K, acc, i, j, k0, k1, first);
       }
       for (; i < M; i++)
         for (int j = n0; j < n1; j += 4)
-          if (trans) tile_tn_1x4(A, P, ldp, n0, C, n1 - j < 4 ? n1 - j : 4, lda, ldc, K, acc, i, j, k0, k1, first);
+          if (trans == 1) tile_tn_1x4(A, P, ldp, n0, C, n1 - j < 4 ? n1 - j : 4, lda, ldc, K, acc, i, j, k0, k1, first);
           else tile_1x4(A, P, ldp, n0, C, bias, n1 - j < 4 ? n1 - j : 4, ldc, K, acc, i, j, k0, k1, first);
     }
   }
@@ -162,9 +198,15 @@ void sgemm_tn(const float* restrict A, const float* restrict B, float* restrict 
   product(A, B, C, 0, M, N, K, acc, lda, N, N, 1);
 }
 
+// C[M, N] = A B^T with B stored [N, K] (rows ldb >= K apart) and C's rows ldc >= N apart, plus C itself
+// when acc is nonzero: dx = dy W^T, or a thread's share of its columns (B's rows).
+EXPORT(sgemm_nt)
+void sgemm_nt(const float* restrict A, const float* restrict B, float* restrict C, int M, int N, int K, int acc, int ldb, int ldc) {
+  product(A, B, C, 0, M, N, K, acc, K, ldb, ldc, 2);
+}
+
 // AT[cols, rows] = A[rows, cols]^T.
 EXPORT(transpose)
 void transpose(const float* restrict A, float* restrict AT, int rows, int cols) {
-  for (int r = 0; r < rows; r++)
-    for (int c = 0; c < cols; c++) AT[c * rows + r] = A[r * cols + c];
+  transpose_block(A, cols, AT, rows, rows, cols);
 }

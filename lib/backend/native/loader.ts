@@ -102,6 +102,17 @@ interface KernelExports {
     ldc: number,
   ): void;
   sgemm_tn(A: number, B: number, C: number, M: number, N: number, K: number, acc: number, lda: number): void;
+  sgemm_nt(
+    A: number,
+    B: number,
+    C: number,
+    M: number,
+    N: number,
+    K: number,
+    acc: number,
+    ldb: number,
+    ldc: number,
+  ): void;
   transpose(A: number, AT: number, rows: number, cols: number): void;
   gather_rows(table: number, ids: number, out: number, n: number, D: number): void;
   tanh_forward(x: number, y: number, n: number): void;
@@ -130,6 +141,7 @@ interface KernelExports {
     N: number,
     D: number,
     eps: number,
+    bessel: number,
   ): void;
   batchnorm_backward(
     xhat: number,
@@ -141,6 +153,7 @@ interface KernelExports {
     dbeta: number,
     N: number,
     D: number,
+    bessel: number,
   ): void;
   sgd_step(p: number, g: number, n: number, lr: number): void;
   add_positions(x: number, wpe: number, y: number, B: number, T: number, E: number): void;
@@ -187,11 +200,11 @@ export function kernels(): KernelExports {
 
 /**
  * Above the module's heap base: a worker's stack (64 kB; it grows down from WORKER_STACK_TOP) and the
- * threads' control block (64 bytes at CONTROL_AT); frames start after them.
+ * threads' control block (128 bytes at CONTROL_AT); frames start after them.
  */
 export function layout(): { workerStackTop: number; controlAt: number; framesAt: number } {
   const base = (kernels().__heap_base.value + 15) & ~15;
-  return { workerStackTop: base + 65536, controlAt: base + 65536, framesAt: base + 65536 + 64 };
+  return { workerStackTop: base + 65536, controlAt: base + 65536, framesAt: base + 65536 + 128 };
 }
 
 interface HeapBackend {

@@ -58,11 +58,11 @@ float cross_entropy(const float* restrict logits, const int* restrict targets, f
   return count > 0 ? (float)(total / count) : 0.0f;
 }
 
-// Batch normalisation in training mode over N rows of D channels: the batch's mean and (biased)
-// variance per channel, xhat = (x - mean) rstd with rstd = 1 / sqrt(var + eps), y = gamma xhat + beta.
+// Batch normalisation in training mode over N rows of D channels: the batch's mean and variance per
+// channel (biased, or with Bessel's N - 1 when `bessel` is 1: notebook 10's net), xhat = (x - mean) rstd with rstd = 1 / sqrt(var + eps), y = gamma xhat + beta.
 // Saves xhat and rstd for the backward, mean and var for the running statistics.
 EXPORT(batchnorm_forward)
-void batchnorm_forward(const float* restrict x, const float* restrict gamma, const float* restrict beta, float* restrict y, float* restrict xhat, float* restrict mean, float* restrict var, float* restrict rstd, int N, int D, float eps) {
+void batchnorm_forward(const float* restrict x, const float* restrict gamma, const float* restrict beta, float* restrict y, float* restrict xhat, float* restrict mean, float* restrict var, float* restrict rstd, int N, int D, float eps, int bessel) {
   for (int d = 0; d < D; d++) mean[d] = var[d] = 0;
   for (int n = 0; n < N; n++)
     for (int d = 0; d < D; d++) mean[d] += x[n * D + d];
@@ -73,7 +73,7 @@ void batchnorm_forward(const float* restrict x, const float* restrict gamma, con
       var[d] += c * c;
     }
   for (int d = 0; d < D; d++) {
-    var[d] /= (float)N;
+    var[d] /= (float)(N - bessel);
     rstd[d] = 1.0f / __builtin_sqrtf(var[d] + eps);
   }
   for (int n = 0; n < N; n++)
@@ -85,9 +85,10 @@ void batchnorm_forward(const float* restrict x, const float* restrict gamma, con
 }
 
 // Its backward (one formula): dbeta = sum dy, dgamma = sum dy xhat, and
-// dx = gamma rstd / N (N dy - dbeta - xhat dgamma).
+// dx = gamma rstd / N (N dy - dbeta - c xhat dgamma), c = N / (N - 1) with Bessel's correction, else 1.
 EXPORT(batchnorm_backward)
-void batchnorm_backward(const float* restrict xhat, const float* restrict gamma, const float* restrict rstd, const float* restrict dy, float* restrict dx, float* restrict dgamma, float* restrict dbeta, int N, int D) {
+void batchnorm_backward(const float* restrict xhat, const float* restrict gamma, const float* restrict rstd, const float* restrict dy, float* restrict dx, float* restrict dgamma, float* restrict dbeta, int N, int D, int bessel) {
+  const float c = bessel ? (float)N / (float)(N - 1) : 1.0f;
   for (int d = 0; d < D; d++) dgamma[d] = dbeta[d] = 0;
   for (int n = 0; n < N; n++)
     for (int d = 0; d < D; d++) {
@@ -96,7 +97,7 @@ void batchnorm_backward(const float* restrict xhat, const float* restrict gamma,
     }
   for (int n = 0; n < N; n++)
     for (int d = 0; d < D; d++)
-      dx[n * D + d] = gamma[d] * rstd[d] / (float)N * ((float)N * dy[n * D + d] - dbeta[d] - xhat[n * D + d] * dgamma[d]);
+      dx[n * D + d] = gamma[d] * rstd[d] / (float)N * ((float)N * dy[n * D + d] - dbeta[d] - c * xhat[n * D + d] * dgamma[d]);
 }
 
 // p <- p - lr g, in place.

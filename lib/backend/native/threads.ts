@@ -15,6 +15,8 @@ const MIN_WORK = 1 << 19;
 interface Helper {
   ctl: Int32Array;
   seq: number;
+  /** Milliseconds from starting the worker to its ready flag. */
+  startMs: number;
 }
 
 let helper: Helper | null | undefined;
@@ -36,38 +38,79 @@ function start(): Helper | null {
   if (fusedThreads() < 2) return null;
   const { module, memory } = kernelModule();
   const { controlAt, workerStackTop } = layout();
-  const ctl = new Int32Array(memory.buffer, controlAt, 16);
+  const ctl = new Int32Array(memory.buffer, controlAt, 32);
   ctl.fill(0);
   const worker = new Worker(path.join(path.dirname(__filename), 'gemm-worker.mjs'), {
     workerData: { module, memory, controlAt, stackTop: workerStackTop },
   });
   worker.unref();
   // This thread blocks while the worker computes, so it cannot hear an 'error' event: wait for the
-  // worker's ready flag first, and stay on one thread if it never comes.
-  if (Atomics.wait(ctl, 15, 0, 10_000) === 'timed-out' && Atomics.load(ctl, 15) !== 1) {
+  // worker's ready flag (it notifies) first, and stay on one thread if it never comes.
+  const t0 = performance.now();
+  Atomics.wait(ctl, 15, 0, 10_000);
+  if (Atomics.load(ctl, 15) !== 1) {
     void worker.terminate();
     return null;
   }
-  helper = { ctl, seq: 0 };
+  helper = { ctl, seq: 0, startMs: performance.now() - t0 };
   return helper;
 }
 
-/** Hands the worker a job (kind 0: sgemm, 1: sgemm_tn, 2: sgemm_cols) and returns its sequence number. */
-function post(h: Helper, kind: number, args: number[]): number {
+/** A posted job: its sequence number, and what to run should this thread take it back. */
+interface Job {
+  seq: number;
+  kind: number;
+  args: number[];
+}
+
+/**
+ * Hands the worker a job (kind 0: sgemm, 1: sgemm_tn, 2: sgemm_cols, 3: sgemm_nt). ctl[13] holds the
+ * sequence number of a job nobody has claimed yet: the worker claims it by swapping in −1, this thread
+ * (join) by swapping in 0.
+ */
+function post(h: Helper, kind: number, args: number[]): Job {
   h.ctl[2] = kind;
   h.ctl.set(args, 3);
   h.seq++;
+  Atomics.store(h.ctl, 13, h.seq);
   Atomics.store(h.ctl, 0, h.seq);
   Atomics.notify(h.ctl, 0);
-  return h.seq;
+  return { seq: h.seq, kind, args };
 }
 
-function join(h: Helper, seq: number): void {
-  for (;;) {
-    const done = Atomics.load(h.ctl, 1);
-    if (done === seq) return;
-    Atomics.wait(h.ctl, 1, done);
-  }
+/** Runs a job's kernel call on this thread, as gemm-worker.mjs would. */
+function runHere(j: Job): void {
+  const k = kernels();
+  const [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9] = j.args as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (j.kind === 0) k.sgemm(a0, a1, a2, a3, a4, a5, a6, a7);
+  else if (j.kind === 1) k.sgemm_tn(a0, a1, a2, a4, a5, a6, a7, a8);
+  else if (j.kind === 2) k.sgemm_cols(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9);
+  else k.sgemm_nt(a0, a1, a2, a4, a5, a6, a7, a8, a9);
+}
+
+/**
+ * After this thread's half: the worker's half done. If the worker has not claimed it yet (it is asleep,
+ * or another process has the core), this thread takes it back and runs it — each entry of C is the same
+ * sum whoever computes it. Otherwise it spins for about as long as its own half took (waking from
+ * Atomics.wait costs tens of microseconds on a virtual machine), then sleeps until the worker is done.
+ */
+function join(h: Helper, j: Job, ownMs: number): void {
+  if (Atomics.compareExchange(h.ctl, 13, j.seq, 0) === j.seq) return runHere(j);
+  const until = performance.now() + ownMs + 0.05;
+  for (let i = 1; Atomics.load(h.ctl, 1) !== j.seq; i++)
+    if ((i & 255) === 0 && performance.now() > until) Atomics.wait(h.ctl, 1, Atomics.load(h.ctl, 1), 1);
+  if (h.ctl[14] !== 0) throw new Error(`lib/backend/native: the worker thread's product failed (job ${j.seq})`);
 }
 
 /** Rows for this thread: half of M, a multiple of 4 (whole register tiles). */
@@ -95,14 +138,16 @@ export function sgemm(
   if (!h) return k.sgemm(A, B, C, bias, M, N, K, acc);
   if (N >= 2 * M && N >= 16) {
     const n0 = Math.ceil(N / 16) * 8; // this thread's columns: a multiple of 8 (whole tiles)
-    const seq = post(h, 2, [A, B + n0 * 4, C + n0 * 4, bias ? bias + n0 * 4 : 0, M, N - n0, K, acc, N, N]);
+    const job = post(h, 2, [A, B + n0 * 4, C + n0 * 4, bias ? bias + n0 * 4 : 0, M, N - n0, K, acc, N, N]);
+    const t0 = performance.now();
     k.sgemm_cols(A, B, C, bias, M, n0, K, acc, N, N);
-    return join(h, seq);
+    return join(h, job, performance.now() - t0);
   }
   const m0 = split(M);
-  const seq = post(h, 0, [A + m0 * K * 4, B, C + m0 * N * 4, bias, M - m0, N, K, acc]);
+  const job = post(h, 0, [A + m0 * K * 4, B, C + m0 * N * 4, bias, M - m0, N, K, acc]);
+  const t0 = performance.now();
   k.sgemm(A, B, C, bias, m0, N, K, acc);
-  join(h, seq);
+  join(h, job, performance.now() - t0);
 }
 
 /** kernels().sgemm_tn — C[M, N] = Aᵀ B with A stored [K, M] — over two threads when it is large. */
@@ -111,12 +156,40 @@ export function sgemmTn(A: number, B: number, C: number, M: number, N: number, K
   const k = kernels();
   if (!h) return k.sgemm_tn(A, B, C, M, N, K, acc, M);
   const m0 = split(M);
-  const seq = post(h, 1, [A + m0 * 4, B, C + m0 * N * 4, 0, M - m0, N, K, acc, M]);
+  const job = post(h, 1, [A + m0 * 4, B, C + m0 * N * 4, 0, M - m0, N, K, acc, M]);
+  const t0 = performance.now();
   k.sgemm_tn(A, B, C, m0, N, K, acc, M);
-  join(h, seq);
+  join(h, job, performance.now() - t0);
 }
 
-/** Jobs the worker has run so far (0 without a worker): for tests and the benchmark's report. */
+/**
+ * kernels().sgemm_nt — C[M, N] = A Bᵀ with B stored [N, K] (+ C) — over two threads when it is large: by
+ * rows, or by columns (rows of B) when C is wide and short.
+ */
+export function sgemmNt(A: number, B: number, C: number, M: number, N: number, K: number, acc: number): void {
+  const h = M * N * K >= MIN_WORK && (M >= 8 || N >= 16) ? start() : null;
+  const k = kernels();
+  if (!h) return k.sgemm_nt(A, B, C, M, N, K, acc, K, N);
+  if (N >= 2 * M && N >= 16) {
+    const n0 = Math.ceil(N / 16) * 8;
+    const job = post(h, 3, [A, B + n0 * K * 4, C + n0 * 4, 0, M, N - n0, K, acc, K, N]);
+    const t0 = performance.now();
+    k.sgemm_nt(A, B, C, M, n0, K, acc, K, N);
+    return join(h, job, performance.now() - t0);
+  }
+  const m0 = split(M);
+  const job = post(h, 3, [A + m0 * K * 4, B, C + m0 * N * 4, 0, M - m0, N, K, acc, K, N]);
+  const t0 = performance.now();
+  k.sgemm_nt(A, B, C, m0, N, K, acc, K, N);
+  join(h, job, performance.now() - t0);
+}
+
+/** Jobs the worker has run so far (0 without a worker; not those this thread took back): for tests. */
 export function workerJobs(): number {
-  return helper ? helper.seq : 0;
+  return helper ? Atomics.load(helper.ctl, 16) : 0;
+}
+
+/** How long the worker took to report ready (null without one): for tests. */
+export function workerStartMs(): number | null {
+  return helper ? helper.startMs : null;
 }

@@ -17,8 +17,9 @@ import type { Windows } from '../../data/windows';
 import type { Rng } from '../../random/rng';
 import { TorchGenerator } from '../../random/torch-generator';
 import { throwIfInterrupted } from '../../runtime/interrupt';
-import { minibatch } from '../../data/batches';
+import { minibatch, sampleWindows } from '../../data/batches';
 import { train, type Schedule, type TrainResult } from '../../train/loop';
+import { FusedStep } from '../../fused/step';
 
 export interface BackpropConfig {
   vocabSize: number;
@@ -458,6 +459,12 @@ export interface TrainByHandOptions {
   batchSize?: number;
   /** The reference run: tfjs differentiates the chunked forward pass (tf.variableGrads inside train). */
   autograd?: boolean;
+  /**
+   * Without autograd: true runs the same hand-written step in our wasm kernels (lib/fused: the fused
+   * cross-entropy and one-formula BatchNorm backward of sections 5 and 6, in C), false runs
+   * `manualGradients` as tfjs ops. Default false.
+   */
+  fused?: boolean;
   label?: string;
   progressMs?: number;
   onStep?: (step: number, loss: number) => void;
@@ -466,19 +473,29 @@ export interface TrainByHandOptions {
 /**
  * Plain SGD (p ← p − lr·grad) with the gradients of `manualGradients`: the library's loop (progress
  * line, interrupt) applies them, and no autograd runs. With `autograd: true`, the same run with tfjs's
- * gradients, for comparison.
+ * gradients, for comparison; with `fused: true`, the same hand-written step in the wasm kernels.
  */
 export async function trainByHand(o: TrainByHandOptions): Promise<{ params: Params<tf.Variable>; run: TrainResult }> {
+  if (o.autograd && o.fused) throw new Error('trainByHand: `autograd` and `fused` exclude each other');
   const g = new TorchGenerator(o.seed);
   const p = initParams(o.config, g);
-  const batch = () => minibatch(o.windows, g, o.batchSize ?? 32);
-  const run = await train({
+  const size = o.batchSize ?? 32;
+  const batch = () => minibatch(o.windows, g, size);
+  const common = {
     steps: o.steps,
-    params: PARAM_NAMES.map((k) => p[k]),
     learningRate: o.learningRate,
     label: o.label,
     progressMs: o.progressMs,
     onStep: o.onStep,
+  };
+  if (o.fused) {
+    // the same draws from g as `minibatch`, as id arrays
+    const fusedStep = FusedStep.forHandWritten(p, o.config.blockSize);
+    return { params: p, run: await train({ ...common, fusedStep, batch: () => sampleWindows(o.windows, g, size) }) };
+  }
+  const run = await train({
+    ...common,
+    params: PARAM_NAMES.map((k) => p[k]),
     ...(o.autograd
       ? {
           loss: () => {

@@ -1,4 +1,4 @@
-// lib/backend/native/gemm.c: C = A B (+ bias or + C) and C = Aᵀ B on every tile shape and tail, bit for bit
+// lib/backend/native/gemm.c: C = A B (+ bias or + C), C = Aᵀ B and C = A Bᵀ on every tile shape and tail, bit for bit
 // against a float32 loop summing over k in order (the kernels' promise: results do not depend on tiling).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -141,5 +141,58 @@ test('sgemm_tn: Aᵀ B with A stored [K, M], and accumulating; transpose', () =>
     f.k.transpose(a, t, K, M);
     const T = f.take(t, K * M);
     for (let i = 0; i < M; i++) for (let k = 0; k < K; k++) assert.equal(T[i * K + k], A[k * M + i]);
+  }
+});
+
+test('sgemm_nt: A Bᵀ with B stored [N, K], accumulating, and on a share of the columns', () => {
+  for (const [M, N, K] of [...SHAPES, [5, 70, 130], [16, 9, 300], [33, 200, 129]] as [number, number, number][]) {
+    const A = rand(M * K);
+    const Bs = rand(N * K); // stored [N, K]
+    const B = new Float32Array(K * N); // the same as [K, N] for the reference
+    for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) B[k * N + j] = Bs[j * K + k]!;
+    const C0 = rand(M * N);
+    const f = new Frame();
+    const [a, b, c] = [f.put(M * K, A), f.put(N * K, Bs), f.put(M * N)];
+    const shape = `${M}x${K} @ (${N}x${K})ᵀ`;
+    f.k.sgemm_nt(a, b, c, M, N, K, 0, K, N);
+    assert.equal(
+      firstDifference(
+        f.take(c, M * N),
+        reference(
+          (i, k) => A[i * K + k]!,
+          B,
+          M,
+          N,
+          K,
+          () => 0,
+        ),
+      ),
+      null,
+      shape,
+    );
+    f.view(c, M * N).set(C0);
+    f.k.sgemm_nt(a, b, c, M, N, K, 1, K, N);
+    const want = reference(
+      (i, k) => A[i * K + k]!,
+      B,
+      M,
+      N,
+      K,
+      (i, j) => C0[i * N + j]!,
+    );
+    assert.equal(firstDifference(f.take(c, M * N), want), null, `C + ${shape}`);
+    if (N < 2) continue;
+    // columns [n0, N) alone: B's rows from n0, C's columns from n0 (rows N apart)
+    const n0 = Math.floor(N / 2);
+    f.view(c, M * N).set(C0);
+    f.k.sgemm_nt(a, b + n0 * K * 4, c + n0 * 4, M, N - n0, K, 1, K, N);
+    const got = f.take(c, M * N);
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++)
+        assert.equal(
+          got[i * N + j],
+          j >= n0 ? want[i * N + j] : C0[i * N + j],
+          `${shape}, columns from ${n0}: [${i}, ${j}]`,
+        );
   }
 });

@@ -1,18 +1,20 @@
 // lib/backend/native/threads.ts: a large product split over two threads gives the same bits as one
-// thread, small ones stay on this thread, and the worker really ran.
+// thread (whichever thread ends up computing the second half), small ones stay on this thread, and the
+// worker really ran.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { Frame } from '../../../lib/backend/native/loader';
-import { fusedThreads, sgemm, sgemmTn, workerJobs } from '../../../lib/backend/native/threads';
+import { fusedThreads, sgemm, sgemmNt, sgemmTn, workerJobs, workerStartMs } from '../../../lib/backend/native/threads';
 import { TorchGenerator } from '../../../lib/random/torch-generator';
 
 const g = new TorchGenerator(12);
 const rand = (n: number) => Float32Array.from(g.randn([n]));
 
-test('two threads: sgemm split by rows or columns, and sgemm_tn, give one thread’s bits', () => {
+test('two threads: sgemm and sgemm_nt split by rows or columns, and sgemm_tn, give one thread’s bits', () => {
   if (os.availableParallelism() < 2) return; // nothing to split on one core
   assert.equal(fusedThreads(), 2);
+  const ran = workerJobs();
   for (const [M, N, K] of [
     [512, 64, 1024],
     [203, 27, 200],
@@ -25,18 +27,24 @@ test('two threads: sgemm split by rows or columns, and sgemm_tn, give one thread
     const f = new Frame();
     const [a, b, bias] = [f.put(M * K, rand(M * K)), f.put(K * N, rand(K * N)), f.put(N, rand(N))];
     const [one, two] = [f.put(M * N), f.put(M * N)];
-    const jobs = workerJobs();
     f.k.sgemm(a, b, one, bias, M, N, K, 0);
     sgemm(a, b, two, bias, M, N, K, 0);
     assert.deepEqual(f.take(two, M * N), f.take(one, M * N), `sgemm ${M}x${K}x${N}`);
-    assert.equal(workerJobs(), jobs + 1, 'the worker took half');
     // Aᵀ B: A stored [K, M]
     const at = f.put(K * M, rand(K * M));
     const bt = f.put(K * N, rand(K * N));
     f.k.sgemm_tn(at, bt, one, M, N, K, 0, M);
     sgemmTn(at, bt, two, M, N, K, 0);
     assert.deepEqual(f.take(two, M * N), f.take(one, M * N), `sgemm_tn ${M}x${K}x${N}`);
+    // A Bᵀ: B stored [N, K]
+    f.k.sgemm_nt(a, bt, one, M, N, K, 0, K, N);
+    sgemmNt(a, bt, two, M, N, K, 0);
+    assert.deepEqual(f.take(two, M * N), f.take(one, M * N), `sgemm_nt ${M}x${K}x${N}`);
   }
+  // The worker ran halves (this thread takes a half back only when the worker has not claimed it yet).
+  assert.ok(workerJobs() > ran, 'the worker took no half');
+  // The worker notifies when it is ready: waiting for it must not run into the 10 s timeout.
+  assert.ok(workerStartMs()! < 5000, `the worker took ${workerStartMs()} ms to start`);
   const f = new Frame();
   const jobs = workerJobs();
   const [a, b, c] = [f.put(32 * 30, rand(960)), f.put(30 * 200, rand(6000)), f.put(32 * 200)];
