@@ -15,24 +15,17 @@ export interface Act {
   width: number;
 }
 
-/** One step's frame, holding every parameter's values and gradient. */
+/** One step's frame; every parameter's values and gradient are at `value` and `grad` (lib/fused/step.ts keeps them). */
 export class StepFrame extends Frame {
-  readonly value = new Map<tf.Variable, number>();
-  readonly grad = new Map<tf.Variable, number>();
   /** The step's scored rows (a window model's examples): set by the step before the layers run. */
   examples = 0;
   /** Rows of one sequence (T) for layers that work along time; 1 for windows. */
   constructor(
-    params: tf.Variable[],
+    readonly value: Map<tf.Variable, number>,
+    readonly grad: Map<tf.Variable, number>,
     readonly T: number,
   ) {
     super();
-    for (const p of params) {
-      this.value.set(p, this.put(p.size, valuesOf(p)));
-      const g = this.put(p.size);
-      this.view(g, p.size).fill(0); // a layer may leave part of a gradient unwritten (wpe past T)
-      this.grad.set(p, g);
-    }
   }
   act(rows: number, width: number): Act {
     return { at: this.put(rows * width), rows, width };
@@ -43,8 +36,10 @@ export class StepFrame extends Frame {
 export interface FusedLayer {
   forward(f: StepFrame, x: Act): Act;
   backward(f: StepFrame, dy: Act): Act;
-  /** After the update: state the step changed besides the parameters (BatchNorm's running statistics). */
+  /** After the update: state the step changed besides the parameters (BatchNorm's running statistics), kept here. */
   commit?(f: StepFrame): void;
+  /** That state written to the model's variables (after one step, or after several deferred ones). */
+  writeBack?(f: Frame): void;
 }
 
 /** y = x W + b; dW = xᵀ dy, db = Σ dy, dx = dy Wᵀ (gemm.c: sgemm, sgemm_tn, sgemm_nt). */
@@ -141,21 +136,28 @@ export class FusedBatchNorm implements FusedLayer {
     f.k.batchnorm_backward(s.xhat.at, g, s.rstd, dy.at, dx.at, dg, db, dy.rows, dy.width, +bessel);
     return dx;
   }
-  commit(f: StepFrame): void {
+  /** The running statistics moved by the steps not yet written back. */
+  private held: { rm: Float32Array; rv: Float32Array } | null = null;
+  commit(): void {
     const bn = this.running;
     if (!bn) return;
     const { mean, variance, rows } = this.stats!;
     const mo = Math.fround(bn.momentum);
     const keep = Math.fround(1 - bn.momentum);
     const unbiased = Math.fround((bn.momentum * rows) / Math.max(1, rows - 1));
-    const rm = Float32Array.from(valuesOf(bn.runningMean));
-    const rv = Float32Array.from(valuesOf(bn.runningVar));
+    this.held ??= { rm: Float32Array.from(valuesOf(bn.runningMean)), rv: Float32Array.from(valuesOf(bn.runningVar)) };
+    const { rm, rv } = this.held;
     for (let d = 0; d < rm.length; d++) {
       rm[d] = Math.fround(rm[d]! * keep) + Math.fround(mean[d]! * mo);
       rv[d] = Math.fround(rv[d]! * keep) + Math.fround(variance[d]! * unbiased);
     }
-    setVariable(bn.runningMean, f, f.put(rm.length, rm));
-    setVariable(bn.runningVar, f, f.put(rv.length, rv));
+  }
+  writeBack(f: Frame): void {
+    if (!this.running || !this.held) return;
+    const { rm, rv } = this.held;
+    setVariable(this.running.runningMean, f, f.put(rm.length, rm));
+    setVariable(this.running.runningVar, f, f.put(rv.length, rv));
+    this.held = null;
   }
 }
 
@@ -205,6 +207,8 @@ export class FusedBatchNormDim0 implements FusedLayer {
     }
     return dx;
   }
+  /** The running statistics moved by the steps not yet written back, and their shape. */
+  private held: { rm: Float32Array; rv: Float32Array; shape: number[] } | null = null;
   commit(f: StepFrame): void {
     const { mean, variance, T } = this.stats!;
     const bn = this.bn;
@@ -213,11 +217,16 @@ export class FusedBatchNormDim0 implements FusedLayer {
     const keep = Math.fround(1 - bn.momentum);
     const unbiased = Math.fround((bn.momentum * n) / (n - 1));
     // [C] at first, broadcast over the positions; [1, T, C] (or [1, C]) after
-    const [rm, rv] = [valuesOf(bn.runningMean), valuesOf(bn.runningVar)];
+    const [rm, rv] = this.held ? [this.held.rm, this.held.rv] : [valuesOf(bn.runningMean), valuesOf(bn.runningVar)];
     const m = mean.map((x, i) => Math.fround(rm[i % rm.length]! * keep) + Math.fround(x * mo));
     const v = variance.map((x, i) => Math.fround(rv[i % rv.length]! * keep) + Math.fround(x * unbiased));
-    const shape = T > 1 ? [1, T, bn.dim] : [1, bn.dim];
-    bn.setRunning(tf.tensor(m, shape), tf.tensor(v, shape));
+    this.held = { rm: m, rv: v, shape: T > 1 ? [1, T, bn.dim] : [1, bn.dim] };
+  }
+  writeBack(): void {
+    if (!this.held) return;
+    const { rm, rv, shape } = this.held;
+    this.bn.setRunning(tf.tensor(rm, shape), tf.tensor(rv, shape));
+    this.held = null;
   }
 }
 
@@ -306,11 +315,13 @@ export class FusedGather implements FusedInput {
 }
 
 /**
- * An embedding lookup of `bs` ids per row, concatenated, then a Linear layer (makemore's MLP): the same
+ * An embedding lookup of `bs` ids per row, concatenated, then a Linear layer (makemore's MLP, and the
+ * Embedding → FlattenConsecutive → Linear at the bottom of a Sequential such as the WaveNet): the same
  * function as FusedGather → FusedFlatten(bs) → FusedLinear, with the products reordered. Each window
  * position k multiplies the table once, P[k] = table · W[kE .. (k+1)E) ([V, H]), and a row sums bs rows
  * of P; the backward sums dy by (position, id) into G[k] ([V, H]), then dW[k] = tableᵀ G[k] and
- * dtable = Σ_k G[k] W[k]ᵀ. With 28 table rows and 8,192 ids a batch, about a sixteenth of the work.
+ * dtable = Σ_k G[k] W[k]ᵀ. With 28 table rows and 8,192 ids a batch, about a sixteenth of the work (the
+ * lecture WaveNet's first layer: about a fifth).
  */
 export class FusedContextLinear implements FusedInput {
   private saved = { ids: 0, rows: 0 };

@@ -15,7 +15,7 @@
  * op path see every step).
  */
 import { tf } from '../runtime/tf';
-import { setVariable } from '../backend/native/loader';
+import { Frame, holdResident, setVariable, valuesOf } from '../backend/native/loader';
 import type { Adam, FrameParam } from '../train/optimizers';
 import { MLP } from '../models/lecture/mlp';
 import { BigramNet } from '../models/lecture/bigram-net';
@@ -175,9 +175,19 @@ function sequential(s: Sequential, base: Pick<Plan, 'ids' | 'positions' | 'reg'>
       }
     );
   }
-  const [first, ...rest] = s.layers;
-  const layers = first?.constructor === Embedding ? fusedLayers(rest) : null;
-  return layers && { ...base, input: new FusedGather((first as Embedding).weight), positions: s.blockSize, layers };
+  const [first, flatten, linear, ...rest] = s.layers;
+  if (first?.constructor !== Embedding) return null;
+  const table = (first as Embedding).weight;
+  if (flatten?.constructor === FlattenConsecutive && linear?.constructor === Linear) {
+    // the embedding, its first flatten and Linear as one product per position of the group (WaveNet's
+    // pairs): the table's 27 rows times W, instead of every gathered copy
+    const { W, b } = linear as Linear;
+    const input = new FusedContextLinear(table, W, b, (flatten as FlattenConsecutive).n);
+    const layers = fusedLayers(rest);
+    return layers && { ...base, input, positions: s.blockSize, layers };
+  }
+  const layers = fusedLayers(s.layers.slice(1));
+  return layers && { ...base, input: new FusedGather(table), positions: s.blockSize, layers };
 }
 
 export interface FusedStepOptions {
@@ -188,11 +198,29 @@ export interface FusedStepOptions {
 /** What a fused step trains: its parameters, and what its batches hold (windows, or sequences). */
 type Net = Pick<LanguageModel, 'params' | 'reads' | 'blockSize'>;
 
+/** Where the parameters live between steps: the resident region (loader.ts's holdResident). */
+interface Home {
+  value: Map<tf.Variable, number>;
+  grad: Map<tf.Variable, number>;
+  /** Each parameter's tensor data id when its values in the region were last equal to the variable's. */
+  ids: unknown[];
+  release(): void;
+}
+
+const dataIdOf = (v: tf.Variable): unknown => (v as unknown as { dataId: unknown }).dataId;
+const padded = (n: number): number => (n * 4 + 15) & ~15;
+
 export class FusedStep {
+  private readonly ps: tf.Variable[];
+  private home: Home | null = null;
+  /** Updates in the region not yet written to the variables (steps run with `defer`). */
+  private pending = false;
   private constructor(
     private readonly model: Net,
     private readonly plan: Plan,
-  ) {}
+  ) {
+    this.ps = model.params();
+  }
 
   /** The fused step of `model`, or null when lib/fused does not cover it (train with the ops). */
   static for(model: LanguageModel, opts: FusedStepOptions = {}): FusedStep | null {
@@ -218,7 +246,7 @@ export class FusedStep {
 
   /** The parameters the step updates. */
   params(): tf.Variable[] {
-    return this.model.params();
+    return this.ps.slice();
   }
 
   /** Whether a fused step can apply `optimizer`'s update: tf.train.sgd, or lib's Adam and AdamW. */
@@ -229,28 +257,79 @@ export class FusedStep {
   /**
    * One step on `batch` (windows and their targets, or sequences with −1 targets ignored): the
    * optimizer's update, where `optimizer` is tf.train.sgd (p ← p − lr·g, with `lr`) or lib's Adam(W)
-   * (its own state and learning rate). Returns the batch's loss before the update.
+   * (its own state and learning rate). Returns the batch's loss before the update. The parameters stay
+   * in the kernels' memory between steps; with `defer`, the model's variables (and BatchNorm's running
+   * statistics) get the new values only at `sync()` — train() syncs before anything else can read them.
    */
-  step(batch: Batch, optimizer: tf.Optimizer, lr: number): number {
+  step(batch: Batch, optimizer: tf.Optimizer, lr: number, opts: { defer?: boolean } = {}): number {
     if (!FusedStep.updates(optimizer))
       throw new Error('fused step: the optimizer must be tf.train.sgd or lib/train/optimizers’ Adam');
-    const params = this.model.params();
     const f = this.frame(batch);
     const loss = this.forwardBackward(f, batch);
-    const entries: FrameParam[] = params.map((p) => ({ variable: p, at: f.value.get(p)!, grad: f.grad.get(p)! }));
+    const entries: FrameParam[] = this.ps.map((p) => ({ variable: p, at: f.value.get(p)!, grad: f.grad.get(p)! }));
     if (isAdam(optimizer)) optimizer.updateInFrame(f, entries);
     else for (const e of entries) f.k.sgd_step(e.at, e.grad, e.variable.size, lr);
-    for (const e of entries) setVariable(e.variable, f, e.at);
     for (const l of this.plan.layers) l.commit?.(f);
+    this.pending = true;
+    if (!opts.defer) this.sync();
     return loss;
+  }
+
+  /** Writes the updates of deferred steps to the model's variables (nothing to do when there are none). */
+  sync(): void {
+    const h = this.home;
+    if (!this.pending || !h) return;
+    const f = new Frame();
+    this.ps.forEach((p, i) => {
+      setVariable(p, f, h.value.get(p)!);
+      h.ids[i] = dataIdOf(p);
+    });
+    for (const l of this.plan.layers) l.writeBack?.(f);
+    this.pending = false;
+  }
+
+  /** sync(), then gives the kernels' memory the parameters held back (the next step copies them in again). */
+  release(): void {
+    this.sync();
+    this.home?.release();
+    this.home = null;
   }
 
   /** The loss and every parameter's gradient by variable name, without updating anything (for tests). */
   gradients(batch: Batch): { loss: number; grads: Record<string, Float32Array> } {
-    const params = this.model.params();
     const f = this.frame(batch);
     const loss = this.forwardBackward(f, batch);
-    return { loss, grads: Object.fromEntries(params.map((p) => [p.name, f.take(f.grad.get(p)!, p.size)])) };
+    return { loss, grads: Object.fromEntries(this.ps.map((p) => [p.name, f.take(f.grad.get(p)!, p.size)])) };
+  }
+
+  /**
+   * The parameters in the resident region: placed there at the first step (or after another holder took
+   * the region), and copied in again from any variable assigned since (its data id changed).
+   */
+  private resident(): Home {
+    if (!this.home) {
+      const bytes = this.ps.reduce((s, p) => s + 2 * padded(p.size), 0);
+      const region = holdResident(bytes, () => {
+        this.sync(); // another holder takes the region: write back what it holds first
+        this.home = null;
+      });
+      const [value, grad] = [new Map<tf.Variable, number>(), new Map<tf.Variable, number>()];
+      let at = region.at;
+      for (const p of this.ps) {
+        value.set(p, at);
+        grad.set(p, at + padded(p.size));
+        at += 2 * padded(p.size);
+      }
+      this.home = { value, grad, ids: this.ps.map(() => null), release: region.release };
+    }
+    const h = this.home;
+    const f = new Frame();
+    this.ps.forEach((p, i) => {
+      if (h.ids[i] === dataIdOf(p)) return;
+      f.view(h.value.get(p)!, p.size).set(valuesOf(p));
+      h.ids[i] = dataIdOf(p);
+    });
+    return h;
   }
 
   private frame(b: Batch): StepFrame {
@@ -260,7 +339,10 @@ export class FusedStep {
       : b.X.length === b.Y.length && b.X.length % b.rows === 0;
     if (!ok || b.rows <= 0)
       throw new Error(`fused step: a batch of ${b.rows} rows has ${b.X.length} ids in X and ${b.Y.length} targets`);
-    return new StepFrame(this.model.params(), this.model.reads === 'window' ? 1 : b.X.length / b.rows);
+    const h = this.resident();
+    const f = new StepFrame(h.value, h.grad, window ? 1 : b.X.length / b.rows);
+    for (const p of this.ps) f.view(h.grad.get(p)!, p.size).fill(0); // a layer may leave part unwritten (wpe past T)
+    return f;
   }
 
   private forwardBackward(f: StepFrame, b: Batch): number {

@@ -32,7 +32,10 @@ export interface TrainOptions {
    * trains through its fused step: the same forward, backward and update in one pass of our wasm kernels.
    */
   model?: LanguageModel;
-  /** Step `step`'s batch (e.g. sampleWindows(data, rng, 32)), with `model`. */
+  /**
+   * Step `step`'s batch (e.g. sampleWindows(data, rng, 32)), with `model`. With a fused step it runs
+   * between deferred steps: the model's variables may not hold the latest steps yet (onStep's do).
+   */
   batch?: (step: number) => Batch;
   /** The bigram net's loss options: `reg`·mean(W²), and one-hot @ W or a gather (the same numbers). */
   lossOptions?: { reg?: number; via?: 'onehot' | 'gather' };
@@ -61,7 +64,7 @@ export interface TrainOptions {
   gradClip?: number;
   /** Shown at the start of the progress line. */
   label?: string;
-  /** Called after each step with the step's loss (e.g. to evaluate or checkpoint every k steps). */
+  /** Called after each step with the step's loss (e.g. to evaluate or checkpoint every k steps); the model is up to date. */
   onStep?: (step: number, loss: number) => void | Promise<void>;
   /**
    * Checked after each step: return true to stop early. An interrupt (■ in Jupyter, the runner's
@@ -134,6 +137,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return await runSteps(o, opt);
   } finally {
     leaveLoop();
+    o.stepper?.release(); // the model's variables get the last deferred steps
     if (typeof o.optimizer !== 'object') opt.dispose();
   }
 }
@@ -209,7 +213,8 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
       else opt.learningRate = lr;
     }
     const v = tf.tidy(() => {
-      if (o.stepper) return o.stepper.step((o.batch as (step: number) => Batch)(i), opt, lr);
+      // deferred: the variables are written at the syncs below, before any code of the caller's runs
+      if (o.stepper) return o.stepper.step((o.batch as (step: number) => Batch)(i), opt, lr, { defer: true });
       if (o.gradients || o.gradClip) {
         const r = o.gradients
           ? o.gradients(i)
@@ -224,6 +229,7 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
     });
     losses[i] = v;
     if (!Number.isFinite(v)) throw new Error(`loss became ${v} at step ${i} (learning rate ${lr}): training diverged`);
+    if (o.onStep || o.shouldStop) o.stepper?.sync();
     const hook = o.onStep?.(i, v);
     if (hook) await hook;
     const interrupted = interruptRequested();
@@ -245,6 +251,7 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
       lastShown = now;
     }
     if (now - lastYield > 100) {
+      o.stepper?.sync(); // timers and messages run during the yield
       await yieldToEventLoop();
       lastYield = performance.now();
     }

@@ -74,13 +74,17 @@ function sgdStep(
   };
 }
 
-/** A model's fused step (lib/fused) with `opt`, on the batch `batch()` gives: what train() runs. */
+/**
+ * A model's fused step (lib/fused) with `opt`, on the batch `batch()` gives: what train() runs (writes to
+ * the model's variables deferred; train() makes them every ~100 ms, the benchmark once at the end).
+ */
 function fusedStep(model: LanguageModel, opt: TrainOptimizer, batch: () => Batch, opts: { reg?: number } = {}): Bench {
   const fused = FusedStep.for(model, opts);
   if (!fused) throw new Error(`no fused step for ${model.type}`);
   return {
-    step: () => void fused.step(batch(), opt, opt.learningRate),
+    step: () => void fused.step(batch(), opt, opt.learningRate, { defer: true }),
     dispose: () => {
+      fused.release();
       opt.dispose();
       model.dispose();
     },

@@ -371,3 +371,63 @@ test('train({ model, batch }): fused where covered (result.fused), the ops with 
   assert.equal((await train({ ...common, model: undefined, fusedStep })).fused, true);
   m.dispose();
 });
+
+test('deferred steps: the variables change at sync(), a weight assigned between steps is used, another step taking the memory writes back first', async () => {
+  await initTf();
+  const [a, b] = [batchNormMLP(new TorchGenerator(31)), batchNormMLP(new TorchGenerator(31))];
+  const sgd = tf.train.sgd(0.1);
+  const [fa, fb] = [FusedStep.for(a)!, FusedStep.for(b)!];
+  const batches = Array.from({ length: 6 }, (_, s) => batch(32, 3, 300 + s));
+  const same = (what: string) => {
+    for (const [k, v] of Object.entries(b.namedWeights()))
+      assert.deepEqual(a.namedWeights()[k]!.dataSync(), v.dataSync(), `${k} ${what}`);
+  };
+  const w0 = Float32Array.from(a.params()[1]!.dataSync());
+  for (const x of batches.slice(0, 3)) fa.step(x, sgd, 0.1, { defer: true });
+  assert.deepEqual(Float32Array.from(a.params()[1]!.dataSync()), w0, 'deferred: the variable is unchanged before sync');
+  assert.equal(a.namedWeights()['1.runningMean']!.dataSync()[0], 0, 'and so are the running statistics');
+  fa.sync();
+  for (const x of batches.slice(0, 3)) fb.step(x, sgd, 0.1);
+  same('after sync');
+  // a weight assigned between steps (loadWeights) is what the next step starts from
+  const fresh = batchNormMLP(new TorchGenerator(32));
+  a.loadWeights(fresh.namedWeights());
+  b.loadWeights(fresh.namedWeights());
+  fa.step(batches[3]!, sgd, 0.1, { defer: true });
+  assert.deepEqual(a.params()[1]!.dataSync(), fresh.params()[1]!.dataSync(), 'not written back yet');
+  // b's step takes the kernels' memory over: a's deferred step is written back first
+  fb.step(batches[3]!, sgd, 0.1);
+  same('after the same step from the loaded weights');
+  fa.step(batches[4]!, sgd, 0.1);
+  fb.step(batches[4]!, sgd, 0.1);
+  same('after another step');
+  fa.release();
+  fb.release();
+  for (const x of [sgd, a, b, fresh]) x.dispose();
+});
+
+test('train() defers the fused steps’ writes but onStep sees every step’s weights', async () => {
+  await initTf();
+  const seen = async (stepped: boolean) => {
+    const m = batchNormMLP(new TorchGenerator(33));
+    const g = new TorchGenerator(34);
+    const firsts: number[] = [];
+    const fsum = (): number => m.params()[1]!.dataSync()[0]!;
+    await train({
+      steps: 12,
+      model: m,
+      batch: () => batch(32, 3, g.randint(0, 1000, 1)[0]!),
+      learningRate: 0.1,
+      progressMs: 0,
+      fused: stepped,
+      onStep: () => void firsts.push(fsum()),
+    });
+    m.dispose();
+    return firsts;
+  };
+  const [fused, ops] = [await seen(true), await seen(false)];
+  assert.equal(new Set(fused).size, 12, 'the weight moved at every step');
+  fused.forEach((v, i) =>
+    assert.ok(Math.abs(v - ops[i]!) <= 1e-5 * Math.abs(ops[i]!) + 1e-7, `step ${i}: ${v} vs ${ops[i]}`),
+  );
+});

@@ -220,17 +220,49 @@ export function valuesOf(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
+/** The resident region's holder: how many bytes it keeps, and what to do when another one takes over. */
+interface Holder {
+  bytes: number;
+  evict(): void;
+}
+let holder: Holder | null = null;
+
+/**
+ * `bytes` at the bottom of the frames' space that keep their contents across frames (a fused step's
+ * parameters between steps), for one holder at a time: frames start above the region. A new holder
+ * evicts the previous one first (its `evict` writes back what it kept there). Returns the region's byte
+ * offset and its release.
+ */
+export function holdResident(bytes: number, evict: () => void): { at: number; release(): void } {
+  if (holder) {
+    const previous = holder;
+    previous.evict(); // while the region is still its own: frames made meanwhile start above it
+    holder = null;
+  }
+  const mine: Holder = { bytes: (bytes + 15) & ~15, evict };
+  holder = mine;
+  const at = layout().framesAt;
+  new Frame().put(0); // grows the memory to hold the region
+  return {
+    at,
+    release: () => {
+      if (holder === mine) holder = null;
+    },
+  };
+}
+
 /**
  * One call's scratch space in the module's memory: `put` copies an input in (or reserves room for an
- * output), `take` copies an output out. Every Frame starts at the same place, so a frame's contents are
- * valid only until the next Frame is made — and some patched tfjs kernels make one (backend/wasm/): read
- * what you need before running tensor ops. Offsets stay valid when memory grows; views do not.
+ * output), `take` copies an output out. Every Frame starts at the same place (above the resident
+ * region), so a frame's contents are valid only until the next Frame is made — and some patched tfjs
+ * kernels make one (backend/wasm/): read what you need before running tensor ops. Offsets stay valid
+ * when memory grows; views do not.
  */
 export class Frame {
   private top: number;
   readonly k = kernels();
   constructor() {
-    this.top = layout().framesAt;
+    this.top = layout().framesAt + (holder?.bytes ?? 0);
   }
   /**
    * Reserves n floats (16-byte aligned), filled from `data` when given; returns the byte offset. At

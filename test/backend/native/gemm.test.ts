@@ -29,6 +29,16 @@ function firstDifference(got: Float32Array, want: Float32Array): string | null {
   return null;
 }
 
+/** `got` equals reference(at, B, M, N, K, start) bit for bit. */
+function assertProduct(
+  got: Float32Array,
+  [at, B, M, N, K]: [(i: number, k: number) => number, Float32Array, number, number, number],
+  start: (i: number, j: number) => number,
+  label: string,
+): void {
+  assert.equal(firstDifference(got, reference(at, B, M, N, K, start)), null, label);
+}
+
 const g = new TorchGenerator(11);
 const rand = (n: number) => Float32Array.from(g.randn([n]));
 // rows around the 4-row tile, columns around the 8- and 4-wide tiles and every tail, a few depths
@@ -46,54 +56,12 @@ test('sgemm: A B, A B + bias, and C + A B, bit for bit on every tile and tail', 
     const [a, b, c, bi] = [f.put(M * K, A), f.put(K * N, B), f.put(M * N), f.put(N, bias)];
     const shape = `${M}x${K} @ ${K}x${N}`;
     f.k.sgemm(a, b, c, 0, M, N, K, 0);
-    assert.equal(
-      firstDifference(
-        f.take(c, M * N),
-        reference(
-          (i, k) => A[i * K + k]!,
-          B,
-          M,
-          N,
-          K,
-          () => 0,
-        ),
-      ),
-      null,
-      shape,
-    );
+    assertProduct(f.take(c, M * N), [(i, k) => A[i * K + k]!, B, M, N, K], () => 0, shape);
     f.k.sgemm(a, b, c, bi, M, N, K, 0);
-    assert.equal(
-      firstDifference(
-        f.take(c, M * N),
-        reference(
-          (i, k) => A[i * K + k]!,
-          B,
-          M,
-          N,
-          K,
-          (_, j) => bias[j]!,
-        ),
-      ),
-      null,
-      `${shape} + bias`,
-    );
+    assertProduct(f.take(c, M * N), [(i, k) => A[i * K + k]!, B, M, N, K], (_, j) => bias[j]!, `${shape} + bias`);
     f.view(c, M * N).set(C0);
     f.k.sgemm(a, b, c, 0, M, N, K, 1);
-    assert.equal(
-      firstDifference(
-        f.take(c, M * N),
-        reference(
-          (i, k) => A[i * K + k]!,
-          B,
-          M,
-          N,
-          K,
-          (i, j) => C0[i * N + j]!,
-        ),
-      ),
-      null,
-      `C + ${shape}`,
-    );
+    assertProduct(f.take(c, M * N), [(i, k) => A[i * K + k]!, B, M, N, K], (i, j) => C0[i * N + j]!, `C + ${shape}`);
   }
 });
 
@@ -105,38 +73,10 @@ test('sgemm_tn: Aᵀ B with A stored [K, M], and accumulating; transpose', () =>
     const f = new Frame();
     const [a, b, c] = [f.put(K * M, A), f.put(K * N, B), f.put(M * N)];
     f.k.sgemm_tn(a, b, c, M, N, K, 0, M);
-    assert.equal(
-      firstDifference(
-        f.take(c, M * N),
-        reference(
-          (i, k) => A[k * M + i]!,
-          B,
-          M,
-          N,
-          K,
-          () => 0,
-        ),
-      ),
-      null,
-      `(${K}x${M})ᵀ @ ${K}x${N}`,
-    );
+    assertProduct(f.take(c, M * N), [(i, k) => A[k * M + i]!, B, M, N, K], () => 0, `(${K}x${M})ᵀ @ ${K}x${N}`);
     f.view(c, M * N).set(C0);
     f.k.sgemm_tn(a, b, c, M, N, K, 1, M);
-    assert.equal(
-      firstDifference(
-        f.take(c, M * N),
-        reference(
-          (i, k) => A[k * M + i]!,
-          B,
-          M,
-          N,
-          K,
-          (i, j) => C0[i * N + j]!,
-        ),
-      ),
-      null,
-      'accumulating',
-    );
+    assertProduct(f.take(c, M * N), [(i, k) => A[k * M + i]!, B, M, N, K], (i, j) => C0[i * N + j]!, 'accumulating');
     const t = f.put(K * M);
     f.k.transpose(a, t, K, M);
     const T = f.take(t, K * M);
@@ -155,21 +95,7 @@ test('sgemm_nt: A Bᵀ with B stored [N, K], accumulating, and on a share of the
     const [a, b, c] = [f.put(M * K, A), f.put(N * K, Bs), f.put(M * N)];
     const shape = `${M}x${K} @ (${N}x${K})ᵀ`;
     f.k.sgemm_nt(a, b, c, M, N, K, 0, K, N);
-    assert.equal(
-      firstDifference(
-        f.take(c, M * N),
-        reference(
-          (i, k) => A[i * K + k]!,
-          B,
-          M,
-          N,
-          K,
-          () => 0,
-        ),
-      ),
-      null,
-      shape,
-    );
+    assertProduct(f.take(c, M * N), [(i, k) => A[i * K + k]!, B, M, N, K], () => 0, shape);
     f.view(c, M * N).set(C0);
     f.k.sgemm_nt(a, b, c, M, N, K, 1, K, N);
     const want = reference(
