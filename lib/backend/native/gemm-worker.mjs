@@ -7,6 +7,8 @@ const { module, memory, controlAt, stackTop } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 k.__stack_pointer.value = stackTop;
 const ctl = new Int32Array(memory.buffer, controlAt, 32);
+// The kernel of each kind of job, as threads.ts's JOBS; ctl[3 ..] holds its ctl[17] arguments.
+const JOBS = ['sgemm', 'sgemm_tn', 'sgemm_cols', 'sgemm_nt'];
 // A training step posts a job every few tens of microseconds; waking from Atomics.wait takes about as
 // long on a virtual machine. So spin this long after each job before going to sleep (not longer: when
 // another process wants the core, spinning takes it away from it).
@@ -32,14 +34,10 @@ for (;;) {
   seen = next(seen);
   // Claim the job (ctl[13] still holds its number); the posting thread may have taken it back already.
   if (Atomics.compareExchange(ctl, 13, seen, -1) !== seen) continue;
-  const kind = ctl[2];
   try {
-    if (kind === 0) k.sgemm(ctl[3], ctl[4], ctl[5], ctl[6], ctl[7], ctl[8], ctl[9], ctl[10]);
-    else if (kind === 1) k.sgemm_tn(ctl[3], ctl[4], ctl[5], ctl[7], ctl[8], ctl[9], ctl[10], ctl[11]);
-    else if (kind === 2)
-      k.sgemm_cols(ctl[3], ctl[4], ctl[5], ctl[6], ctl[7], ctl[8], ctl[9], ctl[10], ctl[11], ctl[12]);
-    else if (kind === 3) k.sgemm_nt(ctl[3], ctl[4], ctl[5], ctl[7], ctl[8], ctl[9], ctl[10], ctl[11], ctl[12]);
-    else throw new Error(`unknown job ${kind}`);
+    const run = k[JOBS[ctl[2]]];
+    if (typeof run !== 'function') throw new Error(`unknown job ${ctl[2]}`);
+    run(...ctl.subarray(3, 3 + ctl[17]));
   } catch {
     ctl[14] = 1; // the caller throws: a trap here must not leave it waiting
   }

@@ -63,14 +63,18 @@ interface Job {
   args: number[];
 }
 
+/** The kernel of each kind of job (gemm-worker.mjs has the same list); a job's args are its parameters. */
+const JOBS = ['sgemm', 'sgemm_tn', 'sgemm_cols', 'sgemm_nt'] as const;
+
 /**
- * Hands the worker a job (kind 0: sgemm, 1: sgemm_tn, 2: sgemm_cols, 3: sgemm_nt). ctl[13] holds the
- * sequence number of a job nobody has claimed yet: the worker claims it by swapping in −1, this thread
- * (join) by swapping in 0.
+ * Hands the worker a job: its kind (an index into JOBS) at ctl[2], its arguments from ctl[3] (ctl[17]
+ * of them). ctl[13] holds the sequence number of a job nobody has claimed yet: the worker claims it by
+ * swapping in −1, this thread (join) by swapping in 0.
  */
 function post(h: Helper, kind: number, args: number[]): Job {
   h.ctl[2] = kind;
   h.ctl.set(args, 3);
+  h.ctl[17] = args.length;
   h.seq++;
   Atomics.store(h.ctl, 13, h.seq);
   Atomics.store(h.ctl, 0, h.seq);
@@ -78,25 +82,9 @@ function post(h: Helper, kind: number, args: number[]): Job {
   return { seq: h.seq, kind, args };
 }
 
-/** Runs a job's kernel call on this thread, as gemm-worker.mjs would. */
+/** Runs a job's kernel on this thread, as gemm-worker.mjs would. */
 function runHere(j: Job): void {
-  const k = kernels();
-  const [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9] = j.args as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (j.kind === 0) k.sgemm(a0, a1, a2, a3, a4, a5, a6, a7);
-  else if (j.kind === 1) k.sgemm_tn(a0, a1, a2, a4, a5, a6, a7, a8);
-  else if (j.kind === 2) k.sgemm_cols(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9);
-  else k.sgemm_nt(a0, a1, a2, a4, a5, a6, a7, a8, a9);
+  (kernels()[JOBS[j.kind]!] as (...args: number[]) => void)(...j.args);
 }
 
 /**
@@ -156,7 +144,7 @@ export function sgemmTn(A: number, B: number, C: number, M: number, N: number, K
   const k = kernels();
   if (!h) return k.sgemm_tn(A, B, C, M, N, K, acc, M);
   const m0 = split(M);
-  const job = post(h, 1, [A + m0 * 4, B, C + m0 * N * 4, 0, M - m0, N, K, acc, M]);
+  const job = post(h, 1, [A + m0 * 4, B, C + m0 * N * 4, M - m0, N, K, acc, M]);
   const t0 = performance.now();
   k.sgemm_tn(A, B, C, m0, N, K, acc, M);
   join(h, job, performance.now() - t0);
@@ -172,13 +160,13 @@ export function sgemmNt(A: number, B: number, C: number, M: number, N: number, K
   if (!h) return k.sgemm_nt(A, B, C, M, N, K, acc, K, N);
   if (N >= 2 * M && N >= 16) {
     const n0 = Math.ceil(N / 16) * 8;
-    const job = post(h, 3, [A, B + n0 * K * 4, C + n0 * 4, 0, M, N - n0, K, acc, K, N]);
+    const job = post(h, 3, [A, B + n0 * K * 4, C + n0 * 4, M, N - n0, K, acc, K, N]);
     const t0 = performance.now();
     k.sgemm_nt(A, B, C, M, n0, K, acc, K, N);
     return join(h, job, performance.now() - t0);
   }
   const m0 = split(M);
-  const job = post(h, 3, [A + m0 * K * 4, B, C + m0 * N * 4, 0, M - m0, N, K, acc, K, N]);
+  const job = post(h, 3, [A + m0 * K * 4, B, C + m0 * N * 4, M - m0, N, K, acc, K, N]);
   const t0 = performance.now();
   k.sgemm_nt(A, B, C, m0, N, K, acc, K, N);
   join(h, job, performance.now() - t0);
