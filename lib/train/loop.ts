@@ -6,7 +6,7 @@ import { LiveLine, inNotebook } from '../runtime/display';
 import { createOptimizer, type OptimizerName, type TrainOptimizer } from './optimizers';
 import { batchTensors, type Batch } from '../data/batches';
 import { FusedStep } from '../fused/step';
-import { fusedThreads } from '../backend/native/threads';
+import { checkFusedSettings } from '../backend/native/threads';
 import type { LanguageModel } from '../models/language-model';
 import {
   acknowledgeInterrupt,
@@ -157,7 +157,7 @@ function withModel(o: TrainOptions): Settled {
     if (!o.batch) throw new Error('train: `fusedStep` needs `batch` (the batch of each step)');
     if (o.params || o.gradClip || (typeof o.optimizer === 'object' && !FusedStep.updates(o.optimizer)))
       throw new Error('train: `fusedStep` trains its own parameters with SGD or Adam, without `params` or `gradClip`');
-    fusedThreads();
+    checkFusedSettings();
     return { ...o, params: o.fusedStep.params(), stepper: o.fusedStep };
   }
   if (!o.model) {
@@ -172,7 +172,7 @@ function withModel(o: TrainOptions): Settled {
   const known = o.optimizer === undefined || typeof o.optimizer === 'string' || FusedStep.updates(o.optimizer);
   const fusedStep =
     o.fused !== false && everything && known && !o.gradClip ? FusedStep.for(model, o.lossOptions) : null;
-  if (fusedStep) fusedThreads(); // a bad SEQUENTIA_THREADS is an error before the first step
+  if (fusedStep) checkFusedSettings(); // a bad SEQUENTIA_THREADS or SEQUENTIA_FMA: an error before the first step
   const loss = (i: number) => {
     const { X, Y } = batchTensors(batch(i), model.reads);
     return model.loss(X, Y, { training: true, ...o.lossOptions });

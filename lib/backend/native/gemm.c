@@ -3,7 +3,8 @@
 // fit x64's 16 vector registers, onto which V8 maps wasm SIMD). A B^T transposes each block of B into the
 // panel (below) as it packs it: a Linear layer's dx = dy W^T without a transposed copy of W.
 //
-// The sum over k runs in order, k = 0 .. K-1, for every entry: a result does not depend on the tiling.
+// The sum over k runs in order, k = 0 .. K-1, for every entry (each step c + a b through simd.h's MADD,
+// fused or not by the build): a result does not depend on the tiling.
 // Tail columns (N not a multiple of 4) read whole vectors of B and store only the lanes that exist, so
 // B may be read up to 3 floats past its end: loader.ts's Frame leaves 16 bytes after every buffer. The
 // panel (below) is 32 kB of the 64 kB stack each thread has.
@@ -14,7 +15,7 @@
 #define KB 128
 #define NB 64
 
-#define ADD(c, a, b) c = wasm_f32x4_add(c, wasm_f32x4_mul(a, b))
+#define ADD(c, a, b) c = MADD(a, b, c)
 #define SPLAT_A(r) wasm_f32x4_splat(A[(i + (r)) * K + k])
 // The accumulators' start: the bias, C itself, or zero; W lanes (the tail) read when W < 4.
 #define START(r, jj, W) (bias ? load4(bias + (jj), W) : acc ? load4(C + (i + (r)) * ldc + (jj), W) : wasm_f32x4_splat(0.0f))
@@ -61,9 +62,10 @@ static inline void tile_1x4(const float* restrict A, const float* restrict P, in
   store4(C + i * ldc + j, c0, W);
 }
 
-// The same tiles for C = A^T B with A stored [K, M]: rows i..i+3 of C are one vector of A's row k,
-// each lane broadcast in turn (a weight gradient x^T dy without transposing x).
-#define LANE(v, r) wasm_i32x4_shuffle(v, v, r, r, r, r)
+// The same tiles for C = A^T B with A stored [K, M]: rows i..i+3 of C take four neighbours in A's row k,
+// each broadcast from memory (a weight gradient x^T dy without transposing x; loading the four as one
+// vector and shuffling each lane out was 8% slower: the shuffles compete with the multiply-adds).
+#define SPLAT_AT(r) wasm_v128_load32_splat(A + k * lda + i + (r))
 
 static inline void tile_tn_4x8(const float* restrict A, const float* restrict P, int ldp, int n0, float* restrict C, int lda, int ldc, int K, int acc, int i, int j, int k0, int k1, int first) {
   const float* restrict bias = 0;
@@ -71,14 +73,13 @@ static inline void tile_tn_4x8(const float* restrict A, const float* restrict P,
   v128_t c20 = FROM(2, j, 4), c21 = FROM(2, j + 4, 4), c30 = FROM(3, j, 4), c31 = FROM(3, j + 4, 4);
   for (int k = k0; k < k1; k++) {
     const v128_t b0 = wasm_v128_load(P + (k - k0) * ldp + (j - n0)), b1 = wasm_v128_load(P + (k - k0) * ldp + (j - n0) + 4);
-    const v128_t a = wasm_v128_load(A + k * lda + i);
-    v128_t s = LANE(a, 0);
+    v128_t s = SPLAT_AT(0);
     ADD(c00, s, b0), ADD(c01, s, b1);
-    s = LANE(a, 1);
+    s = SPLAT_AT(1);
     ADD(c10, s, b0), ADD(c11, s, b1);
-    s = LANE(a, 2);
+    s = SPLAT_AT(2);
     ADD(c20, s, b0), ADD(c21, s, b1);
-    s = LANE(a, 3);
+    s = SPLAT_AT(3);
     ADD(c30, s, b0), ADD(c31, s, b1);
   }
   float* c = C + i * ldc + j;
@@ -92,8 +93,8 @@ static inline void tile_tn_4x4(const float* restrict A, const float* restrict P,
   const float* restrict bias = 0;
   v128_t c0 = FROM(0, j, W), c1 = FROM(1, j, W), c2 = FROM(2, j, W), c3 = FROM(3, j, W);
   for (int k = k0; k < k1; k++) {
-    const v128_t b = wasm_v128_load(P + (k - k0) * ldp + (j - n0)), a = wasm_v128_load(A + k * lda + i);
-    ADD(c0, LANE(a, 0), b), ADD(c1, LANE(a, 1), b), ADD(c2, LANE(a, 2), b), ADD(c3, LANE(a, 3), b);
+    const v128_t b = wasm_v128_load(P + (k - k0) * ldp + (j - n0));
+    ADD(c0, SPLAT_AT(0), b), ADD(c1, SPLAT_AT(1), b), ADD(c2, SPLAT_AT(2), b), ADD(c3, SPLAT_AT(3), b);
   }
   store4(C + i * ldc + j, c0, W), store4(C + (i + 1) * ldc + j, c1, W);
   store4(C + (i + 2) * ldc + j, c2, W), store4(C + (i + 3) * ldc + j, c3, W);
@@ -102,7 +103,7 @@ static inline void tile_tn_4x4(const float* restrict A, const float* restrict P,
 static inline void tile_tn_1x4(const float* restrict A, const float* restrict P, int ldp, int n0, float* restrict C, int W, int lda, int ldc, int K, int acc, int i, int j, int k0, int k1, int first) {
   const float* restrict bias = 0;
   v128_t c0 = FROM(0, j, W);
-  for (int k = k0; k < k1; k++) ADD(c0, wasm_f32x4_splat(A[k * lda + i]), wasm_v128_load(P + (k - k0) * ldp + (j - n0)));
+  for (int k = k0; k < k1; k++) ADD(c0, SPLAT_AT(0), wasm_v128_load(P + (k - k0) * ldp + (j - n0)));
   store4(C + i * ldc + j, c0, W);
 }
 

@@ -5,7 +5,8 @@
  * kilobytes, far cheaper than the dozens of tfjs kernel launches a fused op replaces.
  */
 import * as tf from '@tensorflow/tfjs'; // not runtime/tf: the wasm patches (loaded by runtime/tf) use this module
-import { KERNELS_WASM } from './kernels-wasm';
+import { setFlagsFromString } from 'node:v8';
+import { KERNELS_WASM, KERNELS_WASM_FMA } from './kernels-wasm';
 
 // Minimal WebAssembly typings of our own: tslab compiles lib/ with a TypeScript lib set that lacks them.
 interface WasmMemory {
@@ -13,6 +14,7 @@ interface WasmMemory {
   grow(pages: number): number;
 }
 interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
   Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
@@ -176,14 +178,36 @@ interface KernelExports {
 }
 
 let instance: KernelExports | null = null;
-let compiled: { module: object; memory: WasmMemory } | null = null;
+let compiled: { module: object; memory: WasmMemory; fma: boolean } | null = null;
+
+/**
+ * The build that runs: with relaxed SIMD's fused multiply-add in the matrix products where the engine
+ * has it (Node 22 and later; Node 20's V8 has it behind a flag, turned on here, which changes nothing
+ * else), the plain one otherwise or with SEQUENTIA_FMA=0. Where the CPU has FMA the two round the
+ * products' sums differently (once per multiply-add, or twice): the same seed gives the same bits on
+ * one machine and one setting, not across the two.
+ */
+function chooseBuild(): { bytes: Uint8Array; fma: boolean } {
+  const wanted = process.env.SEQUENTIA_FMA ?? '';
+  if (!['', '0', '1'].includes(wanted))
+    throw new Error(`SEQUENTIA_FMA='${wanted}' must be 0 (plain build) or 1 (fused multiply-add)`);
+  const fma = Buffer.from(KERNELS_WASM_FMA, 'base64');
+  if (wanted !== '0') {
+    if (!WA.validate(fma)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    if (WA.validate(fma)) return { bytes: fma, fma: true };
+    if (wanted === '1')
+      throw new Error(`SEQUENTIA_FMA=1: this Node (${process.version}) has no WebAssembly relaxed SIMD`);
+  }
+  return { bytes: Buffer.from(KERNELS_WASM, 'base64'), fma: false };
+}
 
 /** The compiled module and its shared memory (what a worker instantiates again). */
-export function kernelModule(): { module: object; memory: WasmMemory } {
+export function kernelModule(): { module: object; memory: WasmMemory; fma: boolean } {
   if (!compiled) {
-    const module = new WA.Module(Buffer.from(KERNELS_WASM, 'base64'));
+    const { bytes, fma } = chooseBuild();
+    const module = new WA.Module(bytes);
     // 18 pages: the linked stack and a worker's (64 kB each), then room for frames; up to 1 GiB
-    compiled = { module, memory: new WA.Memory({ initial: 18, maximum: 16384, shared: true }) };
+    compiled = { module, memory: new WA.Memory({ initial: 18, maximum: 16384, shared: true }), fma };
   }
   return compiled;
 }
@@ -196,6 +220,23 @@ export function kernels(): KernelExports {
     instance = { ...exports, memory } as KernelExports;
   }
   return instance;
+}
+
+let rounding: { build: 'fma' | 'plain'; fused: boolean } | null = null;
+
+/**
+ * Which build runs, and whether its matrix products round once per multiply-add (`fused`: the FMA build
+ * on a CPU with FMA) or twice — found by running one: (1 + 2⁻¹²)² − 1 keeps its 2⁻²⁴ only when fused.
+ */
+export function productRounding(): { build: 'fma' | 'plain'; fused: boolean } {
+  if (!rounding) {
+    const f = new Frame();
+    const a = f.put(1, Float32Array.of(1 + 2 ** -12));
+    const c = f.put(1, Float32Array.of(-1));
+    f.k.sgemm(a, a, c, 0, 1, 1, 1, 1);
+    rounding = { build: kernelModule().fma ? 'fma' : 'plain', fused: f.take(c, 1)[0] === 2 ** -11 + 2 ** -24 };
+  }
+  return rounding;
 }
 
 /**

@@ -32,6 +32,12 @@ export function fusedThreads(): number {
   return Math.min(2, os.availableParallelism());
 }
 
+/** SEQUENTIA_THREADS and SEQUENTIA_FMA, checked (an error names a bad value before the first step). */
+export function checkFusedSettings(): void {
+  fusedThreads();
+  kernelModule();
+}
+
 function start(): Helper | null {
   if (helper !== undefined) return helper;
   helper = null;
@@ -101,6 +107,27 @@ function join(h: Helper, j: Job, ownMs: number): void {
   if (h.ctl[14] !== 0) throw new Error(`lib/backend/native: the worker thread's product failed (job ${j.seq})`);
 }
 
+/** Nonzero while a caller keeps every product on this thread (onThisThread). */
+let heldHere = 0;
+
+/**
+ * Runs `f` with every product on this thread: for a caller whose other core is busy with work of its
+ * own (lib/train/parallel's second half of the batch), where a worker thread would only compete for it.
+ */
+export function onThisThread<T>(f: () => T): T {
+  heldHere++;
+  try {
+    return f();
+  } finally {
+    heldHere--;
+  }
+}
+
+/** The worker, for a product of `work` multiply-adds of a shape worth splitting (`splits`); else null. */
+function helperFor(work: number, splits: boolean): Helper | null {
+  return heldHere === 0 && work >= MIN_WORK && splits ? start() : null;
+}
+
 /** Rows for this thread: half of M, a multiple of 4 (whole register tiles). */
 function split(M: number): number {
   return Math.min(M, Math.ceil(M / 8) * 4);
@@ -121,7 +148,7 @@ export function sgemm(
   K: number,
   acc: number,
 ): void {
-  const h = M * N * K >= MIN_WORK && (M >= 8 || N >= 16) ? start() : null;
+  const h = helperFor(M * N * K, M >= 8 || N >= 16);
   const k = kernels();
   if (!h) return k.sgemm(A, B, C, bias, M, N, K, acc);
   if (N >= 2 * M && N >= 16) {
@@ -140,7 +167,7 @@ export function sgemm(
 
 /** kernels().sgemm_tn — C[M, N] = Aᵀ B with A stored [K, M] — over two threads when it is large. */
 export function sgemmTn(A: number, B: number, C: number, M: number, N: number, K: number, acc: number): void {
-  const h = M * N * K >= MIN_WORK && M >= 8 ? start() : null;
+  const h = helperFor(M * N * K, M >= 8);
   const k = kernels();
   if (!h) return k.sgemm_tn(A, B, C, M, N, K, acc, M);
   const m0 = split(M);
@@ -155,7 +182,7 @@ export function sgemmTn(A: number, B: number, C: number, M: number, N: number, K
  * rows, or by columns (rows of B) when C is wide and short.
  */
 export function sgemmNt(A: number, B: number, C: number, M: number, N: number, K: number, acc: number): void {
-  const h = M * N * K >= MIN_WORK && (M >= 8 || N >= 16) ? start() : null;
+  const h = helperFor(M * N * K, M >= 8 || N >= 16);
   const k = kernels();
   if (!h) return k.sgemm_nt(A, B, C, M, N, K, acc, K, N);
   if (N >= 2 * M && N >= 16) {

@@ -1,9 +1,40 @@
 // lib/backend/native/gemm.c: C = A B (+ bias or + C), C = Aᵀ B and C = A Bᵀ on every tile shape and tail, bit for bit
-// against a float32 loop summing over k in order (the kernels' promise: results do not depend on tiling).
+// against a float32 loop summing over k in order (the kernels' promise: results do not depend on tiling),
+// each step rounded once (fused multiply-add) or twice, as the running build does; the plain build too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Frame } from '../../../lib/backend/native/loader';
+import { spawnSync } from 'node:child_process';
+import { Frame, productRounding } from '../../../lib/backend/native/loader';
 import { TorchGenerator } from '../../../lib/random/torch-generator';
+
+const bits = new DataView(new ArrayBuffer(4));
+/** The float32 next to finite `x` (a float32) towards +∞ (dir 1) or −∞ (dir −1). */
+function neighbour(x: number, dir: 1 | -1): number {
+  if (x === 0) return dir * 2 ** -149;
+  bits.setFloat32(0, x);
+  bits.setInt32(0, bits.getInt32(0) + (x > 0 ? dir : -dir));
+  return bits.getFloat32(0);
+}
+
+/**
+ * a·b + c rounded once to float32 (a, b, c float32). a·b is exact in a double; the double sum s and its
+ * error e (TwoSum) give the exact a·b + c, which rounds like s unless s sits exactly halfway between two
+ * float32s and e says on which side the true sum lies.
+ */
+function fma32(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  const v = s - p;
+  const e = p - (s - v) + (c - v);
+  const r = Math.fround(s);
+  if (e === 0 || r === s) return r;
+  const other = neighbour(r, s > r ? 1 : -1);
+  if ((r + other) / 2 !== s) return r;
+  return e > 0 ? Math.max(r, other) : Math.min(r, other);
+}
+
+const FUSED = productRounding().fused;
+const madd = FUSED ? fma32 : (a: number, b: number, c: number) => Math.fround(c + Math.fround(a * b));
 
 /** C[i, j] = start + Σ_k A[i, k] B[k, j] in float32, k in order; `at(i, k)` reads A. */
 function reference(
@@ -18,7 +49,7 @@ function reference(
   for (let i = 0; i < M; i++)
     for (let j = 0; j < N; j++) {
       let c = Math.fround(start(i, j));
-      for (let k = 0; k < K; k++) c = Math.fround(c + Math.fround(at(i, k) * B[k * N + j]!));
+      for (let k = 0; k < K; k++) c = madd(at(i, k), B[k * N + j]!, c);
       C[i * N + j] = c;
     }
   return C;
@@ -121,4 +152,25 @@ test('sgemm_nt: A Bᵀ with B stored [N, K], accumulating, and on a share of the
           `${shape}, columns from ${n0}: [${i}, ${j}]`,
         );
   }
+});
+
+test('fma32 rounds once: the cases a double sum alone gets wrong', () => {
+  const a = 1 + 2 ** -12; // a² = 1 + 2⁻¹¹ + 2⁻²⁴: exactly halfway between two float32s
+  assert.equal(fma32(a, a, -1), 2 ** -11 + 2 ** -24); // rounded twice: 2⁻¹¹
+  assert.equal(fma32(a, a, 2 ** -80), 1 + 2 ** -11 + 2 ** -23); // just above halfway; the double sum is halfway
+  assert.equal(fma32(a, a, -(2 ** -80)), 1 + 2 ** -11); // just below
+  assert.equal(fma32(a, a, 0), 1 + 2 ** -11); // halfway: to even
+});
+
+test('the build: relaxed SIMD on this Node, products fused where the CPU has FMA; the plain build passes the same', () => {
+  if (process.env.SEQUENTIA_FMA === '0') return assert.deepEqual(productRounding(), { build: 'plain', fused: false });
+  assert.equal(productRounding().build, 'fma');
+  const env: NodeJS.ProcessEnv = { ...process.env, SEQUENTIA_FMA: '0' };
+  delete env.NODE_TEST_CONTEXT; // else the child's test runner skips its files (run inside a test)
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', __filename], {
+    env,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /# pass 5\n/);
 });
