@@ -2,7 +2,7 @@
 """Executes one notebook through Jupyter (nbclient) and reports each cell as a JSON line on stdout.
 
 Called by scripts/run-notebooks.ts; not meant to be run by hand:
-    python3 execute_notebook.py IN.ipynb OUT.ipynb --kernel sequentia-ts --cwd DIR [--timeout S] [--watch-stdin]
+    python3 execute_notebook.py IN.ipynb OUT.ipynb --kernel sequentia-ts --cwd DIR [--timeout S] [--watch-stdin [--wait-go]]
 
 Cells run one at a time so that the first failing cell is known exactly. tslab replies to a failed cell
 with an empty error name and prints the real error on stderr, so the report carries the cell's stderr
@@ -10,6 +10,8 @@ text as well as any error output. The executed notebook is written even when a c
 
 Events (one JSON object a line): kernel-started {pid, pgid} as soon as the kernel process exists,
 kernel {seconds} when it answers, cell-start / cell per code cell, done {ok, failed, seconds}.
+With --wait-go the first cell waits for a line `go` on stdin (the runner starts the next notebook's
+kernel while the one before runs); done's seconds then count from `go`.
 
 Faults:
   - the kernel dies mid-cell: reported as kind "dead kernel" with the cause (signal or exit code);
@@ -44,6 +46,7 @@ TIMEOUT_ENAME = "SequentiaCellTimeout"
 # The kernel process, once started: the signal handlers and the watchdog kill its group.
 _kernel = {"proc": None, "pgid": None, "connection_file": None}
 _kill_lock = threading.RLock()  # re-entrant: a signal handler may interrupt the main thread inside kill_kernel
+_go = threading.Event()  # the runner's `go` arrived (--wait-go)
 
 
 def emit(**event):
@@ -101,10 +104,16 @@ def start_watchdog(watch_stdin):
                 die(1)
 
     def read_stdin():
-        # The runner holds the write end of our stdin and never writes: EOF means it is gone.
+        # The runner holds the write end of our stdin and writes only `go`: EOF means it is gone.
+        seen = b""
         try:
-            while os.read(0, 65536):
-                pass
+            while True:
+                chunk = os.read(0, 65536)
+                if not chunk:
+                    break
+                seen = (seen + chunk)[-16:]
+                if b"go\n" in seen:
+                    _go.set()
         except OSError:
             pass
         die(1)
@@ -214,7 +223,10 @@ def main():
     ap.add_argument("--cwd", required=True)
     ap.add_argument("--timeout", type=int, default=3600)
     ap.add_argument("--watch-stdin", action="store_true", help="exit (killing the kernel) when stdin reaches EOF")
+    ap.add_argument("--wait-go", action="store_true", help="with --watch-stdin: start the kernel, run cells after a line `go`")
     args = ap.parse_args()
+    if args.wait_go and not args.watch_stdin:
+        ap.error("--wait-go needs --watch-stdin (the line comes on stdin)")
 
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
@@ -288,6 +300,9 @@ def main():
             failed = {"index": None, "code_index": None, "kind": "kernel startup", "error": cause, "source": "", "reported_in": None}
         if failed is None:
             emit(event="kernel", seconds=round(time.time() - started, 3))
+            if args.wait_go:
+                _go.wait()
+                started = time.time()
         for k, idx in enumerate(code_cells if failed is None else []):
             cell = nb.cells[idx]
             t0 = time.time()

@@ -127,6 +127,17 @@ interface Running {
 }
 let running: Running | null = null;
 
+/**
+ * A notebook's executor started ahead of its turn: Python, nbclient and the kernel boot (about 3 s)
+ * while the notebook before it runs, then it waits for `go`. `cancel` stops it unstarted.
+ */
+interface Launch {
+  go(): Promise<Result>;
+  cancel(): void;
+}
+/** The executor waiting for its turn: a signal or an early exit of the runner stops it too. */
+let standby: Launch | null = null;
+
 interface Result {
   name: string;
   cells: number;
@@ -218,18 +229,12 @@ function whereRunning(r: Running, kernelStarted: boolean, cells: string[]): { wh
   };
 }
 
-async function executeOne(
-  python: string,
-  nb: Notebook,
-  outPath: string,
-  env: NodeJS.ProcessEnv,
-  timeout: number,
-): Promise<Result> {
+function launch(python: string, nb: Notebook, outPath: string, env: NodeJS.ProcessEnv, timeout: number): Launch {
   const name = path.basename(nb.path);
   const rel = path.relative(ROOT, nb.path);
   // detached: the executor leads its own process group, so a signal meant for it (or for its
-  // children) is sent to the group. stdin is a pipe we never write to: its EOF tells the executor's
-  // watchdog that this runner is gone, even after a SIGKILL.
+  // children) is sent to the group. stdin is a pipe that carries one line, `go`: its EOF tells the
+  // executor's watchdog that this runner is gone, even after a SIGKILL.
   const child = spawn(
     python,
     [
@@ -243,6 +248,7 @@ async function executeOne(
       '--timeout',
       String(timeout),
       '--watch-stdin',
+      '--wait-go',
     ],
     {
       env,
@@ -273,7 +279,7 @@ async function executeOne(
     exited: exit.then(() => undefined),
   };
   const cellReports = r.cellReports;
-  running = r;
+  child.stdin!.on('error', () => {}); // `go` to an executor that already ended (its kernel did not start)
   let kernelStarted = false;
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -307,6 +313,22 @@ async function executeOne(
       done = ev;
     }
   });
+  return {
+    go: () => {
+      running = r;
+      child.stdin!.write('go\n');
+      return finish();
+    },
+    cancel: () => {
+      // SIGTERM: the executor kills its kernel and removes the connection file; a kernel it had not
+      // reported yet exits by itself once the executor is gone (tslab-kernel.cjs's orphan check).
+      killGroup(child.pid, 'SIGTERM');
+      killGroup(r.kernelPgid, 'SIGKILL');
+      child.stdin!.destroy();
+    },
+  };
+
+  async function finish(): Promise<Result> {
   const ex = await exit;
   // Lines already written are delivered promptly; don't wait on a pipe a stray kernel may hold open.
   await Promise.race([closed, delay(500)]);
@@ -386,6 +408,7 @@ async function executeOne(
       text,
     ),
   };
+  }
 }
 
 /** The report's view of a failure: 1-based cell numbers, a one-line message, the runner's full text. */
@@ -592,6 +615,8 @@ function onSignal(sig: NodeJS.Signals): void {
   if (stopping) return; // a second Ctrl-C: already on it, and done within 1.5 s
   stopping = true;
   const code = SIGNAL_EXIT[sig] ?? 1;
+  standby?.cancel();
+  standby = null;
   const r = running;
   reportInterrupted(sig, r);
   if (!r) process.exit(code);
@@ -790,18 +815,24 @@ async function main(): Promise<void> {
   saveReport();
   const results: Result[] = [];
   let checkMs = 0;
+  const launchAt = (i: number): Launch | null => {
+    const nb = notebooks[i];
+    if (!nb) return null;
+    const name = path.basename(nb.path);
+    const env1 = { ...env, SEQUENTIA_NOTEBOOK: name.replace(/\.ipynb$/, '') };
+    return launch(python, nb, path.join(outDir, name), env1, timeout);
+  };
+  process.on('exit', () => standby?.cancel());
+  standby = launchAt(0);
   for (const [i, nb] of notebooks.entries()) {
     const name = path.basename(nb.path);
     console.log(`[${i + 1}/${notebooks.length}] ${name}  (elapsed ${fmt((Date.now() - started) / 1000)})`);
     notebookStartedAt = Date.now();
     const outPath = path.join(outDir, name);
-    const r = await executeOne(
-      python,
-      nb,
-      outPath,
-      { ...env, SEQUENTIA_NOTEBOOK: name.replace(/\.ipynb$/, '') },
-      timeout,
-    );
+    const current = standby!;
+    // The next notebook's kernel boots while this one runs (one core is mostly idle meanwhile).
+    standby = launchAt(i + 1);
+    const r = await current.go();
     if (!r.ok && r.seconds === 0) r.seconds = Math.round(Date.now() - notebookStartedAt) / 1000;
     if (r.ok && (args.check || args['update-references'])) {
       const t0 = performance.now();
@@ -831,6 +862,8 @@ async function main(): Promise<void> {
         JSON.stringify(stripRun(JSON.parse(fs.readFileSync(outPath, 'utf8')) as NotebookJson), null, 1) + '\n',
       );
     if (!r.ok && args.bail) {
+      standby?.cancel();
+      standby = null;
       for (const later of report.notebooks.slice(i + 1))
         Object.assign(later, { status: 'skipped', reason: `not run: --bail stopped the run after ${name} failed` });
       break;

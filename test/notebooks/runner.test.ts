@@ -31,17 +31,23 @@ function alive(pid: number): boolean {
 
 /** The child of `parent` whose command line contains `needle`. */
 function childWith(parent: number, needle: string): number | undefined {
+  return childrenWith(parent, needle)[0];
+}
+
+/** Every child of `parent` whose command line contains `needle`. */
+function childrenWith(parent: number, needle: string): number[] {
+  const found: number[] = [];
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) return Number(d);
+      if (ppid === parent && fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) found.push(Number(d));
     } catch {
       /* exited meanwhile */
     }
   }
-  return undefined;
+  return found;
 }
 
 /** Milliseconds until every pid is gone; fails after `limitMs`. */
@@ -60,10 +66,11 @@ interface Exit {
 }
 
 /**
- * Starts the runner on sleep.ipynb and waits until its second code cell (a one-minute sleep) runs:
- * that cell writes the kernel's PID to the file named by SEQUENTIA_TEST_MARK.
+ * Starts the runner on sleep.ipynb (and the notebooks `also` names, which come after it) and waits until
+ * its second code cell (a one-minute sleep) runs: that cell writes the kernel's PID to the file named by
+ * SEQUENTIA_TEST_MARK.
  */
-async function startSleeping() {
+async function startSleeping(also: string[] = []) {
   const dir = tmp();
   const mark = path.join(dir, 'kernel.pid');
   const child = spawn(
@@ -76,6 +83,7 @@ async function startSleeping() {
       FAULTS,
       '--only',
       'sleep',
+      ...also.flatMap((a) => ['--only', a]),
       '--out',
       path.join(dir, 'out'),
       '--no-figures',
@@ -105,7 +113,7 @@ async function startSleeping() {
     await sleep(50);
   }
   const kernel = Number(fs.readFileSync(mark, 'utf8'));
-  const executor = childWith(child.pid!, 'execute_notebook.py');
+  const executor = childWith(child.pid!, 'sleep.ipynb');
   assert.ok(executor, 'executor process not found');
   started.add(executor);
   started.add(kernel);
@@ -203,6 +211,32 @@ test("SIGKILL to the runner: the executor's watchdog kills the kernel and exits"
   const gone = await goneWithin([p.executor, p.kernel], 5000);
   console.log(`runner SIGKILL → executor and kernel gone in ${Date.now() - t0} ms (${gone} ms after the runner)`);
 });
+
+/** The executor of the notebook after sleep.ipynb, waiting for its turn, once its kernel has started. */
+async function waitingExecutor(runner: number, name: string): Promise<{ executor: number; kernel: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const executor = childWith(runner, name);
+    const kernel = executor && childWith(executor, 'tslab-kernel.cjs');
+    if (executor && kernel) return { executor, kernel };
+    if (Date.now() - t0 > 30_000) assert.fail(`no executor and kernel for ${name} waiting`);
+    await sleep(100);
+  }
+}
+
+for (const sig of ['SIGTERM', 'SIGKILL'] as const)
+  test(`the next notebook's kernel, started while sleep.ipynb runs, dies with the runner on ${sig}`, async () => {
+    const p = await startSleeping(['timeout']);
+    const next = await waitingExecutor(p.runner, 'timeout.ipynb');
+    started.add(next.executor);
+    started.add(next.kernel);
+    assert.equal(childrenWith(p.runner, 'execute_notebook.py').length, 2, 'two executors: the running one and the next');
+    const t0 = Date.now();
+    process.kill(p.runner, sig);
+    await exitWithin(p.exit, t0, 5000);
+    const gone = await goneWithin([p.executor, p.kernel, next.executor, next.kernel], 5000);
+    console.log(`runner ${sig} → both executors and both kernels gone in ${Date.now() - t0} ms (${gone} ms after the runner)`);
+  });
 
 test('a cell past --timeout: the kernel is interrupted (the waiting loop stops) and the cell fails as a timeout', () => {
   const out = tmp();
