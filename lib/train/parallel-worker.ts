@@ -1,15 +1,17 @@
 /**
  * The worker side of lib/train/parallel.ts: rebuilds the model, then for every step loads the shared
- * parameters, computes loss and gradients on its half of the batch, and writes them back.
+ * parameters, computes loss and gradients on its half of the batch (a fused pass where lib/fused covers
+ * the model, else the tfjs ops), and writes them back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { tf, initTf } from '../runtime/tf';
 import { zooModel } from '../models/registry';
 import { TorchGenerator } from '../random/torch-generator';
 import { valuesOf } from '../backend/native/loader';
+import { FusedStep } from '../fused/step';
 import { dropoutRng, EXIT, type ModelSpec, type SharedLayout } from './parallel';
 
-const { spec, layout } = workerData as { spec: ModelSpec; layout: SharedLayout };
+const { spec, layout, fused: useFused } = workerData as { spec: ModelSpec; layout: SharedLayout; fused: boolean };
 const control = new Int32Array(layout.control);
 const params = new Float32Array(layout.params);
 const grads = new Float32Array(layout.grads);
@@ -17,7 +19,7 @@ const batch = new Int32Array(layout.batch);
 const result = new Float64Array(layout.result);
 const T = layout.blockSize;
 
-function step(model: ReturnType<typeof zooModel>, rows: number, seed: number): void {
+function step(model: ReturnType<typeof zooModel>, fused: FusedStep | null, rows: number, seed: number): void {
   tf.tidy(() => {
     const vars = model.params();
     let off = 0;
@@ -27,6 +29,17 @@ function step(model: ReturnType<typeof zooModel>, rows: number, seed: number): v
     }
     const X = batch.subarray(0, rows * T);
     const Y = batch.subarray(rows * T, 2 * rows * T);
+    result[1] = Y.reduce((n, t) => n + (t === -1 ? 0 : 1), 0);
+    if (fused) {
+      const r = fused.gradients({ X, Y, rows });
+      off = 0;
+      for (const v of vars) {
+        grads.set(r.grads[v.name]!, off);
+        off += v.size;
+      }
+      result[0] = r.loss;
+      return;
+    }
     const { value, grads: g } = tf.variableGrads(
       () =>
         model.forward(tf.tensor2d(X, [rows, T], 'int32'), tf.tensor2d(Y, [rows, T], 'int32'), {
@@ -41,13 +54,14 @@ function step(model: ReturnType<typeof zooModel>, rows: number, seed: number): v
       off += v.size;
     }
     result[0] = value.dataSync()[0] as number;
-    result[1] = Y.reduce((n, t) => n + (t === -1 ? 0 : 1), 0);
   });
 }
 
 async function main(): Promise<void> {
   await initTf({ quiet: true });
   const model = zooModel(spec.type, spec.config, new TorchGenerator(0)); // weights arrive every step
+  // lib/fused where it covers the model (not dropout), on this thread only (parallel.ts starts us so)
+  const fused = useFused ? FusedStep.for(model) : null;
   // Steps are counted from 0 here, not read from `control`: the main thread may already have started
   // step 1 by the time this line runs.
   let seen = 0;
@@ -58,7 +72,7 @@ async function main(): Promise<void> {
     const rows = Atomics.load(control, 2);
     if (rows === EXIT) break;
     try {
-      step(model, rows, Atomics.load(control, 4));
+      step(model, fused, rows, Atomics.load(control, 4));
     } catch (e) {
       const msg = new TextEncoder().encode(e instanceof Error ? e.message : String(e));
       new Uint8Array(layout.error).set(msg.subarray(0, layout.error.byteLength - 1));

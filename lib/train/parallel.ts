@@ -14,6 +14,8 @@ import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { tf } from '../runtime/tf';
 import { Frame, tensorFrom, valuesOf } from '../backend/native/loader';
+import { onThisThread } from '../backend/native/threads';
+import { FusedStep } from '../fused/step';
 import type { LanguageModel } from '../models/language-model';
 import type { ZooConfig } from '../models/zoo/config';
 import { FastGenerator } from '../random/fast-generator';
@@ -51,12 +53,16 @@ export class DataParallel {
   private readonly batch: Int32Array;
   private readonly result: Float64Array;
   private closed = false;
+  /** Each half's loss and gradients in one pass of lib/fused where it covers the model, else the ops. */
+  readonly fused: FusedStep | null;
 
   private constructor(
     private readonly worker: Worker,
     private readonly layout: SharedLayout,
     private readonly model: LanguageModel,
+    fused: boolean,
   ) {
+    this.fused = fused ? FusedStep.for(model) : null;
     this.control = new Int32Array(layout.control);
     this.params = new Float32Array(layout.params);
     this.grads = new Float32Array(layout.grads);
@@ -64,8 +70,17 @@ export class DataParallel {
     this.result = new Float64Array(layout.result);
   }
 
-  /** Starts the worker (it loads tfjs and builds its copy of the model); resolves when it is ready. */
-  static async start(spec: ModelSpec, model: LanguageModel, maxBatch: number): Promise<DataParallel> {
+  /**
+   * Starts the worker (it loads tfjs and builds its copy of the model); resolves when it is ready.
+   * `fused: false` computes both halves through the tfjs ops even where lib/fused covers the model.
+   */
+  static async start(
+    spec: ModelSpec,
+    model: LanguageModel,
+    maxBatch: number,
+    opts: { fused?: boolean } = {},
+  ): Promise<DataParallel> {
+    const fused = opts.fused ?? true;
     const total = model.params().reduce((s, p) => s + p.size, 0);
     const maxRows = Math.ceil(maxBatch / 2);
     const T = spec.config.blockSize;
@@ -79,8 +94,10 @@ export class DataParallel {
       maxRows,
       blockSize: T,
     };
+    // The worker's products stay on its own thread: the two halves already fill both cores.
     const worker = new Worker(path.join(path.dirname(__filename), 'parallel-worker.mjs'), {
-      workerData: { spec, layout },
+      workerData: { spec, layout, fused },
+      env: { ...process.env, SEQUENTIA_THREADS: '1' },
     });
     await new Promise<void>((resolve, reject) => {
       worker.once('message', (m: unknown) =>
@@ -91,7 +108,7 @@ export class DataParallel {
     });
     worker.removeAllListeners();
     worker.on('error', () => undefined); // reported through the shared error buffer instead
-    return new DataParallel(worker, layout, model);
+    return new DataParallel(worker, layout, model, fused);
   }
 
   /**
@@ -131,11 +148,7 @@ export class DataParallel {
     const countTokens = (y: Int32Array) => y.reduce((n, t) => n + (t === -1 ? 0 : 1), 0);
     const ownY = Y.subarray(0, mine * T);
     const nMine = countTokens(ownY);
-    const { value, grads } = tf.variableGrads(() => {
-      const x = tf.tensor2d(X.subarray(0, mine * T), [mine, T], 'int32');
-      const y = tf.tensor2d(ownY, [mine, T], 'int32');
-      return this.model.forward(x, y, { training: true, rng: dropoutRng(dropoutSeed, 0) }).loss as tf.Scalar;
-    }, vars);
+    const own = this.ownHalf(X.subarray(0, mine * T), ownY, mine, dropoutSeed);
 
     // wait for the worker, then combine: g = (n₁g₁ + n₂g₂) / (n₁ + n₂)
     const deadline = performance.now() + 600_000;
@@ -144,7 +157,6 @@ export class DataParallel {
       if (performance.now() > deadline) throw new Error('data-parallel worker: no answer for 10 minutes');
     }
     if (Atomics.load(this.control, 3) !== 0) {
-      tf.dispose([value, ...Object.values(grads)]);
       const bytes = new Uint8Array(this.layout.error);
       const msg = new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0) < 0 ? bytes.length : bytes.indexOf(0)));
       throw new Error(`data-parallel worker: ${msg}`);
@@ -154,19 +166,36 @@ export class DataParallel {
     const combined: tf.NamedTensorMap = {};
     off = 0;
     for (const v of vars) {
-      const g = grads[v.name] as tf.Tensor;
       const f = new Frame();
-      const px = f.put(v.size, valuesOf(g));
+      const px = f.put(v.size, own.grads[v.name]!);
       const py = f.put(v.size, this.grads.subarray(off, off + v.size));
       const po = f.put(v.size);
       f.k.axpby(px, py, po, v.size, nMine / n, nTheirs / n);
       combined[v.name] = tensorFrom(f, po, v.shape);
-      g.dispose();
       off += v.size;
     }
-    const loss = tf.tidy(() => value.mul(nMine / n).add(theirLoss * (nTheirs / n))) as tf.Scalar;
-    value.dispose();
+    const loss = tf.scalar(own.loss * (nMine / n) + theirLoss * (nTheirs / n));
     return { loss, grads: combined };
+  }
+
+  /** This thread's half: loss and gradients (by variable name) while the worker computes the other. */
+  private ownHalf(
+    X: Int32Array,
+    Y: Int32Array,
+    rows: number,
+    dropoutSeed: number | undefined,
+  ): { loss: number; grads: Record<string, Float32Array> } {
+    if (this.fused) return onThisThread(() => this.fused!.gradients({ X, Y, rows }));
+    const T = this.layout.blockSize;
+    const { value, grads } = tf.variableGrads(() => {
+      const x = tf.tensor2d(X, [rows, T], 'int32');
+      const y = tf.tensor2d(Y, [rows, T], 'int32');
+      return this.model.forward(x, y, { training: true, rng: dropoutRng(dropoutSeed, 0) }).loss as tf.Scalar;
+    }, this.model.params());
+    const out = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, valuesOf(g).slice()]));
+    const loss = value.dataSync()[0] as number;
+    tf.dispose([value, ...Object.values(grads)]);
+    return { loss, grads: out };
   }
 
   /** Stops the worker. */

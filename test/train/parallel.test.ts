@@ -9,18 +9,23 @@ import { TorchGenerator } from '../../lib/random/torch-generator';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
-test("data parallel: two threads give the full batch's loss and gradients (padding-weighted halves)", async () => {
+test("data parallel: two threads give the full batch's loss and gradients (padding-weighted halves), fused or through the ops", async () => {
   await initTf();
   const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 8 };
-  for (const type of ['transformer', 'gru'] as const) {
+  for (const [type, fused] of [
+    ['transformer', true],
+    ['gru', true],
+    ['transformer', false],
+  ] as const) {
     const model = zooModel(type, config, new TorchGenerator(4));
     const B = 6;
     const T = 8;
     const X = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 27);
     // uneven padding: the halves score different numbers of tokens, so a plain average would be wrong
     const Y = Int32Array.from({ length: B * T }, (_, i) => (i % T > (i < 3 * T ? 6 : 2) ? -1 : (i * 5) % 27));
-    const dp = await DataParallel.start({ type, config }, model, B);
+    const dp = await DataParallel.start({ type, config }, model, B, { fused });
     try {
+      assert.equal(dp.fused !== null, fused, `${type}: the fused halves where lib/fused covers the model`);
       const before = tf.memory().numTensors;
       const one = tf.variableGrads(
         () => model.forward(tf.tensor2d(X, [B, T], 'int32'), tf.tensor2d(Y, [B, T], 'int32')).loss as tf.Scalar,
