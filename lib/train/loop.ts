@@ -67,6 +67,12 @@ export interface TrainOptions {
   /** Called after each step with the step's loss (e.g. to evaluate or checkpoint every k steps); the model is up to date. */
   onStep?: (step: number, loss: number) => void | Promise<void>;
   /**
+   * Call onStep only after every k-th step (steps k − 1, 2k − 1, …; default 1: each step). A fused step
+   * writes the model's variables back before each call, so a hook that needs the model only now and then
+   * (evaluation, a tensor count) costs less this way; each step's loss is in the result's `losses`.
+   */
+  onStepEvery?: number;
+  /**
    * Checked after each step: return true to stop early. An interrupt (■ in Jupyter, the runner's
    * timeout, lib/runtime/interrupt's requestInterrupt) stops the loop the same way without this.
    */
@@ -186,6 +192,9 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
   const label = o.label ? o.label + ' ' : '';
   const progressMs = o.progressMs ?? 500;
   const fused = o.stepper !== null;
+  const every = o.onStepEvery ?? 1;
+  if (!Number.isInteger(every) || every < 1)
+    throw new Error(`train: onStepEvery must be a whole number of steps ≥ 1, got ${o.onStepEvery}`);
   const t0 = performance.now();
   let lastShown = t0;
   let lastYield = t0;
@@ -229,8 +238,9 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
     });
     losses[i] = v;
     if (!Number.isFinite(v)) throw new Error(`loss became ${v} at step ${i} (learning rate ${lr}): training diverged`);
-    if (o.onStep || o.shouldStop) o.stepper?.sync();
-    const hook = o.onStep?.(i, v);
+    const call = o.onStep && (i + 1) % every === 0;
+    if (call || o.shouldStop) o.stepper?.sync();
+    const hook = call ? o.onStep!(i, v) : undefined;
     if (hook) await hook;
     const interrupted = interruptRequested();
     if (interrupted || o.shouldStop?.()) {

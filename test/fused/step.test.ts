@@ -432,3 +432,49 @@ test('train() defers the fused steps’ writes but onStep sees every step’s we
     assert.ok(Math.abs(v - ops[i]!) <= 1e-5 * Math.abs(ops[i]!) + 1e-7, `step ${i}: ${v} vs ${ops[i]}`),
   );
 });
+
+test('onStepEvery: onStep after steps k − 1, 2k − 1, … with the weights of that step; a bad value is refused', async () => {
+  await initTf();
+  const run = async (every?: number, fused = true) => {
+    const m = batchNormMLP(new TorchGenerator(33));
+    const g = new TorchGenerator(34);
+    const calls: { step: number; loss: number; w: number }[] = [];
+    const r = await train({
+      steps: 10,
+      model: m,
+      batch: () => batch(32, 3, g.randint(0, 1000, 1)[0]!),
+      learningRate: 0.1,
+      progressMs: 0,
+      onStepEvery: every,
+      fused,
+      onStep: (step, loss) => void calls.push({ step, loss, w: m.params()[1]!.dataSync()[0]! }),
+    });
+    m.dispose();
+    return { calls, losses: r.losses };
+  };
+  const [each, third] = [await run(1, false), await run(3)]; // each: the ops, every step
+  assert.deepEqual(
+    third.calls.map((c) => c.step),
+    [2, 5, 8],
+  );
+  for (const c of third.calls) {
+    assert.equal(c.loss, third.losses[c.step]);
+    const want = each.calls[c.step]!.w;
+    assert.ok(Math.abs(c.w - want) <= 1e-5 * Math.abs(want) + 1e-7, `step ${c.step}: the model as after that step`);
+  }
+  third.losses.forEach((l, i) => assert.ok(Math.abs(l - each.losses[i]!) <= 1e-5 * l, `loss ${i}`));
+  const m = batchNormMLP(new TorchGenerator(1));
+  for (const bad of [0, 2.5, -1])
+    await assert.rejects(
+      train({
+        steps: 1,
+        model: m,
+        batch: () => batch(32, 3, 1),
+        learningRate: 0.1,
+        onStepEvery: bad,
+        onStep: () => {},
+      }),
+      new RegExp(`onStepEvery must be a whole number of steps ≥ 1, got ${bad}`),
+    );
+  m.dispose();
+});
