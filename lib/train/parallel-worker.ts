@@ -7,9 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { tf, initTf } from '../runtime/tf';
 import { zooModel } from '../models/registry';
 import { TorchGenerator } from '../random/torch-generator';
-import { valuesOf } from '../backend/native/loader';
 import { FusedStep } from '../fused/step';
-import { dropoutRng, EXIT, type ModelSpec, type SharedLayout } from './parallel';
+import { countTokens, EXIT, halfGradients, type ModelSpec, type SharedLayout } from './parallel';
 
 const { spec, layout, fused: useFused } = workerData as { spec: ModelSpec; layout: SharedLayout; fused: boolean };
 const control = new Int32Array(layout.control);
@@ -20,41 +19,24 @@ const result = new Float64Array(layout.result);
 const T = layout.blockSize;
 
 function step(model: ReturnType<typeof zooModel>, fused: FusedStep | null, rows: number, seed: number): void {
+  const vars = model.params();
+  let off = 0;
   tf.tidy(() => {
-    const vars = model.params();
-    let off = 0;
     for (const v of vars) {
       v.assign(tf.tensor(params.subarray(off, off + v.size), v.shape, 'float32'));
       off += v.size;
     }
-    const X = batch.subarray(0, rows * T);
-    const Y = batch.subarray(rows * T, 2 * rows * T);
-    result[1] = Y.reduce((n, t) => n + (t === -1 ? 0 : 1), 0);
-    if (fused) {
-      const r = fused.gradients({ X, Y, rows });
-      off = 0;
-      for (const v of vars) {
-        grads.set(r.grads[v.name]!, off);
-        off += v.size;
-      }
-      result[0] = r.loss;
-      return;
-    }
-    const { value, grads: g } = tf.variableGrads(
-      () =>
-        model.forward(tf.tensor2d(X, [rows, T], 'int32'), tf.tensor2d(Y, [rows, T], 'int32'), {
-          training: true,
-          rng: dropoutRng(seed, 1),
-        }).loss as tf.Scalar,
-      vars,
-    );
-    off = 0;
-    for (const v of vars) {
-      grads.set(valuesOf(g[v.name] as tf.Tensor), off);
-      off += v.size;
-    }
-    result[0] = value.dataSync()[0] as number;
   });
+  const X = batch.subarray(0, rows * T);
+  const Y = batch.subarray(rows * T, 2 * rows * T);
+  const r = halfGradients(model, fused, X, Y, rows, { seed, half: 1 });
+  off = 0;
+  for (const v of vars) {
+    grads.set(r.grads[v.name]!, off);
+    off += v.size;
+  }
+  result[0] = r.loss;
+  result[1] = countTokens(Y);
 }
 
 async function main(): Promise<void> {

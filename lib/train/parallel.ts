@@ -43,6 +43,34 @@ export function dropoutRng(seed: number | undefined, half: 0 | 1): FastGenerator
   return seed === undefined || seed < 0 ? undefined : new FastGenerator(`dropout-${seed}-${half}`);
 }
 
+/** Targets that count toward the loss (makemore's −1 marks padding). */
+export const countTokens = (y: Int32Array): number => y.reduce((n, t) => n + (t === -1 ? 0 : 1), 0);
+
+/**
+ * One half's loss and gradients (by variable name) on `rows` rows of X, Y: a pass of `fused` where given,
+ * else the tfjs ops, with half `half`'s dropout generator. Both threads compute their half with this.
+ */
+export function halfGradients(
+  model: LanguageModel,
+  fused: FusedStep | null,
+  X: Int32Array,
+  Y: Int32Array,
+  rows: number,
+  dropout: { seed: number | undefined; half: 0 | 1 },
+): { loss: number; grads: Record<string, Float32Array> } {
+  if (fused) return fused.gradients({ X, Y, rows });
+  const T = X.length / rows;
+  const { value, grads } = tf.variableGrads(() => {
+    const x = tf.tensor2d(X, [rows, T], 'int32');
+    const y = tf.tensor2d(Y, [rows, T], 'int32');
+    return model.forward(x, y, { training: true, rng: dropoutRng(dropout.seed, dropout.half) }).loss as tf.Scalar;
+  }, model.params());
+  const out = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, valuesOf(g).slice()]));
+  const loss = value.dataSync()[0] as number;
+  tf.dispose([value, ...Object.values(grads)]);
+  return { loss, grads: out };
+}
+
 /** control[2] holds the worker's row count for a step, or this to make it exit. */
 export const EXIT = -1;
 
@@ -145,10 +173,12 @@ export class DataParallel {
     Atomics.notify(this.control, 0);
 
     // this thread's half, meanwhile
-    const countTokens = (y: Int32Array) => y.reduce((n, t) => n + (t === -1 ? 0 : 1), 0);
     const ownY = Y.subarray(0, mine * T);
     const nMine = countTokens(ownY);
-    const own = this.ownHalf(X.subarray(0, mine * T), ownY, mine, dropoutSeed);
+    // the worker's products stay off the helper thread: the other core is the worker's
+    const own = onThisThread(() =>
+      halfGradients(this.model, this.fused, X.subarray(0, mine * T), ownY, mine, { seed: dropoutSeed, half: 0 }),
+    );
 
     // wait for the worker, then combine: g = (n₁g₁ + n₂g₂) / (n₁ + n₂)
     const deadline = performance.now() + 600_000;
@@ -176,26 +206,6 @@ export class DataParallel {
     }
     const loss = tf.scalar(own.loss * (nMine / n) + theirLoss * (nTheirs / n));
     return { loss, grads: combined };
-  }
-
-  /** This thread's half: loss and gradients (by variable name) while the worker computes the other. */
-  private ownHalf(
-    X: Int32Array,
-    Y: Int32Array,
-    rows: number,
-    dropoutSeed: number | undefined,
-  ): { loss: number; grads: Record<string, Float32Array> } {
-    if (this.fused) return onThisThread(() => this.fused!.gradients({ X, Y, rows }));
-    const T = this.layout.blockSize;
-    const { value, grads } = tf.variableGrads(() => {
-      const x = tf.tensor2d(X, [rows, T], 'int32');
-      const y = tf.tensor2d(Y, [rows, T], 'int32');
-      return this.model.forward(x, y, { training: true, rng: dropoutRng(dropoutSeed, 0) }).loss as tf.Scalar;
-    }, this.model.params());
-    const out = Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, valuesOf(g).slice()]));
-    const loss = value.dataSync()[0] as number;
-    tf.dispose([value, ...Object.values(grads)]);
-    return { loss, grads: out };
   }
 
   /** Stops the worker. */
