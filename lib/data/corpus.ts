@@ -16,10 +16,14 @@ export interface Corpus {
 
 /**
  * Reads a corpus; with `start`/`end` markers keeps text from the first `start` up to (not including)
- * `end`, as the book's generator does. Line endings are normalised to \n.
+ * `end`, as the book's generator does. Line endings are normalised to \n. readText refuses what is not a
+ * regular UTF-8 text file of at most `maxBytes` (default 256 MiB).
  */
-export function loadCorpus(file: string, opts: { start?: string; end?: string } = {}): Corpus {
-  let text = readText(file).replace(/\r\n/g, '\n');
+export function loadCorpus(
+  file: string,
+  opts: { start?: string; end?: string; maxBytes?: number } = {},
+): Corpus {
+  let text = readText(file, { maxBytes: opts.maxBytes }).replace(/\r\n/g, '\n');
   if (opts.start !== undefined) {
     const s = text.indexOf(opts.start);
     if (s < 0) throw new Error(`${file}: start marker ${JSON.stringify(opts.start)} not found`);

@@ -3,6 +3,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_MAX_TEXT_BYTES, readTextFile } from './read-checked';
 
 /** The project root (lib/..), so data paths work from notebooks, scripts and tests alike. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -12,12 +13,21 @@ function fromRoot(p: string): string {
   return path.isAbsolute(p) ? p : path.join(ROOT, p);
 }
 
-/** Reads a text file, failing clearly when it is missing or empty. A UTF-8 BOM is dropped. */
-export function readText(file: string): string {
+export interface ReadTextOptions {
+  /** Larger files are refused, naming the file, its size and this limit (default 256 MiB). */
+  maxBytes?: number;
+}
+
+/**
+ * Reads a text file, failing clearly when it is missing, empty, not a regular file (a FIFO, /dev/zero,
+ * a directory), larger than `maxBytes` or not UTF-8 (a binary): see read-checked.ts. A UTF-8 BOM is dropped.
+ */
+export function readText(file: string, opts: ReadTextOptions = {}): string {
   const full = fromRoot(file);
   if (!fs.existsSync(full)) throw new Error(`data file not found: ${file} (looked at ${full})`);
   if (fs.statSync(full).isDirectory()) throw new Error(`data file is a directory: ${file}`);
-  let text = fs.readFileSync(full, 'utf8');
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_TEXT_BYTES;
+  let text = readTextFile(full, { maxBytes, shown: file });
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim().length === 0) throw new Error(`data file is empty: ${file}`);
   return text;
@@ -33,19 +43,36 @@ export function describeChar(ch: string): string {
 export interface LoadWordsOptions {
   /** Every character of every word must be in this set; the error names file, line and character. */
   alphabet?: string;
+  /**
+   * Longer words are refused, naming file, line and length (default 256 characters): one stray long line
+   * would otherwise become every sequence model's block size. The makemore CLI's --max-word-length raises it.
+   */
+  maxWordLength?: number;
+  /** Larger files are refused (default 256 MiB). */
+  maxBytes?: number;
 }
+
+/** Longest word loadWords accepts unless told otherwise (names are under 20 characters). */
+export const DEFAULT_MAX_WORD_LENGTH = 256;
 
 /**
  * One word per line (CRLF or LF; blank lines and surrounding spaces are dropped).
  * The lecture's names.txt gives 32,033 words of a–z.
  */
 export function loadWords(file: string, opts: LoadWordsOptions = {}): string[] {
-  const lines = readText(file).split(/\r?\n/);
+  const maxLen = opts.maxWordLength ?? DEFAULT_MAX_WORD_LENGTH;
+  if (!Number.isInteger(maxLen) || maxLen < 1) throw new Error(`maxWordLength must be a whole number ≥ 1, got ${maxLen}`);
+  const lines = readText(file, { maxBytes: opts.maxBytes }).split(/\r?\n/);
   const allowed = opts.alphabet === undefined ? null : new Set(opts.alphabet);
   const words: string[] = [];
   lines.forEach((raw, i) => {
     const w = raw.trim();
     if (w.length === 0) return;
+    // code points, as the vocabulary counts them; w.length (UTF-16 units) ≥ that, so it is a cheap first test
+    if (w.length > maxLen && [...w].length > maxLen)
+      throw new Error(
+        `${file}:${i + 1}: a word of ${[...w].length} characters ('${[...w].slice(0, 20).join('')}…'), longer than the limit of ${maxLen} (--max-word-length raises it)`,
+      );
     if (allowed) {
       for (const [col, ch] of [...w].entries()) {
         if (!allowed.has(ch)) {

@@ -4,6 +4,9 @@
  */
 import { Vocab } from './vocab';
 
+/** Positions a sequence dataset may hold (X and Y are 4 bytes each: 2 × 1 GiB at most). */
+export const MAX_SEQUENCE_VALUES = 2 ** 28;
+
 /** Sequences for makemore-style models: each word as input [0, w…, 0-padding] and target [w…, 0, −1…]. */
 export interface Sequences {
   readonly X: Int32Array;
@@ -18,6 +21,12 @@ export interface Sequences {
  */
 export function buildSequences(words: readonly string[], vocab: Vocab, blockSize: number): Sequences {
   const n = words.length;
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`block size must be a whole number ≥ 1, got ${blockSize}`);
+  // Checked here so that a huge block size is a clear error, not "Invalid typed array length".
+  if (n * blockSize > MAX_SEQUENCE_VALUES)
+    throw new Error(
+      `${n} words × block size ${blockSize} = ${n * blockSize} positions, more than ${MAX_SEQUENCE_VALUES}: the block size (longest word + 1) is too large for this many words`,
+    );
   const X = new Int32Array(n * blockSize);
   const Y = new Int32Array(n * blockSize).fill(-1);
   words.forEach((w, i) => {

@@ -127,27 +127,41 @@ export function enterLoop(): () => void {
   };
 }
 
+/** The signals that end a CLI run, each with the name it is reported by and the exit code it leaves (128 + its number). */
+const ENDING_SIGNALS = [
+  ['SIGINT', 'Ctrl-C', 130],
+  ['SIGTERM', 'SIGTERM', 143],
+  ['SIGHUP', 'SIGHUP (the terminal closed)', 129],
+] as const;
+
 /**
- * A CLI's Ctrl-C (and SIGTERM): before `startTraining()` there is nothing to save, so it quits (exit
- * 130); after, the first signal asks the training loop to stop after the current step (pass `stopped`
- * as train()'s `shouldStop`) and prints `stopping(signal)`; a second one quits at once.
+ * A CLI's Ctrl-C, SIGTERM and SIGHUP: before `startTraining()` there is nothing to save, so it quits;
+ * after, the first signal asks the training loop to stop after the current step (pass `stopped` as
+ * train()'s `shouldStop`) and prints `stopping(signal)`, and the CLI saves and exits with `exitCode()`
+ * (130, 143 or 129, as a shell reports a process that signal ended); a second signal quits at once.
+ * A closed terminal or pipe must not end the run before it saves, so write errors on stdout and stderr
+ * are ignored from here on.
  */
-export function stopOnSignals(stopping: (signal: string) => string): { startTraining(): void; stopped(): boolean } {
+export function stopOnSignals(stopping: (signal: string) => string): {
+  startTraining(): void;
+  stopped(): boolean;
+  exitCode(): number;
+} {
   let training = false;
-  let stop = false;
-  const on = (sig: string) => {
+  let code = 0;
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+  const on = (name: string, exit: number) => {
     if (!training) {
-      console.log(`\n${sig}: quitting before training`);
-      process.exit(130);
+      console.log(`\n${name}: quitting before training`);
+      process.exit(exit);
     }
-    if (stop) {
-      console.log(`\n${sig} again: quitting now (latest/ keeps the last saved state)`);
-      process.exit(130);
+    if (code) {
+      console.log(`\n${name} again: quitting now (latest/ keeps the last saved state)`);
+      process.exit(exit);
     }
-    stop = true;
-    console.log(`\n${sig}: ${stopping(sig)}`);
+    code = exit;
+    console.log(`\n${name}: ${stopping(name)}`);
   };
-  process.on('SIGINT', () => on('Ctrl-C'));
-  process.on('SIGTERM', () => on('SIGTERM'));
-  return { startTraining: () => void (training = true), stopped: () => stop };
+  for (const [signal, name, exit] of ENDING_SIGNALS) process.on(signal, () => on(name, exit));
+  return { startTraining: () => void (training = true), stopped: () => code !== 0, exitCode: () => code };
 }

@@ -1,5 +1,5 @@
 /**
- * Training checkpoints as one atomic unit, and the work-directory lock the CLIs hold while training.
+ * Training checkpoints as one atomic unit (the work-directory lock the CLIs hold while training is run-dir.ts).
  *
  * A checkpoint is a directory (a "slot", e.g. `out/names/latest`):
  *
@@ -14,11 +14,20 @@
  * no `latest` but a complete `latest.prev`, which `resolveCheckpoint` falls back to.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { tf } from '../runtime/tf';
 import { fsyncDir, writeFileDurable } from '../runtime/durable';
-import { fileHandler, readSavedTopology, saveWeights, loadWeights, type SavedTopology } from './saved-model';
+import {
+  checkVocabulary,
+  fileHandler,
+  readSavedModelInfo,
+  readSavedTopology,
+  saveWeights,
+  loadWeights,
+  type ReadLimits,
+  type SavedTopology,
+} from './saved-model';
+import { readJsonFile } from '../data/read-checked';
 import type { Adam, AdamState } from './optimizers';
 import type { FastGeneratorState } from '../random/fast-generator';
 
@@ -131,12 +140,16 @@ async function saveOptimizer(dir: string, s: AdamState): Promise<void> {
 }
 
 /** Reads the moments `saveOptimizer` wrote, checking them against the model's weight shapes. */
-async function loadOptimizer(dir: string, expect: Record<string, { shape: readonly number[] }>): Promise<AdamState> {
-  const t = readSavedTopology<{ step: number }>(dir);
+async function loadOptimizer(
+  dir: string,
+  expect: Record<string, { shape: readonly number[] }>,
+  limits: ReadLimits = {},
+): Promise<AdamState> {
+  const t = readSavedTopology<{ step: number }>(dir, limits);
   const where = path.join(dir, 'model.json');
   if (t.type !== 'adam-state' || !Number.isInteger(t.config.step) || t.config.step < 0)
     throw new Error(`${where} is not an optimizer state (type '${t.type}')`);
-  const a = await (fileHandler(dir).load as NonNullable<tf.io.IOHandler['load']>)();
+  const a = await (fileHandler(dir, limits).load as NonNullable<tf.io.IOHandler['load']>)();
   const buf = a.weightData as ArrayBuffer;
   const s: AdamState = { step: t.config.step, m: {}, v: {} };
   let off = 0;
@@ -198,123 +211,212 @@ export async function saveCheckpoint<C>(
 
 /**
  * The directory holding the newest complete checkpoint of `slot`: the slot itself, or `slot.prev`
- * when a save was killed between its two renames; null when there is none.
+ * when a save was killed between its two renames; null when there is none. A slot that exists but is
+ * not a directory is an error (a checkpoint is always one).
  */
 export function resolveCheckpoint(slot: string): string | null {
-  if (fs.existsSync(slot)) return slot;
+  if (fs.existsSync(slot)) {
+    if (!fs.statSync(slot).isDirectory()) throw new Error(`${slot} is not a directory: not a checkpoint`);
+    return slot;
+  }
   const prev = `${slot}.prev`;
-  if (fs.existsSync(path.join(prev, INFO))) return prev;
+  if (fs.existsSync(path.join(prev, INFO)) && fs.statSync(prev).isDirectory()) return prev;
   return null;
 }
 
+/** What one setting of checkpoint.json must be (see SettingsSpec). */
+export interface SettingSpec {
+  type: 'integer' | 'number' | 'string' | 'boolean';
+  min?: number;
+  max?: number;
+  /** Absent is fine (settings added after older checkpoints were written). */
+  optional?: boolean;
+  nullable?: boolean;
+  /** For strings: the only values allowed. */
+  values?: readonly string[];
+}
+/** The settings a trainer reads back from its checkpoints, by name. */
+export type SettingsSpec = Record<string, SettingSpec>;
+
+/** `npm run makemore`'s settings (its Settings interface), for readCheckpoint's `settings` option. */
+export const MAKEMORE_SETTINGS_SPEC: SettingsSpec = {
+  input: { type: 'string' },
+  seed: { type: 'integer', min: 0 },
+  initSeed: { type: 'integer', min: 0, nullable: true, optional: true },
+  batchSize: { type: 'integer', min: 1, max: 1_000_000 },
+  learningRate: { type: 'number', min: 0 },
+  weightDecay: { type: 'number', min: 0 },
+  evalEvery: { type: 'integer', min: 1 },
+  maxSteps: { type: 'integer', min: -1 },
+  workers: { type: 'integer', min: 1, max: 2 },
+  words: { type: 'integer', min: 0, optional: true },
+  dataSha256: { type: 'string', optional: true },
+  gradClip: { type: 'number', min: 0, optional: true },
+  decay: { type: 'string', values: ['all', 'linear'], optional: true },
+  lrDrop: { type: 'integer', min: 1, optional: true, nullable: true },
+};
+
+/** `npm run novel`'s settings (its Settings interface): the LSTM is built from nEmbd and nHidden. */
+export const NOVEL_SETTINGS_SPEC: SettingsSpec = {
+  nEmbd: { type: 'integer', min: 1, max: 65_536 },
+  nHidden: { type: 'integer', min: 1, max: 65_536 },
+  batch: { type: 'integer', min: 1, max: 1_000_000 },
+  steps: { type: 'integer', min: 0 },
+  logEvery: { type: 'integer', min: 1 },
+};
+
+/** Each setting against its spec; the error names the file and `settings.<name>`. */
+export function checkSettings(file: string, settings: { [key: string]: Json }, spec: SettingsSpec): void {
+  for (const [k, s] of Object.entries(spec)) {
+    const v = settings[k];
+    if (v === undefined && s.optional) continue;
+    if (v === null && s.nullable) continue;
+    const ok =
+      s.type === 'integer'
+        ? typeof v === 'number' && Number.isSafeInteger(v)
+        : s.type === 'number'
+          ? typeof v === 'number' && Number.isFinite(v)
+          : typeof v === s.type;
+    const inRange =
+      typeof v !== 'number' || ((s.min === undefined || v >= s.min) && (s.max === undefined || v <= s.max));
+    const allowed = s.values === undefined || (typeof v === 'string' && s.values.includes(v));
+    if (!ok || !inRange || !allowed) {
+      const want = [
+        s.type === 'integer' ? 'a whole number' : `a ${s.type}`,
+        s.min !== undefined && s.max !== undefined
+          ? `from ${s.min} to ${s.max}`
+          : s.min !== undefined
+            ? `≥ ${s.min}`
+            : s.max !== undefined
+              ? `≤ ${s.max}`
+              : '',
+        s.values ? `(${s.values.join(', ')})` : '',
+        s.nullable ? 'or null' : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
+      throw new Error(`${file}: settings.${k} is ${JSON.stringify(v)?.slice(0, 80) ?? 'missing'}, expected ${want}`);
+    }
+  }
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** checkpoint.json's fields; the error names the file and the field. */
 function checkInfo(file: string, x: unknown): CheckpointInfo {
-  const i = x as Partial<CheckpointInfo> | null;
+  const i = isRecord(x) ? (x as Partial<CheckpointInfo>) : null;
+  const rng = i?.batchRng as unknown;
   const problem =
-    !i || typeof i !== 'object' || i.sequentiaCheckpoint !== 1
+    !i || i.sequentiaCheckpoint !== 1
       ? 'not a Sequentia checkpoint (sequentiaCheckpoint: 1 missing)'
-      : !Number.isInteger(i.step) || (i.step as number) < 0
+      : !Number.isSafeInteger(i.step) || (i.step as number) < 0
         ? `bad step ${JSON.stringify(i.step)}`
-        : i.bestTestLoss !== null && typeof i.bestTestLoss !== 'number'
+        : i.bestTestLoss !== null && (typeof i.bestTestLoss !== 'number' || !Number.isFinite(i.bestTestLoss))
           ? `bad bestTestLoss ${JSON.stringify(i.bestTestLoss)}`
-          : i.batchRng !== null && (typeof i.batchRng !== 'object' || !Array.isArray(i.batchRng?.X))
-            ? 'bad batchRng'
-            : !i.settings || typeof i.settings !== 'object'
+          : rng !== null &&
+              (!isRecord(rng) ||
+                rng.algorithm !== 'xor4096' ||
+                !Array.isArray(rng.X) ||
+                rng.X.length !== 128 ||
+                !rng.X.every((v) => Number.isInteger(v)) ||
+                !Number.isInteger(rng.i) ||
+                !Number.isInteger(rng.w))
+            ? 'bad batchRng (expected null or an xor4096 state: algorithm, X of 128 whole numbers, i, w)'
+            : !isRecord(i.settings)
               ? 'settings missing'
-              : null;
+              : i.trainer !== undefined && !isRecord(i.trainer)
+                ? `bad trainer ${JSON.stringify(i.trainer)?.slice(0, 80)}`
+                : null;
   if (problem) throw new Error(`${file}: ${problem}`);
   return i as CheckpointInfo;
 }
 
-/** Reads a checkpoint's JSON parts only (checkpoint.json and the model's topology): cheap, for checking flags first. */
-export function readCheckpoint<C>(dir: string): { info: CheckpointInfo; topology: SavedTopology<C> } {
+/** What readCheckpoint checks besides the files themselves. */
+export interface ReadCheckpointOptions extends ReadLimits {
+  /** The trainer's settings (e.g. MAKEMORE_SETTINGS_SPEC): each checked before any is used. */
+  settings?: SettingsSpec;
+}
+
+/**
+ * The optimizer's manifest against the model's: every entry is `m:<weight>` or `v:<weight>` of a weight
+ * the model has, with as many values; m and v cover the same weights. Checked before anything is read.
+ */
+function checkOptimizerManifest(dir: string, model: tf.io.WeightsManifestEntry[], limits: ReadLimits): void {
+  const where = path.join(dir, 'model.json');
+  const { topology: t, specs } = readSavedModelInfo<{ step: number }>(dir, limits);
+  if (t.type !== 'adam-state') throw new Error(`${where} is not an optimizer state (type '${t.type}')`);
+  if (!Number.isSafeInteger(t.config.step) || t.config.step < 0)
+    throw new Error(`${where}: config.step is ${JSON.stringify(t.config.step)}, expected a whole number ≥ 0`);
+  const sizes = new Map(model.map((w) => [w.name, w.shape.reduce((a, b) => a * b, 1)]));
+  const names = { m: new Set<string>(), v: new Set<string>() };
+  for (const w of specs) {
+    const m = /^([mv]):(.*)$/.exec(w.name);
+    if (!m) throw new Error(`${where}: unexpected entry '${w.name}' (expected m:<weight> or v:<weight>)`);
+    const name = m[2] as string;
+    const size = sizes.get(name);
+    if (size === undefined) throw new Error(`${where}: moments for '${name}', which the model does not have`);
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    if (n !== size) throw new Error(`${where}: '${w.name}' has ${n} values, the weight '${name}' has ${size}`);
+    names[m[1] as 'm' | 'v'].add(name);
+  }
+  const odd = [...names.m].filter((k) => !names.v.has(k)).concat([...names.v].filter((k) => !names.m.has(k)));
+  if (odd.length) throw new Error(`${where}: '${odd[0]}' has one moment (m or v) without the other`);
+}
+
+/**
+ * Reads a checkpoint's JSON parts (checkpoint.json, the model's and the optimizer's model.json) and
+ * checks every part against the others before anything is built: info fields, settings (with
+ * `opts.settings`), the config's bounds against the weights manifest, the manifests against the
+ * weight files' sizes, the vocabulary against the config, the optimizer's moments against the model's
+ * weights. Cheap (no weights are read): for checking flags first.
+ */
+export function readCheckpoint<C>(
+  dir: string,
+  opts: ReadCheckpointOptions = {},
+): { info: CheckpointInfo; topology: SavedTopology<C> } {
   const file = path.join(dir, INFO);
   if (!fs.existsSync(file)) throw new Error(`${file} not found: ${dir} is not a complete checkpoint`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON (${(e as Error).message}): the checkpoint is corrupt`);
-  }
-  return { info: checkInfo(file, parsed), topology: readSavedTopology<C>(path.join(dir, 'model')) };
+  const info = checkInfo(
+    file,
+    readJsonFile(file, { maxBytes: opts.maxJsonBytes, hint: ': the checkpoint is corrupt' }),
+  );
+  if (opts.settings) checkSettings(file, info.settings, opts.settings);
+  const modelDir = path.join(dir, 'model');
+  const { topology, specs } = readSavedModelInfo<C>(modelDir, opts);
+  const jsonPath = path.join(modelDir, 'model.json');
+  checkVocabulary(jsonPath, topology);
+  // A trainer may build its model from settings (the novel's nEmbd, nHidden): they must be the config's.
+  const config = topology.config as Record<string, unknown>;
+  for (const [k, v] of Object.entries(info.settings))
+    if (typeof v === 'number' && typeof config[k] === 'number' && config[k] !== v)
+      throw new Error(`${file}: settings.${k} is ${v}, but config.${k} in ${jsonPath} is ${String(config[k])}`);
+  const optDir = path.join(dir, 'optimizer');
+  if (fs.existsSync(optDir)) checkOptimizerManifest(optDir, specs, opts);
+  return { info, topology };
 }
 
 /**
  * Loads a whole checkpoint. `expect` (the model's namedWeights()) checks the weights' and the moments'
  * names and shapes; every mismatch, truncation or corruption is an error naming the file. The caller
- * disposes the returned weights.
+ * disposes the returned weights. Everything readCheckpoint checks is checked before any weight is read.
  */
 export async function loadCheckpoint<C>(
   dir: string,
   expect?: Record<string, { shape: readonly number[] }>,
+  opts: ReadCheckpointOptions = {},
 ): Promise<Checkpoint<C>> {
-  const { info, topology } = readCheckpoint<C>(dir);
-  const { weights } = await loadWeights<C>(path.join(dir, 'model'), { expect });
+  const { info, topology } = readCheckpoint<C>(dir, opts);
+  const { weights } = await loadWeights<C>(path.join(dir, 'model'), { ...opts, expect });
   try {
     const optDir = path.join(dir, 'optimizer');
     const shapes = expect ?? Object.fromEntries(Object.entries(weights).map(([k, t]) => [k, { shape: t.shape }]));
-    const optimizer = fs.existsSync(optDir) ? await loadOptimizer(optDir, shapes) : null;
+    const optimizer = fs.existsSync(optDir) ? await loadOptimizer(optDir, shapes, opts) : null;
     const { sequentiaCheckpoint: _v, savedAt: _t, ...rest } = info;
     return { topology, weights, optimizer, info: rest };
   } catch (e) {
     tf.dispose(Object.values(weights));
     throw e;
   }
-}
-
-/** Raised when a work directory is in use by a live process. */
-export class LockError extends Error {}
-
-export interface Lock {
-  readonly path: string;
-  /** The PID of a dead process whose lock was removed, if any. */
-  readonly stalePid: number | null;
-  release(): void;
-}
-
-/**
- * Takes `dir/.lock` (holding this PID) so that a second run in the same directory stops instead of
- * overwriting the first one's checkpoints. A lock left by a dead process is removed (reported in
- * `stalePid`). Released by `release()` and, whatever happens, when the process exits.
- */
-export function acquireLock(dir: string): Lock {
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, '.lock');
-  let stalePid: number | null = null;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = fs.openSync(file, 'wx');
-      fs.writeSync(fd, `${process.pid}\n${os.hostname()}\n${new Date().toISOString()}\n`);
-      fs.closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5) throw e;
-    }
-    let text = '';
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      continue; // removed meanwhile: try again
-    }
-    const pid = Number(text.split('\n')[0]);
-    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid) && pid !== process.pid) {
-      throw new LockError(
-        `${dir} is in use by another run: the lock ${file} is held by PID ${pid} (still running). Wait for it, stop it, or use another work directory`,
-      );
-    }
-    stalePid = Number.isInteger(pid) && pid > 0 ? pid : -1;
-    fs.rmSync(file, { force: true });
-  }
-  let held = true;
-  const release = () => {
-    if (!held) return;
-    held = false;
-    process.removeListener('exit', release);
-    try {
-      if (fs.readFileSync(file, 'utf8').split('\n')[0] === String(process.pid)) fs.rmSync(file, { force: true });
-    } catch {
-      // already gone
-    }
-  };
-  process.on('exit', release);
-  return { path: file, stalePid, release };
 }

@@ -3,6 +3,9 @@
  * reference file notebook 09 plots (docs/reference/transformer-names.json).
  */
 import fs from 'node:fs';
+import { readJsonFile, readJsonLines } from '../data/read-checked';
+
+export { readJsonLines, type JsonLine } from '../data/read-checked';
 
 /** One evaluation of a run: the step and its train / test loss. */
 export interface LossRow {
@@ -19,24 +22,25 @@ export interface Curve {
   test: number[];
 }
 
-/** Reads a log.jsonl written by `npm run makemore` (or scripts/torch/makemore.py). */
+/**
+ * Reads a log.jsonl written by `npm run makemore` (or scripts/torch/makemore.py). A line that is not
+ * JSON, or lacks a field, is an error naming file:line (readJsonLines: a regular UTF-8 file, CRLF and BOM accepted).
+ */
 export function readLossLog(file: string): LossRow[] {
   if (!fs.existsSync(file)) throw new Error(`loss log not found: ${file}`);
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      const r = JSON.parse(l) as Partial<LossRow>;
-      if (typeof r.step !== 'number' || typeof r.train_loss !== 'number' || typeof r.test_loss !== 'number')
-        throw new Error(`${file}:${i + 1}: expected step, train_loss and test_loss`);
-      return r as LossRow;
-    });
+  return readJsonLines(file).map(({ line, value }) => {
+    const r = (typeof value === 'object' && value !== null ? value : {}) as Partial<LossRow>;
+    if (typeof r.step !== 'number' || typeof r.train_loss !== 'number' || typeof r.test_loss !== 'number')
+      throw new Error(`${file}:${line}: expected step, train_loss and test_loss`);
+    return r as LossRow;
+  });
 }
 
 /** The curves stored in a reference file. */
 export function readCurves(file: string): Curve[] {
-  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { curves: Curve[] }).curves;
+  const j = readJsonFile(file) as { curves?: unknown } | null;
+  if (!j || !Array.isArray(j.curves)) throw new Error(`${file}: expected an object with a curves array`);
+  return j.curves as Curve[];
 }
 
 /** The evaluation with the lowest test loss, and where the curve ended. */

@@ -234,8 +234,21 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
     showscale: opts.showScale ?? true,
     hovertemplate: opts.text ? '%{customdata}<extra></extra>' : '%{y} → %{x}: %{z}<extra></extra>',
   };
-  if (opts.x) trace.x = opts.x;
-  if (opts.y) trace.y = opts.y;
+  // A category axis merges equal labels into one row ("emma" has two m rows): rows and columns are
+  // placed by index and labelled with tick text instead, so every row of z is drawn.
+  const unique = (labels: readonly string[] | undefined) => !labels || new Set(labels).size === labels.length;
+  const axis = (labels: readonly string[] | undefined) =>
+    !labels
+      ? {}
+      : unique(labels)
+        ? { type: 'category' }
+        : { tickmode: 'array', tickvals: labels.map((_, i) => i), ticktext: labels };
+  if (opts.x) trace.x = unique(opts.x) ? opts.x : opts.x.map((_, i) => i);
+  if (opts.y) trace.y = unique(opts.y) ? opts.y : opts.y.map((_, i) => i);
+  if (!opts.text && !(unique(opts.x) && unique(opts.y))) {
+    trace.customdata = z.map((r, i) => r.map((_, j) => `${opts.y?.[i] ?? i} → ${opts.x?.[j] ?? j}`));
+    trace.hovertemplate = '%{customdata}: %{z}<extra></extra>';
+  }
   if (opts.text) {
     const span = zmax > zmin ? zmax - zmin : 1;
     // Text colour per cell: the default is black; cells too dark for it get their text wrapped in a
@@ -264,8 +277,8 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
       title: title(opts.title),
       width: opts.width,
       height: opts.height ?? 600,
-      xaxis: { ...(opts.x ? { type: 'category' } : {}), side: 'top', tickfont: { size: 10 } },
-      yaxis: { ...(opts.y ? { type: 'category' } : {}), autorange: 'reversed', tickfont: { size: 10 } },
+      xaxis: { ...axis(opts.x), side: 'top', tickfont: { size: 10 } },
+      yaxis: { ...axis(opts.y), autorange: 'reversed', tickfont: { size: 10 } },
     },
   };
 }

@@ -145,7 +145,13 @@ const DOC_FIGURES = ['02-count-tensor--bigram-counts', '05-mlp--mlp-loss', '05-m
 async function main(): Promise<void> {
   let args;
   try {
-    const { values: v } = parseFlags(process.argv.slice(2), ['from', 'out'], ['embed', 'docs', 'help']);
+    const { values: v } = parseFlags(
+      process.argv.slice(2),
+      ['from', 'out'],
+      ['embed', 'docs', 'help'],
+      [],
+      ['from', 'out'],
+    );
     args = {
       from: (v.from as string | undefined) ?? 'out/notebooks',
       out: v.out as string | undefined,

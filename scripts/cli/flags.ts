@@ -4,6 +4,7 @@
  * and negative numbers accepted as values (`--max-steps -1`).
  */
 import { parseArgs } from 'node:util';
+import { checkPathValue } from '../../lib/train/run-dir';
 
 /** A bad flag or flag value: the CLI prints the message and its usage, and exits 2. */
 export class UsageError extends Error {}
@@ -27,13 +28,15 @@ export type FlagValue = string | boolean | string[] | undefined;
 
 /**
  * The flags given (strings and booleans by name; `multiple` strings may repeat) and which of them were
- * given explicitly. Unknown flags, missing values and positionals are UsageErrors.
+ * given explicitly. Unknown flags, missing values and positionals are UsageErrors, and so is an empty or
+ * blank value of a `paths` flag (an unset shell variable must not mean the current directory).
  */
 export function parseFlags(
   argv: readonly string[],
   strings: readonly string[],
   booleans: readonly string[],
   multiple: readonly string[] = [],
+  paths: readonly string[] = [],
 ): { values: Record<string, FlagValue>; explicit: Set<string> } {
   let values: Record<string, FlagValue>;
   try {
@@ -48,6 +51,16 @@ export function parseFlags(
     }).values as Record<string, FlagValue>;
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+  for (const flag of paths) {
+    const v = values[flag];
+    for (const one of typeof v === 'string' ? [v] : Array.isArray(v) ? v : []) {
+      try {
+        checkPathValue(`--${flag}`, one);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
   }
   return { values, explicit: new Set(Object.keys(values).filter((k) => values[k] !== undefined)) };
 }

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { loadWords } from '../../lib/data/files';
+import { DEFAULT_MAX_WORD_LENGTH, loadWords } from '../../lib/data/files';
 import { Vocab } from '../../lib/data/vocab';
 import { sequenceBlockSize, takeSequences, type Sequences } from '../../lib/data/sequences';
 import { makemoreData, type MakemoreData } from '../../lib/data/setups';
@@ -20,12 +20,16 @@ import { DataParallel, dropoutRng } from '../../lib/train/parallel';
 import { Transformer } from '../../lib/models/zoo/transformer';
 import { readLossLog } from '../../lib/train/curves';
 import { isZooType, zooModel, ZOO_TYPES } from '../../lib/models/registry';
-import { DEFAULT_CONFIG, defaultConfig, type ZooConfig } from '../../lib/models/zoo/config';
+import {
+  checkZooConfig,
+  DEFAULT_CONFIG,
+  defaultConfig,
+  zooParamCount,
+  type ZooConfig,
+} from '../../lib/models/zoo/config';
 import { type LanguageModel } from '../../lib/models/language-model';
 import { generateWords } from '../../lib/sample/generate';
 import {
-  acquireLock,
-  LockError,
   loadCheckpoint,
   optimizerStateByName,
   readCheckpoint,
@@ -33,9 +37,21 @@ import {
   restoreOptimizer,
   saveCheckpoint,
   type CheckpointInfo,
+  MAKEMORE_SETTINGS_SPEC,
   type Json,
-  type Lock,
 } from '../../lib/train/checkpoint';
+import {
+  appendLine,
+  checkRunDir,
+  checkWorkDir,
+  claimRunDir,
+  savingStep,
+  truncateCsvLog,
+  truncateJsonLog,
+  WorkDirError,
+  type Lock,
+  type RunIntent,
+} from '../../lib/train/run-dir';
 import type { SavedTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
@@ -48,7 +64,10 @@ import { lineChart, plotlyJsPath } from '../../lib/viz/plots';
 import { standaloneHtml } from '../../lib/viz/export';
 
 const USAGE = `usage: npm run makemore -- [options]
-  --input FILE          one word per line (default data/names.txt; at least 10 words: 10 % are the test set)
+  --input FILE          one word per line (default data/names.txt; at least 10 words: 10 % are the test set;
+                        a regular UTF-8 file of at most 256 MiB)
+  --max-word-length N   a longer word is an error naming its line (default ${DEFAULT_MAX_WORD_LENGTH}): the longest word sets
+                        the block size, so one stray line would make every step slow
   --work-dir DIR        checkpoints, logs and the loss chart (default out/makemore)
   --type T              ${ZOO_TYPES.join(' | ')} (default transformer)
   --max-steps N         train until step N, counted from the start of the run (default 2000;
@@ -84,13 +103,18 @@ work dir:  latest/   the state after the last evaluation or stop: model/ (loadMo
                      optimizer/ (AdamW moments), checkpoint.json (step, best test loss, batch generator
                      state, settings) — what --resume continues from
            best/     the same for the lowest test loss (without optimizer/) — what --sample-only uses
-           log.jsonl, log.csv, loss.html   one row per evaluation;  .lock   the PID of the run in progress
+           log.jsonl, log.csv, loss.html   one row per evaluation;  .lock   the run in progress (PID, start)
+           .sequentia-run.json   the marker: the entries a makemore run wrote here
   Checkpoints are written to a temporary directory and renamed into place: a killed run keeps the last
   complete one. Evaluations (and saves) happen every --eval-every steps, at --max-steps and on Ctrl-C.
-  Ctrl-C stops after the current step, saves latest/ and exits 130; Ctrl-C twice quits at once.
+  Ctrl-C, SIGTERM and SIGHUP (the terminal closed) stop after the current step, save latest/ and exit
+  130, 143 and 129; a second signal quits at once. --overwrite removes only entries the work dir's
+  .sequentia-run.json marker lists as this tool's; anything else of those names is left and named.
 
-exit codes: 0 done · 1 missing, unreadable or unusable files (input, checkpoint) · 2 bad or contradicting
-  flags, a work dir that holds a run (without --resume/--overwrite) or is locked · 130 interrupted`;
+exit codes: 0 done · 1 missing, unreadable or unusable files (input, checkpoint), or a save that failed
+  (the message names the file and the step) · 2 bad or contradicting flags, a work dir that is a file,
+  not writable, holds a run (without --resume/--overwrite) or someone else's files, or is locked ·
+  129 / 130 / 143 stopped by SIGHUP / Ctrl-C / SIGTERM (latest/ saved)`;
 
 /** Flags that take a value; any other flag is a usage error (exit 2). */
 const STRING_OPTS = [
@@ -118,6 +142,7 @@ const STRING_OPTS = [
   'init',
   'decay',
   'lr-drop',
+  'max-word-length',
 ] as const;
 const BOOL_OPTS = ['resume', 'overwrite', 'sample-only', 'june-2022', 'help'] as const;
 const DEFAULTS = {
@@ -135,6 +160,7 @@ const DEFAULTS = {
   workers: '1',
   'grad-clip': '0',
   decay: 'all',
+  'max-word-length': String(DEFAULT_MAX_WORD_LENGTH),
 };
 
 /** --june-2022: makemore's settings of June 2022 (its git history: the first commit to 2022-08-20). */
@@ -164,7 +190,7 @@ function num(
 }
 
 function parse(argv: readonly string[]) {
-  const { values, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS);
+  const { values, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS, [], ['input', 'input-file', 'work-dir']);
   if (explicit.has('input-file')) explicit.add('input');
   const june = values['june-2022'] === true;
   const str = (k: keyof typeof DEFAULTS | (typeof STRING_OPTS)[number]) =>
@@ -214,6 +240,7 @@ function parse(argv: readonly string[]) {
     dropout,
     init: init as 'torch' | 'gpt' | undefined,
     decay: decay as 'all' | 'linear',
+    maxWordLength: num(str('max-word-length'), 'max-word-length', { int: true, min: 1 })!,
   };
   if (june) for (const k of Object.keys(JUNE_2022)) explicit.add(k);
   if (a.type !== 'transformer')
@@ -254,19 +281,20 @@ interface Settings {
   lrDrop?: number | null;
 }
 
-/** The files a run leaves in its work dir (latest.prev/best.prev: a save killed between its renames; model/, optimizer/: older versions). */
-const RUN_FILES = [
-  'latest',
-  'latest.prev',
-  'best',
-  'best.prev',
-  'log.jsonl',
-  'log.csv',
-  'loss.html',
-  'plotly.min.js',
-  'model',
-  'optimizer',
-];
+/**
+ * What a run does with its work dir: the entries it writes (latest.prev/best.prev: a save killed between
+ * its renames), and model/, optimizer/ of older versions, which --overwrite never removes.
+ */
+function runIntent(a: Args): RunIntent {
+  return {
+    tool: 'makemore',
+    flag: '--work-dir',
+    entries: ['latest', 'latest.prev', 'best', 'best.prev', 'log.jsonl', 'log.csv', 'loss.html', 'plotly.min.js'],
+    older: ['model', 'optimizer'],
+    resume: a.resume,
+    overwrite: a.overwrite,
+  };
+}
 
 function evaluate(model: LanguageModel, d: Sequences): number {
   return evaluateSequences((X, Y) => model.forward(X, Y).loss!, d, { chunk: 100, maxRows: 1000 });
@@ -306,26 +334,7 @@ function rel(p: string): string {
   return r === '' ? '.' : r.startsWith('..') ? p : r;
 }
 
-/** Keeps the log rows up to `step`: rows a killed run wrote after its last checkpoint are redone by the resumed run. */
-function truncateLogs(workDir: string, step: number): void {
-  const jsonl = path.join(workDir, 'log.jsonl');
-  const csv = path.join(workDir, 'log.csv');
-  const keep = (line: string, at: (l: string) => number) => line.trim() !== '' && at(line) <= step;
-  if (fs.existsSync(jsonl)) {
-    const rows = fs
-      .readFileSync(jsonl, 'utf8')
-      .split('\n')
-      .filter((l) => keep(l, (x) => (JSON.parse(x) as { step: number }).step));
-    fs.writeFileSync(jsonl, rows.map((r) => r + '\n').join(''));
-  } else fs.writeFileSync(jsonl, '');
-  if (fs.existsSync(csv)) {
-    const [head, ...rows] = fs.readFileSync(csv, 'utf8').split('\n');
-    fs.writeFileSync(
-      csv,
-      [head, ...rows.filter((l) => keep(l, (x) => Number(x.split(',')[0])))].map((r) => r + '\n').join(''),
-    );
-  } else fs.writeFileSync(csv, 'step,train_loss,test_loss,batch_loss\n');
-}
+const LOG_CSV_HEADER = 'step,train_loss,test_loss,batch_loss';
 
 /** An exit code for main(): the phase that returns one has already said why. */
 type ExitCode = number;
@@ -414,10 +423,6 @@ function runPaths(dir: string): RunPaths {
   return { workDir, latestSlot: path.join(workDir, 'latest'), bestSlot: path.join(workDir, 'best') };
 }
 
-function existingRunFiles(workDir: string): string[] {
-  return RUN_FILES.filter((f) => fs.existsSync(path.join(workDir, f)));
-}
-
 /**
  * 1. The checkpoint's JSON (cheap) — before anything else, so flags are checked before any work: with
  * --resume or --sample-only the checkpoint (its settings fill in the flags not given); a fresh run must
@@ -425,18 +430,20 @@ function existingRunFiles(workDir: string): string[] {
  */
 function checkRunState(a: Args, paths: RunPaths): Resumed | null | ExitCode {
   let resumed: Resumed | null = null;
+  try {
+    // a file, an unwritable place, or (fresh) another run or someone else's files where ours would go
+    if (!a.sampleOnly) {
+      checkWorkDir('--work-dir', a.workDir);
+      checkRunDir(paths.workDir, runIntent(a));
+    }
+  } catch (e) {
+    if (e instanceof WorkDirError) return usageExit(e.message);
+    throw e;
+  }
   if (a.resume || a.sampleOnly) {
     const r = readResumeState(a, paths);
     if (typeof r === 'number') return r;
     resumed = r;
-  } else {
-    // a fresh run must not clobber another one
-    const existing = existingRunFiles(paths.workDir);
-    if (existing.length && !a.overwrite) {
-      return usageExit(
-        `${rel(paths.workDir)} already holds a run (${existing.join(', ')}). Continue it with --resume, start over with --overwrite (replaces them), or choose another --work-dir`,
-      );
-    }
   }
   if (a.workers === 2 && a.type === 'wavenet')
     return usageExit(
@@ -459,7 +466,7 @@ function checkRunState(a: Args, paths: RunPaths): Resumed | null | ExitCode {
 /** The checkpoint's JSON, its settings checked against the flags given and taken for the flags not given. */
 function readResumeState(a: Args, paths: RunPaths): Resumed | ExitCode {
   const from = findCheckpoint(a, paths);
-  const saved = readCheckpoint<ZooConfig>(from);
+  const saved = readCheckpoint<ZooConfig>(from, { settings: MAKEMORE_SETTINGS_SPEC });
   const settings = saved.info.settings as unknown as Settings;
   const conflicts = checkpointConflicts(a, saved.topology, settings);
   if (conflicts.length)
@@ -542,7 +549,7 @@ function adoptCheckpointSettings(a: Args, from: string, topology: SavedTopology<
  * checkpoint's vocabulary and no word longer than its block size.
  */
 function loadData(a: Args, resumed: Resumed | null): RunData | ExitCode {
-  const words = loadWords(a.input);
+  const words = loadWords(a.input, { maxWordLength: a.maxWordLength });
   const nTest = Math.min(1000, Math.floor(words.length * 0.1));
   if (nTest < 1)
     throw new Error(
@@ -585,6 +592,8 @@ function loadData(a: Args, resumed: Resumed | null): RunData | ExitCode {
         `note: ${a.input} (${words.length} words) is not the data this run was trained on (${settings.words} words): the split and batches differ from here on`,
       );
   }
+  const tooBig = checkModelSize(a.type, config);
+  if (tooBig) return usageExit(tooBig);
   const data = makemoreData(words, { vocab, blockSize, seed: a.seed });
   console.log(
     `${words.length} words, ${vocab.size} symbols (${JSON.stringify(vocab.itos.slice(1).join(''))}), block size ${blockSize}; ${data.split.train.length} train / ${data.split.test.length} test`,
@@ -592,31 +601,34 @@ function loadData(a: Args, resumed: Resumed | null): RunData | ExitCode {
   return { words, dataSha256, vocab, blockSize, config, data };
 }
 
-/** 3. The lock, then (with --overwrite) the old run's files. */
-function takeLock(a: Args, workDir: string): Lock | ExitCode {
-  let lock: Lock;
+/** The largest model the flags may ask for: its weights and AdamW's moments take 1.2 GB. */
+const MAX_PARAMS = 100_000_000;
+
+/** Why the model the flags describe cannot be built (a size out of range, too many parameters), or null. */
+function checkModelSize(type: string, config: ZooConfig): string | null {
+  const flag = (key: string) => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
   try {
-    lock = acquireLock(workDir);
+    checkZooConfig('flags', type, config);
   } catch (e) {
-    if (e instanceof LockError) return usageExit(e.message);
+    return (e as Error).message.replace(/^flags: config\.(\w+)/, (_, key: string) => flag(key));
+  }
+  const n = zooParamCount(type, config);
+  if (n > MAX_PARAMS)
+    return `a ${type} with ${['nLayer', 'nHead', 'nEmbd', 'nEmbd2'].map((k) => `${flag(k)} ${config[k as keyof ZooConfig]}`).join(' ')} and block size ${config.blockSize} has ${n.toLocaleString('en-US')} parameters, more than the ${MAX_PARAMS.toLocaleString('en-US')} this CLI builds`;
+  return null;
+}
+
+/** 3. The lock, then (with --overwrite) the old run's files, then the marker. */
+function takeLock(a: Args, workDir: string): Lock | ExitCode {
+  try {
+    const { lock, removed } = claimRunDir(workDir, runIntent(a));
+    if (lock.stale) console.log(`removed a stale lock ${rel(lock.path)} (${lock.stale})`);
+    if (removed.length) console.log(`--overwrite: removed ${removed.join(', ')} from ${rel(workDir)}`);
+    return lock;
+  } catch (e) {
+    if (e instanceof WorkDirError) return usageExit(e.message);
     throw e;
   }
-  if (lock.stalePid !== null)
-    console.log(`removed a stale lock ${rel(lock.path)} (PID ${lock.stalePid} is not running)`);
-  if (!a.resume) {
-    const existing = existingRunFiles(workDir);
-    if (existing.length && !a.overwrite) {
-      lock.release();
-      return usageExit(
-        `${rel(workDir)} already holds a run (${existing.join(', ')}). Continue it with --resume or start over with --overwrite`,
-      );
-    }
-    if (existing.length) {
-      for (const f of existing) fs.rmSync(path.join(workDir, f), { recursive: true, force: true });
-      console.log(`--overwrite: removed ${existing.join(', ')} from ${rel(workDir)}`);
-    }
-  }
-  return lock;
 }
 
 /** 4. The model, and the full checkpoint (weights checked against the model's names and shapes). */
@@ -667,10 +679,12 @@ function sampler(a: Args, run: RunData, model: LanguageModel): PrintSamples {
 /** The logs a run appends to: a resumed run keeps the rows up to its checkpoint, a new one starts them. */
 function startLogs(a: Args, workDir: string, startStep: number): string {
   const logPath = path.join(workDir, 'log.jsonl');
-  if (a.resume) truncateLogs(workDir, startStep);
-  else {
+  if (a.resume) {
+    truncateJsonLog(logPath, 'step', startStep);
+    truncateCsvLog(path.join(workDir, 'log.csv'), LOG_CSV_HEADER, startStep);
+  } else {
     fs.writeFileSync(logPath, '');
-    fs.writeFileSync(path.join(workDir, 'log.csv'), 'step,train_loss,test_loss,batch_loss\n');
+    fs.writeFileSync(path.join(workDir, 'log.csv'), LOG_CSV_HEADER + '\n');
   }
   return logPath;
 }
@@ -714,16 +728,20 @@ function checkpointWriters(
   });
   return {
     saveLatest: async (step) => {
-      await saveCheckpoint(paths.latestSlot, {
-        topology,
-        weights: model.namedWeights(),
-        optimizer: optimizerStateByName(opt, model.namedWeights()),
-        info: info(step),
-      });
+      await savingStep(paths.latestSlot, step, progress.savedAt, () =>
+        saveCheckpoint(paths.latestSlot, {
+          topology,
+          weights: model.namedWeights(),
+          optimizer: optimizerStateByName(opt, model.namedWeights()),
+          info: info(step),
+        }),
+      );
       progress.savedAt = step;
     },
     saveBest: (step) =>
-      saveCheckpoint(paths.bestSlot, { topology, weights: model.namedWeights(), optimizer: null, info: info(step) }),
+      savingStep(paths.bestSlot, step, null, () =>
+        saveCheckpoint(paths.bestSlot, { topology, weights: model.namedWeights(), optimizer: null, info: info(step) }),
+      ),
   };
 }
 
@@ -794,8 +812,9 @@ async function evaluateAndSave(ctx: TrainContext, progress: Progress, loss: numb
   const step = progress.step;
   const trainLoss = evaluate(model, data.train);
   const testLoss = evaluate(model, data.test);
-  fs.appendFileSync(
+  appendLine(
     ctx.logPath,
+    step,
     JSON.stringify({
       step,
       train_loss: trainLoss,
@@ -804,7 +823,7 @@ async function evaluateAndSave(ctx: TrainContext, progress: Progress, loss: numb
       seconds: (performance.now() - t0) / 1000,
     }) + '\n',
   );
-  fs.appendFileSync(path.join(ctx.paths.workDir, 'log.csv'), `${step},${trainLoss},${testLoss},${loss}\n`);
+  appendLine(path.join(ctx.paths.workDir, 'log.csv'), step, `${step},${trainLoss},${testLoss},${loss}\n`);
   let note = '';
   if (testLoss < progress.best) {
     progress.best = testLoss;
@@ -878,8 +897,14 @@ async function main(): Promise<number> {
   opt.dispose();
   const seconds = (performance.now() - t0) / 1000;
 
-  // the report and the loss chart
-  writeLossChart(a.type, paths.workDir, logPath);
+  // the report and the loss chart (a chart that cannot be written loses nothing: the checkpoints are saved)
+  try {
+    writeLossChart(a.type, paths.workDir, logPath);
+  } catch (e) {
+    console.error(
+      `makemore: warning: the loss chart (loss.html) could not be written: ${(e as Error).message}; the checkpoints and logs are saved`,
+    );
+  }
   const { ran, step } = progress;
   console.log(
     `${ran} steps (to step ${step}) in ${formatDuration(seconds)} (${((1000 * seconds) / Math.max(1, ran)).toFixed(1)} ms/step); best test loss ${progress.best.toFixed(4)}; logs, loss.html and checkpoints (latest/, best/) in ${rel(paths.workDir)}`,
@@ -888,7 +913,7 @@ async function main(): Promise<number> {
   lock?.release();
   if (signals.stopped()) {
     console.log(`stopped at step ${step}: continue with --resume`);
-    return 130;
+    return signals.exitCode();
   }
   return 0;
 }

@@ -15,17 +15,26 @@ import { NOVEL_SETTINGS } from '../../lib/models/presets';
 import { generateText } from '../../lib/sample/generate';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import {
-  acquireLock,
-  LockError,
   loadCheckpoint,
   optimizerStateByName,
   readCheckpoint,
   resolveCheckpoint,
   restoreOptimizer,
   saveCheckpoint,
+  NOVEL_SETTINGS_SPEC,
   type Json,
-  type Lock,
 } from '../../lib/train/checkpoint';
+import {
+  appendLine,
+  checkRunDir,
+  checkWorkDir,
+  claimRunDir,
+  savingStep,
+  truncateJsonLog,
+  WorkDirError,
+  type Lock,
+  type RunIntent,
+} from '../../lib/train/run-dir';
 import type { SavedTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
@@ -50,14 +59,17 @@ const USAGE = `usage: npm run novel -- [options]
 
 out dir:  latest/   model/ (loadModel('out/novel/latest/model')), optimizer/ (Adam), checkpoint.json
           loss.jsonl  mean loss of every --log-every iterations;  .lock  the PID of the run in progress
-  Ctrl-C stops after the current iteration, saves latest/, prints the sample and exits 130; twice: quit now.
+          .sequentia-run.json  the marker: the entries a novel run wrote here (--overwrite removes only those)
+  Ctrl-C, SIGTERM and SIGHUP stop after the current iteration, save latest/, print the sample and exit
+  130, 143 and 129; a second signal quits at once.
 
-exit codes: 0 done · 1 missing or unusable files (corpus, checkpoint) · 2 bad or contradicting flags,
-  an --out that holds a run (without --resume/--overwrite) or is locked · 130 interrupted`;
+exit codes: 0 done · 1 missing or unusable files (corpus, checkpoint), or a save that failed (the message
+  names the file and the iteration) · 2 bad or contradicting flags, an --out that is a file, not writable,
+  holds a run (without --resume/--overwrite) or someone else's files, or is locked · 129 / 130 / 143
+  stopped by SIGHUP / Ctrl-C / SIGTERM (latest/ saved)`;
 
 const STRING_OPTS = ['steps', 'out', 'seed-text', 'scale', 'n-embd', 'n-hidden', 'batch-size', 'log-every'] as const;
 const BOOL_OPTS = ['book', 'resume', 'overwrite', 'help'] as const;
-const RUN_FILES = ['latest', 'latest.prev', 'loss.jsonl', 'model'];
 const SEQ_LEN = NOVEL_SETTINGS.seqLen;
 const LEARNING_RATE = NOVEL_SETTINGS.learningRate;
 
@@ -70,7 +82,7 @@ function posInt(v: string | undefined, name: string): number | undefined {
 }
 
 function parse(argv: readonly string[]) {
-  const { values: v, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS);
+  const { values: v, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS, [], ['out']);
   const book = v.book === true;
   const base = book ? NOVEL_SETTINGS.book : NOVEL_SETTINGS.default;
   const scaleText = (v.scale as string | undefined) ?? '2';
@@ -153,20 +165,20 @@ function parseCommandLine(argv: readonly string[]): Args | ExitCode {
  * Returns the checkpoint to resume from (null: a fresh run); the checkpoint's settings fill in `a`.
  */
 function checkRunState(a: Args, out: string, slot: string): string | null | ExitCode {
-  if (!a.resume) {
-    const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(out, f)));
-    if (existing.length && !a.overwrite)
-      return usageExit(
-        `${out} already holds a run (${existing.join(', ')}). Continue it with --resume, start over with --overwrite (replaces them), or choose another --out`,
-      );
-    return null;
+  try {
+    checkWorkDir('--out', a.out);
+    checkRunDir(out, runIntent(a));
+  } catch (e) {
+    if (e instanceof WorkDirError) return usageExit(e.message);
+    throw e;
   }
+  if (!a.resume) return null;
   const from = resolveCheckpoint(slot);
   if (!from)
     throw new Error(
       `no checkpoint in ${out}: ${path.join(slot, 'checkpoint.json')} not found; train first (without --resume)`,
     );
-  const { info, topology } = readCheckpoint<RecurrentConfig>(from);
+  const { info, topology } = readCheckpoint<RecurrentConfig>(from, { settings: NOVEL_SETTINGS_SPEC });
   const s = info.settings as unknown as Settings;
   const conflicts = checkpointConflicts(a, topology.type, s);
   if (conflicts.length)
@@ -216,32 +228,29 @@ function loadBook(a: Args): Corpus | ExitCode {
   return corpus;
 }
 
-/** The lock on --out (a stale one is removed). */
-function takeLock(out: string): Lock | ExitCode {
-  let lock: Lock;
-  try {
-    lock = acquireLock(out);
-  } catch (e) {
-    if (e instanceof LockError) return usageExit(e.message);
-    throw e;
-  }
-  if (lock.stalePid !== null) console.log(`removed a stale lock ${lock.path} (PID ${lock.stalePid} is not running)`);
-  return lock;
+/** What a run does with --out: the entries it writes, and model/ of older versions (never removed by --overwrite). */
+function runIntent(a: Args): RunIntent {
+  return {
+    tool: 'novel',
+    flag: '--out',
+    entries: ['latest', 'latest.prev', 'loss.jsonl'],
+    older: ['model'],
+    resume: a.resume,
+    overwrite: a.overwrite,
+  };
 }
 
-/** A fresh run, under the lock: --out checked again, and (with --overwrite) the old run's files removed. */
-function clearOldRun(a: Args, out: string, lock: Lock): ExitCode | null {
-  if (a.resume) return null;
-  const existing = RUN_FILES.filter((f) => fs.existsSync(path.join(out, f)));
-  if (existing.length && !a.overwrite) {
-    lock.release();
-    return usageExit(
-      `${out} already holds a run (${existing.join(', ')}). Continue it with --resume or start over with --overwrite`,
-    );
+/** The lock on --out (a stale one is removed), then (with --overwrite) the old run's files, then the marker. */
+function takeLock(a: Args, out: string): Lock | ExitCode {
+  try {
+    const { lock, removed } = claimRunDir(out, runIntent(a));
+    if (lock.stale) console.log(`removed a stale lock ${lock.path} (${lock.stale})`);
+    if (removed.length) console.log(`--overwrite: removed ${removed.join(', ')} from ${out}`);
+    return lock;
+  } catch (e) {
+    if (e instanceof WorkDirError) return usageExit(e.message);
+    throw e;
   }
-  for (const f of existing) fs.rmSync(path.join(out, f), { recursive: true, force: true });
-  if (existing.length) console.log(`--overwrite: removed ${existing.join(', ')} from ${out}`);
-  return null;
 }
 
 /** The LSTM and Adam, and (with --resume) the checkpoint restored into them and the loss log cut to it. */
@@ -287,13 +296,7 @@ async function restoreCheckpoint(
   const rng = FastGenerator.fromState(c.info.batchRng);
   const startStep = c.info.step;
   const acc = typeof c.info.trainer?.lossSum === 'number' ? c.info.trainer.lossSum : 0;
-  const rows = fs.existsSync(log)
-    ? fs
-        .readFileSync(log, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() && (JSON.parse(l) as { iteration: number }).iteration <= startStep)
-    : [];
-  fs.writeFileSync(log, rows.map((r) => r + '\n').join(''));
+  truncateJsonLog(log, 'iteration', startStep);
   console.log(`loaded the LSTM from ${from} (iteration ${startStep})`);
   return { step: startStep, savedAt: startStep, acc, rng };
 }
@@ -321,18 +324,20 @@ function checkpointWriter(
     boundary: null,
   };
   return async () => {
-    await saveCheckpoint(slot, {
-      topology,
-      weights: model.namedWeights(),
-      optimizer: optimizerStateByName(opt, model.namedWeights()),
-      info: {
-        step: progress.step,
-        bestTestLoss: null,
-        batchRng: progress.rng.state(),
-        settings: settings as unknown as { [k: string]: Json },
-        trainer: { lossSum: progress.acc },
-      },
-    });
+    await savingStep(slot, progress.step, progress.savedAt, () =>
+      saveCheckpoint(slot, {
+        topology,
+        weights: model.namedWeights(),
+        optimizer: optimizerStateByName(opt, model.namedWeights()),
+        info: {
+          step: progress.step,
+          bestTestLoss: null,
+          batchRng: progress.rng.state(),
+          settings: settings as unknown as { [k: string]: Json },
+          trainer: { lossSum: progress.acc },
+        },
+      }),
+    );
     progress.savedAt = progress.step;
   };
 }
@@ -368,8 +373,9 @@ async function trainRun(
         progress.step++;
         progress.acc += loss;
         if (progress.step % a.logEvery === 0) {
-          fs.appendFileSync(
+          appendLine(
             out.log,
+            progress.step,
             JSON.stringify({
               iteration: progress.step,
               loss: progress.acc / a.logEvery,
@@ -405,13 +411,11 @@ async function main(): Promise<number> {
   if (typeof from === 'number') return from;
   const corpus = loadBook(a);
   if (typeof corpus === 'number') return corpus;
-  const lock = takeLock(out);
-  if (typeof lock === 'number') return lock;
   const signals = stopOnSignals(
     (sig) => `stopping after this iteration, saving the latest state and printing the sample; ${sig} again to quit now`,
   );
-  const refused = clearOldRun(a, out, lock);
-  if (refused !== null) return refused;
+  const lock = takeLock(a, out);
+  if (typeof lock === 'number') return lock;
 
   const { trainee, progress } = await buildModel(a, corpus, from, log);
   const save = checkpointWriter(a, slot, corpus, trainee, progress);
@@ -425,7 +429,7 @@ async function main(): Promise<number> {
   );
   trainee.model.dispose();
   lock.release();
-  return signals.stopped() ? 130 : 0;
+  return signals.exitCode();
 }
 
 main().then(

@@ -107,7 +107,13 @@ const unescapeHtml = (s: string): string =>
 function parseOptions(argv: string[]): Options | 'help' {
   let v: Record<string, FlagValue>;
   try {
-    v = parseFlags(argv, ['from', 'out', 'only', 'width', 'height', 'scale'], ['hide-code', 'help'], ['only']).values;
+    v = parseFlags(
+      argv,
+      ['from', 'out', 'only', 'width', 'height', 'scale'],
+      ['hide-code', 'help'],
+      ['only'],
+      ['from', 'out'],
+    ).values;
   } catch (e) {
     throw new Usage((e as Error).message, true);
   }

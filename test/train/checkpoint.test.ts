@@ -16,8 +16,6 @@ import { zooModel } from '../../lib/models/registry';
 import { type ZooConfig } from '../../lib/models/zoo/config';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import {
-  acquireLock,
-  LockError,
   loadCheckpoint,
   optimizerStateByName,
   resolveCheckpoint,
@@ -275,31 +273,5 @@ test('corrupt, truncated or mismatched files are errors naming the file and the 
   fs.truncateSync(path.join(dir, 'plain', 'weights.bin'), 4);
   await assert.rejects(loadWeights(path.join(dir, 'plain')), /weights.bin has 4 bytes/);
   for (const x of [other, bigram, m.model]) x.dispose();
-  fs.rmSync(dir, { recursive: true });
-});
-
-test("the lock: held by a live PID it stops a second run; a dead PID's lock is recovered; release removes it", async () => {
-  const dir = tmp();
-  const file = path.join(dir, '.lock');
-  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
-  try {
-    fs.writeFileSync(file, `${sleeper.pid}\n`);
-    assert.throws(
-      () => acquireLock(dir),
-      (e: Error) => e instanceof LockError && e.message.includes(file) && e.message.includes(`PID ${sleeper.pid}`),
-    );
-    assert.equal(fs.readFileSync(file, 'utf8'), `${sleeper.pid}\n`, "the other run's lock is untouched");
-  } finally {
-    sleeper.kill('SIGKILL');
-    await new Promise((r) => sleeper.once('exit', r));
-  }
-  const lock = acquireLock(dir);
-  assert.equal(lock.stalePid, sleeper.pid);
-  assert.equal(fs.readFileSync(file, 'utf8').split('\n')[0], String(process.pid));
-  lock.release();
-  assert.equal(fs.existsSync(file), false);
-  const again = acquireLock(dir);
-  assert.equal(again.stalePid, null);
-  again.release();
   fs.rmSync(dir, { recursive: true });
 });

@@ -99,6 +99,12 @@ test(
       assert.match(hm.svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
       assert.match(hm.svg, /<\/svg>$/);
       assert.match(hm.svg, /test heatmap/);
+      // equal row labels (the two m of "emma") stay two rows: a category axis would merge them
+      const labels = ['.', 'e', 'm', 'm', 'a'];
+      const oneHot = labels.map((_, i) => Array.from({ length: 27 }, (_, j) => (j === [0, 5, 13, 13, 1][i] ? 1 : 0)));
+      const emma = await r.render(heatmap(oneHot, { y: labels, x: Array.from({ length: 27 }, (_, j) => `c${j}`) }));
+      const yticks = [...emma.svg.matchAll(/<g class="ytick">.*?>([^<]*)<\/text>/g)].map((m) => m[1]);
+      assert.deepEqual(yticks, labels);
       const line = await r.render(lineChart([{ name: 'loss', y: [3, 2.5, 2.2, 2.1] }], { title: 'loss curve' }));
       const lp = decodePng(line.png);
       assert.equal(lp.width, 1800);
