@@ -64,3 +64,39 @@ export function parseFlags(
   }
   return { values, explicit: new Set(Object.keys(values).filter((k) => values[k] !== undefined)) };
 }
+
+/** How a numeric flag is read: a whole number or any finite number, within bounds. */
+export interface NumberRule {
+  int?: boolean;
+  min?: number;
+  /** Larger values are refused (sizes that would exhaust memory); whole numbers are always ≤ 2^53. */
+  max?: number;
+  /** -1 is accepted below `min` (makemore's --max-steps -1: until interrupted). */
+  allowNegOne?: boolean;
+}
+
+/** A numeric flag's value; a UsageError naming the flag, the rule and the text given otherwise. */
+export function numberFlag(name: string, v: string, rule: NumberRule = {}): number {
+  const x = Number(v);
+  const inRange =
+    (rule.min === undefined || x >= rule.min || (rule.allowNegOne === true && x === -1)) &&
+    (rule.max === undefined || x <= rule.max);
+  if (v.trim() === '' || !Number.isFinite(x) || (rule.int && !Number.isSafeInteger(x)) || !inRange) {
+    const bounds =
+      rule.min !== undefined && rule.max !== undefined
+        ? ` from ${rule.min} to ${rule.max.toLocaleString('en-US')}`
+        : rule.min !== undefined
+          ? ` ≥ ${rule.min}`
+          : rule.max !== undefined
+            ? ` ≤ ${rule.max.toLocaleString('en-US')}`
+            : '';
+    const huge = rule.int && Number.isInteger(x) && !Number.isSafeInteger(x) ? ` (at most 2^53 - 1)` : '';
+    throw new UsageError(
+      `--${name} must be ${rule.int ? 'an integer' : 'a number'}${bounds}${rule.allowNegOne ? ' (or -1)' : ''}${huge}, got '${v}'`,
+    );
+  }
+  return x;
+}
+
+/** The largest model a CLI builds from its flags: its weights and Adam's moments take 1.2 GB. */
+export const MAX_MODEL_PARAMS = 100_000_000;

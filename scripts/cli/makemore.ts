@@ -56,7 +56,7 @@ import type { SavedTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
 import { stopOnSignals } from '../../lib/runtime/interrupt';
-import { parseFlags, UsageError } from './flags';
+import { MAX_MODEL_PARAMS, numberFlag, parseFlags, UsageError, type NumberRule } from './flags';
 import { train, formatDuration } from '../../lib/train/loop';
 import { evaluateSequences } from '../../lib/train/evaluate';
 import { sampleSequences, sequenceBatch } from '../../lib/data/batches';
@@ -173,21 +173,12 @@ const JUNE_2022 = {
   seed: '1337',
 } as const;
 
-function num(
-  v: string | undefined,
-  name: string,
-  opts: { int?: boolean; min?: number; allowNegOne?: boolean } = {},
-): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  const below = opts.min !== undefined && x < opts.min && !(opts.allowNegOne && x === -1);
-  if (v.trim() === '' || !Number.isFinite(x) || (opts.int && !Number.isInteger(x)) || below) {
-    throw new UsageError(
-      `--${name} must be ${opts.int ? 'an integer' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}${opts.allowNegOne ? ' (or -1)' : ''}, got '${v}'`,
-    );
-  }
-  return x;
+function num(v: string | undefined, name: string, rule: NumberRule = {}): number | undefined {
+  return v === undefined ? undefined : numberFlag(name, v, rule);
 }
+
+/** Batches beyond this would only exhaust memory: makemore trains with 32. */
+const MAX_BATCH = 65_536;
 
 function parse(argv: readonly string[]) {
   const { values, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS, [], ['input', 'input-file', 'work-dir']);
@@ -224,7 +215,7 @@ function parse(argv: readonly string[]) {
     overwrite: values.overwrite === true,
     sampleOnly: values['sample-only'] === true,
     seed: num(str('seed'), 'seed', { int: true, min: 0 })!,
-    batchSize: num(str('batch-size'), 'batch-size', { int: true, min: 1 })!,
+    batchSize: num(str('batch-size'), 'batch-size', { int: true, min: 1, max: MAX_BATCH })!,
     lr: num(str('learning-rate'), 'learning-rate', { min: 0 })!,
     wd: num(str('weight-decay'), 'weight-decay', { min: 0 })!,
     evalEvery: num(str('eval-every'), 'eval-every', { int: true, min: 1 })!,
@@ -601,9 +592,6 @@ function loadData(a: Args, resumed: Resumed | null): RunData | ExitCode {
   return { words, dataSha256, vocab, blockSize, config, data };
 }
 
-/** The largest model the flags may ask for: its weights and AdamW's moments take 1.2 GB. */
-const MAX_PARAMS = 100_000_000;
-
 /** Why the model the flags describe cannot be built (a size out of range, too many parameters), or null. */
 function checkModelSize(type: string, config: ZooConfig): string | null {
   const flag = (key: string) => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
@@ -613,8 +601,8 @@ function checkModelSize(type: string, config: ZooConfig): string | null {
     return (e as Error).message.replace(/^flags: config\.(\w+)/, (_, key: string) => flag(key));
   }
   const n = zooParamCount(type, config);
-  if (n > MAX_PARAMS)
-    return `a ${type} with ${['nLayer', 'nHead', 'nEmbd', 'nEmbd2'].map((k) => `${flag(k)} ${config[k as keyof ZooConfig]}`).join(' ')} and block size ${config.blockSize} has ${n.toLocaleString('en-US')} parameters, more than the ${MAX_PARAMS.toLocaleString('en-US')} this CLI builds`;
+  if (n > MAX_MODEL_PARAMS)
+    return `a ${type} with ${['nLayer', 'nHead', 'nEmbd', 'nEmbd2'].map((k) => `${flag(k)} ${config[k as keyof ZooConfig]}`).join(' ')} and block size ${config.blockSize} has ${n.toLocaleString('en-US')} parameters, more than the ${MAX_MODEL_PARAMS.toLocaleString('en-US')} this CLI builds`;
   return null;
 }
 

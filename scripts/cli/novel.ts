@@ -39,7 +39,8 @@ import type { SavedTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
 import { stopOnSignals } from '../../lib/runtime/interrupt';
-import { parseFlags, UsageError } from './flags';
+import { MAX_MODEL_PARAMS, numberFlag, parseFlags, UsageError } from './flags';
+import { recurrentParamCount } from '../../lib/models/zoo/config';
 import { train } from '../../lib/train/loop';
 
 const USAGE = `usage: npm run novel -- [options]
@@ -73,12 +74,11 @@ const BOOL_OPTS = ['book', 'resume', 'overwrite', 'help'] as const;
 const SEQ_LEN = NOVEL_SETTINGS.seqLen;
 const LEARNING_RATE = NOVEL_SETTINGS.learningRate;
 
-function posInt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isInteger(x) || x < 1)
-    throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
-  return x;
+/** Sizes beyond these would only exhaust memory (the book's model: 256 / 512, batch 64). */
+const MAX_SIZE = 65_536;
+
+function posInt(v: string | undefined, name: string, max?: number): number | undefined {
+  return v === undefined ? undefined : numberFlag(name, v, { int: true, min: 1, max });
 }
 
 function parse(argv: readonly string[]) {
@@ -101,9 +101,9 @@ function parse(argv: readonly string[]) {
     seedText,
     scale,
     steps: posInt(v.steps as string | undefined, 'steps') ?? base.steps,
-    nEmbd: posInt(v['n-embd'] as string | undefined, 'n-embd') ?? base.nEmbd,
-    nHidden: posInt(v['n-hidden'] as string | undefined, 'n-hidden') ?? base.nHidden,
-    batch: posInt(v['batch-size'] as string | undefined, 'batch-size') ?? base.batch,
+    nEmbd: posInt(v['n-embd'] as string | undefined, 'n-embd', MAX_SIZE) ?? base.nEmbd,
+    nHidden: posInt(v['n-hidden'] as string | undefined, 'n-hidden', MAX_SIZE) ?? base.nHidden,
+    batch: posInt(v['batch-size'] as string | undefined, 'batch-size', MAX_SIZE) ?? base.batch,
     logEvery: posInt(v['log-every'] as string | undefined, 'log-every') ?? 100,
   };
   if (a.resume && a.overwrite)
@@ -225,6 +225,11 @@ function loadBook(a: Args): Corpus | ExitCode {
       `--seed-text ${JSON.stringify(a.seedText)}: character ${JSON.stringify(ch)} (U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}) at position ${unknown + 1} does not occur in the book (its ${corpus.vocab.size} characters: ${JSON.stringify(corpus.vocab.itos.join(''))})`,
     );
   }
+  const params = recurrentParamCount('lstm', corpus.vocab.size, a.nEmbd, a.nHidden);
+  if (params > MAX_MODEL_PARAMS)
+    return usageExit(
+      `an LSTM with --n-embd ${a.nEmbd} --n-hidden ${a.nHidden} has ${params.toLocaleString('en-US')} parameters, more than the ${MAX_MODEL_PARAMS.toLocaleString('en-US')} this CLI builds`,
+    );
   return corpus;
 }
 

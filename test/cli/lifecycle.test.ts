@@ -288,3 +288,20 @@ test('makemore --resume: a damaged log.jsonl line is an error naming file and li
   assert.equal(bad.code, 1);
   assert.match(bad.err, /log\.jsonl:2 is not valid JSON/);
 });
+
+test('makemore/novel: sizes and counts beyond what memory or a double can hold are usage errors before any work', () => {
+  const work = path.join(newDir(), 'w');
+  for (const [script, args, want] of [
+    ['makemore', ['--batch-size', '1000000000'], /--batch-size must be an integer from 1 to 65,536, got '1000000000'/],
+    ['makemore', ['--seed', '1e20'], /--seed must be an integer ≥ 0 \(at most 2\^53 - 1\), got '1e20'/],
+    ['makemore', ['--eval-every', '1e300'], /--eval-every must be an integer ≥ 1 \(at most 2\^53 - 1\)/],
+    ['makemore', ['--max-steps', '1e400'], /--max-steps must be an integer ≥ 1 \(or -1\), got '1e400'/],
+    ['novel', ['--batch-size', '1e9'], /--batch-size must be an integer from 1 to 65,536, got '1e9'/],
+    ['novel', ['--n-hidden', '60000'], /an LSTM with --n-embd 64 --n-hidden 60000 has 14,420,465,200 parameters/],
+  ] as const) {
+    const r = run(script, [...(script === 'makemore' ? ['--work-dir', work] : ['--out', work]), ...args]);
+    assert.equal(r.code, 2, `${script} ${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, want);
+  }
+  assert.equal(fs.existsSync(work), false, 'nothing was created');
+});
