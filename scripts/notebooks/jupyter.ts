@@ -153,6 +153,70 @@ function checkCell(cell: Json, at: string): string | null {
   return null;
 }
 
+/** Offset of the first character where `text` stops being JSON; -1 when it is JSON. */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw new RangeError(String(i));
+  };
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const str = (): void => {
+    i++;
+    while (i < text.length) {
+      const c = text[i]!;
+      if (c === '"') return void i++;
+      if (c < ' ') fail();
+      if (c === '\\') {
+        if (!/^(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/.test(text.slice(i + 1, i + 6))) fail();
+        i += text[i + 1] === 'u' ? 6 : 2;
+      } else i++;
+    }
+    fail();
+  };
+  const list = (close: string, item: () => void): void => {
+    i++;
+    ws();
+    if (text[i] === close) return void i++;
+    for (;;) {
+      item();
+      ws();
+      if (text[i] === close) return void i++;
+      if (text[i] !== ',') fail();
+      i++;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{')
+      return list('}', () => {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+      });
+    if (c === '[') return list(']', value);
+    if (c === '"') return str();
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+    return -1;
+  } catch (e) {
+    if (e instanceof RangeError && /^\d+$/.test(e.message)) return Number(e.message);
+    throw e;
+  }
+}
+
 /**
  * Checks that `text` is an nbformat 4 notebook the executor can run. Returns null when it is, else
  * one line saying what is wrong (a JSON syntax error with its line and column, or the first field
@@ -165,11 +229,13 @@ export function notebookProblem(text: string): string | null {
   } catch (e) {
     // V8 quotes a slice of the text in some messages: keep the report on one line.
     const msg = (e as Error).message.replace(/\s+/g, ' ').slice(0, 200);
+    // Some V8 messages ("Unexpected token '}', ... is not valid JSON") give no position: find it.
     const pos = /position (\d+)/.exec(msg);
-    if (!pos) return `not valid JSON: ${msg}`;
-    const before = text.slice(0, Number(pos[1]));
+    const offset = pos ? Number(pos[1]) : jsonErrorOffset(text);
+    if (offset < 0) return `not valid JSON: ${msg}`;
+    const before = text.slice(0, offset);
     const line = before.split('\n').length;
-    const col = Number(pos[1]) - before.lastIndexOf('\n');
+    const col = offset - before.lastIndexOf('\n');
     return `not valid JSON (line ${line}, column ${col}): ${msg}`;
   }
   if (!isObject(nb)) return `not a notebook: the top level must be an object, got ${kindOf(nb)}`;

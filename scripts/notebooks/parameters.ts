@@ -124,8 +124,11 @@ export function findParameters(nb: NotebookJson, rel: string): ParametersCell | 
   return { index, decls };
 }
 
-/** `-p name=value`: the value as JSON when it parses (numbers, booleans, "strings"), else the text itself. */
-export function parseAssignment(text: string): { name: string; value: unknown } {
+/**
+ * `-p name=value`: the value as JSON when it parses (numbers, booleans, "strings"), else the text itself;
+ * `text` is the value as given (1e400 parses to Infinity, which only the text names truthfully).
+ */
+export function parseAssignment(text: string): { name: string; value: unknown; text: string } {
   const eq = text.indexOf('=');
   if (eq <= 0) throw new ParameterError(`-p ${text}: expected name=value`);
   const name = text.slice(0, eq).trim();
@@ -136,7 +139,7 @@ export function parseAssignment(text: string): { name: string; value: unknown } 
   } catch {
     /* a plain string */
   }
-  return { name, value };
+  return { name, value, text: raw };
 }
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v) ?? v));
@@ -149,11 +152,26 @@ function parameterSets(nb: NotebookJson): Record<string, Record<string, unknown>
 }
 
 /** One value checked against its declaration: known name, same type as the default, finite numbers. */
-function checkValue(rel: string, what: string, params: ParametersCell, name: string, value: unknown): ParamValue {
+function checkValue(
+  rel: string,
+  what: string,
+  params: ParametersCell,
+  name: string,
+  value: unknown,
+  text?: string,
+): ParamValue {
   const decl = params.decls.find((d) => d.name === name);
   if (!decl)
     throw new ParameterError(
       `${rel}: ${what}: no parameter '${name}' (known: ${params.decls.map((d) => d.name).join(', ')})`,
+    );
+  const nonFinite =
+    (typeof value === 'number' && !Number.isFinite(value)) ||
+    (typeof decl.value === 'number' && typeof value === 'string' && /^\s*[+-]?(?:NaN|Infinity)\s*$/.test(value));
+  if (nonFinite)
+    throw new ParameterError(
+      `${rel}: ${what}: ${name} must be a finite number (default ${show(decl.value)}), got ${text ?? String(value)}` +
+        (typeof value === 'number' && text !== undefined && text.trim() !== String(value) ? `, which is ${value}` : ''),
     );
   if (typeof value !== typeof decl.value || (typeof value === 'number' && !Number.isFinite(value)))
     throw new ParameterError(
@@ -205,7 +223,7 @@ export function planParameters(
   }
   const overrides: Record<string, ParamValue> = {};
   for (const [k, g] of given.entries()) {
-    overrides[g.name] = checkValue(rel, `-p ${assignments[k]}`, params, g.name, g.value);
+    overrides[g.name] = checkValue(rel, `-p ${assignments[k]}`, params, g.name, g.value, g.text);
     injected[g.name] = overrides[g.name]!;
   }
   const values = Object.fromEntries(params.decls.map((d) => [d.name, injected[d.name] ?? d.value]));

@@ -157,7 +157,15 @@ export function writeReports(dir: string, r: RunReport): { xml: string; json: st
   const xml = path.join(dir, 'report.xml');
   const json = path.join(dir, 'report.json');
   fs.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(xml, junitXml(r));
-  writeFileAtomic(json, JSON.stringify(r, (_k, v: unknown) => (typeof v === 'string' ? stripAnsi(v) : v), 2) + '\n');
+  const write = (file: string, text: string): void => {
+    try {
+      writeFileAtomic(file, text);
+    } catch (e) {
+      // a write error names no file (and a rename names the temporary one): say which report it was
+      throw Object.assign(e as Error, { dest: file });
+    }
+  };
+  write(xml, junitXml(r));
+  write(json, JSON.stringify(r, (_k, v: unknown) => (typeof v === 'string' ? stripAnsi(v) : v), 2) + '\n');
   return { xml, json };
 }

@@ -33,6 +33,10 @@ import {
   type Plan,
 } from './parameters';
 import { checkSpec, compareReferences, referencesOf, serializeReferences, type ReferenceFile } from './references';
+import { explainDeadKernel } from './kernel-faults';
+import { cellName, describeFailure, failureReport, sourceHead, type Failure } from './failures';
+import * as paths from './paths';
+import { EXIT_OUTPUT_UNWRITTEN, realPath, sameFile, stripBom } from './paths';
 
 const USAGE = `usage: npm run notebooks -- [--quick] [-p NAME=VALUE]... [--check | --update-references] [--out DIR]
                              [--only TEXT]... [--in-place] [--timeout SECONDS] [--bail]
@@ -70,10 +74,14 @@ reports (in --out, rewritten after every notebook, on a signal and at the end):
 exit codes:
   0    every notebook ran
   1    a notebook failed (a cell's error, an asynchronous error, a timeout, a dead kernel or executor, --check)
-  2    usage or bad input (unknown flag, malformed notebook, --out that is the notebook folder, unknown
+  2    usage or bad input (unknown flag, an empty path, malformed notebook, --out that is the notebook
+       folder, a file, or not writable (checked before any kernel starts), unknown
        parameter, a value of the wrong type, -p for a notebook without a parameters cell, a
        parameters cell that is not \`const name = literal;\` lines, a missing reference file)
   3    Jupyter is missing and could not be installed
+  4    every notebook passed, but a file written at the end (figures, plotly.min.js, report.xml or
+       report.json) could not be written, e.g. the disk is full; the message names it; the executed
+       notebooks are kept
   129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM; the executor and kernel are killed`;
 
 interface CellEvent {
@@ -89,15 +97,6 @@ interface CellStartEvent {
   index: number;
   code_index: number;
   n: number;
-}
-/** index null: not a cell's fault (the kernel did not start, or an asynchronous error from nowhere). */
-interface Failure {
-  index: number | null;
-  code_index: number | null;
-  kind: string;
-  error: string;
-  source: string;
-  reported_in?: { index: number; code_index: number } | null;
 }
 interface DoneEvent {
   event: 'done';
@@ -162,6 +161,8 @@ function parse() {
       ['quick', 'in-place', 'bail', 'no-figures', 'help', 'check', 'update-references'],
       ['only', 'parameter'],
     );
+    const blank = paths.blankPathFlag(v);
+    if (blank) throw new Error(`--${blank} needs a path, got '${String(v[blank])}' (an empty path would mean the current folder)`);
     return {
       quick: v.quick === true,
       parameters: (v.parameter as string[] | undefined) ?? [],
@@ -186,24 +187,6 @@ function parse() {
 
 function fmt(s: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${(s % 60).toFixed(0).padStart(2, '0')}s` : `${s.toFixed(1)}s`;
-}
-
-const sourceHead = (src: string): string =>
-  src
-    .split('\n')
-    .slice(0, 6)
-    .map((l) => `    | ${l}`)
-    .join('\n');
-const cellName = (index: number, codeIndex: number): string => `cell ${index + 1} (code cell ${codeIndex + 1})`;
-
-function describeFailure(nbPath: string, f: Failure): string {
-  const err = f.error
-    .split('\n')
-    .map((l) => `    ${l}`)
-    .join('\n');
-  if (f.index === null || f.code_index === null) return `${nbPath}: failed (${f.kind})\n  error:\n${err}`;
-  const where = f.reported_in ? `, reported while ${cellName(f.reported_in.index, f.reported_in.code_index)} ran` : '';
-  return `${nbPath}: ${cellName(f.index, f.code_index)} failed (${f.kind}${where})\n  source:\n${sourceHead(f.source)}\n  error:\n${err}`;
 }
 
 /** Sends sig to a whole process group; false when it is already gone. */
@@ -346,6 +329,7 @@ function launch(python: string, nb: Notebook, outPath: string, env: NodeJS.Proce
   if (finished) {
     if (finished.failed) {
       const f = finished.failed;
+      if (f.kind === 'dead kernel') f.error = explainDeadKernel(f.error, stderr, env);
       // The cell at fault failed, also when the error showed up later (an asynchronous error).
       const culprit = f.code_index === null ? undefined : cellReports[f.code_index];
       if (culprit) culprit.status = 'failed';
@@ -411,33 +395,6 @@ function launch(python: string, nb: Notebook, outPath: string, env: NodeJS.Proce
   }
 }
 
-/** The report's view of a failure: 1-based cell numbers, a one-line message, the runner's full text. */
-function failureReport(
-  kind: string,
-  index: number | null,
-  codeIndex: number | null,
-  error: string,
-  source: string,
-  text: string,
-): FailureReport {
-  // The line that says what went wrong ('Error: …', 'TypeError: …'), not a stack's 'file.js:49' header.
-  const lines = error
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0);
-  const firstLine = lines.find((l) => /\b\w*(?:Error|Exception)\b:/.test(l)) ?? lines[0] ?? '';
-  const where = index === null || codeIndex === null ? 'failed' : `${cellName(index, codeIndex)} failed`;
-  return {
-    kind,
-    cell: index === null ? null : index + 1,
-    code_cell: codeIndex === null ? null : codeIndex + 1,
-    message: `${where} (${kind})${firstLine ? `: ${firstLine.slice(0, 300)}` : ''}`,
-    error,
-    source_head: source.split('\n').slice(0, 6).join('\n'),
-    text,
-  };
-}
-
 interface Notebook {
   path: string;
   /** the cells' sources as executed (with the injected parameters cell, if any) */
@@ -481,7 +438,7 @@ function loadNotebooks(nbDir: string, names: string[], opts: Options): Notebook[
     const rel = path.relative(ROOT, file) || file;
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      text = stripBom(fs.readFileSync(file, 'utf8'));
     } catch (e) {
       bad.push(`${rel}: cannot read: ${(e as Error).message}`);
       continue;
@@ -585,28 +542,6 @@ function checkOutputs(
   };
 }
 
-/** Real path of p, or of its longest existing ancestor plus the rest (--out may not exist yet). */
-function realPath(p: string): string {
-  const rest: string[] = [];
-  let cur = path.resolve(p);
-  while (!fs.existsSync(cur) && path.dirname(cur) !== cur) {
-    rest.unshift(path.basename(cur));
-    cur = path.dirname(cur);
-  }
-  return path.join(fs.realpathSync(cur), ...rest);
-}
-
-/** The same file (also through a symlink or a hard link)? */
-function sameFile(a: string, b: string): boolean {
-  try {
-    const sa = fs.statSync(a);
-    const sb = fs.statSync(b);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
-  }
-}
-
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 let stopping = false;
@@ -637,14 +572,19 @@ let report: RunReport | null = null;
 let reportDir: string | null = null;
 let reportStarted = 0;
 
+/** Files the run could not write (figures, reports): said at once, and at the end exit 4 if all passed. */
+const unwritten = new Map<string, string>();
 /** Rewrites report.xml and report.json; a failure to write is said, never fatal. */
 function saveReport(): void {
   if (!report || !reportDir) return;
   report.seconds = Math.round((Date.now() - reportStarted) / 10) / 100;
   try {
     writeReports(reportDir, report);
+    unwritten.delete('report');
   } catch (e) {
-    console.error(`report: could not write ${reportDir}/report.xml: ${(e as Error).message}`);
+    const text = paths.unwrittenMessage('report', paths.fileOfError(e, path.join(reportDir, 'report.json')), e);
+    if (unwritten.get('report') !== text) console.error(text);
+    unwritten.set('report', text);
   }
 }
 
@@ -746,6 +686,14 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
+  const figuresDir = args.figures !== undefined && !args['no-figures'] ? path.resolve(ROOT, args.figures) : null;
+  for (const [flag, shown, dir] of [['out', args.out!, outDir], ...(figuresDir ? [['figures', args.figures!, figuresDir]] : [])]) {
+    const problem = paths.unwritableFolder(flag!, shown!, dir!);
+    if (problem) {
+      console.error(problem);
+      process.exit(2);
+    }
+  }
   const refDir = path.resolve(ROOT, args.references ?? path.join(args.dir!, 'references'));
   const notebooks = loadNotebooks(nbDir, names, {
     set: args.quick ? 'quick' : 'full',
@@ -757,7 +705,6 @@ async function main(): Promise<void> {
 
   const python = ensureJupyter();
   ensureKernelspec();
-  fs.mkdirSync(outDir, { recursive: true });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
 
   const env: NodeJS.ProcessEnv = {
@@ -887,15 +834,14 @@ async function main(): Promise<void> {
           `figures: ${rep.figures.length} exported to ${path.relative(ROOT, figDir)}/index.html (browser start ${rep.browserStartMs.toFixed(0)} ms, median ${(per[Math.floor(per.length / 2)] ?? 0).toFixed(0)} ms per figure); PNGs embedded in the executed notebooks`,
         );
       } catch (e) {
-        results.push({
-          name: 'figure export',
-          cells: 0,
-          ok: false,
-          seconds: 0,
-          failure: `figure export failed: ${(e as Error).message}`,
-          cellReports: [],
-        });
-        report.figures = { status: 'failed', reason: `figure export failed: ${(e as Error).message}` };
+        // A file that could not be written (disk full, permissions) is not a notebook that failed.
+        const err = e as NodeJS.ErrnoException;
+        const io = Boolean(err.syscall && err.code);
+        const text = io ? paths.unwrittenMessage('figures', paths.fileOfError(e, figDir), e) : `figure export failed: ${err.message}`;
+        if (io) console.error(text);
+        if (io) unwritten.set('figures', text);
+        else results.push({ name: 'figure export', cells: 0, ok: false, seconds: 0, failure: text, cellReports: [] });
+        report.figures = { status: 'failed', reason: text };
       }
     }
   }
@@ -918,6 +864,13 @@ async function main(): Promise<void> {
   );
   console.log(`notebooks: ${results.length - failed.length} passed, ${failed.length} failed`);
   if (failed.length > 0) process.exit(1);
+  if (unwritten.size > 0) {
+    console.error(
+      `\nevery notebook passed, but the run could not write:\n${[...unwritten.values()].map((t) => `  ${t}`).join('\n')}\n` +
+        `the executed notebooks are kept in ${path.relative(ROOT, outDir) || '.'} (exit ${EXIT_OUTPUT_UNWRITTEN})`,
+    );
+    process.exit(EXIT_OUTPUT_UNWRITTEN);
+  }
 }
 
 main().catch((e: unknown) => {

@@ -3,7 +3,10 @@
 // notebook user needs from a kernel that tslab does not do itself:
 //   - interrupts that stop lib's loops cleanly (lib/runtime/interrupt.ts) instead of abandoning a running cell;
 //   - asynchronous errors reported against the cell that caused them;
-//   - no orphan: the kernel exits when the process that started it is gone.
+//   - no orphan: the kernel exits when the process that started it is gone;
+//   - output that cannot kill it: sends never collide on a socket, and a cell's stream output is
+//     coalesced and rate-limited (scripts/notebooks/output-limits.cjs).
+const fs = require('node:fs');
 const path = require('node:path');
 const { AsyncLocalStorage } = require('node:async_hooks');
 process.chdir(path.resolve(__dirname, '..', '..'));
@@ -22,6 +25,40 @@ const noWatch = () => ({ close() {} });
 ts.sys.watchFile = noWatch;
 ts.sys.watchDirectory = noWatch;
 
+// zeromq 6 sends up to ~512 messages synchronously, then has one send in flight and throws EBUSY
+// ("Socket is busy writing") on the next; tslab sends without waiting (every stdout write, status,
+// replies). So each socket's sends go through a queue: in order, one at a time, never thrown. The
+// queue stays short because stream output is bounded (output-limits.cjs). A send that fails (the socket
+// closed at shutdown) goes to the process's own stderr: the socket is what failed.
+const zmq = require(require.resolve('zeromq', { paths: [tslabDir] }));
+const nativeSend = zmq.Socket.prototype.send;
+const sendQueues = new WeakMap();
+zmq.Socket.prototype.send = function send(message, ...rest) {
+  let queue = sendQueues.get(this);
+  if (!queue) sendQueues.set(this, (queue = { busy: false, items: [] }));
+  return new Promise((resolve) => {
+    queue.items.push({ message, rest, resolve });
+    if (!queue.busy) void drain(this, queue);
+  });
+};
+async function drain(socket, queue) {
+  queue.busy = true;
+  while (queue.items.length > 0) {
+    const { message, rest, resolve } = queue.items.shift();
+    try {
+      await nativeSend.call(socket, message, ...rest);
+    } catch (e) {
+      try {
+        fs.writeSync(2, `[sequentia] kernel: a message could not be sent: ${e && e.message}\n`);
+      } catch {
+        /* no stderr either */
+      }
+    }
+    resolve();
+  }
+  queue.busy = false;
+}
+
 /** Shared with lib/runtime/interrupt.ts (which documents each field). */
 const state = { cells: new AsyncLocalStorage(), dead: new Set(), requested: 0, loops: 0, stopped: new Set() };
 globalThis.__sequentiaKernel = state;
@@ -35,6 +72,18 @@ let count = 0;
 let failRunningCell = null;
 
 const jupyter = require('tslab/dist/jupyter.js');
+const { createCellOutput } = require('./output-limits.cjs');
+// tslab's ZmqServer sends the execute_reply as soon as this resolves: the cell's buffered output (and
+// the note on what was dropped) is sent first.
+const handleExecute = jupyter.JupyterHandlerImpl.prototype.handleExecute;
+jupyter.JupyterHandlerImpl.prototype.handleExecute = async function (req, writeStream, writeDisplayData) {
+  const output = createCellOutput(writeStream, writeDisplayData);
+  try {
+    return await handleExecute.call(this, req, output.writeStream, output.writeDisplayData);
+  } finally {
+    output.finish();
+  }
+};
 const executorModule = require('tslab/dist/executor.js');
 const createExecutor = executorModule.createExecutor;
 executorModule.createExecutor = (...args) => {
@@ -129,7 +178,17 @@ function reportAsync(kind, err) {
   const text = err instanceof Error ? err.stack || String(err) : String(err);
   const where = cell ? `cell [${cell}]` : 'the kernel';
   if (cell && state.dead.has(cell)) return; // leftovers of a cell the user cut off
-  process.stderr.write(`[sequentia] asynchronous error from ${where}: ${kind}: ${text}\n`);
+  const line = `[sequentia] asynchronous error from ${where}: ${kind}: ${text}\n`;
+  try {
+    process.stderr.write(line);
+  } catch {
+    // Reporting must not throw from inside the uncaughtException handler: Node would exit (code 7).
+    try {
+      fs.writeSync(2, line);
+    } catch {
+      /* nowhere left to say it */
+    }
+  }
   if (cell && cell === executing && failRunningCell) failRunningCell(`this cell failed: ${kind} (above)`);
 }
 originalOn('uncaughtException', (err) => reportAsync('uncaught exception', err));

@@ -4,9 +4,12 @@
     python3 kernel_client.py PLAN.json
 
 PLAN is a list of cells: {"code": str, "interrupt_when": str (optional: send an interrupt once this
-text has appeared in the cell's output), "timeout": seconds}. Prints one JSON line per cell:
-status, stdout, stderr, display texts, seconds, and for interrupted cells the seconds from the
-interrupt to the kernel's reply. Also prints the kernel's pid first, so a test can check it is gone.
+text has appeared in the cell's output), "timeout": seconds, "linger": seconds (optional: keep collecting
+the cell's output that long after its reply, for output its timers print later)}. Prints one JSON line per cell:
+status, stdout, stderr, display texts, the order outputs arrived in ("stdout", "stderr", "display";
+repeats of a stream merged), seconds, for interrupted cells the seconds from the interrupt to the
+kernel's reply, and "kernel_exit" (exit code, or -N for signal N) when the kernel died during the cell;
+then it stops. Also prints the kernel's pid first, so a test can check it is gone.
 """
 import json
 import sys
@@ -25,13 +28,19 @@ def text_of(msg):
 
 def run_cell(kc, km, cell):
     msg_id = kc.execute(cell["code"])
-    out = {"stdout": "", "stderr": "", "displays": [], "status": None}
+    out = {"stdout": "", "stderr": "", "displays": [], "order": [], "status": None}
     t0 = time.time()
     t_interrupt = None
     deadline = t0 + cell.get("timeout", 60)
     reply = None
     idle = False
-    while time.time() < deadline and not (reply and idle):
+    linger_until = None
+    while time.time() < deadline:
+        if reply and idle:
+            if linger_until is None:
+                linger_until = time.time() + cell.get("linger", 0)
+            if time.time() >= linger_until:
+                break
         if reply is None:
             try:
                 r = kc.get_shell_msg(timeout=0.02)
@@ -47,10 +56,17 @@ def run_cell(kc, km, cell):
             t = msg["msg_type"]
             if t == "stream":
                 out[msg["content"]["name"]] += msg["content"]["text"]
+                if not out["order"] or out["order"][-1] != msg["content"]["name"]:
+                    out["order"].append(msg["content"]["name"])
             elif t in ("display_data", "update_display_data"):
                 out["displays"].append(text_of(msg))
+                out["order"].append("display")
             elif t == "status" and msg["content"]["execution_state"] == "idle":
                 idle = True
+        if msg is None and not km.is_alive():
+            # A dead kernel sends nothing more: say so instead of waiting out the timeout.
+            out["kernel_exit"] = km.provisioner.process.poll()
+            break
         when = cell.get("interrupt_when")
         if when and t_interrupt is None and when in (out["stdout"] + out["stderr"] + "".join(out["displays"])):
             km.interrupt_kernel()
@@ -74,6 +90,8 @@ def main():
         for cell in plan:
             out = run_cell(kc, km, cell)
             print(json.dumps(out), flush=True)
+            if "kernel_exit" in out:
+                break
             if out["status"] != "ok":
                 # tslab, like ipykernel, aborts requests that arrive within 200 ms of a failed cell.
                 time.sleep(0.5)

@@ -2,7 +2,8 @@
  * The notebooks as a learner meets them: Debian's classic Jupyter Notebook on 127.0.0.1 (free port,
  * random token, every Jupyter folder a temporary one), driven in Debian's Chromium through
  * playwright-core. Run All of notebook 02 draws the 27×27 heatmap, again after a reload and after
- * re-running its cell; ■ during a long training cell stops it at once and keeps the model.
+ * re-running its cell; ■ during a long training cell stops it at once and keeps the model; a cell
+ * printing 100,000 lines leaves the kernel alive.
  * On failure a screenshot goes to out/browser-test/.
  */
 import { after, before, test } from 'node:test';
@@ -146,6 +147,8 @@ before(async () => {
         `import { tf, initTf } from './lib/runtime/tf';\nimport { train } from './lib/train/loop';\nimport { lectureData } from './lib/data/setups';\nimport { minibatch } from './lib/data/batches';\nimport { MLP } from './lib/models/lecture/mlp';\nimport { TorchGenerator } from './lib/random/torch-generator';\nawait initTf();\nconst data = lectureData(3);`,
         `const model = new MLP({ vocabSize: 27, blockSize: 3, nEmbd: 10, nHidden: 200 }, new TorchGenerator(2147483647));\nconst g = new TorchGenerator(1);\nconst run = await train({ steps: 200_000, params: model.params(), learningRate: 0.1, label: 'MLP', progressMs: 200,\n  loss: () => { const b = minibatch(data.windows.train, g, 32); return model.loss(b.X, b.Y); } });\nconsole.log(\`trained \${run.losses.length} steps, interrupted: \${run.interrupted}\`);`,
         'console.log(`model has ${model.numParams()} parameters after ${run.losses.length} steps`);',
+        "for (let i = 0; i < 100000; i++) console.log('line ' + i);",
+        'console.log(`after the chatty cell: ${model.numParams()} parameters`);',
       ]),
     ),
   );
@@ -369,6 +372,24 @@ test(
         text,
         'nothing from the training cell shows up later',
       );
+    });
+    // A cell printing 100,000 lines: the kernel shows the first ones and one line on the rest, and lives.
+    await step('chatty-cell', async () => {
+      await page.evaluate(() =>
+        (
+          window as unknown as { Jupyter: { notebook: { execute_cells(i: number[]): void } } }
+        ).Jupyter.notebook.execute_cells([3, 4]),
+      );
+      await waitIdle(60_000);
+      const chatty = await page.locator('.cell').nth(3).locator('.output_area').innerText();
+      assert.match(chatty, /^line 0\nline 1\n/);
+      const note = /\[sequentia\] ([\d,]+) lines \([\d.]+ [kM]?B\) of output not shown/.exec(chatty);
+      assert.ok(note, `the note on what was not shown: ${chatty.slice(-400)}`);
+      const shown = chatty.split('\n').filter((l) => /^line \d+$/.test(l)).length;
+      assert.equal(Number(note[1]!.replace(/,/g, '')) + shown, 100000);
+      assert.match(chatty, /line 99999\s*$/);
+      const next = await page.locator('.cell').nth(4).locator('.output_area').innerText();
+      assert.match(next, /after the chatty cell: 11897 parameters/);
     });
   },
 );

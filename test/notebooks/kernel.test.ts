@@ -20,14 +20,19 @@ interface CellPlan {
   code: string;
   interrupt_when?: string;
   timeout?: number;
+  linger?: number;
 }
 interface CellResult {
   status: string;
   stdout: string;
   stderr: string;
   displays: string[];
+  /** the streams and displays in the order they arrived ('stdout', 'stderr', 'display'; repeats merged) */
+  order: string[];
   seconds: number;
   interrupt_to_reply?: number;
+  /** set when the kernel process ended during this cell: its exit code, or -N for signal N */
+  kernel_exit?: number;
 }
 
 function alive(pid: number): boolean {
@@ -64,7 +69,8 @@ async function runKernel(
   }
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   fs.rmSync(dir, { recursive: true, force: true });
-  if (cells.length < plan.length && code === 0) assert.fail(`kernel driver stopped early: ${stderr}`);
+  const died = cells.at(-1)?.kernel_exit !== undefined;
+  if (cells.length < plan.length && code === 0 && !died) assert.fail(`kernel driver stopped early: ${stderr}`);
   return { pid, cells, code };
 }
 
@@ -197,3 +203,76 @@ test('the kernel exits when the process that started it is killed', { skip, time
     `kernel ${kernelPid} still running ${Date.now() - t0} ms after its parent was killed`,
   );
 });
+
+/** The 'line N' numbers in a cell's output, in order. */
+const numbered = (text: string, word: string): number[] =>
+  [...text.matchAll(new RegExp(`^${word} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
+
+test(
+  'a chatty cell: output beyond the rate limit is dropped with one line saying how much; the kernel and its state survive',
+  { skip, timeout: 120_000 },
+  async () => {
+    const { cells } = await runKernel([
+      { code: "const kept = 'state from before';", timeout: 60 },
+      { code: "for (let i = 0; i < 100000; i++) console.log('line ' + i);", timeout: 60 },
+      { code: 'console.log(`next cell sees: ${kept}`);', timeout: 30 },
+    ]);
+    const [, chatty, next] = cells as [CellResult, CellResult, CellResult | undefined];
+    assert.equal(chatty.kernel_exit, undefined, `the kernel died (exit ${chatty.kernel_exit}): ${chatty.stderr}`);
+    assert.equal(chatty.status, 'ok', chatty.stderr);
+    const notes = [...chatty.stdout.matchAll(/^\[sequentia\] ([\d,]+) lines \(([\d.]+ [kM]?B)\) of output not shown: .*$/gm)];
+    assert.equal(notes.length, 1, `one 'not shown' line:\n${chatty.stdout.slice(-1500)}`);
+    const [before, after] = chatty.stdout.split(notes[0]![0]) as [string, string];
+    const head = numbered(before, 'line');
+    assert.ok(head.length >= 1000, `at least the first 1,000 lines are shown, got ${head.length}`);
+    assert.deepEqual(head, Array.from({ length: head.length }, (_, i) => i), 'the first lines, in order, no gaps');
+    assert.match(notes[0]![0], /at most 1,000 lines or 100 kB per 0\.1 s.*; the last 10 lines follow$/);
+    assert.deepEqual(numbered(after, 'line'), Array.from({ length: 10 }, (_, i) => 99990 + i), 'then the last lines');
+    assert.equal(Number(notes[0]![1]!.replace(/,/g, '')), 100000 - head.length - 10, notes[0]![0]);
+    assert.ok(next, 'the next cell ran');
+    assert.equal(next.status, 'ok', next.stderr);
+    assert.equal(next.stdout, 'next cell sees: state from before\n');
+  },
+);
+
+test(
+  'output below the limit arrives whole and in order: 600 lines at once, 3,000 awaited steps, output around a display',
+  { skip, timeout: 120_000 },
+  async () => {
+    const { cells } = await runKernel([
+      { code: "for (let i = 0; i < 600; i++) console.log('line ' + i);", timeout: 60 },
+      {
+        // a training loop's shape: every step works a little (0.2 ms, well under the limit's 10,000
+        // lines a second), awaits without a trip through the event loop, and prints
+        code: "for (let step = 0; step < 3000; step++) { const t = performance.now(); while (performance.now() - t < 0.2); await null; console.log('step ' + step); }\nconsole.error('loop done');",
+        timeout: 60,
+      },
+      {
+        code: "import * as tslab from 'tslab';\nconsole.log('before the display');\ntslab.display.text('the display');\nconsole.log('after the display');",
+        timeout: 60,
+      },
+      {
+        code: "setTimeout(() => console.log('printed after the cell finished'), 10); console.log('cell body');",
+        timeout: 30,
+        linger: 0.5,
+      },
+      { code: "await new Promise((r) => setTimeout(r, 300)); console.log('later cell');", timeout: 30 },
+    ]);
+    const [six, steps, display, late, later] = cells as [CellResult, CellResult, CellResult, CellResult, CellResult];
+    assert.equal(six.kernel_exit, undefined, `the kernel died (exit ${six.kernel_exit})`);
+    assert.equal(six.status, 'ok', six.stderr);
+    assert.deepEqual(numbered(six.stdout, 'line'), Array.from({ length: 600 }, (_, i) => i));
+    assert.equal(steps.kernel_exit, undefined, `the kernel died (exit ${steps.kernel_exit})`);
+    assert.equal(steps.status, 'ok', steps.stderr);
+    assert.deepEqual(numbered(steps.stdout, 'step'), Array.from({ length: 3000 }, (_, i) => i));
+    assert.equal(steps.stderr, 'loop done\n');
+    assert.equal(display.status, 'ok', display.stderr);
+    assert.deepEqual(display.order, ['stdout', 'display', 'stdout']);
+    assert.equal(display.stdout, 'before the display\nafter the display\n');
+    assert.deepEqual(display.displays, ['the display']);
+    assert.equal(late.status, 'ok', late.stderr);
+    assert.equal(later.status, 'ok', later.stderr);
+    assert.equal(late.stdout, 'cell body\nprinted after the cell finished\n');
+    assert.equal(later.stdout, 'later cell\n', 'output of an earlier cell stays out of this one');
+  },
+);

@@ -65,12 +65,12 @@ test('a parameters cell that is not `const name = literal;` lines is an error na
 });
 
 test('-p values: JSON when they parse, else text', () => {
-  assert.deepEqual(parseAssignment('steps=50000'), { name: 'steps', value: 50000 });
-  assert.deepEqual(parseAssignment('lr=0.05'), { name: 'lr', value: 0.05 });
-  assert.deepEqual(parseAssignment('verbose=true'), { name: 'verbose', value: true });
-  assert.deepEqual(parseAssignment('name=hello world'), { name: 'name', value: 'hello world' });
-  assert.deepEqual(parseAssignment('name="42"'), { name: 'name', value: '42' });
-  assert.deepEqual(parseAssignment('expr=a=b'), { name: 'expr', value: 'a=b' });
+  assert.deepEqual(parseAssignment('steps=50000'), { name: 'steps', value: 50000, text: '50000' });
+  assert.deepEqual(parseAssignment('lr=0.05'), { name: 'lr', value: 0.05, text: '0.05' });
+  assert.deepEqual(parseAssignment('verbose=true'), { name: 'verbose', value: true, text: 'true' });
+  assert.deepEqual(parseAssignment('name=hello world'), { name: 'name', value: 'hello world', text: 'hello world' });
+  assert.deepEqual(parseAssignment('name="42"'), { name: 'name', value: '42', text: '"42"' });
+  assert.deepEqual(parseAssignment('expr=a=b'), { name: 'expr', value: 'a=b', text: 'a=b' });
   assert.throws(() => parseAssignment('steps'), /-p steps: expected name=value/);
 });
 
@@ -145,4 +145,24 @@ test('cells without an id get a stable one (nbformat would invent random ones)',
   delete nb.cells[3]!.id;
   const out = prepareNotebook(nb, planParameters(nb, PARAMS, null, []));
   assert.equal(out.cells[3]!.id, 'cell-4');
+});
+
+test('non-finite numbers are refused naming the parameter and the text given', () => {
+  const nb = read(PARAMS);
+  for (const [given, shown] of [
+    ['steps=1e400', '1e400, which is Infinity'],
+    ['steps=NaN', 'NaN'],
+    ['steps=Infinity', 'Infinity'],
+    ['steps=-Infinity', '-Infinity'],
+  ] as const) {
+    assert.throws(
+      () => planParameters(nb, PARAMS, null, [given]),
+      (e: Error) => e instanceof ParameterError && e.message === `${PARAMS}: -p ${given}: steps must be a finite number (default 10), got ${shown}`,
+      given,
+    );
+  }
+  const quick = structuredClone(nb);
+  (quick.metadata.sequentia as { parameter_sets: { quick: Record<string, unknown> } }).parameter_sets.quick.steps = Infinity;
+  assert.throws(() => planParameters(quick, PARAMS, 'quick', []), /parameter_sets\): steps must be a finite number \(default 10\), got Infinity/);
+  assert.equal(parseAssignment('steps=1e400').text, '1e400');
 });

@@ -4,15 +4,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cleanup } from '../helpers/cleanup';
+import { notebookProblem } from '../../scripts/notebooks/jupyter';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FAULTS = 'test/fixtures/notebooks-faults';
+const LIMITS = 'test/fixtures/notebooks-limits';
 
-function runner(args: string[], env: NodeJS.ProcessEnv = process.env) {
+function runner(args: string[], env: NodeJS.ProcessEnv = process.env, timeout = 0) {
   return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     env,
+    timeout,
   });
 }
 
@@ -362,4 +365,129 @@ test('--help documents the exit codes', () => {
     r.stdout,
     /exit codes:\n {2}0 {4}every notebook ran\n {2}1 {4}a notebook failed[^\n]*\n {2}2 {4}usage or bad input[^\n]*\n[^]*129, 130, 143 {2}stopped by SIGHUP, SIGINT \(Ctrl-C\) or SIGTERM/,
   );
+  assert.match(r.stdout, /\n {2}4 {4}every notebook passed, but a file written at the end [^]*could not be written/);
 });
+
+/** Is a tmpfs mount possible here (root with CAP_SYS_ADMIN)? It gives a real full disk. */
+function mountTmpfs(dir: string, size: string): boolean {
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+}
+
+test('--out that is a file, under a file, under /proc or read-only: exit 2 naming flag and path, before any kernel', () => {
+  const dir = tmp();
+  const file = path.join(dir, 'a-file');
+  fs.writeFileSync(file, 'not a folder\n');
+  const cases: [string, RegExp][] = [
+    [file, /^--out \S+a-file is a file, not a folder/m],
+    [path.join(file, 'out'), /^--out \S+a-file\/out cannot be written: a part of the path is a file, not a folder \(ENOTDIR\)/m],
+    // Node 20's recursive mkdir never returns here: the runner must not hang
+    ['/proc/sequentia-test/out', /^--out \/proc\/sequentia-test\/out cannot be written: .*\(ENOENT\)/m],
+  ];
+  const readOnly = path.join(dir, 'read-only');
+  fs.mkdirSync(readOnly, { mode: 0o555 });
+  // root writes through chmod 555: only an unprivileged user sees EACCES there
+  if (process.getuid?.() !== 0) cases.push([readOnly, /^--out \S+read-only cannot be written: permission denied \(EACCES\)/m]);
+  for (const [out, message] of cases) {
+    const t0 = Date.now();
+    const r = runner(['--dir', FAULTS, '--only', 'ok.ipynb', '--out', out, '--no-figures'], process.env, 30_000);
+    assert.equal(r.status, 2, `--out ${out}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.doesNotMatch(r.stdout, /Executing/);
+    assert.ok(Date.now() - t0 < 15_000, `refused in ${Date.now() - t0} ms`);
+  }
+  assert.equal(fs.readFileSync(file, 'utf8'), 'not a folder\n');
+  const figures = runner(['--dir', FAULTS, '--only', 'ok.ipynb', '--out', path.join(dir, 'out'), '--figures', path.join(file, 'fig')]);
+  assert.equal(figures.status, 2, figures.stdout + figures.stderr);
+  assert.match(figures.stderr, /^--figures \S+a-file\/fig cannot be written: .*ENOTDIR/m);
+});
+
+test('empty or blank path flags are refused naming the flag, instead of meaning the current folder', () => {
+  const out = path.join(tmp(), 'out');
+  const given: [string[], string][] = [
+    [['--out', ''], 'out'],
+    [['--out='], 'out'],
+    [['--out', out, '--dir', ' '], 'dir'],
+    [['--out', out, '--figures', ''], 'figures'],
+    [['--out', out, '--references', '  '], 'references'],
+  ];
+  for (const [flags, name] of given) {
+    const r = runner(['--dir', FAULTS, '--only', 'ok.ipynb', '--no-figures', ...flags]);
+    assert.equal(r.status, 2, `${flags.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^--${name} needs a path, got '\\s*'`, 'm'));
+    assert.doesNotMatch(r.stdout, /Executing/);
+  }
+  assert.ok(!fs.existsSync(path.join(ROOT, 'ok.ipynb')), 'nothing was written to the project folder');
+});
+
+test('a notebook saved with a UTF-8 byte-order mark runs; JSON errors name file, line and column', () => {
+  assert.equal(fs.readFileSync(path.join(ROOT, LIMITS, 'bom.ipynb'))[0], 0xef, 'the fixture starts with a BOM');
+  const out = tmp();
+  const r = runner(['--dir', LIMITS, '--only', 'bom', '--out', out, '--no-figures']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const nb = JSON.parse(fs.readFileSync(path.join(out, 'bom.ipynb'), 'utf8')) as {
+    cells: { outputs?: { text?: string[] }[] }[];
+  };
+  assert.equal((nb.cells[1]?.outputs?.[0]?.text ?? []).join(''), 'bom ok: 42\n');
+  // V8 gives no position for "Unexpected token": the line and column are found anyway
+  assert.match(
+    notebookProblem('{\n "cells": [\n  {"a": tru}\n ]\n}')!,
+    /^not valid JSON \(line 3, column 9\): Unexpected token '\}'/,
+  );
+  assert.match(notebookProblem('{\n "cells": [}')!, /^not valid JSON \(line 2, column 12\): /);
+  const bad = path.join(tmp(), 'nb');
+  fs.mkdirSync(bad);
+  fs.writeFileSync(path.join(bad, 'x.ipynb'), '\ufeff{\n "cells": [\n  {"cell_type": "code",, }\n ]\n}\n');
+  const b = runner(['--dir', bad, '--out', tmp(), '--no-figures']);
+  assert.equal(b.status, 2, b.stdout + b.stderr);
+  assert.match(b.stderr, /x\.ipynb: not valid JSON \(line 3, column 24\): /);
+});
+
+test('a kernel killed by V8 heap limit is reported as out of memory, with the limit and how to raise it', () => {
+  const r = runner(['--dir', LIMITS, '--only', 'oom', '--out', tmp(), '--no-figures'], {
+    ...process.env,
+    NODE_OPTIONS: '--max-old-space-size=192',
+  });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /oom\.ipynb: cell 3 \(code cell 2\) failed \(dead kernel\)/);
+  assert.match(
+    r.stderr,
+    /kernel out of memory: V8 reached its heap limit of 192 MB \(--max-old-space-size=192 in NODE_OPTIONS\)/,
+  );
+  assert.match(r.stderr, /NODE_OPTIONS=--max-old-space-size=1024 npm run notebooks/);
+  assert.match(r.stderr, /\(executor: kernel killed by SIGABRT while this cell ran\)/);
+});
+
+test('every notebook passed but the report could not be written: exit 4 naming the file, notebooks kept', () => {
+  const out = tmp();
+  fs.mkdirSync(path.join(out, 'report.json'));
+  const r = runner(['--dir', FAULTS, '--only', 'ok.ipynb', '--out', out, '--no-figures']);
+  assert.equal(r.status, 4, r.stdout + r.stderr);
+  assert.match(r.stdout, /notebooks: 1 passed, 0 failed/);
+  assert.match(r.stderr, /every notebook passed, but the run could not write:\n {2}report: could not write \S+\/report\.json: /);
+  assert.match(r.stderr, /the executed notebooks are kept in \S+ \(exit 4\)/);
+  assert.ok(fs.existsSync(path.join(out, 'ok.ipynb')));
+});
+
+test(
+  'a full disk at the end (plotly.min.js for the figures): exit 4 naming the file and ENOSPC, notebooks kept',
+  { skip: !fs.existsSync('/usr/bin/chromium') && 'needs Chromium' },
+  (t) => {
+    const dir = tmp();
+    if (!mountTmpfs(dir, '1m')) return t.skip('cannot mount a small tmpfs here (needs root with CAP_SYS_ADMIN)');
+    try {
+      const out = path.join(dir, 'out');
+      const r = runner(['--dir', FAULTS, '--only', 'ok.ipynb', '--out', out]);
+      assert.equal(r.status, 4, r.stdout + r.stderr);
+      assert.match(r.stdout, /notebooks: 1 passed, 0 failed/);
+      assert.match(
+        r.stderr,
+        /figures: could not write \S+\/out\/figures\/plotly\.min\.js: no space left on device \(ENOSPC\)/,
+      );
+      assert.match(r.stderr, /\(exit 4\)/);
+      assert.ok(fs.existsSync(path.join(out, 'ok.ipynb')));
+    } finally {
+      spawnSync('umount', [dir]);
+    }
+  },
+);
