@@ -276,3 +276,37 @@ test(
     assert.equal(later.stdout, 'later cell\n', 'output of an earlier cell stays out of this one');
   },
 );
+
+test(
+  "earlier cells' names in shorthand properties, destructuring and spread (tslab's ({ q }) trap)",
+  { skip, timeout: 120_000 },
+  async () => {
+    const { cells } = await runKernel([
+      { code: 'const q = 5;\nconst arr = [1, 2];\nconst obj = { a: 1 };\nlet count = 0;', timeout: 60 },
+      {
+        code: [
+          'const o = { q, ...obj, list: [...arr], count };',
+          'const { a } = obj;',
+          'const [first, ...rest] = arr;',
+          'const short = ({ q });',
+          'const nested = { inner: { arr } };',
+          'const fn = (q: number) => ({ q });', // a parameter that shadows the earlier q stays the parameter
+          'console.log(JSON.stringify({ o, a, first, rest, short, nested, shadow: fn(7) }));',
+        ].join('\n'),
+        timeout: 60,
+      },
+    ]);
+    const [decl, use] = cells as [CellResult, CellResult];
+    assert.equal(decl.status, 'ok', decl.stderr);
+    assert.equal(use.status, 'ok', use.stderr);
+    assert.deepEqual(JSON.parse(use.stdout.trim()), {
+      o: { q: 5, a: 1, list: [1, 2], count: 0 },
+      a: 1,
+      first: 1,
+      rest: [2],
+      short: { q: 5 },
+      nested: { inner: { arr: [1, 2] } },
+      shadow: { q: 7 },
+    });
+  },
+);
