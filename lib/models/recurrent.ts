@@ -143,7 +143,7 @@ export class RecurrentLM extends LanguageModelBase<CellType> implements Stateful
     }
     const logitsTB = tf.fused.matMul({ a: hidden, b: this.lmW as tf.Tensor2D, bias: this.lmB }).reshape([T, B, -1]);
     // The mean loss does not depend on the order of positions: score time-major against transposed targets.
-    const loss = targets ? crossEntropy(logitsTB, targets.transpose(), -1) : undefined;
+    const loss = targets ? crossEntropy(logitsTB, targets.transpose(), -1, { timeMajor: true }) : undefined;
     return { logits: logitsTB.transpose([1, 0, 2]) as tf.Tensor3D, loss };
   }
 

@@ -9,7 +9,14 @@ import { tf } from '../runtime/tf';
 import type { Vocab } from '../data/vocab';
 import type { Rng } from '../random/rng';
 import { isStateful, type LanguageModel, type RecurrentState, type Stateful } from '../models/language-model';
-import { draw, type SampleOptions, type Stepper, type StepperFactory } from './draw';
+import {
+  drawBatches,
+  type DrawOptions,
+  type Drawn,
+  type SampleOptions,
+  type Stepper,
+  type StepperFactory,
+} from './draw';
 
 /** How long a window model's sample may grow (it stops at the boundary token long before). */
 const WINDOW_MAX_LENGTH = 50;
@@ -91,33 +98,79 @@ export function stepperFor(model: LanguageModel): StepperFactory {
 }
 
 export interface GenerateOptions extends SampleOptions {
-  /** How many sequences (default 1). */
+  /** How many sequences (default 1): a whole number ≥ 0. */
   count?: number;
   /**
    * Tokens drawn per sequence at most. Default: a sequence model's block size (the longest sequence it
-   * was trained on); 50 for a window model, whose block size is only its context.
+   * was trained on); 50 for a window model, whose block size is only its context. A whole number ≥ 0.
    */
   maxLength?: number;
   /** Sequences run together (default 1: one after the other; see sample/draw.ts). */
   batch?: number;
   /** Stop a sequence at the boundary token (default true). */
   stopAtBoundary?: boolean;
-  /** Token ids to start from (default [0], the boundary token). */
+  /** Token ids to start from (default [0], the boundary token): integers in [0, model.vocabSize). */
   prefix?: readonly number[];
+}
+
+/** The draw loop's options for `model`: its defaults filled in (checked by drawBatches). */
+function drawOptions(model: LanguageModel, o: GenerateOptions): DrawOptions {
+  const maxLength = o.maxLength ?? (model.reads === 'window' ? WINDOW_MAX_LENGTH : model.blockSize);
+  return { ...o, count: o.count ?? 1, maxLength };
+}
+
+/**
+ * Token ids drawn from `model` batch by batch (`batch` rows each, the last one shorter): memory and
+ * tensors stay those of one batch however large `count` is, and the rows are exactly `generate`'s for
+ * the same generator and options. Options are checked when this is called (prefix ids against the
+ * model's vocabulary). Stopping early (break) frees the batch's tensors.
+ */
+export function generateStream(model: LanguageModel, rng: Rng, o: GenerateOptions = {}): Generator<number[][]> {
+  const batches = checkedBatches(model, rng, o);
+  return (function* () {
+    for (const b of batches) yield b.ids;
+  })();
+}
+
+/** drawBatches for `model`, checked now rather than at the generator's first next(). */
+function checkedBatches(model: LanguageModel, rng: Rng, o: GenerateOptions): Generator<Drawn> {
+  return drawBatches(stepperFor(model), rng, drawOptions(model, o), model.vocabSize);
 }
 
 /** Token ids drawn from `model`, one row per sequence (prefix and final boundary not included). */
 export function generate(model: LanguageModel, rng: Rng, o: GenerateOptions = {}): number[][] {
-  const maxLength = o.maxLength ?? (model.reads === 'window' ? WINDOW_MAX_LENGTH : model.blockSize);
-  return draw(stepperFor(model), rng, { ...o, count: o.count ?? 1, maxLength }).ids;
+  const rows: number[][] = [];
+  for (const b of checkedBatches(model, rng, o)) rows.push(...b.ids);
+  return rows;
+}
+
+/** A drawn row as a word: cut at the first boundary (a fixed-length draw, stopAtBoundary: false, has them). */
+function toWord(vocab: Vocab, ids: number[]): string {
+  const end = ids.indexOf(0);
+  return vocab.decode(end < 0 ? ids : ids.slice(0, end));
 }
 
 /** Words (names) from `model`: each starts after the boundary token and ends when it comes back. */
 export function generateWords(model: LanguageModel, vocab: Vocab, rng: Rng, o: GenerateOptions = {}): string[] {
-  return generate(model, rng, o).map((ids) => {
-    const end = ids.indexOf(0); // a fixed-length draw (stopAtBoundary: false) is cut at the first boundary
-    return vocab.decode(end < 0 ? ids : ids.slice(0, end));
-  });
+  return generate(model, rng, o).map((ids) => toWord(vocab, ids));
+}
+
+/**
+ * generateWords batch by batch: yields each batch's words (`batch` of them, default 1) as soon as they
+ * are drawn — the same words, in the same order, as generateWords with the same generator and options,
+ * with memory that does not grow with `count` (makemore --sample-only --num-samples 200000). The options
+ * are checked when this is called.
+ */
+export function generateWordsStream(
+  model: LanguageModel,
+  vocab: Vocab,
+  rng: Rng,
+  o: GenerateOptions = {},
+): Generator<string[]> {
+  const batches = checkedBatches(model, rng, o);
+  return (function* () {
+    for (const b of batches) yield b.ids.map((ids) => toWord(vocab, ids));
+  })();
 }
 
 /** Continues `seed` for `length` characters (no boundary token: free text). */
@@ -129,6 +182,7 @@ export function generateText(
   rng: Rng,
   o: SampleOptions = {},
 ): string {
+  if (typeof seed !== 'string') throw new TypeError(`the seed must be a string, got ${typeof seed}`);
   if (seed.length === 0) throw new Error('the seed string is empty: give at least one character');
   const prefix = vocab.encode(seed);
   const [ids] = generate(model, rng, { ...o, prefix, maxLength: length, stopAtBoundary: false });

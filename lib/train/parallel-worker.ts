@@ -37,6 +37,8 @@ function step(model: ReturnType<typeof zooModel>, fused: FusedStep | null, rows:
   }
   result[0] = r.loss;
   result[1] = countTokens(Y);
+  result[2] = tf.memory().numTensors;
+  result[3] += 1;
 }
 
 async function main(): Promise<void> {

@@ -32,7 +32,7 @@ export interface SharedLayout {
   params: SharedArrayBuffer; // Float32Array: every parameter, in model.params() order
   grads: SharedArrayBuffer; // Float32Array: the worker's gradients, same order
   batch: SharedArrayBuffer; // Int32Array: X then Y of the worker's half
-  result: SharedArrayBuffer; // Float64Array: [loss, tokens]
+  result: SharedArrayBuffer; // Float64Array: [loss, tokens, worker's tensors, worker's steps]
   error: SharedArrayBuffer; // Uint8Array: a failing worker's message (UTF-8)
   maxRows: number;
   blockSize: number;
@@ -117,7 +117,7 @@ export class DataParallel {
       params: new SharedArrayBuffer(4 * total),
       grads: new SharedArrayBuffer(4 * total),
       batch: new SharedArrayBuffer(4 * 2 * maxRows * T),
-      result: new SharedArrayBuffer(8 * 2),
+      result: new SharedArrayBuffer(8 * 4),
       error: new SharedArrayBuffer(4096),
       maxRows,
       blockSize: T,
@@ -206,6 +206,17 @@ export class DataParallel {
     }
     const loss = tf.scalar(own.loss * (nMine / n) + theirLoss * (nTheirs / n));
     return { loss, grads: combined };
+  }
+
+  /**
+   * The worker's own tf.memory().numTensors and the steps it ran, as of its last step (its tensors are
+   * invisible from this thread's tf.memory(): a leak there shows only in the process's RSS), and the
+   * listeners on the worker object: a soak test (scripts/cli/soak.ts) and the unit test watch them stay
+   * flat over many steps.
+   */
+  workerStats(): { numTensors: number; steps: number; listeners: number } {
+    const listeners = this.worker.eventNames().reduce((n, e) => n + this.worker.listenerCount(e), 0);
+    return { numTensors: this.result[2] as number, steps: this.result[3] as number, listeners };
   }
 
   /** Stops the worker. */

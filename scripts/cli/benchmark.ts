@@ -402,28 +402,44 @@ function runTorch(
   return { version: j.torch, threads: j.threads, cases: j.cases };
 }
 
+const USAGE = `usage: npm run benchmark -- [options]
+  --out FILE            the markdown report (default docs/benchmark.md; the measurements go next to it as
+                        FILE's name with .json)
+  --only CASE           run only this case (repeatable: --only a --only b); a case's name is the first
+                        column of the report
+  --steps-scale X       multiply every case's step count by X > 0 (default 1; 0.2 for a quick look)
+  --no-torch            skip the PyTorch reference (otherwise run when python3-torch is installed)
+  --help                this text
+
+exit codes: 0 report written · 1 a benchmark failed · 2 an unknown flag, a bad value or no matching case`;
+
+/** The flags, or a usage error (exit 2) naming an unknown flag; --help prints USAGE and exits 0. */
 function parseCli() {
+  let v: ReturnType<typeof parseFlags>['values'];
   try {
-    const { values: v } = parseFlags(process.argv.slice(2), ['out', 'only', 'steps-scale'], ['no-torch'], ['only']);
-    return {
-      out: (v.out as string | undefined) ?? 'docs/benchmark.md',
-      only: v.only as string[] | undefined,
-      'steps-scale': (v['steps-scale'] as string | undefined) ?? '1',
-      'no-torch': v['no-torch'] === true,
-    };
+    v = parseFlags(process.argv.slice(2), ['out', 'only', 'steps-scale'], ['no-torch', 'help'], ['only']).values;
   } catch (e) {
-    console.error(
-      `${(e as Error).message}\nusage: npm run benchmark -- [--out FILE] [--only CASE]... [--steps-scale X] [--no-torch]`,
-    );
+    // node:util's message for an unknown flag already names it ("Unknown option '--foo'")
+    console.error(`${(e as Error).message}\n${USAGE}`);
     process.exit(2);
   }
+  if (v.help === true) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  return {
+    out: (v.out as string | undefined) ?? 'docs/benchmark.md',
+    only: v.only as string[] | undefined,
+    'steps-scale': (v['steps-scale'] as string | undefined) ?? '1',
+    'no-torch': v['no-torch'] === true,
+  };
 }
 
 async function main(): Promise<void> {
   const args = parseCli();
   const scale = Number(args['steps-scale']);
   if (!(scale > 0)) {
-    console.error(`--steps-scale must be > 0, got ${args['steps-scale']}`);
+    console.error(`--steps-scale must be a number > 0, got '${args['steps-scale']}'\n${USAGE}`);
     process.exit(2);
   }
   const backend = await initTf({ quiet: true });

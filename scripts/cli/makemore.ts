@@ -28,7 +28,7 @@ import {
   type ZooConfig,
 } from '../../lib/models/zoo/config';
 import { type LanguageModel } from '../../lib/models/language-model';
-import { generateWords } from '../../lib/sample/generate';
+import { generateWordsStream } from '../../lib/sample/generate';
 import {
   loadCheckpoint,
   optimizerStateByName,
@@ -56,6 +56,7 @@ import type { SavedTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
 import { stopOnSignals } from '../../lib/runtime/interrupt';
+import { exitWhenFlushed } from './exit';
 import { MAX_MODEL_PARAMS, numberFlag, parseFlags, UsageError, type NumberRule } from './flags';
 import { train, formatDuration } from '../../lib/train/loop';
 import { evaluateSequences } from '../../lib/train/evaluate';
@@ -92,7 +93,8 @@ const USAGE = `usage: npm run makemore -- [options]
   --june-2022           makemore's first version's settings, for which its README quotes test loss ~1.92:
                         --dropout 0.1 --weight-decay 0.1 --decay linear --grad-clip 1 --init gpt --seed 1337
                         (flags given as well win)
-  --num-samples N       (default 10)      --temperature X (default 1)   --top-k N
+  --num-samples N       (default 10; any number, drawn 1,000 at a time)   --top-k N
+  --temperature X       (default 1; 0: greedy, the most likely character every time)
   --workers 1|2         1 (default): the fused step (lib/fused; with dropout the tfjs ops), its larger
                         matrix products on two threads (SEQUENTIA_THREADS=1: one). 2: the batch split over two
                         threads, each half fused (with dropout the tfjs ops) on one core (needs
@@ -191,7 +193,7 @@ function parse(argv: readonly string[]) {
   const type = str('type') as string;
   if (!isZooType(type)) throw new UsageError(`unknown model type '${type}': choose one of ${ZOO_TYPES.join(', ')}`);
   const temperature = num(str('temperature'), 'temperature')!;
-  if (!(temperature > 0)) throw new UsageError(`--temperature must be > 0, got '${str('temperature')}'`);
+  if (!(temperature >= 0)) throw new UsageError(`--temperature must be ≥ 0 (0: greedy), got '${str('temperature')}'`);
   const workers = num(str('workers'), 'workers', { int: true, min: 1 })!;
   const init = str('init');
   if (init !== undefined && init !== 'torch' && init !== 'gpt')
@@ -291,6 +293,13 @@ function evaluate(model: LanguageModel, d: Sequences): number {
   return evaluateSequences((X, Y) => model.forward(X, Y).loss!, d, { chunk: 100, maxRows: 1000 });
 }
 
+/** Rows drawn together: all of them up to this (makemore's generate), so memory stays flat for any --num-samples. */
+const SAMPLE_BATCH = 1000;
+
+/**
+ * Samples tagged by the split they occur in (makemore's print_samples): grouped by tag up to
+ * SAMPLE_BATCH samples; beyond, printed as they are drawn, a batch at a time, with a tally at the end.
+ */
 function printSamples(
   model: LanguageModel,
   vocab: Vocab,
@@ -302,20 +311,32 @@ function printSamples(
   opts: { temperature: number; topK?: number },
 ): void {
   if (count === 0) return;
-  // makemore's generate: all rows at once, a fixed length (cut at the first boundary), cropped context
-  const words = generateWords(model, vocab, rng, {
+  // makemore's generate: rows together, a fixed length (cut at the first boundary), cropped context
+  const stream = generateWordsStream(model, vocab, rng, {
     ...opts,
     count,
     maxLength: blockSize - 1,
-    batch: count,
+    batch: Math.min(count, SAMPLE_BATCH),
     stopAtBoundary: false,
   });
-  const tagged = { 'in train': [] as string[], 'in test': [] as string[], new: [] as string[] };
-  for (const w of words) (train.has(w) ? tagged['in train'] : test.has(w) ? tagged['in test'] : tagged.new).push(w);
+  const tagOf = (w: string) => (train.has(w) ? 'in train' : test.has(w) ? 'in test' : 'new');
   console.log('-'.repeat(60));
-  for (const [tag, ws] of Object.entries(tagged)) {
-    console.log(`${ws.length} samples that are ${tag}:`);
-    for (const w of ws) console.log(`  ${w}`);
+  if (count <= SAMPLE_BATCH) {
+    const tagged = { 'in train': [] as string[], 'in test': [] as string[], new: [] as string[] };
+    for (const words of stream) for (const w of words) tagged[tagOf(w)].push(w);
+    for (const [tag, ws] of Object.entries(tagged)) {
+      console.log(`${ws.length} samples that are ${tag}:`);
+      for (const w of ws) console.log(`  ${w}`);
+    }
+  } else {
+    const tally = { 'in train': 0, 'in test': 0, new: 0 };
+    for (const words of stream)
+      for (const w of words) {
+        const tag = tagOf(w);
+        tally[tag]++;
+        console.log(`  ${w}  (${tag})`);
+      }
+    console.log(`${tally['in train']} in train, ${tally['in test']} in test, ${tally.new} new`);
   }
   console.log('-'.repeat(60));
 }
@@ -907,9 +928,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (e: unknown) => {
     console.error(`makemore: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
+    exitWhenFlushed(1);
   },
 );

@@ -39,6 +39,7 @@ import type { SavedTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
 import { stopOnSignals } from '../../lib/runtime/interrupt';
+import { exitWhenFlushed } from './exit';
 import { MAX_MODEL_PARAMS, numberFlag, parseFlags, UsageError } from './flags';
 import { recurrentParamCount } from '../../lib/models/zoo/config';
 import { train } from '../../lib/train/loop';
@@ -87,7 +88,7 @@ function parse(argv: readonly string[]) {
   const base = book ? NOVEL_SETTINGS.book : NOVEL_SETTINGS.default;
   const scaleText = (v.scale as string | undefined) ?? '2';
   const scale = Number(scaleText);
-  if (scaleText.trim() === '' || !(scale > 0) || !Number.isFinite(scale))
+  if (scaleText.trim() === '' || !(scale > 0) || !Number.isFinite(scale) || !Number.isFinite(1 / scale))
     throw new UsageError(`--scale must be a number > 0, got '${scaleText}'`);
   const seedText = (v['seed-text'] as string | undefined) ?? 'The island';
   if (seedText.length === 0) throw new UsageError('--seed-text is empty: give at least one character');
@@ -438,9 +439,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => exitWhenFlushed(code),
   (e: unknown) => {
     console.error(`novel: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
+    exitWhenFlushed(1);
   },
 );

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { readCheckpoint, loadCheckpoint } from '../../lib/train/checkpoint';
 import { initTf } from '../../lib/runtime/tf';
-import { interrupt, makemore, newDir, NOVEL_TINY, ROOT, run, snapshot, TINY } from '../helpers/cli';
+import { interrupt, makemore, NAMES, newDir, NOVEL_TINY, ROOT, run, snapshot, TINY } from '../helpers/cli';
 
 const CLI = (script: string) => path.join(ROOT, 'scripts', 'cli', `${script}.ts`);
 
@@ -304,4 +304,73 @@ test('makemore/novel: sizes and counts beyond what memory or a double can hold a
     assert.match(r.err, want);
   }
   assert.equal(fs.existsSync(work), false, 'nothing was created');
+});
+
+test('makemore --sample-only: any --num-samples in flat memory; temperature 0 and 1e-40 are greedy', () => {
+  const dir = newDir();
+  const tiny = ['--type', 'transformer', '--n-layer', '1', '--n-embd', '16', '--n-head', '2', '--num-samples', '0'];
+  assert.equal(makemore(['--input', NAMES, ...tiny, '--work-dir', dir, '--max-steps', '20']).code, 0);
+  const peak = (n: number) => {
+    const r = spawnSync(
+      '/usr/bin/time',
+      [
+        '-f',
+        'maxrss %M',
+        process.execPath,
+        '--import',
+        'tsx',
+        CLI('makemore'),
+        '--work-dir',
+        dir,
+        '--sample-only',
+        '--num-samples',
+        String(n),
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const tally = /(\d+) in train, (\d+) in test, (\d+) new/.exec(r.stdout);
+    assert.ok(tally, r.stdout.slice(-300));
+    assert.equal(Number(tally[1]) + Number(tally[2]) + Number(tally[3]), n);
+    return Number(/maxrss (\d+)/.exec(r.stderr)?.[1]) / 1024;
+  };
+  const small = peak(2_000);
+  const large = peak(20_000);
+  assert.ok(large < small + 60, `20,000 samples peaked at ${large.toFixed(0)} MB, 2,000 at ${small.toFixed(0)} MB`);
+  const words = (t: string) => {
+    const r = makemore(['--work-dir', dir, '--sample-only', '--num-samples', '4', '--temperature', t]);
+    assert.equal(r.code, 0, r.err);
+    return r.out.split('\n').filter((l) => l.startsWith('  '));
+  };
+  const greedy = words('0');
+  assert.equal(new Set(greedy).size, 1, 'greedy decoding draws the same word every time');
+  assert.deepEqual(words('1e-40'), greedy);
+  const bad = makemore(['--work-dir', dir, '--sample-only', '--temperature', '-1']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--temperature must be ≥ 0 \(0: greedy\), got '-1'/);
+});
+
+test('every command answers --help (exit 0, its flags) and refuses an unknown flag naming it (exit 2)', () => {
+  for (const [script, flag] of [
+    ['scripts/cli/makemore.ts', '--max-word-length'],
+    ['scripts/cli/novel.ts', '--log-every'],
+    ['scripts/cli/figures.ts', '--from'],
+    ['scripts/cli/writeup.ts', '--hide-code'],
+    ['scripts/cli/benchmark.ts', '--no-torch'],
+    ['scripts/cli/soak.ts', '--workers'],
+    ['scripts/notebooks/run.ts', '--quick'],
+  ] as const) {
+    const cmd = (arg: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script), arg], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const help = cmd('--help');
+    assert.equal(help.status, 0, `${script} --help: ${help.stderr}`);
+    assert.ok(help.stdout.includes(flag), `${script} --help lists ${flag}`);
+    const bogus = cmd('--bogus');
+    assert.equal(bogus.status, 2, `${script} --bogus`);
+    assert.match(bogus.stderr, /--bogus/);
+  }
 });

@@ -47,3 +47,39 @@ test("data parallel: two threads give the full batch's loss and gradients (paddi
     }
   }
 });
+
+test('data parallel: nothing accumulates per step — tensors on both threads, listeners, the worker keeps pace', async () => {
+  await initTf();
+  const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 8 };
+  const model = zooModel('transformer', config, new TorchGenerator(4));
+  const B = 4;
+  const T = 8;
+  const X = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 27);
+  const Y = Int32Array.from({ length: B * T }, (_, i) => (i * 5) % 27);
+  const dp = await DataParallel.start({ type: 'transformer', config }, model, B);
+  try {
+    const step = () => {
+      const r = dp.gradients(X, Y, B);
+      tf.dispose([r.loss, ...Object.values(r.grads)]);
+    };
+    step();
+    const before = { main: tf.memory().numTensors, ...dp.workerStats() };
+    const at: { main: number; worker: number; listeners: number; steps: number }[] = [];
+    for (let i = 1; i <= 60; i++) {
+      step();
+      if (i === 10 || i === 60) {
+        const w = dp.workerStats();
+        at.push({ main: tf.memory().numTensors, worker: w.numTensors, listeners: w.listeners, steps: w.steps });
+      }
+    }
+    const flat = { main: before.main, worker: before.numTensors, listeners: before.listeners };
+    assert.deepEqual(at, [
+      { ...flat, steps: 11 },
+      { ...flat, steps: 61 },
+    ]);
+    assert.equal(before.listeners, 1, "one 'error' listener, added once at start-up");
+  } finally {
+    await dp.close();
+    model.dispose();
+  }
+});
