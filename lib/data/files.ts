@@ -52,6 +52,19 @@ export interface LoadWordsOptions {
   maxBytes?: number;
 }
 
+/** The number of code points in `s`, without building an array of them (a line may be 50 MB long). */
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) {
+      const p = s.charCodeAt(i - 1);
+      if (p >= 0xd800 && p <= 0xdbff) n--;
+    }
+  }
+  return n;
+}
+
 /** Longest word loadWords accepts unless told otherwise (names are under 20 characters). */
 export const DEFAULT_MAX_WORD_LENGTH = 256;
 
@@ -69,9 +82,9 @@ export function loadWords(file: string, opts: LoadWordsOptions = {}): string[] {
     const w = raw.trim();
     if (w.length === 0) return;
     // code points, as the vocabulary counts them; w.length (UTF-16 units) ≥ that, so it is a cheap first test
-    if (w.length > maxLen && [...w].length > maxLen)
+    if (w.length > maxLen && codePoints(w) > maxLen)
       throw new Error(
-        `${file}:${i + 1}: a word of ${[...w].length} characters ('${[...w].slice(0, 20).join('')}…'), longer than the limit of ${maxLen} (--max-word-length raises it)`,
+        `${file}:${i + 1}: a word of ${codePoints(w)} characters ('${[...w.slice(0, 40)].slice(0, 20).join('')}…'), longer than the limit of ${maxLen} (--max-word-length raises it)`,
       );
     if (allowed) {
       for (const [col, ch] of [...w].entries()) {

@@ -143,7 +143,7 @@ function lineAt(b: Uint8Array, offset: number): number {
  * byte offset and line. With `text`, a NUL byte is refused too: it is valid UTF-8 but means a binary
  * file (and the makemore CLI uses U+0000 as its boundary token).
  */
-export function decodeUtf8(file: string, b: Uint8Array, opts: { text?: boolean } = {}): string {
+function decodeUtf8(file: string, b: Uint8Array, opts: { text?: boolean } = {}): string {
   let s: string;
   try {
     s = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(b);

@@ -5,7 +5,7 @@
 import { Vocab } from './vocab';
 
 /** Positions a sequence dataset may hold (X and Y are 4 bytes each: 2 × 1 GiB at most). */
-export const MAX_SEQUENCE_VALUES = 2 ** 28;
+const MAX_SEQUENCE_VALUES = 2 ** 28;
 
 /** Sequences for makemore-style models: each word as input [0, w…, 0-padding] and target [w…, 0, −1…]. */
 export interface Sequences {

@@ -19,7 +19,7 @@ export interface TargetLayout {
  * vocabulary [0, 27)". Without this check a target ≥ V picks a logit of the next row (a wrong loss, no
  * error) or fails deep in a gather with a flattened position.
  */
-export function targetError(
+function targetError(
   targets: ArrayLike<number>,
   shape: readonly number[],
   V: number,
@@ -54,7 +54,7 @@ function where(i: number, shape: readonly number[], layout: TargetLayout): strin
 }
 
 /** targetError as a RangeError. */
-export function checkTargets(
+function checkTargets(
   targets: ArrayLike<number>,
   shape: readonly number[],
   V: number,

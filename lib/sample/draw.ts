@@ -23,7 +23,7 @@ export interface SampleOptions {
 }
 
 /** The options checked: TypeError for a value that is not a number, RangeError for one out of range. */
-export function checkSampleOptions(o: SampleOptions): void {
+function checkSampleOptions(o: SampleOptions): void {
   const t: unknown = o.temperature;
   if (t !== undefined) {
     if (typeof t !== 'number') throw new TypeError(`temperature must be a number, got ${describe(t)}`);
@@ -127,7 +127,7 @@ export interface Drawn {
 }
 
 /** A whole number ≥ `min` for option `name`, or a TypeError/RangeError naming it and the value. */
-export function checkInteger(name: string, v: unknown, min: number): void {
+function checkInteger(name: string, v: unknown, min: number): void {
   if (typeof v !== 'number') throw new TypeError(`${name} must be a number, got ${describe(v)}`);
   if (!(Number.isInteger(v) && v >= min))
     throw new RangeError(`${name} must be a whole number ≥ ${min}, got ${Object.is(v, -0) ? '-0' : v}`);
@@ -137,7 +137,7 @@ export function checkInteger(name: string, v: unknown, min: number): void {
  * Every option checked before anything is drawn (no stepper opened, no number taken from the generator);
  * prefix ids against `vocabSize` where the caller knows it.
  */
-export function checkDrawOptions(o: DrawOptions, vocabSize?: number): void {
+function checkDrawOptions(o: DrawOptions, vocabSize?: number): void {
   checkSampleOptions(o);
   checkInteger('count', o.count, 0);
   checkInteger('maxLength', o.maxLength, 0);

@@ -59,6 +59,20 @@ export interface Checkpoint<C> {
 
 const INFO = 'checkpoint.json';
 
+/**
+ * Every path inside a checkpoint slot (directories end in '/'): what a work dir's --overwrite may remove
+ * from `latest/` and `best/` without asking. tfjs's file handler writes model.json and weights.bin.
+ */
+export const CHECKPOINT_CONTENTS: readonly string[] = [
+  INFO,
+  'model/',
+  'model/model.json',
+  'model/weights.bin',
+  'optimizer/',
+  'optimizer/model.json',
+  'optimizer/weights.bin',
+];
+
 /** Adam's state keyed by stable weight names instead of tf variable names (which change from process to process). */
 export function optimizerStateByName(opt: Adam, named: Record<string, tf.Tensor>): AdamState {
   const s = opt.state();
@@ -266,7 +280,7 @@ export const NOVEL_SETTINGS_SPEC: SettingsSpec = {
 };
 
 /** Each setting against its spec; the error names the file and `settings.<name>`. */
-export function checkSettings(file: string, settings: { [key: string]: Json }, spec: SettingsSpec): void {
+function checkSettings(file: string, settings: { [key: string]: Json }, spec: SettingsSpec): void {
   for (const [k, s] of Object.entries(spec)) {
     const v = settings[k];
     if (v === undefined && s.optional) continue;

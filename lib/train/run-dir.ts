@@ -61,7 +61,13 @@ function readSmall(file: string): string | null {
 export function checkWorkDir(flag: string, dir: string): string {
   const abs = path.resolve(checkPathValue(flag, dir));
   let existing = abs;
-  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  while (!fs.existsSync(existing)) {
+    if (isLink(existing))
+      throw new WorkDirError(
+        `${flag} ${dir}: ${existing} is a symbolic link to ${fs.readlinkSync(existing)}, which does not exist`,
+      );
+    existing = path.dirname(existing);
+  }
   if (!fs.statSync(existing).isDirectory())
     throw new WorkDirError(
       existing === abs
@@ -89,6 +95,14 @@ export function checkWorkDir(flag: string, dir: string): string {
   return abs;
 }
 
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function readMarker(dir: string): Marker | string {
   const file = path.join(dir, MARKER);
   let text: string | null;
@@ -109,7 +123,7 @@ function readMarker(dir: string): Marker | string {
 }
 
 /** The entries of `names` that exist in `dir` (a dangling symlink counts). */
-export function presentEntries(dir: string, names: readonly string[]): string[] {
+function presentEntries(dir: string, names: readonly string[]): string[] {
   return names.filter((n) => {
     try {
       fs.lstatSync(path.join(dir, n));
@@ -124,10 +138,11 @@ export function presentEntries(dir: string, names: readonly string[]): string[] 
  * Of `names` present in `dir`, those its marker does not prove were written by `tool`; with the reason
  * when there are any (no marker, another tool's, or not listed).
  */
-export function foreignEntries(
+function foreignEntries(
   dir: string,
   tool: string,
   names: readonly string[],
+  contents: Readonly<Record<string, readonly string[]>> = {},
 ): { entries: string[]; why: string } {
   const present = presentEntries(dir, names);
   if (present.length === 0) return { entries: [], why: '' };
@@ -135,15 +150,46 @@ export function foreignEntries(
   if (typeof m === 'string') return { entries: present, why: m };
   if (m.tool !== tool) return { entries: present, why: `${dir} holds a ${m.tool} run (${MARKER}), not a ${tool} one` };
   const foreign = present.filter((n) => !m.entries.includes(n));
-  return { entries: foreign, why: foreign.length ? `${MARKER} does not list them` : '' };
+  if (foreign.length) return { entries: foreign, why: `${MARKER} does not list them` };
+  // a listed folder holds only what this tool writes there: a learner's notes saved inside latest/ stay
+  const inside = present.flatMap((n) => unexpectedInside(dir, n, contents[n]));
+  return { entries: inside, why: inside.length ? `${tool} does not write them` : '' };
+}
+
+/** Paths under `dir/name` (a folder with the known `contents`) that the tool does not write. */
+function unexpectedInside(dir: string, name: string, contents: readonly string[] | undefined): string[] {
+  if (!contents) return [];
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(path.join(dir, name, rel));
+    } catch {
+      return;
+    }
+    if (!st.isDirectory()) return;
+    for (const e of fs.readdirSync(path.join(dir, name, rel), { withFileTypes: true })) {
+      const sub = rel + e.name + (e.isDirectory() ? '/' : '');
+      if (!contents.includes(sub)) out.push(`${name}/${sub}`);
+      else if (e.isDirectory()) walk(sub);
+    }
+  };
+  walk('');
+  return out;
 }
 
 /**
  * Removes the entries of `names` in `dir` for --overwrite — only if every one is proven ours; otherwise
  * throws naming the others and touches nothing. Returns the names removed.
  */
-export function clearRun(dir: string, tool: string, names: readonly string[], flag = 'directory'): string[] {
-  const foreign = foreignEntries(dir, tool, names);
+export function clearRun(
+  dir: string,
+  tool: string,
+  names: readonly string[],
+  flag = 'directory',
+  contents: Readonly<Record<string, readonly string[]>> = {},
+): string[] {
+  const foreign = foreignEntries(dir, tool, names, contents);
   if (foreign.entries.length) throw overwriteRefused(dir, tool, foreign, flag);
   const present = presentEntries(dir, names);
   for (const n of present) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
@@ -251,11 +297,16 @@ export function acquireLock(dir: string): Lock {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 5) throw e;
     }
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (st && !st.isFile() && !st.isFIFO())
+      throw new LockError(
+        `${file} is a ${st.isDirectory() ? 'directory' : 'special file'}, not a lock this tool wrote: remove it (rm -r ${file}) if no run is using ${dir}`,
+      );
     let text: string | null;
     try {
       text = readSmall(file);
     } catch {
-      text = ''; // not a lock we wrote: stale
+      text = ''; // a FIFO or an oversized file: not a lock we wrote, stale
     }
     if (text === null) continue; // removed meanwhile: try again
     const held = parseLock(text);
@@ -294,6 +345,8 @@ export interface RunIntent {
   entries: readonly string[];
   /** Names older versions wrote: they stop a fresh run too, but no marker proves them ours. */
   older?: readonly string[];
+  /** For entries that are folders: every path inside that the tool writes (folders end in '/'). */
+  contents?: Readonly<Record<string, readonly string[]>>;
   resume: boolean;
   overwrite: boolean;
 }
@@ -307,11 +360,15 @@ export function checkRunDir(dir: string, run: RunIntent): void {
   const all = [...run.entries, ...(run.older ?? [])];
   const present = presentEntries(dir, all);
   if (present.length === 0) return;
+  if (!run.overwrite && typeof readMarker(dir) === 'string')
+    throw new WorkDirError(
+      `${dir} holds ${present.join(', ')}, names a run writes, but no run marked the folder as its own (${MARKER}): move them, or choose another ${run.flag}`,
+    );
   if (!run.overwrite)
     throw new WorkDirError(
       `${dir} already holds a run (${present.join(', ')}). Continue it with --resume, start over with --overwrite (replaces them), or choose another ${run.flag}`,
     );
-  const foreign = foreignEntries(dir, run.tool, all);
+  const foreign = foreignEntries(dir, run.tool, all, run.contents);
   if (foreign.entries.length) throw overwriteRefused(dir, run.tool, foreign, run.flag);
 }
 
@@ -330,7 +387,8 @@ export function claimRunDir(dir: string, run: RunIntent): { lock: Lock; removed:
   const lock = acquireLock(dir);
   try {
     checkRunDir(dir, run);
-    const removed = run.resume ? [] : clearRun(dir, run.tool, [...run.entries, ...(run.older ?? [])], run.flag);
+    const all = [...run.entries, ...(run.older ?? [])];
+    const removed = run.resume ? [] : clearRun(dir, run.tool, all, run.flag, run.contents);
     markRun(dir, run.tool, run.entries);
     return { lock, removed };
   } catch (e) {

@@ -40,7 +40,7 @@ const MAX_DIMS = 8;
 const MAX_VALUES = 2 ** 31 - 1;
 
 /** weights.bin files larger than this (in total) are refused unless a caller raises the limit. */
-export const DEFAULT_MAX_WEIGHT_BYTES = 1024 * MiB;
+const DEFAULT_MAX_WEIGHT_BYTES = 1024 * MiB;
 
 /** Limits on what loading a saved model reads. */
 export interface ReadLimits {

@@ -81,7 +81,9 @@ export function numberFlag(name: string, v: string, rule: NumberRule = {}): numb
   const inRange =
     (rule.min === undefined || x >= rule.min || (rule.allowNegOne === true && x === -1)) &&
     (rule.max === undefined || x <= rule.max);
-  if (v.trim() === '' || !Number.isFinite(x) || (rule.int && !Number.isSafeInteger(x)) || !inRange) {
+  // decimal only: Number() would also take '0x10' (16), '0b1' and '' (0)
+  const decimal = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(v);
+  if (!decimal || !Number.isFinite(x) || (rule.int && !Number.isSafeInteger(x)) || !inRange) {
     const bounds =
       rule.min !== undefined && rule.max !== undefined
         ? ` from ${rule.min} to ${rule.max.toLocaleString('en-US')}`

@@ -30,6 +30,7 @@ import {
 import { type LanguageModel } from '../../lib/models/language-model';
 import { generateWordsStream } from '../../lib/sample/generate';
 import {
+  CHECKPOINT_CONTENTS,
   loadCheckpoint,
   optimizerStateByName,
   readCheckpoint,
@@ -284,6 +285,7 @@ function runIntent(a: Args): RunIntent {
     flag: '--work-dir',
     entries: ['latest', 'latest.prev', 'best', 'best.prev', 'log.jsonl', 'log.csv', 'loss.html', 'plotly.min.js'],
     older: ['model', 'optimizer'],
+    contents: Object.fromEntries(['latest', 'latest.prev', 'best', 'best.prev'].map((n) => [n, CHECKPOINT_CONTENTS])),
     resume: a.resume,
     overwrite: a.overwrite,
   };

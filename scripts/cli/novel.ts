@@ -15,6 +15,7 @@ import { NOVEL_SETTINGS } from '../../lib/models/presets';
 import { generateText } from '../../lib/sample/generate';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import {
+  CHECKPOINT_CONTENTS,
   loadCheckpoint,
   optimizerStateByName,
   readCheckpoint,
@@ -241,6 +242,7 @@ function runIntent(a: Args): RunIntent {
     flag: '--out',
     entries: ['latest', 'latest.prev', 'loss.jsonl'],
     older: ['model'],
+    contents: { latest: CHECKPOINT_CONTENTS, 'latest.prev': CHECKPOINT_CONTENTS },
     resume: a.resume,
     overwrite: a.overwrite,
   };

@@ -154,7 +154,7 @@ function checkCell(cell: Json, at: string): string | null {
 }
 
 /** Offset of the first character where `text` stops being JSON; -1 when it is JSON. */
-export function jsonErrorOffset(text: string): number {
+function jsonErrorOffset(text: string): number {
   let i = 0;
   const fail = (): never => {
     throw new RangeError(String(i));

@@ -8,13 +8,13 @@ import { spawnSync } from 'node:child_process';
 const OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit|Ineffective mark-compacts near heap limit/;
 
 /** The --max-old-space-size (MB) in NODE_OPTIONS, or null. */
-export function maxOldSpaceOf(nodeOptions: string | undefined): number | null {
+function maxOldSpaceOf(nodeOptions: string | undefined): number | null {
   const m = /--max[-_]old[-_]space[-_]size(?:=|\s+)(\d+)/.exec(nodeOptions ?? '');
   return m ? Number(m[1]) : null;
 }
 
 /** The kernel's heap limit in MB and where it comes from. */
-export function heapLimit(env: NodeJS.ProcessEnv): { mb: number; from: string } {
+function heapLimit(env: NodeJS.ProcessEnv): { mb: number; from: string } {
   const given = maxOldSpaceOf(env.NODE_OPTIONS);
   if (given !== null) return { mb: given, from: `--max-old-space-size=${given} in NODE_OPTIONS` };
   // The kernel is this Node (the kernelspec names process.execPath) with this environment.

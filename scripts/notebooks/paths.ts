@@ -10,7 +10,7 @@ import path from 'node:path';
 export const EXIT_OUTPUT_UNWRITTEN = 4;
 
 /** The runner's flags that name a file or folder. */
-export const PATH_FLAGS = ['out', 'dir', 'figures', 'references'] as const;
+const PATH_FLAGS = ['out', 'dir', 'figures', 'references'] as const;
 
 /**
  * The first path flag given as an empty or blank string (`--out ""`, `--out=`, `--dir " "`), which

@@ -686,14 +686,6 @@ async function main(): Promise<void> {
     );
     process.exit(2);
   }
-  const figuresDir = args.figures !== undefined && !args['no-figures'] ? path.resolve(ROOT, args.figures) : null;
-  for (const [flag, shown, dir] of [['out', args.out!, outDir], ...(figuresDir ? [['figures', args.figures!, figuresDir]] : [])]) {
-    const problem = paths.unwritableFolder(flag!, shown!, dir!);
-    if (problem) {
-      console.error(problem);
-      process.exit(2);
-    }
-  }
   const refDir = path.resolve(ROOT, args.references ?? path.join(args.dir!, 'references'));
   const notebooks = loadNotebooks(nbDir, names, {
     set: args.quick ? 'quick' : 'full',
@@ -702,6 +694,15 @@ async function main(): Promise<void> {
     check: args.check,
   });
   process.on('exit', removeInputs);
+  // after the notebooks and parameters are checked (a bad one leaves nothing behind), before any kernel
+  const figuresDir = args.figures !== undefined && !args['no-figures'] ? path.resolve(ROOT, args.figures) : null;
+  for (const [flag, shown, dir] of [['out', args.out!, outDir], ...(figuresDir ? [['figures', args.figures!, figuresDir]] : [])]) {
+    const problem = paths.unwritableFolder(flag!, shown!, dir!);
+    if (problem) {
+      console.error(problem);
+      process.exit(2);
+    }
+  }
 
   const python = ensureJupyter();
   ensureKernelspec();

@@ -33,14 +33,18 @@ ts.sys.watchDirectory = noWatch;
 const zmq = require(require.resolve('zeromq', { paths: [tslabDir] }));
 const nativeSend = zmq.Socket.prototype.send;
 const sendQueues = new WeakMap();
-zmq.Socket.prototype.send = function send(message, ...rest) {
+function queuedSend(message, ...rest) {
   let queue = sendQueues.get(this);
   if (!queue) sendQueues.set(this, (queue = { busy: false, items: [] }));
   return new Promise((resolve) => {
     queue.items.push({ message, rest, resolve });
     if (!queue.busy) void drain(this, queue);
   });
-};
+}
+// `send` is a read-only (but configurable) property of the native class: a plain assignment is ignored.
+Object.defineProperty(zmq.Socket.prototype, 'send', { value: queuedSend, writable: true, configurable: true });
+if (zmq.Publisher.prototype.send !== queuedSend || zmq.Router.prototype.send !== queuedSend)
+  throw new Error('sequentia kernel: could not install the queued send on zeromq sockets');
 async function drain(socket, queue) {
   queue.busy = true;
   while (queue.items.length > 0) {

@@ -374,3 +374,51 @@ test('every command answers --help (exit 0, its flags) and refuses an unknown fl
     assert.match(bogus.stderr, /--bogus/);
   }
 });
+
+test("--overwrite never removes a learner's file saved inside latest/ or best/ (makemore, novel)", () => {
+  const dir = newDir();
+  assert.equal(makemore([...TINY, '--work-dir', dir, '--max-steps', '5']).code, 0);
+  fs.writeFileSync(path.join(dir, 'latest', 'notes.txt'), 'mine');
+  fs.mkdirSync(path.join(dir, 'best', 'model', 'extra'));
+  const before = snapshot(dir);
+  const r = makemore([...TINY, '--work-dir', dir, '--max-steps', '5', '--overwrite']);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /latest\/notes\.txt, best\/model\/extra\/ .*makemore does not write them/);
+  assert.deepEqual(snapshot(dir), before, 'nothing removed');
+  const out = newDir();
+  assert.equal(run('novel', [...NOVEL_TINY, '--out', out, '--steps', '5']).code, 0);
+  fs.writeFileSync(path.join(out, 'latest', 'model', 'my-notes.md'), 'mine');
+  const n = run('novel', [...NOVEL_TINY, '--out', out, '--steps', '5', '--overwrite']);
+  assert.equal(n.code, 2, n.err);
+  assert.match(n.err, /latest\/model\/my-notes\.md/);
+  assert.equal(fs.readFileSync(path.join(out, 'latest', 'model', 'my-notes.md'), 'utf8'), 'mine');
+});
+
+test('a work dir that is a dangling symlink, a .lock that is a directory, a hex number: usage errors naming them', () => {
+  const dir = newDir();
+  fs.mkdirSync(dir);
+  const link = path.join(dir, 'link');
+  fs.symlinkSync(path.join(dir, 'nowhere'), link);
+  const l = makemore([...TINY, '--work-dir', link, '--max-steps', '1']);
+  assert.equal(l.code, 2, l.err);
+  assert.match(l.err, /link is a symbolic link to .*nowhere, which does not exist/);
+  const work = newDir();
+  assert.equal(makemore([...TINY, '--work-dir', work, '--max-steps', '5']).code, 0);
+  fs.mkdirSync(path.join(work, '.lock'));
+  const d = makemore(['--work-dir', work, '--resume', '--max-steps', '10']);
+  assert.equal(d.code, 2, d.err);
+  assert.match(d.err, /\.lock is a directory, not a lock this tool wrote: remove it/);
+  const h = makemore([...TINY, '--work-dir', newDir(), '--learning-rate', '0x10']);
+  assert.equal(h.code, 2);
+  assert.match(h.err, /--learning-rate must be a number ≥ 0, got '0x10'/);
+});
+
+test('a folder holding files named as a run writes them, but unmarked, is not offered --overwrite', () => {
+  const dir = newDir();
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'log.csv'), 'mine');
+  const r = makemore([...TINY, '--work-dir', dir, '--max-steps', '1']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /holds log\.csv, names a run writes, but no run marked the folder as its own/);
+  assert.doesNotMatch(r.err, /--overwrite/);
+});

@@ -37,9 +37,11 @@ test('The Mysterious Island: 1,112,350 characters, 80 distinct; generation check
     /'í' \(U\+00ED\) at position 4/,
   );
   assert.throws(
-    () => generateText(m, c.vocab, 'The', 5, new TorchGenerator(1), { temperature: 0 }),
-    /temperature must be > 0/,
+    () => generateText(m, c.vocab, 'The', 5, new TorchGenerator(1), { temperature: -1 }),
+    /temperature must be a finite number ≥ 0 \(0: greedy\), got -1/,
   );
+  const greedy = generateText(m, c.vocab, 'The', 5, new TorchGenerator(1), { temperature: 0 });
+  assert.equal(greedy, generateText(m, c.vocab, 'The', 5, new TorchGenerator(2), { temperature: 0 }), 'no randomness');
   assert.throws(() => generateText(m, c.vocab, '', 5, new TorchGenerator(1)), /seed string is empty/);
   const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seq-')), 'e.txt');
   fs.writeFileSync(tmp, '   \n');

@@ -310,3 +310,28 @@ test(
     });
   },
 );
+
+test(
+  'messages that cannot be merged (alternating stdout/stderr, many displays) are queued, not lost: every cell gets its reply',
+  { skip, timeout: 120_000 },
+  async () => {
+    const { cells } = await runKernel([
+      { code: "for (let i = 0; i < 300; i++) { console.log('out ' + i); console.error('err ' + i); }", timeout: 30 },
+      {
+        code: "import * as tslab from 'tslab';\nfor (let i = 0; i < 600; i++) tslab.display.text('shown ' + i);",
+        timeout: 30,
+      },
+      { code: "console.log('next');", timeout: 30 },
+    ]);
+    const [pairs, displays, next] = cells as [CellResult, CellResult, CellResult];
+    assert.equal(pairs.status, 'ok', `no reply: ${pairs.stderr.slice(-300)}`);
+    assert.deepEqual(numbered(pairs.stdout, 'out'), Array.from({ length: 300 }, (_, i) => i));
+    assert.deepEqual(numbered(pairs.stderr, 'err'), Array.from({ length: 300 }, (_, i) => i));
+    assert.equal(displays.status, 'ok', displays.stderr);
+    assert.deepEqual(
+      displays.displays,
+      Array.from({ length: 600 }, (_, i) => `shown ${i}`),
+    );
+    assert.equal(next.stdout, 'next\n');
+  },
+);

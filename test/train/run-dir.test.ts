@@ -106,8 +106,14 @@ test('checkRunDir: a fresh run without --overwrite is refused; --resume is not; 
   fs.writeFileSync(path.join(dir, 'log.csv'), '');
   assert.throws(
     () => checkRunDir(dir, { ...INTENT, overwrite: false }),
+    /holds log\.csv, names a run writes, but no run marked/,
+  );
+  markRun(dir, 'makemore', INTENT.entries);
+  assert.throws(
+    () => checkRunDir(dir, { ...INTENT, overwrite: false }),
     /already holds a run \(log\.csv\).*--work-dir/,
   );
+  fs.rmSync(path.join(dir, MARKER));
   assert.doesNotThrow(() => checkRunDir(dir, { ...INTENT, resume: true }));
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'a name we never write is never looked at');
   fs.rmSync(path.join(dir, 'log.csv'));
