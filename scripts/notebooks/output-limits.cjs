@@ -39,7 +39,7 @@ function notice(lines, bytes, tailLines) {
   const tail = tailLines > 0 ? `; the last ${tailLines === 1 ? 'line follows' : `${tailLines} lines follow`}` : '';
   return (
     `[sequentia] ${what} of output not shown: a cell sends at most ${grouped(MAX_LINES)} lines or ` +
-    `${MAX_BYTES / 1000} kB per ${INTERVAL_MS / 1000} s to the notebook (see scripts/notebooks/output-limits.cjs; ` +
+    `${MAX_BYTES / 1000} kB per ${INTERVAL_MS / 1000} s to the notebook (see docs/jupyter.md, "Printing a lot"; ` +
     `write long logs to a file instead)${tail}`
   );
 }

@@ -73,7 +73,7 @@ test('beyond 1,000 lines in 0.1 s: the first lines, one note with the count, the
     text,
     lines(0, 1000) +
       `[sequentia] 3,990 lines (${(bytes / 1000).toFixed(1)} kB) of output not shown: a cell sends at most 1,000 lines ` +
-      'or 100 kB per 0.1 s to the notebook (see scripts/notebooks/output-limits.cjs; write long logs to a file ' +
+      'or 100 kB per 0.1 s to the notebook (see docs/jupyter.md, "Printing a lot"; write long logs to a file ' +
       'instead); the last 10 lines follow\n' +
       lines(4990, 10),
   );
