@@ -16,12 +16,25 @@ import { leadingAxesSum } from './wasm/sum';
 import { oneHotAnyDtype } from './wasm/one-hot';
 
 let patched = false;
+/** Our kernel functions, so a test can tell that the registered wasm kernel is the patched one. */
+const ours = new WeakSet<object>();
+
+function register(config: tf.KernelConfig): void {
+  ours.add(config.kernelFunc);
+  tf.registerKernel(config);
+}
 
 function override(name: string, make: (original: KernelFunc) => KernelFunc): void {
   const k = tf.getKernel(name, 'wasm');
   if (!k) return;
   tf.unregisterKernel(name, 'wasm');
-  tf.registerKernel({ ...k, kernelFunc: make(k.kernelFunc) });
+  register({ ...k, kernelFunc: make(k.kernelFunc) });
+}
+
+/** True when the wasm kernel registered for `name` is this module's. */
+export function isPatchedKernel(name: string): boolean {
+  const k = tf.getKernel(name, 'wasm');
+  return k !== undefined && ours.has(k.kernelFunc);
 }
 
 /** Registers the wasm fixes once (a no-op when already done or when wasm is not loaded). */
@@ -31,7 +44,7 @@ export function patchWasmKernels(): void {
   const transpose = tf.getKernel('Transpose', 'wasm');
   if (!transpose) return;
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
-    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
+    register({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum });
   }
   for (const name of ['BatchMatMul', '_FusedMatMul']) override(name, (k) => untransposed(k, transpose.kernelFunc));
   if (tf.getKernel('Sigmoid', 'wasm') && tf.getKernel('Multiply', 'wasm') && tf.getKernel('Sub', 'wasm'))

@@ -1,9 +1,10 @@
 /**
  * The one import point for TensorFlow.js.
  *
- * Backend choice, first that loads wins: tfjs-node (native, optional dependency) → wasm → cpu.
- * `SEQUENTIA_BACKEND=node|wasm|cpu` forces one. Call `await initTf()` once before using `tf`;
- * it says once which backend runs.
+ * The backend is wasm with our kernels (else cpu), on every machine: the one the tests, the lecture
+ * references and the benchmark cover. `SEQUENTIA_BACKEND=node` opts into tfjs-node (an optional
+ * dependency: native TensorFlow, other float rounding, none of lib/backend's kernels), `=cpu` or `=wasm`
+ * force one. Call `await initTf()` once before using `tf`; it says once which backend runs.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -36,7 +37,7 @@ async function choose(): Promise<BackendName> {
         : wanted === 'cpu'
           ? ['cpu']
           : wanted === ''
-            ? ['tensorflow', 'wasm', 'cpu']
+            ? ['wasm', 'cpu']
             : (() => {
                 throw new Error(`SEQUENTIA_BACKEND='${wanted}' is not one of node, wasm, cpu`);
               })();

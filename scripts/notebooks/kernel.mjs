@@ -97,7 +97,7 @@ if (cmd === 'install-local') {
   const native = fs.existsSync(path.join(root, 'node_modules', '@tensorflow', 'tfjs-node', 'lib'));
   console.log(
     native
-      ? 'sequentia: @tensorflow/tfjs-node is installed: the native TensorFlow backend will be used.'
+      ? 'sequentia: @tensorflow/tfjs-node is installed; the wasm backend stays the default (SEQUENTIA_BACKEND=node opts into native TensorFlow).'
       : 'sequentia: optional @tensorflow/tfjs-node is not installed (its download failed or was skipped; any error above from it is harmless): using the wasm backend.',
   );
 } else if (cmd === 'install-user') {

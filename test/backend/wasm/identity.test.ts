@@ -2,11 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../../lib/runtime/tf';
+import { isPatchedKernel } from '../../../lib/backend/patch-wasm';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
 test('wasm: Identity shares the buffer, and each side can be disposed first', async () => {
   await initTf();
+  await tf.setBackend('wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+  assert.ok(isPatchedKernel('Identity'), "the registered kernel is lib/backend's");
   const x = tf.tensor1d([1, 2, 3]);
   const y = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
   assert.equal(y.dataId, x.dataId, 'no copy');

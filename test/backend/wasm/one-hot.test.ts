@@ -8,7 +8,7 @@ process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
 test('wasm: oneHot as float32 (and with other on/off values) matches cpu; out-of-range ids are all off', async () => {
   await initTf();
-  const [ref, got] = await onBoth(() => {
+  const [ref, got] = await onBoth(['OneHot'], () => {
     const ids = tf.tensor2d([0, 2, 1, 5, -1, 2], [2, 3], 'int32');
     return [tf.oneHot(ids, 3, 1, 0, 'float32'), tf.oneHot(ids, 3, 0.9, 0.05, 'float32'), tf.oneHot(ids, 3).toFloat()];
   });

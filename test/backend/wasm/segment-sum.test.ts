@@ -2,12 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../../lib/runtime/tf';
+import { isPatchedKernel } from '../../../lib/backend/patch-wasm';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
 test('wasm: unsortedSegmentSum directly, with repeated and out-of-range ids', async () => {
   await initTf();
   await tf.setBackend('wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+  assert.ok(isPatchedKernel('UnsortedSegmentSum'), "the registered kernel is lib/backend's");
   const out = tf.unsortedSegmentSum(
     tf.tensor2d([
       [1, 2],
