@@ -31,6 +31,7 @@ import { BatchNormDim0 } from '../nn/batchnorm-dim0';
 import type { LanguageModel } from '../models/language-model';
 import type { Params } from '../models/lecture/backprop';
 import type { Batch } from '../data/batches';
+import { checkTargets } from '../nn/losses';
 import {
   FusedActivation,
   FusedAddPositions,
@@ -196,7 +197,7 @@ export interface FusedStepOptions {
 }
 
 /** What a fused step trains: its parameters, and what its batches hold (windows, or sequences). */
-type Net = Pick<LanguageModel, 'params' | 'reads' | 'blockSize'>;
+type Net = Pick<LanguageModel, 'params' | 'reads' | 'blockSize' | 'vocabSize'>;
 
 /** Where the parameters live between steps: the resident region (loader.ts's holdResident). */
 interface Home {
@@ -233,7 +234,12 @@ export class FusedStep {
    * BatchNorm with Bessel's n − 1 in the batch variance and no running statistics, tanh, Linear.
    */
   static forHandWritten(p: Params<tf.Variable>, blockSize: number): FusedStep {
-    const net: Net = { params: () => [p.C, p.W1, p.b1, p.W2, p.b2, p.bngain, p.bnbias], reads: 'window', blockSize };
+    const net: Net = {
+      params: () => [p.C, p.W1, p.b1, p.W2, p.b2, p.bngain, p.bnbias],
+      reads: 'window',
+      blockSize,
+      vocabSize: p.C.shape[0] as number,
+    };
     const layers = [
       new FusedFlatten(blockSize),
       new FusedLinear(p.W1, p.b1),
@@ -339,6 +345,17 @@ export class FusedStep {
       : b.X.length === b.Y.length && b.X.length % b.rows === 0;
     if (!ok || b.rows <= 0)
       throw new Error(`fused step: a batch of ${b.rows} rows has ${b.X.length} ids in X and ${b.Y.length} targets`);
+    // the kernels index tables with these ids unchecked: one out of range would read another row, silently
+    const V = this.model.vocabSize;
+    const shape = window ? [b.rows] : [b.rows, b.Y.length / b.rows];
+    checkTargets(b.Y, shape, V, window ? undefined : -1);
+    for (let i = 0; i < b.X.length; i++) {
+      const id = b.X[i] as number;
+      if (!(id >= 0 && id < V))
+        throw new RangeError(
+          `fused step: input id ${id} at position ${i} of the batch is outside the vocabulary [0, ${V})`,
+        );
+    }
     const h = this.resident();
     const f = new StepFrame(h.value, h.grad, window ? 1 : b.X.length / b.rows);
     for (const p of this.ps) f.view(h.grad.get(p)!, p.size).fill(0); // a layer may leave part unwritten (wpe past T)

@@ -54,7 +54,7 @@ function where(i: number, shape: readonly number[], layout: TargetLayout): strin
 }
 
 /** targetError as a RangeError. */
-function checkTargets(
+export function checkTargets(
   targets: ArrayLike<number>,
   shape: readonly number[],
   V: number,

@@ -237,6 +237,29 @@ test('fused step: declined for models and layers it does not cover; bad batches 
     () => FusedStep.for(mlp)!.step(batch(4, 3, 1), tf.train.momentum(0.1, 0.9), 0.1),
     /the optimizer must be tf.train.sgd or/,
   );
+  // ids the kernels would read past a table with: named, before any kernel runs
+  const bad = batch(4, 3, 1);
+  bad.Y[2] = 27;
+  assert.throws(
+    () => FusedStep.for(mlp)!.step(bad, sgd, 0.1),
+    /target 27 at row 2 is outside the vocabulary \[0, 27\)/,
+  );
+  bad.Y[2] = -1;
+  assert.throws(() => FusedStep.for(mlp)!.step(bad, sgd, 0.1), /target -1 at row 2 is outside the vocabulary/);
+  const badInput = batch(4, 3, 1);
+  badInput.X[7] = 99;
+  assert.throws(
+    () => FusedStep.for(mlp)!.step(badInput, sgd, 0.1),
+    /input id 99 at position 7 .* outside the vocabulary \[0, 27\)/,
+  );
+  const seqModel = zooModel('mlp', { ...defaultConfig('mlp'), vocabSize: 27, blockSize: 5, nEmbd: 4, nEmbd2: 8 }, g);
+  const seq = sequences(3, 5, 2);
+  seq.Y[1 * 5 + 2] = 30;
+  assert.throws(
+    () => FusedStep.for(seqModel)!.gradients(seq),
+    /target 30 at batch row 1, position 2 is outside the vocabulary \[0, 27\) \(or -1, ignored\)/,
+  );
+  seqModel.dispose();
   sgd.dispose();
   custom.dispose();
   mlp.dispose();
