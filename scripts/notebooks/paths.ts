@@ -10,20 +10,6 @@ import path from 'node:path';
 export const EXIT_OUTPUT_UNWRITTEN = 4;
 
 /** The runner's flags that name a file or folder. */
-const PATH_FLAGS = ['out', 'dir', 'figures', 'references'] as const;
-
-/**
- * The first path flag given as an empty or blank string (`--out ""`, `--out=`, `--dir " "`), which
- * path.resolve would quietly turn into the current folder; null when there is none.
- */
-export function blankPathFlag(values: Record<string, unknown>): string | null {
-  for (const name of PATH_FLAGS) {
-    const v = values[name];
-    if (typeof v === 'string' && v.trim() === '') return name;
-  }
-  return null;
-}
-
 /** The text without a leading UTF-8 byte-order mark (editors on Windows write one; JSON.parse refuses it). */
 export const stripBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 

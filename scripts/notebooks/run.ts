@@ -160,9 +160,8 @@ function parse() {
       ['out', 'only', 'timeout', 'dir', 'figures', 'parameter', 'references'],
       ['quick', 'in-place', 'bail', 'no-figures', 'help', 'check', 'update-references'],
       ['only', 'parameter'],
+      ['out', 'dir', 'figures', 'references'],
     );
-    const blank = paths.blankPathFlag(v);
-    if (blank) throw new Error(`--${blank} needs a path, got '${String(v[blank])}' (an empty path would mean the current folder)`);
     return {
       quick: v.quick === true,
       parameters: (v.parameter as string[] | undefined) ?? [],
