@@ -10,8 +10,12 @@
  */
 import { tf } from '../runtime/tf';
 import { Module } from '../nn/module';
-import type { ModelConfigs, ModelType } from './registry';
+import type { ModelConfigs, ModelType } from './configs';
 import type { Rng } from '../random/rng';
+import type { Chain } from '../fused/step';
+import type { RecurrentState } from '../nn/recurrent';
+
+export type { RecurrentState };
 
 export interface ForwardOptions {
   /** Training mode: BatchNorm normalises with the batch's statistics (and updates its running ones). */
@@ -29,6 +33,11 @@ export interface LanguageModel {
   readonly blockSize: number;
   readonly reads: 'window' | 'sequence';
   forward(idx: tf.Tensor, targets?: tf.Tensor, opts?: ForwardOptions): { logits: tf.Tensor; loss?: tf.Scalar };
+  /**
+   * The model's definition: the chain of lib/nn layers its forward walks, and how a batch becomes the
+   * ids they read. lib/fused/step.ts trains the same layers through their fused halves.
+   */
+  chain(lossOptions?: object): Chain;
   /** forward(…).loss, which needs targets. */
   loss(idx: tf.Tensor, targets: tf.Tensor, opts?: ForwardOptions): tf.Scalar;
   params(): tf.Variable[];
@@ -36,12 +45,6 @@ export interface LanguageModel {
   loadWeights(w: Record<string, tf.Tensor>): void;
   numParams(): number;
   dispose(): void;
-}
-
-/** Hidden state carried between steps: h, plus the cell state c for an LSTM. */
-export interface RecurrentState {
-  h: tf.Tensor2D;
-  c?: tf.Tensor2D;
 }
 
 /** A model that can also run one token at a time, carrying its state. */
@@ -61,6 +64,7 @@ export abstract class LanguageModelBase<T extends ModelType> extends Module impl
   abstract readonly config: ModelConfigs[T];
   abstract readonly reads: 'window' | 'sequence';
   abstract forward(idx: tf.Tensor, targets?: tf.Tensor, opts?: ForwardOptions): { logits: tf.Tensor; loss?: tf.Scalar };
+  abstract chain(lossOptions?: object): Chain;
   get vocabSize(): number {
     return this.config.vocabSize;
   }

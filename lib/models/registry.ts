@@ -4,33 +4,19 @@
  */
 import type { Rng } from '../random/rng';
 import type { LanguageModel } from './language-model';
-import { BigramNet, type BigramNetConfig } from './lecture/bigram-net';
-import { MLP, type MLPConfig } from './lecture/mlp';
-import { Sequential, type SequentialConfig } from './lecture/sequential';
+import { BigramNet } from './lecture/bigram-net';
+import { MLP } from './lecture/mlp';
+import { Sequential } from './lecture/sequential';
 import { Bigram } from './zoo/bigram';
 import { MakemoreMLP } from './zoo/mlp';
 import { BagOfWords } from './zoo/bow';
 import { Transformer } from './zoo/transformer';
 import { WaveNet } from './zoo/wavenet';
 import type { ZooConfig } from './zoo/config';
-import { RecurrentLM, type RecurrentConfig } from './recurrent';
+import { RecurrentLM } from './recurrent';
+import type { ModelConfigs, ModelType } from './configs';
 
-export interface ModelConfigs {
-  // the lecture's models (notebooks 04-06, 11): a window of context → the next character
-  'bigram-net': BigramNetConfig;
-  'lecture-mlp': MLPConfig;
-  sequential: SequentialConfig;
-  // makemore's zoo: sequences, logits at every position
-  bigram: ZooConfig;
-  mlp: ZooConfig;
-  bow: ZooConfig;
-  transformer: ZooConfig;
-  wavenet: ZooConfig;
-  rnn: RecurrentConfig;
-  gru: RecurrentConfig;
-  lstm: RecurrentConfig;
-}
-export type ModelType = keyof ModelConfigs;
+export type { ModelConfigs, ModelType };
 
 const BUILDERS: { [T in ModelType]: (config: ModelConfigs[T], rng: Rng) => LanguageModel } = {
   'bigram-net': (c, rng) => new BigramNet(rng, c.vocabSize),

@@ -7,7 +7,7 @@ import { Frame, tensorFrom, valuesOf } from '../backend/native/loader';
 import type { Grad } from './shared';
 
 /** The kernels keep one row of scores on the stack. */
-const MAX_T = 64;
+export const MAX_T = 64;
 
 /**
  * qkv: [B, T, 3E] (queries, keys, values side by side, as makemore's c_attn produces them; head h uses

@@ -1,5 +1,7 @@
 /**
- * The GRU recurrence over a whole sequence as one op, with hand-written BPTT.
+ * The GRU recurrence over a whole sequence as one tfjs op, with hand-written BPTT: lib/nn/recurrent.ts's
+ * tfjs forward for the GRU. Its formula in tf ops, the reference this op is tested against, is that
+ * file's `cell`.
  */
 import { tf } from '../runtime/tf';
 import { Frame, tensorFrom, valuesOf } from '../backend/native/loader';

@@ -1,5 +1,7 @@
 /**
- * The LSTM recurrence over a whole sequence as one op, back-propagation through time written out.
+ * The LSTM recurrence over a whole sequence as one tfjs op, back-propagation through time written out:
+ * lib/nn/recurrent.ts's tfjs forward for the LSTM. The cell itself is steps.c's kernel; its formula
+ * in tf ops (the reference this op is tested against) is lib/nn/recurrent.ts's `cell`.
  */
 import { tf } from '../runtime/tf';
 import { Frame, tensorFrom, valuesOf } from '../backend/native/loader';
@@ -84,27 +86,4 @@ export function lstmSequence(xg: tf.Tensor3D, h0: tf.Tensor2D, c0: tf.Tensor2D, 
     };
   }) as unknown as Grad);
   return op(xg, h0, c0, Wh) as tf.Tensor3D;
-}
-
-/** The same recurrence from tensor ops, step by step (the formula RecurrentLM's LSTM cell uses). */
-export function lstmSequenceReference(xg: tf.Tensor3D, h0: tf.Tensor2D, c0: tf.Tensor2D, Wh: tf.Tensor2D): tf.Tensor3D {
-  return tf.tidy(() => {
-    const H = xg.shape[2] / 4;
-    let h = h0;
-    let c = c0;
-    const hs: tf.Tensor2D[] = [];
-    for (const x of tf.unstack(xg, 0) as tf.Tensor2D[]) {
-      const gates = x.add(tf.matMul(h, Wh));
-      const [i, f, o] = tf.split(tf.sigmoid(gates.slice([0, 0], [-1, 3 * H])), 3, 1) as [
-        tf.Tensor2D,
-        tf.Tensor2D,
-        tf.Tensor2D,
-      ];
-      const g = tf.tanh(gates.slice([0, 3 * H], [-1, H]));
-      c = f.mul(c).add(i.mul(g));
-      h = o.mul(tf.tanh(c));
-      hs.push(h);
-    }
-    return tf.stack(hs) as tf.Tensor3D;
-  });
 }

@@ -6,8 +6,7 @@ import { LiveLine, inNotebook } from '../runtime/display';
 import { createOptimizer, type OptimizerName, type TrainOptimizer } from './optimizers';
 import { batchTensors, type Batch } from '../data/batches';
 import { FusedStep } from '../fused/step';
-import { checkFusedSettings } from '../backend/native/threads';
-import type { LanguageModel } from '../models/language-model';
+import type { ForwardOptions, LanguageModel } from '../models/language-model';
 import {
   acknowledgeInterrupt,
   enterLoop,
@@ -21,38 +20,10 @@ import {
 export type Schedule = number | ((step: number) => number);
 
 export type { OptimizerName };
-export interface TrainOptions {
+
+/** What every way of training shares: the schedule, the optimizer, the hooks. */
+interface Common {
   steps: number;
-  /** What the optimizer updates (default with `model`: all of the model's parameters). */
-  params?: tf.Variable[];
-  /**
-   * With `batch`, instead of `loss`: the model whose loss on each step's batch is minimised,
-   * model.loss(X, Y, { training: true, ...lossOptions }). Training all its parameters, a model lib/fused
-   * covers (the lecture's bigram net, MLP and Sequential stacks; makemore's bigram, MLP and bag of words)
-   * trains through its fused step: the same forward, backward and update in one pass of our wasm kernels.
-   */
-  model?: LanguageModel;
-  /**
-   * Step `step`'s batch (e.g. sampleWindows(data, rng, 32)), with `model`. With a fused step it runs
-   * between deferred steps: the model's variables may not hold the latest steps yet (onStep's do).
-   */
-  batch?: (step: number) => Batch;
-  /** The bigram net's loss options: `reg`·mean(W²), and one-hot @ W or a gather (the same numbers). */
-  lossOptions?: { reg?: number; via?: 'onehot' | 'gather' };
-  /** false: train `model` through the tfjs ops even where a fused step exists (default true). */
-  fused?: boolean;
-  /**
-   * With `batch`, instead of `model`: a fused step made for parameters outside a LanguageModel
-   * (FusedStep.forHandWritten, notebook 10's net); it updates its own parameters.
-   */
-  fusedStep?: FusedStep;
-  /** The loss of step `step` (called inside tf.tidy; sample the minibatch here). */
-  loss?: (step: number) => tf.Scalar;
-  /**
-   * Instead of `loss`: the loss and the gradients of step `step` computed elsewhere (e.g. by
-   * lib/train/parallel's DataParallel over two threads); the optimizer applies them.
-   */
-  gradients?: (step: number) => { loss: tf.Scalar; grads: tf.NamedTensorMap };
   learningRate: Schedule;
   /** A name, or an optimizer you made (createOptimizer) and keep: e.g. to save its state; not disposed here. */
   optimizer?: OptimizerName | TrainOptimizer;
@@ -60,8 +31,6 @@ export interface TrainOptions {
   weightDecay?: number;
   beta1?: number;
   beta2?: number;
-  /** Clip the gradients' global norm to this before each update (torch.nn.utils.clip_grad_norm_). */
-  gradClip?: number;
   /** Shown at the start of the progress line. */
   label?: string;
   /** Called after each step with the step's loss (e.g. to evaluate or checkpoint every k steps); the model is up to date. */
@@ -81,6 +50,67 @@ export interface TrainOptions {
   progressMs?: number;
 }
 
+/** A model's own loss options beyond ForwardOptions (the bigram net's `reg` and `via`); none for most. */
+export type LossOptionsOf<M> = M extends { loss(X: never, Y: never, opts?: infer O): unknown }
+  ? keyof Omit<O, keyof ForwardOptions> extends never
+    ? never
+    : Omit<O, keyof ForwardOptions>
+  : never;
+
+/**
+ * A model and its batches: each step minimises model.loss on batch(step) (training mode, with
+ * `lossOptions`). Training all its parameters with SGD or Adam(W) and no clipping, it runs the model's
+ * fused step (lib/fused/step.ts): the same layers' fused halves, one pass of our wasm kernels.
+ */
+export interface TrainModel<M extends LanguageModel> extends Common {
+  model: M;
+  /**
+   * Step `step`'s batch (e.g. sampleWindows(data, rng, 32)). With a fused step it runs between deferred
+   * steps: the model's variables may not hold the latest steps yet (onStep's do).
+   */
+  batch: (step: number) => Batch;
+  /** What the optimizer updates (default: all of the model's parameters; a subset trains through the ops). */
+  params?: tf.Variable[];
+  lossOptions?: LossOptionsOf<M>;
+  /** false: train through the tfjs ops even where a fused step exists (default true). */
+  fused?: boolean;
+  /** Clip the gradients' global norm to this before each update (torch.nn.utils.clip_grad_norm_): the ops. */
+  gradClip?: number;
+}
+
+/** A loss computed your way each step (called inside tf.tidy; sample the minibatch here), minimised over `params`. */
+export interface TrainLoss extends Common {
+  loss: (step: number) => tf.Scalar;
+  params: tf.Variable[];
+  gradClip?: number;
+}
+
+/**
+ * The loss and gradients of each step computed elsewhere (e.g. lib/train/parallel's DataParallel over
+ * two threads); the optimizer applies them to `params`.
+ */
+export interface TrainGradients extends Common {
+  gradients: (step: number) => { loss: tf.Scalar; grads: tf.NamedTensorMap };
+  params: tf.Variable[];
+  gradClip?: number;
+}
+
+/** A fused step made for parameters outside a LanguageModel (notebook 10's net); it updates its own parameters. */
+export interface TrainFused extends Common {
+  fusedStep: FusedStep;
+  batch: (step: number) => Batch;
+}
+
+type Without<T> = { [K in Exclude<AllKeys, keyof T>]?: never };
+type AllKeys = keyof TrainModel<LanguageModel> | keyof TrainLoss | keyof TrainGradients | keyof TrainFused;
+
+/** The four ways to train, one of them: the compiler rejects a mix (a `model` with a `loss`, say). */
+export type TrainOptions<M extends LanguageModel = LanguageModel> =
+  | (TrainModel<M> & Without<TrainModel<M>>)
+  | (TrainLoss & Without<TrainLoss>)
+  | (TrainGradients & Without<TrainGradients>)
+  | (TrainFused & Without<TrainFused>);
+
 export interface TrainResult {
   /** One loss per step run: shorter than `steps` when the loop stopped early. */
   losses: Float32Array;
@@ -96,7 +126,7 @@ function lrAt(s: Schedule, step: number): number {
   return typeof s === 'number' ? s : s(step);
 }
 
-function makeOptimizer(o: TrainOptions): TrainOptimizer {
+function makeOptimizer(o: Common): TrainOptimizer {
   if (typeof o.optimizer === 'object') return o.optimizer;
   return createOptimizer(o.optimizer ?? 'sgd', lrAt(o.learningRate, 0), {
     beta1: o.beta1,
@@ -133,8 +163,8 @@ export function yieldToEventLoop(): Promise<void> {
  * and the kernel stays responsive (a synchronous multi-minute loop starves tslab's sockets) — and an
  * interrupt gets through: the loop then stops after the current step and returns what it trained.
  */
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const o = withModel(options);
+export async function train<M extends LanguageModel>(options: TrainOptions<M>): Promise<TrainResult> {
+  const o = settle(options as Loose);
   if (!Number.isInteger(o.steps) || o.steps < 0)
     throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
   const opt = makeOptimizer(o);
@@ -148,14 +178,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 }
 
+/** Every field of the four ways, for the one place that tells them apart at run time (JavaScript callers). */
+type Loose = Common &
+  Partial<Omit<TrainModel<LanguageModel>, 'lossOptions'> & TrainLoss & TrainGradients & TrainFused> & {
+    lossOptions?: object;
+  };
+
 /** The options with `params` and either `loss`, `gradients` or a fused step settled. */
-interface Settled extends TrainOptions {
+interface Settled extends Loose {
   params: tf.Variable[];
-  /** The fused step the loop runs, if any (from `fusedStep`, or lib/fused's for `model`). */
+  /** The fused step the loop runs, if any (from `fusedStep`, or the model's). */
   stepper: FusedStep | null;
 }
 
-function withModel(o: TrainOptions): Settled {
+function settle(o: Loose): Settled {
   const ways = [o.loss, o.gradients, o.model, o.fusedStep].filter((w) => w !== undefined).length;
   if (ways !== 1)
     throw new Error('train: give exactly one of `loss`, `gradients`, and `model` or `fusedStep` (with `batch`)');
@@ -163,7 +199,6 @@ function withModel(o: TrainOptions): Settled {
     if (!o.batch) throw new Error('train: `fusedStep` needs `batch` (the batch of each step)');
     if (o.params || o.gradClip || (typeof o.optimizer === 'object' && !FusedStep.updates(o.optimizer)))
       throw new Error('train: `fusedStep` trains its own parameters with SGD or Adam, without `params` or `gradClip`');
-    checkFusedSettings();
     return { ...o, params: o.fusedStep.params(), stepper: o.fusedStep };
   }
   if (!o.model) {
@@ -178,7 +213,6 @@ function withModel(o: TrainOptions): Settled {
   const known = o.optimizer === undefined || typeof o.optimizer === 'string' || FusedStep.updates(o.optimizer);
   const fusedStep =
     o.fused !== false && everything && known && !o.gradClip ? FusedStep.for(model, o.lossOptions) : null;
-  if (fusedStep) checkFusedSettings(); // a bad SEQUENTIA_THREADS or SEQUENTIA_FMA: an error before the first step
   const loss = (i: number) => {
     const { X, Y } = batchTensors(batch(i), model.reads);
     return model.loss(X, Y, { training: true, ...o.lossOptions });

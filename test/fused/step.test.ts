@@ -222,12 +222,30 @@ test('fused step: ten SGD steps track tf.train.sgd on the ops (losses, weights, 
 
 test('fused step: declined for models and layers it does not cover; bad batches are named', async () => {
   await initTf();
-  class MyTanh extends Tanh {}
+  // a layer whose forward a learner changed keeps no fused half (it would train the old forward); a
+  // subclass that changes nothing of it keeps its parent's
+  class MyTanh extends Tanh {
+    override forward(x: tf.Tensor): tf.Tensor {
+      return tf.tanh(x).mul(2);
+    }
+  }
+  class SameTanh extends Tanh {}
   const g = new TorchGenerator(1);
   const custom = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 27), new MyTanh()]);
   assert.equal(FusedStep.for(custom), null);
+  const same = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 27), new SameTanh()]);
+  assert.notEqual(FusedStep.for(same), null);
+  same.dispose();
+  // a learner's variation of a model's forward: the fused step would train the old one, so there is none
+  class MyMLP extends MLP {
+    override forward(X: tf.Tensor2D, Y?: tf.Tensor1D) {
+      return super.forward(X, Y);
+    }
+  }
+  const mine = new MyMLP(LECTURE_MLP, g);
+  assert.equal(FusedStep.for(mine), null);
+  mine.dispose();
   const mlp = new MLP(LECTURE_MLP, g);
-  assert.equal(FusedStep.for(mlp, { reg: 0.01 }), null, 'reg is the bigram net’s option only');
   const sgd = tf.train.sgd(0.1);
   assert.throws(
     () => FusedStep.for(mlp)!.step({ X: new Int32Array(10), Y: new Int32Array(4), rows: 4 }, sgd, 0.1),
@@ -380,19 +398,35 @@ test('train({ model, batch }): fused where covered (result.fused), the ops with 
   assert.equal((await train({ ...common, optimizer: createOptimizer('adam', 1e-3) })).fused, true);
   assert.equal((await train({ ...common, params: m.params().slice(1) })).fused, false);
   assert.equal((await train({ ...common, gradClip: 1 })).fused, false);
+  // Wrong combinations: the compiler rejects each (the @ts-expect-error lines are checked by tsc in
+  // npm test); a JavaScript caller gets the run-time error.
+  // @ts-expect-error a model without its batches
   await assert.rejects(train({ steps: 1, model: m, learningRate: 0.1 }), /`model` needs `batch`/);
   // a fused step made by the caller: with a batch, and without `params`, `gradClip` or a second way
   const fusedStep = FusedStep.for(m)!;
+  // @ts-expect-error a fused step without its batches
   await assert.rejects(train({ steps: 1, fusedStep, learningRate: 0.1 }), /`fusedStep` needs `batch`/);
+  const { model: _m, ...noModel } = common;
+  // @ts-expect-error a fused step with params
+  await assert.rejects(train({ ...noModel, fusedStep, params: m.params() }), /`fusedStep` trains its own parameters/);
   await assert.rejects(
-    train({ ...common, model: undefined, fusedStep, params: m.params() }),
-    /`fusedStep` trains its own parameters/,
-  );
-  await assert.rejects(
+    // @ts-expect-error a model and a fused step
     train({ ...common, fusedStep }),
     /give exactly one of `loss`, `gradients`, and `model` or `fusedStep`/,
   );
-  assert.equal((await train({ ...common, model: undefined, fusedStep })).fused, true);
+  // @ts-expect-error a model and a loss
+  await assert.rejects(train({ ...common, loss: () => tf.scalar(0) }), /give exactly one of/);
+  const bigram = new BigramNet(new TorchGenerator(5));
+  const words = () => batch(8, 1, 3);
+  // @ts-expect-error reg is the bigram net's loss option, not this model's
+  void (() => train({ steps: 1, model: m, batch: words, learningRate: 1, lossOptions: { reg: 0.01 } }));
+  assert.equal(
+    (await train({ steps: 1, model: bigram, batch: words, learningRate: 1, lossOptions: { reg: 0.01 }, progressMs: 0 }))
+      .fused,
+    true,
+  );
+  bigram.dispose();
+  assert.equal((await train({ ...noModel, fusedStep })).fused, true);
   m.dispose();
 });
 

@@ -31,7 +31,7 @@ test('the lecture’s final WaveNet has 76,579 parameters, layer by layer', asyn
   const m = wavenet(new TorchGenerator(42));
   assert.equal(m.numParams(), 76_579);
   assert.deepEqual(
-    m.layers.map((l) => `${l.spec.kind}:${l.params().reduce((s, p) => s + p.size, 0)}`),
+    m.layers.map((l) => `${l.spec?.kind}:${l.params().reduce((s, p) => s + p.size, 0)}`),
     [
       'Embedding:648', // 27 × 24
       'FlattenConsecutive:0',

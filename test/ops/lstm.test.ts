@@ -1,8 +1,9 @@
-// lib/ops/lstm: hand-written BPTT against the step-by-step ops, values and gradients.
+// lib/ops/lstm: hand-written BPTT against the step-by-step cell (lib/nn/recurrent.ts), values and gradients.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { lstmSequence, lstmSequenceReference } from '../../lib/ops/lstm';
+import { lstmSequence } from '../../lib/ops/lstm';
+import { cellSequence } from '../../lib/nn/recurrent';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
@@ -28,7 +29,7 @@ test('fused LSTM recurrence (hand-written BPTT) equals the step-by-step ops: val
     return { y, gr };
   };
   const a = run(lstmSequence);
-  const b = run(lstmSequenceReference);
+  const b = run((x, h, c, W) => cellSequence('lstm', W, x, { h, c }));
   for (let i = 0; i < a.y.length; i++) assert.ok(Math.abs(a.y[i]! - b.y[i]!) < 1e-5, `h[${i}]`);
   ['xg', 'h0', 'c0', 'Wh'].forEach((name, k) => {
     for (let i = 0; i < a.gr[k]!.length; i++)

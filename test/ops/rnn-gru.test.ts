@@ -1,10 +1,10 @@
-// lib/ops/rnn and lib/ops/gru: hand-written BPTT against the step-by-step reference.
+// lib/ops/rnn and lib/ops/gru: hand-written BPTT against the step-by-step reference (lib/nn/recurrent.ts's cell).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { rnnSequence } from '../../lib/ops/rnn';
 import { gruSequence } from '../../lib/ops/gru';
-import { recurrenceReference } from '../../lib/ops/recurrence-reference';
+import { cellSequence } from '../../lib/nn/recurrent';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
@@ -21,7 +21,7 @@ test('fused RNN and GRU recurrences equal the step-by-step ops: values and all t
     const h0 = tf.tensor2d(g.randn(B * H), [B, H]).mul(0.5) as tf.Tensor2D;
     const Wh = tf.tensor2d(g.randn(H * G * H), [H, G * H]).mul(0.3) as tf.Tensor2D;
     const w = tf.tensor3d(g.randn(T * B * H), [T, B, H]);
-    const ref = (a: tf.Tensor3D, b: tf.Tensor2D, c: tf.Tensor2D) => recurrenceReference(cell, a, b, c);
+    const ref = (a: tf.Tensor3D, b: tf.Tensor2D, c: tf.Tensor2D) => cellSequence(cell, c, a, { h: b });
     const run = (fn: typeof rnnSequence) => ({
       y: fn(xg, h0, Wh).dataSync(),
       gr: tf

@@ -199,7 +199,7 @@ void context_sum(const float* restrict P, const int* restrict ctx, const float* 
 }
 
 // Its backward's first half: G[k, v, :] = sum of dy[r, :] over the rows whose position k holds v (zeroed
-// here); the weight and table gradients are then small products with G (lib/fused/layers.ts).
+// here); the weight and table gradients are then small products with G (lib/nn/embedding.ts).
 EXPORT(context_scatter)
 void context_scatter(const float* restrict dy, const int* restrict ctx, float* restrict G, int rows, int bs, int Vp, int H) {
   for (int i = 0; i < bs * Vp * H; i++) G[i] = 0;

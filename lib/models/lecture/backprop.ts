@@ -11,7 +11,8 @@
 import { tf } from '../../runtime/tf';
 import { ownedVariable } from '../../nn/init';
 import { crossEntropy } from '../../nn/losses';
-import { BatchNorm1d, Linear, Tanh } from '../../nn/layers';
+import { BatchNorm1d, Embedding, FlattenConsecutive, Linear, Tanh } from '../../nn/layers';
+import { besselBatchNorm } from '../../nn/batchnorm';
 import { Sequential } from './sequential';
 import type { Windows } from '../../data/windows';
 import type { Rng } from '../../random/rng';
@@ -471,6 +472,29 @@ export interface TrainByHandOptions {
 }
 
 /**
+ * The hand-written net's fast step: the same net as lib/nn layers over its parameters (C, Linear,
+ * BatchNorm with Bessel's n − 1 in the batch variance and no running statistics, tanh, Linear), whose
+ * fused halves run forward, backward and the update in our wasm kernels.
+ */
+function handWrittenStep(p: Params<tf.Variable>, blockSize: number): FusedStep {
+  const net = {
+    params: () => [p.C, p.W1, p.b1, p.W2, p.b2, p.bngain, p.bnbias],
+    reads: 'window' as const,
+    blockSize,
+    vocabSize: p.C.shape[0] as number,
+  };
+  const layers = [
+    new Embedding(p.C, { reorderProducts: false }),
+    new FlattenConsecutive(blockSize),
+    Linear.of(p.W1, p.b1),
+    besselBatchNorm(p.bngain, p.bnbias),
+    new Tanh(),
+    Linear.of(p.W2, p.b2),
+  ];
+  return FusedStep.over(net, { layers, rows: (b) => ({ ids: b.X, targets: b.Y }) });
+}
+
+/**
  * Plain SGD (p ← p − lr·grad) with the gradients of `manualGradients`: the library's loop (progress
  * line, interrupt) applies them, and no autograd runs. With `autograd: true`, the same run with tfjs's
  * gradients, for comparison; with `fused: true`, the same hand-written step in the wasm kernels.
@@ -490,7 +514,7 @@ export async function trainByHand(o: TrainByHandOptions): Promise<{ params: Para
   };
   if (o.fused) {
     // the same draws from g as `minibatch`, as id arrays
-    const fusedStep = FusedStep.forHandWritten(p, o.config.blockSize);
+    const fusedStep = handWrittenStep(p, o.config.blockSize);
     return { params: p, run: await train({ ...common, fusedStep, batch: () => sampleWindows(o.windows, g, size) }) };
   }
   const run = await train({

@@ -5,13 +5,12 @@
 import { tf } from '../../runtime/tf';
 import { randnVariable } from '../../nn/init';
 import type { Rng } from '../../random/rng';
+import { Embedding } from '../../nn/embedding';
+import type { Chain } from '../../fused/step';
+import type { BigramNetConfig } from '../configs';
 import { LanguageModelBase, type ForwardOptions } from '../language-model';
 
-export interface BigramNetConfig {
-  vocabSize: number;
-  /** One character of context. */
-  blockSize: 1;
-}
+export type { BigramNetConfig };
 
 export interface BigramNetOptions extends ForwardOptions {
   /** `reg`·mean(W²) added to the loss, pulling W toward 0 (i.e. toward uniform probabilities). */
@@ -25,12 +24,15 @@ export class BigramNet extends LanguageModelBase<'bigram-net'> {
   readonly reads = 'window';
   readonly config: BigramNetConfig;
   readonly W: tf.Variable;
+  /** W's rows looked up by character: the gather form of one-hot(x) @ W. */
+  readonly table: Embedding;
 
   /** W ~ randn(V, V) from `rng`: with TorchGenerator(2147483647) the lecture's exact weights. */
   constructor(rng: Rng, vocabSize = 27) {
     super();
     this.config = { vocabSize, blockSize: 1 };
     this.W = randnVariable(rng, [vocabSize, vocabSize], 1, 'W');
+    this.table = new Embedding(this.W, { reorderProducts: false });
   }
 
   /**
@@ -42,7 +44,7 @@ export class BigramNet extends LanguageModelBase<'bigram-net'> {
     const V = this.vocabSize;
     const ids = x.reshape([-1]) as tf.Tensor1D;
     const logits = (
-      opts.via === 'onehot' ? tf.matMul(tf.oneHot(ids, V).toFloat(), this.W) : tf.gather(this.W, ids)
+      opts.via === 'onehot' ? tf.matMul(tf.oneHot(ids, V).toFloat(), this.W) : this.table.forward(ids)
     ) as tf.Tensor2D;
     if (!y) return { logits };
     const counts = logits.exp();
@@ -52,6 +54,12 @@ export class BigramNet extends LanguageModelBase<'bigram-net'> {
     const nll = picked.log().mean().neg() as tf.Scalar;
     const reg = opts.reg ?? 0;
     return { logits, loss: reg > 0 ? (nll.add(this.W.square().mean().mul(reg)) as tf.Scalar) : nll };
+  }
+
+  /** The fused step: W's rows as logits (its cross-entropy is the loss written out above), plus reg·mean(W²). */
+  chain(opts: BigramNetOptions = {}): Chain {
+    const reg = opts.reg ?? 0;
+    return { layers: [this.table], rows: (b) => ({ ids: b.X, targets: b.Y }), reg: { table: this.W, weight: reg } };
   }
 
   override loss(x: tf.Tensor, y: tf.Tensor1D, opts: BigramNetOptions = {}): tf.Scalar {

@@ -5,25 +5,17 @@
 import { tf } from '../../runtime/tf';
 import { crossEntropy } from '../../nn/losses';
 import { randnVariable } from '../../nn/init';
+import { Embedding } from '../../nn/embedding';
+import { FlattenConsecutive } from '../../nn/flatten';
+import { Linear } from '../../nn/linear';
+import { Tanh } from '../../nn/activations';
+import { runLayers, type Layer } from '../../nn/layer';
 import type { Rng } from '../../random/rng';
+import type { Chain } from '../../fused/step';
+import type { MLPConfig, MLPInit } from '../configs';
 import { LanguageModelBase } from '../language-model';
 
-export interface MLPConfig {
-  vocabSize: number;
-  blockSize: number;
-  nEmbd: number;
-  nHidden: number;
-  /** Multipliers of randn for W1, b1, W2, b2 (the lecture's fixes of the initialisation). */
-  init?: MLPInit;
-}
-
-export interface MLPInit {
-  /** Multipliers of randn for each parameter; the lecture's first version uses 1 everywhere. */
-  W1?: number;
-  b1?: number;
-  W2?: number;
-  b2?: number;
-}
+export type { MLPConfig, MLPInit };
 
 export class MLP extends LanguageModelBase<'lecture-mlp'> {
   readonly type = 'lecture-mlp';
@@ -34,6 +26,8 @@ export class MLP extends LanguageModelBase<'lecture-mlp'> {
   readonly b1: tf.Variable;
   readonly W2: tf.Variable;
   readonly b2: tf.Variable;
+  /** The net, in order: C's rows for the window, flattened, W1 and b1, tanh, W2 and b2. */
+  readonly layers: Layer[];
 
   /** Parameters drawn in the lecture's order (C, W1, b1, W2, b2) from `rng`. */
   constructor(config: MLPConfig, rng: Rng, init: MLPInit = config.init ?? {}) {
@@ -45,21 +39,27 @@ export class MLP extends LanguageModelBase<'lecture-mlp'> {
     this.b1 = randnVariable(rng, [H], init.b1 ?? 1, 'b1');
     this.W2 = randnVariable(rng, [H, V], init.W2 ?? 1, 'W2');
     this.b2 = randnVariable(rng, [V], init.b2 ?? 1, 'b2');
+    this.layers = [
+      new Embedding(this.C, { reorderProducts: false }), // emb = C[X]: [B, T, E]
+      new FlattenConsecutive(T), // [B, T·E]
+      Linear.of(this.W1, this.b1), // hpreact = emb W1 + b1
+      new Tanh(), // h
+      Linear.of(this.W2, this.b2), // logits = h W2 + b2
+    ];
   }
 
-  /** Hidden pre-activations [B, H] for contexts X [B, blockSize]. */
+  /** Hidden pre-activations [B, H] for contexts X [B, blockSize]: the first three layers. */
   preactivations(X: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const { blockSize: T, nEmbd: E } = this.config;
-      const emb = tf.gather(this.C, X).reshape([-1, T * E]) as tf.Tensor2D;
-      return tf.fused.matMul({ a: emb, b: this.W1 as tf.Tensor2D, bias: this.b1 }) as tf.Tensor2D;
-    });
+    return tf.tidy(() => runLayers(this.layers.slice(0, 3), X) as tf.Tensor2D);
   }
 
   forward(X: tf.Tensor2D, Y?: tf.Tensor1D): { logits: tf.Tensor2D; loss?: tf.Scalar } {
-    const h = this.preactivations(X).tanh();
-    const logits = tf.fused.matMul({ a: h, b: this.W2 as tf.Tensor2D, bias: this.b2 }) as tf.Tensor2D;
+    const logits = runLayers(this.layers, X) as tf.Tensor2D;
     return { logits, loss: Y ? crossEntropy(logits, Y) : undefined };
+  }
+
+  chain(): Chain {
+    return { layers: this.layers, rows: (b) => ({ ids: b.X, targets: b.Y }) };
   }
 
   namedWeights(): Record<string, tf.Variable> {

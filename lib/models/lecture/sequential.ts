@@ -10,19 +10,20 @@
 import { tf } from '../../runtime/tf';
 import { randnVariable } from '../../nn/init';
 import { crossEntropy } from '../../nn/losses';
-import { Embedding, layerFromSpec, type Layer, type LayerSpec } from '../../nn/layers';
+import { Embedding } from '../../nn/embedding';
+import { FlattenConsecutive } from '../../nn/flatten';
+import { layerFromSpec } from '../../nn/layers';
+import type { Layer, LayerSpec } from '../../nn/layer';
+import type { Chain } from '../../fused/step';
+import type { SequentialConfig } from '../configs';
 import { LanguageModelBase, type ForwardOptions } from '../language-model';
 import type { Rng } from '../../random/rng';
 
-export interface SequentialConfig {
-  vocabSize: number;
-  blockSize: number;
-  /**
-   * The model's own embedding table C [vocabSize, nEmbd], flattened to [B, blockSize·nEmbd] before the
-   * layers. Absent when the layers begin with an Embedding.
-   */
-  nEmbd?: number;
-  layers: LayerSpec[];
+export type { SequentialConfig };
+
+function specOf(l: Layer, i: number): LayerSpec {
+  if (!l.spec) throw new Error(`Sequential: layer ${i} (${l.constructor.name}) has no spec to save it by`);
+  return l.spec;
 }
 
 export class Sequential extends LanguageModelBase<'sequential'> {
@@ -31,6 +32,8 @@ export class Sequential extends LanguageModelBase<'sequential'> {
   /** The model's own embedding table (notebook 06's form); null when the first layer is an Embedding. */
   readonly C: tf.Variable | null;
   readonly config: SequentialConfig;
+  /** C's rows for the window, flattened (notebook 06's form), before `layers`; none in the WaveNet form. */
+  private readonly embed: Layer[];
   /**
    * Notebook 06's form: C ~ randn(vocabSize, nEmbd) from `rng`, drawn after the layers (which the caller
    * built first). The WaveNet form is Sequential.of.
@@ -45,16 +48,18 @@ export class Sequential extends LanguageModelBase<'sequential'> {
     readonly layers: Layer[],
   ) {
     super();
-    const specs = layers.map((l) => l.spec);
+    const specs = layers.map(specOf);
     if (rng && nEmbd !== null) {
       this.config = { vocabSize, blockSize, nEmbd, layers: specs };
       this.C = randnVariable(rng, [vocabSize, nEmbd], 1, 'C');
+      this.embed = [new Embedding(this.C, { reorderProducts: false }), new FlattenConsecutive(blockSize)];
     } else {
       const first = layers[0];
       if (!(first instanceof Embedding) || first.numEmbeddings !== vocabSize)
         throw new Error(`Sequential without its own embedding: the first layer must be an Embedding(${vocabSize}, …)`);
       this.config = { vocabSize, blockSize, layers: specs };
       this.C = null;
+      this.embed = [];
     }
   }
 
@@ -77,15 +82,19 @@ export class Sequential extends LanguageModelBase<'sequential'> {
     Y?: tf.Tensor1D,
     opts: ForwardOptions & { keep?: tf.Tensor[] } = {},
   ): { logits: tf.Tensor2D; loss?: tf.Scalar } {
-    const { blockSize, nEmbd } = this.config;
-    let x: tf.Tensor = this.C && nEmbd ? tf.gather(this.C, X).reshape([-1, blockSize * nEmbd]) : X;
+    let x: tf.Tensor = X;
+    for (const layer of this.embed) x = layer.forward(x);
     for (const layer of this.layers) {
-      x = layer.forward(x, opts.training ?? false);
+      x = layer.forward(x, opts.training ?? false, opts.rng);
       if (opts.keep) opts.keep.push(tf.keep(x));
     }
     if (x.rank !== 2)
       throw new Error(`Sequential: the layers gave [${x.shape}], not logits [B, V] (flatten the time axis away)`);
     return { logits: x as tf.Tensor2D, loss: Y ? crossEntropy(x, Y) : undefined };
+  }
+
+  chain(): Chain {
+    return { layers: [...this.embed, ...this.layers], rows: (b) => ({ ids: b.X, targets: b.Y }) };
   }
 
   /** C (if the model owns it), then `${layer index}.${name}` (e.g. 1.runningMean): parameters and buffers. */

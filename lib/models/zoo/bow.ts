@@ -1,20 +1,19 @@
 /**
  * makemore's bag of words.
  */
-import { tf } from '../../runtime/tf';
+import type { tf } from '../../runtime/tf';
 import { randnVariable } from '../../nn/init';
-import type { Rng } from '../../random/rng';
-import { SequenceModel, TORCH_INIT } from './sequence-model';
-import type { ZooConfig } from './config';
-import { Linear } from '../../nn/layers';
+import { Embedding } from '../../nn/embedding';
+import { Linear } from '../../nn/linear';
+import { Tanh } from '../../nn/activations';
+import { AddPositions, CausalMean } from '../../nn/positions';
+import { Residual } from '../../nn/residual';
+import { runLayers, type Layer } from '../../nn/layer';
 import { prefixed } from '../../nn/module';
-
-/** A lower-triangular averaging matrix [T, T] (row t averages positions ≤ t). */
-function causalAverage(T: number): tf.Tensor2D {
-  const m = new Float32Array(T * T);
-  for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) m[i * T + j] = 1 / (i + 1);
-  return tf.tensor2d(m, [T, T]);
-}
+import type { Rng } from '../../random/rng';
+import type { Chain } from '../../fused/step';
+import { asIs, SequenceModel, TORCH_INIT } from './sequence-model';
+import type { ZooConfig } from './config';
 
 /** makemore's bag of words: token + position embeddings, a causal running average, an MLP, a head. */
 export class BagOfWords extends SequenceModel<'bow'> {
@@ -24,6 +23,7 @@ export class BagOfWords extends SequenceModel<'bow'> {
   readonly fc: Linear;
   readonly proj: Linear;
   readonly head: Linear;
+  readonly layers: Layer[];
   constructor(
     readonly config: ZooConfig,
     rng: Rng,
@@ -35,13 +35,19 @@ export class BagOfWords extends SequenceModel<'bow'> {
     this.fc = new Linear(rng, E, H, TORCH_INIT);
     this.proj = new Linear(rng, H, E, TORCH_INIT);
     this.head = new Linear(rng, E, V, TORCH_INIT);
+    this.layers = [
+      new Embedding(this.wte, { reorderProducts: false }),
+      new AddPositions(this.wpe),
+      new CausalMean(), // x + the mean of x over positions ≤ t
+      new Residual([this.fc, new Tanh(), this.proj]),
+      this.head,
+    ];
   }
   logits(idx: tf.Tensor2D): tf.Tensor3D {
-    const T = idx.shape[1];
-    let x = tf.gather(this.wte, idx).add(this.wpe.slice([0, 0], [T, -1]));
-    x = x.add(tf.matMul(causalAverage(T), x as tf.Tensor3D)); // broadcast [T,T] @ [B,T,E]
-    x = x.add(this.proj.forward(tf.tanh(this.fc.forward(x))));
-    return this.head.forward(x) as tf.Tensor3D;
+    return runLayers(this.layers, idx) as tf.Tensor3D;
+  }
+  chain(): Chain {
+    return { layers: this.layers, rows: asIs };
   }
   namedWeights(): Record<string, tf.Variable> {
     return {

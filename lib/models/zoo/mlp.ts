@@ -3,11 +3,28 @@
  */
 import { tf } from '../../runtime/tf';
 import { randnVariable } from '../../nn/init';
+import { Embedding } from '../../nn/embedding';
+import { FlattenConsecutive } from '../../nn/flatten';
+import { Linear } from '../../nn/linear';
+import { Tanh } from '../../nn/activations';
+import { runLayers, type Layer } from '../../nn/layer';
+import { prefixed } from '../../nn/module';
 import type { Rng } from '../../random/rng';
+import type { Chain } from '../../fused/step';
 import { SequenceModel, TORCH_INIT } from './sequence-model';
 import type { ZooConfig } from './config';
-import { Linear } from '../../nn/layers';
-import { prefixed } from '../../nn/module';
+
+/**
+ * Position t of each of B sequences of T ids sees ids t, t−1, …, t−bs+1 (the blank token V before the
+ * start): the windows [B·T, bs], one row per position.
+ */
+export function contexts(ids: ArrayLike<number>, B: number, T: number, bs: number, V: number): Int32Array {
+  const ctx = new Int32Array(B * T * bs);
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let k = 0; k < bs; k++) ctx[(b * T + t) * bs + k] = t - k >= 0 ? (ids[b * T + t - k] as number) : V;
+  return ctx;
+}
 
 /**
  * makemore's MLP: at every position, the embeddings of the previous `blockSize` tokens (a blank token,
@@ -18,6 +35,8 @@ export class MakemoreMLP extends SequenceModel<'mlp'> {
   readonly wte: tf.Variable;
   readonly hidden: Linear;
   readonly head: Linear;
+  /** On each position's window: its embeddings concatenated, the hidden layer, tanh, the head. */
+  readonly layers: Layer[];
   constructor(
     readonly config: ZooConfig,
     rng: Rng,
@@ -27,20 +46,26 @@ export class MakemoreMLP extends SequenceModel<'mlp'> {
     this.wte = randnVariable(rng, [V + 1, E], 1, 'wte');
     this.hidden = new Linear(rng, T * E, H, TORCH_INIT);
     this.head = new Linear(rng, H, V, TORCH_INIT);
+    this.layers = [
+      new Embedding(this.wte, { reorderProducts: true }),
+      new FlattenConsecutive(T),
+      this.hidden,
+      new Tanh(),
+      this.head,
+    ];
+  }
+  /** Each position's window, as one index tensor and a single lookup (not blockSize shifted copies). */
+  private windows(ids: ArrayLike<number>, B: number, T: number): Int32Array {
+    return contexts(ids, B, T, this.config.blockSize, this.config.vocabSize);
   }
   logits(idx: tf.Tensor2D): tf.Tensor3D {
     const [B, T] = idx.shape;
-    const V = this.config.vocabSize;
-    // position t sees tokens t, t−1, …, t−blockSize+1 (blank V before the start): one index tensor
-    // [B, T, blockSize] and a single lookup, instead of blockSize shifted copies and a concat
-    const bs = this.config.blockSize;
-    const ids = idx.dataSync();
-    const ctx = new Int32Array(B * T * bs);
-    for (let b = 0; b < B; b++)
-      for (let t = 0; t < T; t++)
-        for (let k = 0; k < bs; k++) ctx[(b * T + t) * bs + k] = t - k >= 0 ? (ids[b * T + t - k] as number) : V;
-    const x = tf.gather(this.wte, tf.tensor3d(ctx, [B, T, bs], 'int32')).reshape([B, T, bs * this.config.nEmbd]);
-    return this.head.forward(tf.tanh(this.hidden.forward(x))) as tf.Tensor3D;
+    const ctx = tf.tensor2d(this.windows(idx.dataSync(), B, T), [B * T, this.config.blockSize], 'int32');
+    return runLayers(this.layers, ctx).reshape([B, T, this.config.vocabSize]);
+  }
+  chain(): Chain {
+    const rows: Chain['rows'] = (b) => ({ ids: this.windows(b.X, b.rows, b.X.length / b.rows), targets: b.Y });
+    return { layers: this.layers, rows };
   }
   namedWeights(): Record<string, tf.Variable> {
     return { wte: this.wte, ...prefixed('hidden', this.hidden), ...prefixed('head', this.head) };

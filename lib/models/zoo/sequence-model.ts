@@ -2,8 +2,9 @@
  * The zoo's common shape: token ids [B, T] → logits [B, T, V]; the loss is the mean cross-entropy over
  * positions whose target is not −1 (padding after a word's end).
  */
-import { tf } from '../../runtime/tf';
+import type { tf } from '../../runtime/tf';
 import { crossEntropy } from '../../nn/losses';
+import type { Chain } from '../../fused/step';
 import { LanguageModelBase, type ForwardOptions } from '../language-model';
 import type { ZooConfig } from './config';
 
@@ -25,3 +26,6 @@ export abstract class SequenceModel<T extends ZooModelType> extends LanguageMode
 
 /** PyTorch's nn.Linear initialisation, which makemore's models keep. */
 export const TORCH_INIT = { init: { kind: 'uniform' } } as const;
+
+/** A batch's ids and targets as they are: [rows, T] each, read in order. */
+export const asIs: Chain['rows'] = (b) => ({ ids: b.X, targets: b.Y });

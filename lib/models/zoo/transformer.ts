@@ -4,15 +4,22 @@
 import { tf } from '../../runtime/tf';
 import { randnVariable } from '../../nn/init';
 import type { Rng } from '../../random/rng';
-import { attentionReference, causalSelfAttention } from '../../ops/attention';
-import { dropout } from '../../nn/dropout';
 import type { ForwardOptions } from '../language-model';
-import { gelu } from '../../ops/gelu';
-import { SequenceModel, TORCH_INIT } from './sequence-model';
+import type { Chain } from '../../fused/step';
+import { asIs, SequenceModel, TORCH_INIT } from './sequence-model';
 import type { ZooConfig } from './config';
-import { Linear, LayerNorm, type LinearInit } from '../../nn/layers';
+import { Embedding } from '../../nn/embedding';
+import { Linear } from '../../nn/linear';
+import { LayerNorm } from '../../nn/layer-norm';
+import { GELU } from '../../nn/activations';
+import { AddPositions } from '../../nn/positions';
+import { CausalSelfAttention } from '../../nn/attention';
+import { Dropout } from '../../nn/dropout';
+import { Residual } from '../../nn/residual';
+import { runLayers, type Layer, type LinearInit } from '../../nn/layer';
 import { Module, prefixed } from '../../nn/module';
 
+/** One block, pre-norm: x + attention(ln1(x)), then x + MLP(ln2(x)), each branch ending in dropout. */
 class Block extends Module {
   readonly ln1: LayerNorm;
   readonly attn: Linear;
@@ -20,11 +27,15 @@ class Block extends Module {
   readonly ln2: LayerNorm;
   readonly fc: Linear;
   readonly proj: Linear;
+  /** The block as the two residual layers both the tfjs forward and the fused step run. */
+  readonly layers: Layer[];
   constructor(
     rng: Rng,
     readonly E: number,
     readonly nHead: number,
     init: LinearInit,
+    blockSize: number,
+    p: number,
   ) {
     super();
     this.ln1 = new LayerNorm(E);
@@ -33,16 +44,10 @@ class Block extends Module {
     this.ln2 = new LayerNorm(E);
     this.fc = new Linear(rng, E, 4 * E, { init });
     this.proj = new Linear(rng, 4 * E, E, { init });
-  }
-  /**
-   * Causal multi-head self-attention: one fused op (see ops/attention.ts), or with dropout on the
-   * attention weights the op-by-op form, which has them as a tensor.
-   */
-  private attention(x: tf.Tensor3D, drop: ((t: tf.Tensor) => tf.Tensor) | null): tf.Tensor {
-    const qkv = this.attn.forward(x) as tf.Tensor3D;
-    if (!drop) return this.attnProj.forward(causalSelfAttention(qkv, this.nHead));
-    const y = attentionReference(qkv, this.nHead, (att) => drop(att) as tf.Tensor4D);
-    return drop(this.attnProj.forward(y));
+    this.layers = [
+      new Residual([this.ln1, this.attn, new CausalSelfAttention(nHead, blockSize, p), this.attnProj, new Dropout(p)]),
+      new Residual([this.ln2, this.fc, new GELU(), this.proj, new Dropout(p)]),
+    ];
   }
   /**
    * The attention weights the fused op uses, [B, nHead, T, T]: row t is how much position t takes from
@@ -59,11 +64,8 @@ class Block extends Module {
       return tf.softmax(scores.add(future.mul(-1e9))) as tf.Tensor4D;
     });
   }
-  /** `drop`: dropout while training (on the attention weights and both residual branches), else null. */
-  forward(x: tf.Tensor3D, drop: ((t: tf.Tensor) => tf.Tensor) | null = null): tf.Tensor3D {
-    const a = x.add(this.attention(this.ln1.forward(x) as tf.Tensor3D, drop)) as tf.Tensor3D;
-    const m = this.proj.forward(gelu(this.fc.forward(this.ln2.forward(a))));
-    return a.add(drop ? drop(m) : m) as tf.Tensor3D;
+  forward(x: tf.Tensor3D): tf.Tensor3D {
+    return runLayers(this.layers, x) as tf.Tensor3D;
   }
   namedWeights(): Record<string, tf.Variable> {
     return {
@@ -85,6 +87,8 @@ export class Transformer extends SequenceModel<'transformer'> {
   readonly blocks: Block[];
   readonly lnF: LayerNorm;
   readonly head: Linear;
+  /** Token and position embeddings, dropout, the blocks, the last layer norm, the head. */
+  readonly layers: Layer[];
   constructor(
     readonly config: ZooConfig,
     rng: Rng,
@@ -99,27 +103,26 @@ export class Transformer extends SequenceModel<'transformer'> {
     const init: LinearInit = gpt ? { kind: 'randn', scale: 0.02 } : TORCH_INIT.init;
     this.wte = randnVariable(rng, [V, E], gpt ? 0.02 : 1, 'wte');
     this.wpe = randnVariable(rng, [T, E], gpt ? 0.02 : 1, 'wpe');
-    this.blocks = Array.from({ length: nLayer }, () => new Block(rng, E, nHead, init));
+    this.blocks = Array.from({ length: nLayer }, () => new Block(rng, E, nHead, init, T, p));
     this.lnF = new LayerNorm(E);
     this.head = new Linear(rng, E, V, { init, bias: false });
+    this.layers = [
+      new Embedding(this.wte, { reorderProducts: false }),
+      new AddPositions(this.wpe),
+      new Dropout(p),
+      ...this.blocks.flatMap((b) => b.layers),
+      this.lnF,
+      this.head,
+    ];
   }
   logits(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const T = idx.shape[1];
     if (T > this.config.blockSize)
       throw new Error(`sequence of ${T} is longer than the block size ${this.config.blockSize}`);
-    const drop = this.dropper(opts);
-    let x = tf.gather(this.wte, idx).add(this.wpe.slice([0, 0], [T, -1])) as tf.Tensor3D;
-    if (drop) x = drop(x) as tf.Tensor3D;
-    for (const b of this.blocks) x = b.forward(x, drop);
-    return this.head.forward(this.lnF.forward(x)) as tf.Tensor3D;
+    return runLayers(this.layers, idx, opts.training ?? false, opts.rng) as tf.Tensor3D;
   }
-  /** Dropout with the config's p and the masks from opts.rng, while training with p > 0; else null. */
-  private dropper(opts: ForwardOptions): ((t: tf.Tensor) => tf.Tensor) | null {
-    const p = this.config.dropout ?? 0;
-    if (!opts.training || p === 0) return null;
-    const { rng } = opts;
-    if (!rng) throw new Error(`the transformer has dropout ${p}: training needs an rng for the masks`);
-    return (t) => dropout(t, p, rng);
+  chain(): Chain {
+    return { layers: this.layers, rows: asIs };
   }
   /** The tf names of the weights minGPT does not decay: all but the Linear layers' weights. */
   noDecay(): Set<string> {
@@ -135,8 +138,7 @@ export class Transformer extends SequenceModel<'transformer'> {
   /** Every layer's attention weights for `idx` [B, T]: one [B, nHead, T, T] tensor per layer. */
   attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[] {
     return tf.tidy(() => {
-      const T = idx.shape[1];
-      let x = tf.gather(this.wte, idx).add(this.wpe.slice([0, 0], [T, -1])) as tf.Tensor3D;
+      let x = runLayers(this.layers.slice(0, 2), idx) as tf.Tensor3D; // token + position embeddings
       const out: tf.Tensor4D[] = [];
       for (const b of this.blocks) {
         out.push(b.attentionWeights(x));

@@ -13,6 +13,7 @@ import { prefixed } from '../../nn/module';
 import type { ForwardOptions } from '../language-model';
 import { wavenet } from '../presets';
 import type { Sequential } from '../lecture/sequential';
+import type { Chain } from '../../fused/step';
 import { SequenceModel } from './sequence-model';
 import type { ZooConfig } from './config';
 
@@ -55,6 +56,10 @@ export class WaveNet extends SequenceModel<'wavenet'> {
     for (let i = 0; i < b.Y.length; i++) if (b.Y[i] !== -1) scored.push(i);
     const targets = Int32Array.from(scored, (i) => b.Y[i] as number);
     return { ids: this.windows(b.X, b.X.length / b.rows, scored), targets };
+  }
+  /** The lecture's net on the scored positions' windows. */
+  chain(): Chain {
+    return { layers: this.net.chain().layers, rows: (b) => this.scoredWindows(b) };
   }
   logits(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const [B, T] = idx.shape;
