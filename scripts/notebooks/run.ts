@@ -12,6 +12,9 @@
  * Faults are reported the same way and never leave a process behind: the executor and the kernel each
  * run in their own process group; a dead executor, a dead kernel, an asynchronous error, a timeout or a
  * signal to this runner all end with both groups gone and a non-zero exit (codes in USAGE).
+ *
+ * This file is flags → plan → run; plan.ts checks the notebooks before any kernel starts, executor.ts
+ * runs one notebook, run-report.ts keeps the reports and prints the end of the run.
  */
 import fs from 'node:fs';
 import path from 'node:path';
