@@ -7,7 +7,7 @@
  * - evaluation and sampling loops throw `Interrupted` (a partial mean or a half-drawn sample would
  *   mislead), which fails the cell the way Python's KeyboardInterrupt does.
  *
- * In a notebook the kernel launcher (scripts/tslab-kernel.cjs) sets the request when SIGINT arrives
+ * In a notebook the kernel launcher (scripts/notebooks/tslab-kernel.cjs) sets the request when SIGINT arrives
  * and falls back to tslab's own interrupt when no loop picks it up in time; it also marks a cell that
  * was interrupted that way as dead, so whatever that cell left running stops at its next check and
  * shows nothing under a later cell. Outside a kernel `requestInterrupt()` is the CLI's SIGINT handler.

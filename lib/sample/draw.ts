@@ -38,7 +38,7 @@ function checkSampleOptions(o: SampleOptions): void {
 }
 
 /** A value for an error message: strings quoted, so '2' and 2 are told apart. */
-export function describe(v: unknown): string {
+function describe(v: unknown): string {
   return typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`;
 }
 

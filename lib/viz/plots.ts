@@ -3,7 +3,7 @@
  *
  * A figure is plain JSON ({ data, layout }) so the same object renders in VS Code and JupyterLab
  * (Plotly MIME type), in classic Notebook (the Sequentia nbextension renders the Plotly MIME type;
- * `node scripts/kernel.mjs install-local | install-user` installs it), in nbconvert HTML (text/html
+ * `node scripts/notebooks/kernel.mjs install-local | install-user` installs it), in nbconvert HTML (text/html
  * loading plotly.js from a file beside the page) and is exported to SVG/PNG/HTML by scripts.
  * No copy of plotly.js ever goes into a notebook.
  */
@@ -43,7 +43,7 @@ let divCounter = 0;
  * fallback (a note, or after export an <img> of the PNG) that the script replaces when it draws.
  * Where plotly.js comes from when window.Plotly is absent:
  *  - classic Notebook (body[data-base-url] and require.js): `<base>nbextensions/sequentia/plotly.min.js`,
- *    installed by scripts/kernel.mjs (normally the nbextension renders the Plotly MIME type first and this
+ *    installed by scripts/notebooks/kernel.mjs (normally the nbextension renders the Plotly MIME type first and this
  *    HTML is not used at all);
  *  - anything else (nbconvert HTML, a saved page): `plotly.min.js` beside the page, loaded once for all
  *    figures (the runner's figure export copies it next to the executed notebooks).

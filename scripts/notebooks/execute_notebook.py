@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Executes one notebook through Jupyter (nbclient) and reports each cell as a JSON line on stdout.
 
-Called by scripts/run-notebooks.ts; not meant to be run by hand:
+Called by the runner (scripts/notebooks/executor.ts); not meant to be run by hand:
     python3 execute_notebook.py IN.ipynb OUT.ipynb --kernel sequentia-ts --cwd DIR [--timeout S] [--watch-stdin [--wait-go]]
 
 Cells run one at a time so that the first failing cell is known exactly. tslab replies to a failed cell

@@ -85,7 +85,7 @@ export function ensureKernelspec(): void {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'notebooks', 'kernel.mjs'), 'install-local'], {
       stdio: 'inherit',
     });
-    if (r.status !== 0) throw new Error('could not write the kernelspec (node scripts/kernel.mjs install-local)');
+    if (r.status !== 0) throw new Error('could not write the kernelspec (node scripts/notebooks/kernel.mjs install-local)');
   }
 }
 
@@ -281,7 +281,7 @@ function ensureTestTools(): void {
 if (require.main === module) {
   if (process.argv[2] === 'ensure-test-tools') ensureTestTools();
   else {
-    console.error('usage: node --import tsx scripts/jupyter.ts ensure-test-tools');
+    console.error('usage: node --import tsx scripts/notebooks/jupyter.ts ensure-test-tools');
     process.exit(2);
   }
 }

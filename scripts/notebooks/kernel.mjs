@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Writes the Jupyter kernelspec for Sequentia's TypeScript kernel (tslab) with absolute paths, and the
-// classic Notebook extension that draws Plotly figures (scripts/nbextension/main.js + plotly.min.js).
-//   node scripts/kernel.mjs install-local [DIR] → DIR (default .jupyter/): kernels/sequentia-ts,
+// classic Notebook extension that draws Plotly figures (scripts/notebooks/nbextension/main.js + plotly.min.js).
+//   node scripts/notebooks/kernel.mjs install-local [DIR] → DIR (default .jupyter/): kernels/sequentia-ts,
 //        nbextensions/sequentia/{main.js,plotly.min.js}, nbconfig/notebook.json (run by `npm ci`). A Notebook
 //        server uses them with JUPYTER_DATA_DIR=DIR JUPYTER_CONFIG_DIR=DIR (see README, Figures).
-//   node scripts/kernel.mjs install-user         → the user's Jupyter data dir (kernelspec, nbextension:
+//   node scripts/notebooks/kernel.mjs install-user         → the user's Jupyter data dir (kernelspec, nbextension:
 //        ~/.local/share/jupyter, or $JUPYTER_DATA_DIR) and config dir (nbconfig: ~/.jupyter, or $JUPYTER_CONFIG_DIR)
 // No Python is needed: a kernelspec and an nbextension are files, enabling one is a JSON key.
 import fs from 'node:fs';
@@ -109,6 +109,6 @@ if (cmd === 'install-local') {
     'Jupyter Notebook and VS Code now list "TypeScript (Sequentia)"; classic Notebook draws its figures offline.',
   );
 } else {
-  console.error('usage: node scripts/kernel.mjs install-local [DIR] | install-user');
+  console.error('usage: node scripts/notebooks/kernel.mjs install-local [DIR] | install-user');
   process.exit(2);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference for scripts/benchmark.ts: the same training steps, timed the same way.
+"""PyTorch reference for scripts/cli/benchmark.ts: the same training steps, timed the same way.
 
 Prints one JSON object to stdout:
     {"torch": version, "threads": n, "cases": {name: {"median_ms": …, "steps": n}}}

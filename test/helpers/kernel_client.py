@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Drives Sequentia's kernel through jupyter_client for the kernel tests (test/kernel.test.ts).
+"""Drives Sequentia's kernel through jupyter_client for the kernel tests (test/notebooks/kernel.test.ts).
 
     python3 kernel_client.py PLAN.json
 

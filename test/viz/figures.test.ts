@@ -21,7 +21,7 @@ import {
   plotlyJsPath,
   type Figure,
 } from '../../lib/viz/plots';
-import { exportFigures } from '../../scripts/cli/figures';
+import { exportFigures } from '../../scripts/notebooks/figure-export';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

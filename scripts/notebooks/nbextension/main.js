@@ -4,7 +4,7 @@
 //
 // The MIME type is registered as *safe* and *first* in the display order, so figures draw in
 // untrusted notebooks and after a browser reload (the saved Plotly JSON is all it needs). Installed by
-// `node scripts/kernel.mjs install-local` (into the project's .jupyter/) or `install-user`.
+// `node scripts/notebooks/kernel.mjs install-local` (into the project's .jupyter/) or `install-user`.
 define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], function (
   require,
   $,
