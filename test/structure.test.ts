@@ -30,20 +30,12 @@ function sources(dir: string): string[] {
 
 const FILES = [...sources('lib'), ...sources('scripts')];
 
-/**
- * Files over the limit that are being split right now (lib/fused is rewritten on another branch).
- * The test fails when one of them is back under the limit, so the list only shrinks.
- */
-const KNOWN_LONG = new Set(['lib/fused/layers.ts']);
-
 test(`no source file in lib/ or scripts/ is over ${MAX_LINES} lines (generated files aside)`, () => {
   const long = FILES.filter((f) => !GENERATED.has(f))
     .map((f) => ({ f, n: fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').length - 1 }))
     .filter(({ n }) => n > MAX_LINES);
-  const fresh = long.filter(({ f }) => !KNOWN_LONG.has(f)).map(({ f, n }) => `${f}: ${n} lines`);
-  assert.deepEqual(fresh, [], `split these by job:\n${fresh.join('\n')}`);
-  const done = [...KNOWN_LONG].filter((f) => !long.some((l) => l.f === f));
-  assert.deepEqual(done, [], `no longer over ${MAX_LINES} lines: remove from KNOWN_LONG`);
+  const named = long.map(({ f, n }) => `${f}: ${n} lines`);
+  assert.deepEqual(named, [], `split these by job:\n${named.join('\n')}`);
   for (const f of GENERATED) assert.ok(fs.existsSync(path.join(ROOT, f)), `${f} (GENERATED) exists`);
 });
 
@@ -103,42 +95,12 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
-/**
- * Cycles being removed (lib/models, lib/train, lib/fused are rewritten on another branch). Each is
- * written from its alphabetically first file. The test fails on any cycle not listed and on a listed
- * one that is gone, so this list only shrinks.
- */
-const KNOWN_CYCLES: string[] = [
-  // being removed: lib/train/loop ↔ lib/fused/step ↔ lib/models/lecture/backprop
-  'lib/fused/step.ts → lib/models/lecture/backprop.ts → lib/fused/step.ts',
-  'lib/fused/step.ts → lib/models/lecture/backprop.ts → lib/train/loop.ts → lib/fused/step.ts',
-  // being removed: lib/models/language-model ↔ registry ↔ every model it registers
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/lecture/bigram-net.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/lecture/mlp.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/lecture/sequential.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/recurrent.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/bigram.ts → lib/models/zoo/sequence-model.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/bow.ts → lib/models/zoo/sequence-model.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/mlp.ts → lib/models/zoo/sequence-model.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/transformer.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/transformer.ts → lib/models/zoo/sequence-model.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/wavenet.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/wavenet.ts → lib/models/lecture/sequential.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/wavenet.ts → lib/models/presets.ts → lib/models/lecture/mlp.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/wavenet.ts → lib/models/presets.ts → lib/models/lecture/sequential.ts → lib/models/language-model.ts',
-  'lib/models/language-model.ts → lib/models/registry.ts → lib/models/zoo/wavenet.ts → lib/models/zoo/sequence-model.ts → lib/models/language-model.ts',
-];
-
 test('no import cycle among the modules of lib/ and scripts/', () => {
   const graph = new Map(FILES.map((f) => [f, importsOf(f)]));
   const found = cycles(graph).map((c) => c.join(' → '));
-  const fresh = found.filter((c) => !KNOWN_CYCLES.includes(c));
   assert.deepEqual(
-    fresh,
+    found,
     [],
-    `import cycles (move what both sides need into a module both import):\n${fresh.join('\n')}`,
+    `import cycles (move what both sides need into a module both import):\n${found.join('\n')}`,
   );
-  const gone = KNOWN_CYCLES.filter((c) => !found.includes(c));
-  assert.deepEqual(gone, [], 'these cycles are gone: remove them from KNOWN_CYCLES');
 });

@@ -471,18 +471,10 @@ export interface TrainByHandOptions {
   onStep?: (step: number, loss: number) => void;
 }
 
-/**
- * The hand-written net's fast step: the same net as lib/nn layers over its parameters (C, Linear,
- * BatchNorm with Bessel's n − 1 in the batch variance and no running statistics, tanh, Linear), whose
- * fused halves run forward, backward and the update in our wasm kernels.
- */
+/** The fast step: the same net as lib/nn layers over its parameters, their fused halves in our kernels. */
 function handWrittenStep(p: Params<tf.Variable>, blockSize: number): FusedStep {
-  const net = {
-    params: () => [p.C, p.W1, p.b1, p.W2, p.b2, p.bngain, p.bnbias],
-    reads: 'window' as const,
-    blockSize,
-    vocabSize: p.C.shape[0] as number,
-  };
+  const params = () => [p.C, p.W1, p.b1, p.W2, p.b2, p.bngain, p.bnbias];
+  const net = { params, reads: 'window' as const, blockSize, vocabSize: p.C.shape[0] as number };
   const layers = [
     new Embedding(p.C, { reorderProducts: false }),
     new FlattenConsecutive(blockSize),
