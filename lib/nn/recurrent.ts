@@ -5,17 +5,16 @@
  *  - `cell` below is each cell written once from tf ops: the reference the fast forms are tested
  *    against, what generation runs one token at a time, and the training path for hidden sizes that
  *    are not a multiple of 4;
- *  - the tfjs forward runs the whole sequence as one op with hand-written back-propagation through time
- *    (lib/ops/lstm.ts, gru.ts, rnn.ts: the cells' kernels in steps.c);
- *  - the fused half (below) runs the same kernels on the step's frame.
+ *  - the fused half (below) runs the sequence with the cells' kernels (steps.c) and back-propagation
+ *    through time written out: the fused step runs it, and the tfjs forward runs it too, as one op
+ *    with that backward as its gradient (`sequenceOp`).
  */
 import { tf } from '../runtime/tf';
 import { Module } from './module';
 import { sgemm, sgemmTn } from '../backend/native/threads';
-import { gruSequence } from '../ops/gru';
-import { lstmSequence } from '../ops/lstm';
-import { rnnSequence } from '../ops/rnn';
-import type { Act, FusedLayer, StepFrame } from '../fused/frame';
+import { tensorFrom, valuesOf } from '../backend/native/loader';
+import { StepFrame, type Act, type FusedLayer } from '../fused/frame';
+import type { Grad } from '../ops/shared';
 
 export type CellType = 'rnn' | 'gru' | 'lstm';
 
@@ -61,7 +60,7 @@ export function cell(type: CellType, Wh: tf.Tensor2D, xg: tf.Tensor2D, s: Recurr
 
 /**
  * The cell step by step over xg [T, B, G·H] from state `s`: h for every step [T, B, H]. The reference
- * the sequence ops (lib/ops) and the fused halves are tested against.
+ * the fused halves (and with them the tfjs forward) are tested against.
  */
 export function cellSequence(type: CellType, Wh: tf.Tensor2D, xg: tf.Tensor3D, s: RecurrentState): tf.Tensor3D {
   return tf.tidy(() => {
@@ -109,11 +108,50 @@ export class Recurrence extends Module {
   /** xg [T, B, G·H] (time-major, bias included) → h for every step [T, B, H], from the start state. */
   forward(x: tf.Tensor): tf.Tensor {
     const xg = x as tf.Tensor3D;
-    const s = this.initialState(xg.shape[1]);
-    if (this.H % 4 !== 0) return cellSequence(this.cellType, this.Wh as tf.Tensor2D, xg, s);
-    const Wh = this.Wh as tf.Tensor2D;
-    if (this.cellType === 'lstm') return lstmSequence(xg, s.h, s.c as tf.Tensor2D, Wh);
-    return this.cellType === 'gru' ? gruSequence(xg, s.h, Wh) : rnnSequence(xg, s.h, Wh);
+    if (this.H % 4 !== 0)
+      return cellSequence(this.cellType, this.Wh as tf.Tensor2D, xg, this.initialState(xg.shape[1]));
+    return this.sequenceOp(xg);
+  }
+
+  /**
+   * The fused half as a tfjs op: xg, Wh and start in, h for every step out; its gradient reruns the
+   * forward on a frame of its own (a frame lasts until the next op) and then the fused backward.
+   */
+  private sequenceOp(xg: tf.Tensor3D): tf.Tensor3D {
+    const [T, B, GH] = xg.shape;
+    const H = this.H;
+    const run = (xgT: tf.Tensor, WhT: tf.Tensor, startT: tf.Tensor) => {
+      const half = this.fused() as FusedLayer;
+      const [Wh, start] = [this.Wh, this.start];
+      const value = new Map<tf.Variable, number>();
+      const grad = new Map<tf.Variable, number>();
+      const f = new StepFrame(value, grad, T);
+      value.set(Wh, f.put(Wh.size, valuesOf(WhT)));
+      value.set(start, f.put(H, valuesOf(startT)));
+      grad.set(Wh, f.put(Wh.size));
+      grad.set(start, f.put(H));
+      const x: Act = { at: f.put(T * B * GH, valuesOf(xgT)), rows: T * B, width: GH };
+      return { f, half, hs: half.forward(f, x), grads: [grad.get(Wh)!, grad.get(start)!] as const };
+    };
+    const op = tf.customGrad(((xgT: tf.Tensor, WhT: tf.Tensor, startT: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([xgT, WhT, startT]);
+      const { f, hs } = run(xgT, WhT, startT);
+      return {
+        value: tensorFrom(f, hs.at, [T, B, H]),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [a, b, c] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+          const r = run(a, b, c);
+          const dx = r.half.backward(r.f, { at: r.f.put(T * B * H, valuesOf(dy)), rows: T * B, width: H });
+          const [dWh, dStart] = r.grads;
+          return [
+            tensorFrom(r.f, dx.at, [T, B, GH]),
+            tensorFrom(r.f, dWh, this.Wh.shape),
+            tensorFrom(r.f, dStart, [1, H]),
+          ];
+        },
+      };
+    }) as unknown as Grad);
+    return op(xg, this.Wh, this.start) as tf.Tensor3D;
   }
 
   /** The kernels take hidden sizes that are a multiple of 4; others train through the ops. */
@@ -134,7 +172,6 @@ export class Recurrence extends Module {
  * from h0 = the learned `start` on every row (and c0 = 0): h for every step [T·B, H]. Forward: per step
  * one product h·Wh and one pass of the cell's kernel. Backward, in reverse: the cell's backward, then
  * the recurrent gradient dG_t·Whᵀ; ∂Wh as one product Hprevᵀ·dG over all steps; ∂start = Σ_b ∂h0.
- * The same computation as the tfjs ops lib/ops/lstm.ts and rnn.ts, with our gemm between the steps.
  */
 class FusedRecurrence implements FusedLayer {
   private saved: { hs: number; cs: number; act: number; h0: number; c0: number; B: number } | null = null;
@@ -252,7 +289,7 @@ function placeColumns(
 /**
  * makemore's GRU over time-major input gates xg [T·B, 3H] (columns r | z | n, bias included), from h0 =
  * `start` on every row: r, z = σ(x_rz + h·W_rz); h̄ = tanh(x_n + (r⊙h)·W_n); h ← h + z⊙(h̄ − h). As
- * lib/ops/gru.ts computes it, with W_rz and W_n copied out of Wh [H, 3H] once a step so that every
+ * the cell above computes it, with W_rz and W_n copied out of Wh [H, 3H] once a step so that every
  * product reads contiguous rows.
  */
 class FusedGRU implements FusedLayer {

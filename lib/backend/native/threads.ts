@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { kernelModule, kernels, layout } from './loader';
 
-/** Multiply-adds below which waking the worker costs more than the half it takes (~20 µs vs ~40 µs). */
+/** Multiply-adds below which waking the worker costs more than the half it takes (docs/benchmark.md). */
 const MIN_WORK = 1 << 19;
 
 interface Helper {

@@ -1,6 +1,6 @@
 /**
- * `GatherV2` goes through a generic strided loop (~80 µs to pick 96 rows of 10 floats); for the common
- * case (axis 0, no batch dims) a copy of whole rows is much cheaper.
+ * `GatherV2` goes through a generic strided loop, element by element; for the common case (axis 0, no
+ * batch dims) a copy of whole rows is much cheaper.
  */
 import { KernelFunc, TensorInfo, WasmBackendLike } from './types';
 

@@ -1,6 +1,6 @@
 /**
- * `Sum` over leading axes (every bias gradient: [B·T, n] → [n]) transposes, then reduces, ~0.7 ms for
- * 512×256; our column-sum kernel (backend/native) takes a tenth of that.
+ * `Sum` over leading axes (every bias gradient: [B·T, n] → [n]) transposes, then reduces; our column-sum
+ * kernel (backend/native) reads the rows in place (docs/benchmark.md has the measurement).
  */
 import { Frame } from '../native/loader';
 import { KernelFunc, TensorInfo, WasmBackendLike } from './types';
