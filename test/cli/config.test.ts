@@ -224,3 +224,47 @@ test('--help lists every option of the table with its default', () => {
   assert.equal(shownDefault(MAKEMORE_TABLE.nEmbd), '64; wavenet 24');
   assert.equal(shownDefault(NOVEL_TABLE.steps), String(NOVEL_SETTINGS.default.steps));
 });
+
+test("an older makemore checkpoint (its GRU's config a ZooConfig, no sizes in its settings) resumes exactly and is re-saved in the current form", () => {
+  const args = ['--input', NAMES, '--type', 'gru', '--n-embd', '8', '--n-embd2', '16', '--batch-size', '4'];
+  const quiet = ['--eval-every', '3', '--num-samples', '0'];
+  const [old, straight] = [newDir(), newDir()];
+  assert.equal(makemore([...args, ...quiet, '--work-dir', old, '--max-steps', '3']).code, 0);
+  assert.equal(makemore([...args, ...quiet, '--work-dir', straight, '--max-steps', '6']).code, 0);
+  for (const slot of ['latest', 'best']) {
+    const modelJson = path.join(old, slot, 'model/model.json');
+    const m = JSON.parse(fs.readFileSync(modelJson, 'utf8')) as { modelTopology: Record<string, unknown> };
+    const c = m.modelTopology.config as Record<string, number>;
+    m.modelTopology.sequentia = 1;
+    m.modelTopology.config = {
+      vocabSize: c.vocabSize,
+      blockSize: c.blockSize,
+      nLayer: 4,
+      nHead: 4,
+      nEmbd: 8,
+      nEmbd2: 16,
+    };
+    fs.writeFileSync(modelJson, JSON.stringify(m));
+    const infoJson = path.join(old, slot, 'checkpoint.json');
+    const info = JSON.parse(fs.readFileSync(infoJson, 'utf8')) as { settings: Record<string, unknown> };
+    for (const k of ['type', 'nLayer', 'nHead', 'nEmbd', 'nEmbd2', 'dropout', 'init', 'beta1', 'beta2'])
+      delete info.settings[k];
+    fs.writeFileSync(infoJson, JSON.stringify(info));
+  }
+  const s = makemore(['--work-dir', old, '--sample-only', '--num-samples', '2']);
+  assert.equal(s.code, 0, s.err);
+  assert.match(s.out, /loaded gru/);
+  const conflict = makemore(['--work-dir', old, '--resume', '--n-embd2', '32']);
+  assert.equal(conflict.code, 2);
+  assert.match(conflict.err, /--n-embd2 32, but the checkpoint's is 16/);
+  const r = makemore(['--work-dir', old, '--resume', '--max-steps', '6']);
+  assert.equal(r.code, 0, r.err);
+  const bytes = (d: string) => fs.readFileSync(path.join(d, 'latest/model/weights.bin'));
+  assert.ok(bytes(old).equals(bytes(straight)), 'the same weights as a run that was never stopped');
+  const t = JSON.parse(fs.readFileSync(path.join(old, 'latest/model/model.json'), 'utf8')) as {
+    modelTopology: { sequentia: number; config: object };
+  };
+  assert.equal(t.modelTopology.sequentia, 2);
+  assert.deepEqual(t.modelTopology.config, { cell: 'gru', vocabSize: 27, blockSize: 11, nEmbd: 8, nHidden: 16 });
+  assert.equal(settingsOf(old).nEmbd2, 16);
+});
