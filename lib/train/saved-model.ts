@@ -201,7 +201,7 @@ function isRecurrent(type: string): type is 'rnn' | 'gru' | 'lstm' {
  * A model.json of the first form (sequentia: 1) whose recurrent model kept the makemore CLI's ZooConfig
  * (its hidden size as nEmbd2) instead of the config createModel takes. Loaded for one release.
  */
-function isLegacyZooConfig(t: Record<string, unknown>): boolean {
+function isLegacyZooConfig(t: { sequentia?: unknown; type?: unknown; config?: unknown }): boolean {
   return t.sequentia === 1 && isRecurrent(String(t.type)) && isObject(t.config) && 'nEmbd2' in t.config;
 }
 
@@ -460,7 +460,7 @@ export async function saveModel(
  */
 function configOf(where: string, type: ModelType, t: SavedTopology<object>): ModelConfigs[ModelType] {
   const c = t.config as Record<string, unknown>;
-  if (!isLegacyZooConfig(t as unknown as Record<string, unknown>)) return t.config as ModelConfigs[ModelType];
+  if (!isLegacyZooConfig(t)) return t.config as ModelConfigs[ModelType];
   console.warn(
     `note: ${where} is an older saved model (its ${type} keeps the makemore CLI's settings); it loads until the next release. Re-save it: \`const m = await loadModel(dir); await saveModel(dir, m.model, m.vocab, m.extra)\`, or for a makemore checkpoint run --resume once (its next save writes the current form)`,
   );

@@ -32,7 +32,7 @@ import {
   type Resumed,
   type Signals,
 } from './run/lifecycle';
-import { int, num, settingsSpec, text, toggle, toSettings } from './run/options';
+import { int, num, text, toggle, toSettings } from './run/options';
 
 const SEQ_LEN = NOVEL_SETTINGS.seqLen;
 const LEARNING_RATE = NOVEL_SETTINGS.learningRate;
@@ -83,9 +83,6 @@ export const TABLE = {
 /** What checkpoint.json keeps (keys as older novels wrote them): the model's sizes are the checkpoint's. */
 const SAVED = { nEmbd: 'fixed', nHidden: 'fixed', batch: 'taken', steps: 'quiet', logEvery: 'quiet' } as const;
 
-/** The spec checkpoint.json's settings are checked against, from the table. */
-export const NOVEL_SETTINGS_SPEC = settingsSpec(TABLE, SAVED);
-
 const EPILOGUE = `config files: JSON objects whose keys are the flags' names without "--" ("n-embd", "batch-size");
   precedence: the defaults above < the config file < flags given. configs/novel-book.json is --book.
 
@@ -104,7 +101,6 @@ type Args = RunArgs<typeof TABLE>;
 
 /** The LSTM and its optimizer. */
 interface Trainee {
-  config: RecurrentConfig;
   model: RecurrentLM;
   opt: Adam;
 }
@@ -156,7 +152,7 @@ async function buildModel(
   };
   const model = new RecurrentLM(config, new TorchGenerator(1));
   const opt = createOptimizer('adam', LEARNING_RATE) as Adam;
-  const trainee: Trainee = { config, model, opt };
+  const trainee: Trainee = { model, opt };
   if (from) return { trainee, progress: await restoreCheckpoint(from, corpus, trainee, log) };
   startLogs([{ file: log }], null);
   return { trainee, progress: { step: 0, savedAt: 0, acc: 0, rng: new FastGenerator('mysterious-island') } };
