@@ -249,35 +249,8 @@ export interface SettingSpec {
   /** For strings: the only values allowed. */
   values?: readonly string[];
 }
-/** The settings a trainer reads back from its checkpoints, by name. */
+/** The settings a trainer reads back from its checkpoints, by name (the CLIs derive theirs from their option tables). */
 export type SettingsSpec = Record<string, SettingSpec>;
-
-/** `npm run makemore`'s settings (its Settings interface), for readCheckpoint's `settings` option. */
-export const MAKEMORE_SETTINGS_SPEC: SettingsSpec = {
-  input: { type: 'string' },
-  seed: { type: 'integer', min: 0 },
-  initSeed: { type: 'integer', min: 0, nullable: true, optional: true },
-  batchSize: { type: 'integer', min: 1, max: 1_000_000 },
-  learningRate: { type: 'number', min: 0 },
-  weightDecay: { type: 'number', min: 0 },
-  evalEvery: { type: 'integer', min: 1 },
-  maxSteps: { type: 'integer', min: -1 },
-  workers: { type: 'integer', min: 1, max: 2 },
-  words: { type: 'integer', min: 0, optional: true },
-  dataSha256: { type: 'string', optional: true },
-  gradClip: { type: 'number', min: 0, optional: true },
-  decay: { type: 'string', values: ['all', 'linear'], optional: true },
-  lrDrop: { type: 'integer', min: 1, optional: true, nullable: true },
-};
-
-/** `npm run novel`'s settings (its Settings interface): the LSTM is built from nEmbd and nHidden. */
-export const NOVEL_SETTINGS_SPEC: SettingsSpec = {
-  nEmbd: { type: 'integer', min: 1, max: 65_536 },
-  nHidden: { type: 'integer', min: 1, max: 65_536 },
-  batch: { type: 'integer', min: 1, max: 1_000_000 },
-  steps: { type: 'integer', min: 0 },
-  logEvery: { type: 'integer', min: 1 },
-};
 
 /** Each setting against its spec; the error names the file and `settings.<name>`. */
 function checkSettings(file: string, settings: { [key: string]: Json }, spec: SettingsSpec): void {
@@ -349,7 +322,7 @@ function checkInfo(file: string, x: unknown): CheckpointInfo {
 
 /** What readCheckpoint checks besides the files themselves. */
 export interface ReadCheckpointOptions extends ReadLimits {
-  /** The trainer's settings (e.g. MAKEMORE_SETTINGS_SPEC): each checked before any is used. */
+  /** The trainer's settings (e.g. makemore's MAKEMORE_SETTINGS_SPEC): each checked before any is used. */
   settings?: SettingsSpec;
 }
 

@@ -55,9 +55,9 @@ export class Adam extends tf.Optimizer {
   constructor(learningRate: number, opts: AdamOptions = {}) {
     super();
     this.learningRate = learningRate;
-    this.beta1 = opts.beta1 ?? 0.9;
-    this.beta2 = opts.beta2 ?? 0.999;
-    this.epsilon = opts.epsilon ?? 1e-8;
+    this.beta1 = opts.beta1 ?? ADAM_DEFAULTS.beta1;
+    this.beta2 = opts.beta2 ?? ADAM_DEFAULTS.beta2;
+    this.epsilon = opts.epsilon ?? ADAM_DEFAULTS.epsilon;
     this.weightDecay = opts.weightDecay ?? 0;
     this.noDecay = opts.noDecay ?? new Set();
   }
@@ -141,15 +141,28 @@ export class Adam extends tf.Optimizer {
 
 export type TrainOptimizer = tf.Optimizer & { learningRate: number; setLearningRate?: (lr: number) => void };
 
-/** sgd, adam (β2 0.999 unless given) or adamw (makemore's: β 0.9/0.99, weight decay 0.01 unless given). */
+/**
+ * torch.optim's defaults for what is not given: Adam β (0.9, 0.999), ε 1e-8; AdamW the same and weight
+ * decay 0.01. A trainer with other values passes them (makemore: β2 0.99, from its option table).
+ */
+export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
+export const ADAMW_WEIGHT_DECAY = 0.01;
+
+/** sgd, adam (no weight decay) or adamw (decoupled weight decay), with torch's defaults where `opts` gives none. */
 export function createOptimizer(name: OptimizerName, learningRate: number, opts: AdamOptions = {}): TrainOptimizer {
+  const adam = {
+    beta1: opts.beta1 ?? ADAM_DEFAULTS.beta1,
+    beta2: opts.beta2 ?? ADAM_DEFAULTS.beta2,
+    epsilon: opts.epsilon ?? ADAM_DEFAULTS.epsilon,
+    noDecay: opts.noDecay,
+  };
   switch (name) {
     case 'sgd':
       return tf.train.sgd(learningRate) as unknown as TrainOptimizer;
     case 'adam':
-      return new Adam(learningRate, { ...opts, weightDecay: 0 });
+      return new Adam(learningRate, { ...adam, weightDecay: 0 });
     case 'adamw':
-      return new Adam(learningRate, { ...opts, beta2: opts.beta2 ?? 0.99, weightDecay: opts.weightDecay ?? 0.01 });
+      return new Adam(learningRate, { ...adam, weightDecay: opts.weightDecay ?? ADAMW_WEIGHT_DECAY });
     default:
       throw new Error(`unknown optimizer '${String(name)}' (sgd, adam, adamw)`);
   }

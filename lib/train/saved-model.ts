@@ -12,14 +12,8 @@ import { fsyncDir, writeFileDurable } from '../runtime/durable';
 import { Vocab } from '../data/vocab';
 import { TorchGenerator } from '../random/torch-generator';
 import type { LanguageModel } from '../models/language-model';
-import { createModel, isModelType, isZooType, zooModel, type ModelConfigs } from '../models/registry';
-import {
-  checkRecurrentConfig,
-  checkZooConfig,
-  recurrentParamCount,
-  zooParamCount,
-  type ZooConfig,
-} from '../models/zoo/config';
+import { createModel, isModelType, type ModelConfigs, type ModelType } from '../models/registry';
+import { checkRecurrentConfig, checkZooConfig, recurrentParamCount, zooParamCount } from '../models/zoo/config';
 import {
   DEFAULT_MAX_JSON_BYTES,
   formatBytes,
@@ -181,12 +175,12 @@ function lectureParamCount(where: string, type: string, c: Record<string, unknow
 function checkConfigAgainstManifest(jsonPath: string, t: Record<string, unknown>, values: number): void {
   const type = String(t.type);
   let implied: number | null = null;
-  if (isZooType(type) && isObject(t.config) && 'nEmbd2' in t.config)
-    implied = zooParamCount(type, checkZooConfig(jsonPath, type, t.config));
-  else if (type === 'rnn' || type === 'gru' || type === 'lstm') {
+  if (isRecurrent(type) && !isLegacyZooConfig(t)) {
     const c = checkRecurrentConfig(jsonPath, type, t.config);
     implied = recurrentParamCount(type, c.vocabSize, c.nEmbd, c.nHidden);
-  } else if (isModelType(type)) {
+  } else if (ZOO_CONFIG_TYPES.has(type) || isRecurrent(type))
+    implied = zooParamCount(type, checkZooConfig(jsonPath, type, t.config));
+  else if (isModelType(type)) {
     if (!isObject(t.config)) throw new Error(`${jsonPath}: config is ${jsonKind(t.config)}, not an object`);
     implied = lectureParamCount(jsonPath, type, t.config);
   }
@@ -196,10 +190,29 @@ function checkConfigAgainstManifest(jsonPath: string, t: Record<string, unknown>
     );
 }
 
+/** The types built from a makemore ZooConfig (createModel's config for these is one). */
+const ZOO_CONFIG_TYPES = new Set(['bigram', 'mlp', 'bow', 'transformer', 'wavenet']);
+
+function isRecurrent(type: string): type is 'rnn' | 'gru' | 'lstm' {
+  return type === 'rnn' || type === 'gru' || type === 'lstm';
+}
+
+/**
+ * A model.json of the first form (sequentia: 1) whose recurrent model kept the makemore CLI's ZooConfig
+ * (its hidden size as nEmbd2) instead of the config createModel takes. Loaded for one release.
+ */
+function isLegacyZooConfig(t: { sequentia?: unknown; type?: unknown; config?: unknown }): boolean {
+  return t.sequentia === 1 && isRecurrent(String(t.type)) && isObject(t.config) && 'nEmbd2' in t.config;
+}
+
 /** Checks a Sequentia topology's fields (type, config, vocabulary). */
 function checkTopology<C>(jsonPath: string, x: unknown): SavedTopology<C> {
-  if (!isObject(x) || x.sequentia !== 1) throw new Error(`${jsonPath} is not a Sequentia model`);
-  if (typeof x.type !== 'string' || !Array.isArray(x.itos) || !isObject(x.config))
+  if (!isObject(x) || (x.sequentia !== 1 && x.sequentia !== SAVED_MODEL_VERSION))
+    throw new Error(`${jsonPath} is not a Sequentia model`);
+  // the first form's recurrent models may name their type only as the config's cell
+  if (x.sequentia === 1 && x.type === undefined && isObject(x.config) && isRecurrent(String(x.config.cell)))
+    x = { ...x, type: x.config.cell };
+  if (!isObject(x) || typeof x.type !== 'string' || !Array.isArray(x.itos) || !isObject(x.config))
     throw new Error(`${jsonPath} lacks the model type, config or vocabulary`);
   const bad = x.itos.findIndex((ch: unknown) => typeof ch !== 'string' || [...ch].length !== 1);
   if (bad >= 0)
@@ -235,7 +248,8 @@ function inspect(dir: string, limits: ReadLimits): Inspected {
   if (!fs.existsSync(jsonPath)) throw new Error(`no saved model in ${dir} (model.json not found)`);
   const { json, files, values } = readModelJson(dir, jsonPath, limits);
   const topology = json.modelTopology as Record<string, unknown>;
-  if (topology.sequentia === 1) checkConfigAgainstManifest(jsonPath, topology, values);
+  if (topology.sequentia === 1 || topology.sequentia === SAVED_MODEL_VERSION)
+    checkConfigAgainstManifest(jsonPath, topology, values);
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const maxBytes = limits.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES;
   const want = values * BYTES_PER_VALUE;
@@ -304,9 +318,16 @@ export function fileHandler(dir: string, limits: ReadLimits = {}): tf.io.IOHandl
   };
 }
 
+/**
+ * The form model.json is written in: 2 records the model's type and the very config
+ * `createModel(type, config, rng)` takes. 1 (older) may hold a makemore ZooConfig for rnn/gru/lstm.
+ */
+export const SAVED_MODEL_VERSION = 2;
+
 /** What a saved Sequentia model holds besides its weights. */
 export interface SavedTopology<C> {
-  sequentia: 1;
+  sequentia: 1 | 2;
+  /** The registry's type (a model's); the optimizer's state in a checkpoint is 'adam-state'. */
   type: string;
   config: C;
   /** The vocabulary, index order (itos), and whether index 0 is a boundary token. */
@@ -407,6 +428,22 @@ export function checkVocabulary(jsonPath: string, t: SavedTopology<unknown>): vo
     throw new Error(`${jsonPath}: modelTopology.boundary ${JSON.stringify(t.boundary)} is not itos[0]`);
 }
 
+/** A model's topology as model.json records it: its type and createModel's config, and the vocabulary. */
+export function modelTopology(
+  model: LanguageModel,
+  vocab: Vocab,
+  extra?: Record<string, unknown>,
+): SavedTopology<ModelConfigs[ModelType]> {
+  return {
+    sequentia: SAVED_MODEL_VERSION,
+    type: model.type,
+    config: model.config,
+    itos: [...vocab.itos],
+    boundary: vocab.boundary,
+    ...(extra ? { extra } : {}),
+  };
+}
+
 /** Saves `model` with its type, config and vocabulary, so `loadModel(dir)` can rebuild it anywhere. */
 export async function saveModel(
   dir: string,
@@ -414,20 +451,32 @@ export async function saveModel(
   vocab: Vocab,
   extra?: Record<string, unknown>,
 ): Promise<void> {
-  const topology: SavedTopology<object> = {
-    sequentia: 1,
-    type: model.type,
-    config: model.config,
-    itos: [...vocab.itos],
-    boundary: vocab.boundary,
-    ...(extra ? { extra } : {}),
-  };
-  await saveWeights(dir, topology, model.namedWeights());
+  await saveWeights(dir, modelTopology(model, vocab, extra), model.namedWeights());
+}
+
+/**
+ * createModel's config for a topology: the recorded one; for the first form's recurrent models that
+ * kept a makemore ZooConfig, the same model's RecurrentConfig, with a note on re-saving.
+ */
+function configOf(where: string, type: ModelType, t: SavedTopology<object>): ModelConfigs[ModelType] {
+  const c = t.config as Record<string, unknown>;
+  if (!isLegacyZooConfig(t)) return t.config as ModelConfigs[ModelType];
+  console.warn(
+    `note: ${where} is an older saved model (its ${type} keeps the makemore CLI's settings); it loads until the next release. Re-save it: \`const m = await loadModel(dir); await saveModel(dir, m.model, m.vocab, m.extra)\`, or for a makemore checkpoint run --resume once (its next save writes the current form)`,
+  );
+  return {
+    cell: type,
+    vocabSize: c.vocabSize,
+    blockSize: c.blockSize,
+    nEmbd: c.nEmbd,
+    nHidden: c.nEmbd2,
+  } as ModelConfigs[ModelType];
 }
 
 /**
  * Any saved Sequentia model — a notebook's (saveModel), or a CLI checkpoint's `…/latest/model` or
- * `…/best/model` — rebuilt from its type and config, its weights loaded (names and shapes checked).
+ * `…/best/model` — rebuilt with createModel from its recorded type and config, its weights loaded
+ * (names and shapes checked).
  */
 export async function loadModel(
   dir: string,
@@ -438,11 +487,7 @@ export async function loadModel(
   const where = path.join(dir, 'model.json');
   if (!isModelType(t.type)) throw new Error(`${where}: unknown model type '${t.type}'`);
   checkVocabulary(where, t);
-  // makemore's checkpoints record the CLI's settings (n_embd2 …) rather than the model's own config
-  const model =
-    'nEmbd2' in t.config
-      ? zooModel(t.type, t.config as ZooConfig, new TorchGenerator(0))
-      : createModel(t.type, t.config as ModelConfigs[typeof t.type], new TorchGenerator(0));
+  const model = createModel(t.type, configOf(where, t.type, t), new TorchGenerator(0));
   try {
     const { weights } = await loadWeights(dir, { ...limits, expect: model.namedWeights() });
     model.loadWeights(weights);

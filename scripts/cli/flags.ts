@@ -75,27 +75,35 @@ export interface NumberRule {
   allowNegOne?: boolean;
 }
 
-/** A numeric flag's value; a UsageError naming the flag, the rule and the text given otherwise. */
-export function numberFlag(name: string, v: string, rule: NumberRule = {}): number {
-  const x = Number(v);
+/** What `rule` asks for, in words: "an integer from 1 to 65,536 (or -1)". */
+export function ruleText(rule: NumberRule): string {
+  const bounds =
+    rule.min !== undefined && rule.max !== undefined
+      ? ` from ${rule.min} to ${rule.max.toLocaleString('en-US')}`
+      : rule.min !== undefined
+        ? ` ≥ ${rule.min}`
+        : rule.max !== undefined
+          ? ` ≤ ${rule.max.toLocaleString('en-US')}`
+          : '';
+  return `${rule.int ? 'an integer' : 'a number'}${bounds}${rule.allowNegOne ? ' (or -1)' : ''}`;
+}
+
+/** Whether the number `x` keeps `rule` (finite; whole and safe for integers; within bounds). */
+export function keepsRule(x: number, rule: NumberRule): boolean {
   const inRange =
     (rule.min === undefined || x >= rule.min || (rule.allowNegOne === true && x === -1)) &&
     (rule.max === undefined || x <= rule.max);
+  return Number.isFinite(x) && (!rule.int || Number.isSafeInteger(x)) && inRange;
+}
+
+/** A numeric flag's value; a UsageError naming the flag, the rule and the text given otherwise. */
+export function numberFlag(name: string, v: string, rule: NumberRule = {}): number {
+  const x = Number(v);
   // decimal only: Number() would also take '0x10' (16), '0b1' and '' (0)
   const decimal = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(v);
-  if (!decimal || !Number.isFinite(x) || (rule.int && !Number.isSafeInteger(x)) || !inRange) {
-    const bounds =
-      rule.min !== undefined && rule.max !== undefined
-        ? ` from ${rule.min} to ${rule.max.toLocaleString('en-US')}`
-        : rule.min !== undefined
-          ? ` ≥ ${rule.min}`
-          : rule.max !== undefined
-            ? ` ≤ ${rule.max.toLocaleString('en-US')}`
-            : '';
+  if (!decimal || !keepsRule(x, rule)) {
     const huge = rule.int && Number.isInteger(x) && !Number.isSafeInteger(x) ? ` (at most 2^53 - 1)` : '';
-    throw new UsageError(
-      `--${name} must be ${rule.int ? 'an integer' : 'a number'}${bounds}${rule.allowNegOne ? ' (or -1)' : ''}${huge}, got '${v}'`,
-    );
+    throw new UsageError(`--${name} must be ${ruleText(rule)}${huge}, got '${v}'`);
   }
   return x;
 }

@@ -12,45 +12,34 @@ import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { Vocab } from '../../lib/data/vocab';
 import { takeSequences, type Sequences } from '../../lib/data/sequences';
-import { MAKEMORE_TRAINING } from '../../lib/models/presets';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { DataParallel, dropoutRng } from '../../lib/train/parallel';
 import { Transformer } from '../../lib/models/zoo/transformer';
 import { readLossLog } from '../../lib/train/curves';
 import { zooModel } from '../../lib/models/registry';
-import { type ZooConfig } from '../../lib/models/zoo/config';
 import { type LanguageModel } from '../../lib/models/language-model';
 import { generateWordsStream } from '../../lib/sample/generate';
-import {
-  loadCheckpoint,
-  optimizerStateByName,
-  restoreOptimizer,
-  saveCheckpoint,
-  type Json,
-} from '../../lib/train/checkpoint';
-import { appendLine, savingStep, truncateCsvLog, truncateJsonLog } from '../../lib/train/run-dir';
-import type { SavedTopology } from '../../lib/train/saved-model';
+import { loadCheckpoint, optimizerStateByName, restoreOptimizer, saveCheckpoint } from '../../lib/train/checkpoint';
+import { appendLine, savingStep } from '../../lib/train/run-dir';
+import { modelTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
-import { stopOnSignals } from '../../lib/runtime/interrupt';
-import { exitWhenFlushed } from './exit';
 import { train, formatDuration } from '../../lib/train/loop';
 import { evaluateSequences } from '../../lib/train/evaluate';
 import { sampleSequences, sequenceBatch } from '../../lib/data/batches';
 import { lineChart, plotlyJsPath } from '../../lib/viz/plots';
 import { standaloneHtml } from '../../lib/viz/export';
-import { parseCommandLine, USAGE, type Args } from './makemore/args';
-import {
-  checkRunState,
-  loadData,
-  rel,
-  runPaths,
-  takeLock,
-  type Resumed,
-  type RunData,
-  type RunPaths,
-  type Settings,
-} from './makemore/run-state';
+import { main, rel, startLogs, type Cli, type ExitCode, type Signals } from './run/lifecycle';
+import { toSettings } from './run/options';
+import { EPILOGUE, FACTS, SAVED, TABLE, validate, type Args } from './makemore/args';
+import { prepare, recorded, type MakemoreResumed, type RunData } from './makemore/run-state';
+
+/** Where a run keeps its state. */
+interface RunPaths {
+  workDir: string;
+  latestSlot: string;
+  bestSlot: string;
+}
 
 function evaluate(model: LanguageModel, d: Sequences): number {
   return evaluateSequences((X, Y) => model.forward(X, Y).loss!, d, { chunk: 100, maxRows: 1000 });
@@ -126,9 +115,6 @@ interface Progress {
   ran: number;
 }
 
-/** Ctrl-C and SIGTERM: quit before training, stop after the current step during it. */
-type Signals = ReturnType<typeof stopOnSignals>;
-
 /** Prints `count` samples drawn with `rng`, tagged by the split they occur in. */
 type PrintSamples = (count: number, rng: TorchGenerator) => void;
 
@@ -145,15 +131,15 @@ interface TrainContext {
   saveBest: (step: number) => Promise<void>;
 }
 
-/** 4. The model, and the full checkpoint (weights checked against the model's names and shapes). */
-async function buildModel(a: Args, config: ZooConfig, resumed: Resumed | null): Promise<Trainee> {
+/** The model, AdamW with makemore's settings, and the full checkpoint (weights checked against the model's names and shapes). */
+async function buildModel(a: Args, run: RunData, resumed: MakemoreResumed | null): Promise<Trainee> {
   await initTf();
   const runSeed = a.initSeed ?? a.seed;
-  const model = zooModel(a.type, config, new TorchGenerator(runSeed));
-  const opt = createOptimizer('adamw', a.lr, {
-    beta1: MAKEMORE_TRAINING.beta1,
-    beta2: MAKEMORE_TRAINING.beta2,
-    weightDecay: a.wd,
+  const model = zooModel(a.type, run.config, new TorchGenerator(runSeed));
+  const opt = createOptimizer('adamw', a.learningRate, {
+    beta1: a.beta1,
+    beta2: a.beta2,
+    weightDecay: a.weightDecay,
     noDecay: a.decay === 'linear' && model instanceof Transformer ? model.noDecay() : undefined,
   }) as Adam;
   let startStep = 0;
@@ -161,7 +147,7 @@ async function buildModel(a: Args, config: ZooConfig, resumed: Resumed | null): 
   let batchRng = new FastGenerator(`${runSeed}-0`);
   if (resumed) {
     const { from } = resumed;
-    const c = await loadCheckpoint<ZooConfig>(from, model.namedWeights());
+    const c = await loadCheckpoint(from, model.namedWeights());
     model.loadWeights(c.weights);
     tf.dispose(Object.values(c.weights));
     startStep = c.info.step;
@@ -190,19 +176,6 @@ function sampler(a: Args, run: RunData, model: LanguageModel): PrintSamples {
   return (count, rng) => printSamples(model, run.vocab, run.blockSize, sets.train, sets.test, count, rng, sampleOpts);
 }
 
-/** The logs a run appends to: a resumed run keeps the rows up to its checkpoint, a new one starts them. */
-function startLogs(a: Args, workDir: string, startStep: number): string {
-  const logPath = path.join(workDir, 'log.jsonl');
-  if (a.resume) {
-    truncateJsonLog(logPath, 'step', startStep);
-    truncateCsvLog(path.join(workDir, 'log.csv'), LOG_CSV_HEADER, startStep);
-  } else {
-    fs.writeFileSync(logPath, '');
-    fs.writeFileSync(path.join(workDir, 'log.csv'), LOG_CSV_HEADER + '\n');
-  }
-  return logPath;
-}
-
 /** Saves of latest/ (model, AdamW moments, batch generator) and best/ (model only), as `progress` stands. */
 function checkpointWriters(
   a: Args,
@@ -211,34 +184,13 @@ function checkpointWriters(
   { model, opt }: { model: LanguageModel; opt: Adam },
   progress: Progress,
 ): Pick<TrainContext, 'saveLatest' | 'saveBest'> {
-  const runSettings: Settings = {
-    input: a.input,
-    seed: a.seed,
-    initSeed: a.initSeed ?? null,
-    batchSize: a.batchSize,
-    learningRate: a.lr,
-    weightDecay: a.wd,
-    evalEvery: a.evalEvery,
-    maxSteps: a.maxSteps,
-    workers: a.workers,
-    words: run.words.length,
-    dataSha256: run.dataSha256,
-    gradClip: a.gradClip,
-    decay: a.decay,
-    lrDrop: a.lrDrop ?? null,
-  };
-  const topology: SavedTopology<ZooConfig> = {
-    sequentia: 1,
-    type: a.type,
-    config: run.config,
-    itos: [...run.vocab.itos],
-    boundary: run.vocab.boundary,
-  };
+  const settings = { ...toSettings(a, SAVED), words: run.words.length, dataSha256: run.dataSha256 };
+  const topology = modelTopology(model, run.vocab);
   const info = (step: number) => ({
     step,
     bestTestLoss: Number.isFinite(progress.best) ? progress.best : null,
     batchRng: progress.batchRng.state(),
-    settings: runSettings as unknown as { [k: string]: Json },
+    settings,
   });
   return {
     saveLatest: async (step) => {
@@ -284,7 +236,8 @@ async function trainRun(ctx: TrainContext, progress: Progress, signals: Signals)
         params: model.params(),
         optimizer: ctx.opt,
         // the step about to run is progress.step + 1
-        learningRate: () => (a.lrDrop !== undefined && progress.step + 1 > a.lrDrop ? a.lr / 10 : a.lr),
+        learningRate: () =>
+          a.lrDrop !== undefined && progress.step + 1 > a.lrDrop ? a.learningRate / 10 : a.learningRate,
         gradClip: a.gradClip > 0 ? a.gradClip : undefined,
         label: a.type,
         ...(parallel
@@ -367,29 +320,12 @@ function writeLossChart(type: string, workDir: string, logPath: string): void {
   fs.writeFileSync(path.join(workDir, 'loss.html'), standaloneHtml(fig, `makemore ${type}`));
 }
 
-async function main(): Promise<number> {
-  const a = parseCommandLine(process.argv.slice(2));
-  if (typeof a === 'number') return a;
-  if (a.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const paths = runPaths(a.workDir);
-  // 1.–3.: every bad input is rejected before any work
-  const resumed = checkRunState(a, paths);
-  if (typeof resumed === 'number') return resumed;
-  const run = loadData(a, resumed);
-  if (typeof run === 'number') return run;
-  const signals = stopOnSignals(
-    (sig) => `stopping after this step and saving the latest state; ${sig} again to quit now`,
-  );
-  const lock = a.sampleOnly ? null : takeLock(a, paths.workDir);
-  if (typeof lock === 'number') return lock;
-  // 4.
-  const { model, opt, startStep, best, batchRng } = await buildModel(a, run.config, resumed);
-  const samples = sampler(a, run, model);
-
-  // sample only, or nothing left to train
+/** After the lock: the model, then sampling only, or training and the report. */
+async function run(a: Args, data: RunData, resumed: MakemoreResumed | null, signals: Signals): Promise<ExitCode> {
+  const workDir = path.resolve(a.workDir);
+  const paths = { workDir, latestSlot: path.join(workDir, 'latest'), bestSlot: path.join(workDir, 'best') };
+  const { model, opt, startStep, best, batchRng } = await buildModel(a, data, resumed);
+  const samples = sampler(a, data, model);
   if (a.sampleOnly) {
     samples(a.numSamples, new TorchGenerator(a.seed + 1));
     model.dispose();
@@ -397,23 +333,25 @@ async function main(): Promise<number> {
   }
   if (a.maxSteps !== -1 && startStep >= a.maxSteps) {
     console.log(
-      `the run in ${rel(paths.workDir)} is at step ${startStep}, --max-steps is ${a.maxSteps}: nothing to train (give a larger --max-steps to continue)`,
+      `the run in ${rel(workDir)} is at step ${startStep}, --max-steps is ${a.maxSteps}: nothing to train (give a larger --max-steps to continue)`,
     );
     model.dispose();
     return 0;
   }
-
-  // 5.
-  const logPath = startLogs(a, paths.workDir, startStep);
+  const logPath = path.join(workDir, 'log.jsonl');
+  startLogs(
+    [{ file: logPath }, { file: path.join(workDir, 'log.csv'), header: LOG_CSV_HEADER }],
+    a.resume ? startStep : null,
+  );
   const progress: Progress = { step: startStep, best, batchRng, savedAt: startStep, ran: 0 };
-  const savers = checkpointWriters(a, paths, run, { model, opt }, progress);
-  const t0 = await trainRun({ a, paths, run, model, opt, samples, logPath, ...savers }, progress, signals);
+  const savers = checkpointWriters(a, paths, data, { model, opt }, progress);
+  const t0 = await trainRun({ a, paths, run: data, model, opt, samples, logPath, ...savers }, progress, signals);
   opt.dispose();
   const seconds = (performance.now() - t0) / 1000;
 
   // the report and the loss chart (a chart that cannot be written loses nothing: the checkpoints are saved)
   try {
-    writeLossChart(a.type, paths.workDir, logPath);
+    writeLossChart(a.type, workDir, logPath);
   } catch (e) {
     console.error(
       `makemore: warning: the loss chart (loss.html) could not be written: ${(e as Error).message}; the checkpoints and logs are saved`,
@@ -421,10 +359,9 @@ async function main(): Promise<number> {
   }
   const { ran, step } = progress;
   console.log(
-    `${ran} steps (to step ${step}) in ${formatDuration(seconds)} (${((1000 * seconds) / Math.max(1, ran)).toFixed(1)} ms/step); best test loss ${progress.best.toFixed(4)}; logs, loss.html and checkpoints (latest/, best/) in ${rel(paths.workDir)}`,
+    `${ran} steps (to step ${step}) in ${formatDuration(seconds)} (${((1000 * seconds) / Math.max(1, ran)).toFixed(1)} ms/step); best test loss ${progress.best.toFixed(4)}; logs, loss.html and checkpoints (latest/, best/) in ${rel(workDir)}`,
   );
   model.dispose();
-  lock?.release();
   if (signals.stopped()) {
     console.log(`stopped at step ${step}: continue with --resume`);
     return signals.exitCode();
@@ -432,10 +369,20 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => exitWhenFlushed(code),
-  (e: unknown) => {
-    console.error(`makemore: ${e instanceof Error ? e.message : String(e)}`);
-    exitWhenFlushed(1);
-  },
-);
+const MAKEMORE: Cli<typeof TABLE, RunData> = {
+  tool: 'makemore',
+  table: TABLE,
+  epilogue: EPILOGUE,
+  saved: SAVED,
+  savedFacts: FACTS,
+  entries: ['latest', 'latest.prev', 'best', 'best.prev', 'log.jsonl', 'log.csv', 'loss.html', 'plotly.min.js'],
+  // model/, optimizer/: an older makemore's checkpoint, which --overwrite never removes
+  older: ['model', 'optimizer'],
+  validate,
+  recorded,
+  prepare,
+  stopping: (sig) => `stopping after this step and saving the latest state; ${sig} again to quit now`,
+  run,
+};
+
+main(MAKEMORE);

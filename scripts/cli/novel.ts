@@ -1,12 +1,11 @@
 /**
  * Trains the character LSTM of notebook 08 on The Mysterious Island from the command line, logging the
- * loss every 100 iterations (JSONL), checkpointing the latest state (lib/train/checkpoint: --resume continues
- * exactly), then prints a sample — also after Ctrl-C.
+ * mean loss every --eval-every iterations (JSONL), checkpointing the latest state (lib/train/checkpoint:
+ * --resume continues exactly), then prints a sample — also after Ctrl-C.
  *
- *   npm run novel -- [--book] [--steps N] [--out DIR] [--seed-text "The island"] [--scale 2]
- *   --book: the book's settings (embedding 256, LSTM 512, batch 64); default: 64 / 256 / batch 32.
+ *   npm run novel -- [--book] [--max-steps N] [--work-dir DIR] [--seed-text "The island"] [--scale 2]
+ *   --book: the book's settings (configs/novel-book.json: embedding 256, LSTM 512, batch 64, 10,000 iterations).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { loadMysteriousIsland, randomWindowBatch, type Corpus } from '../../lib/data/corpus';
@@ -14,124 +13,94 @@ import { RecurrentLM, type RecurrentConfig } from '../../lib/models/recurrent';
 import { NOVEL_SETTINGS } from '../../lib/models/presets';
 import { generateText } from '../../lib/sample/generate';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
-import {
-  CHECKPOINT_CONTENTS,
-  loadCheckpoint,
-  optimizerStateByName,
-  readCheckpoint,
-  resolveCheckpoint,
-  restoreOptimizer,
-  saveCheckpoint,
-  NOVEL_SETTINGS_SPEC,
-  type Json,
-} from '../../lib/train/checkpoint';
-import {
-  appendLine,
-  checkRunDir,
-  checkWorkDir,
-  claimRunDir,
-  savingStep,
-  truncateJsonLog,
-  WorkDirError,
-  type Lock,
-  type RunIntent,
-} from '../../lib/train/run-dir';
-import type { SavedTopology } from '../../lib/train/saved-model';
+import { loadCheckpoint, optimizerStateByName, restoreOptimizer, saveCheckpoint } from '../../lib/train/checkpoint';
+import { appendLine, savingStep } from '../../lib/train/run-dir';
+import { modelTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
-import { stopOnSignals } from '../../lib/runtime/interrupt';
-import { exitWhenFlushed } from './exit';
-import { MAX_MODEL_PARAMS, numberFlag, parseFlags, UsageError } from './flags';
+import { MAX_MODEL_PARAMS } from './flags';
 import { recurrentParamCount } from '../../lib/models/zoo/config';
 import { train } from '../../lib/train/loop';
+import {
+  main,
+  rel,
+  startLogs,
+  usageExit,
+  type Args as RunArgs,
+  type Cli,
+  type ExitCode,
+  type Resumed,
+  type Signals,
+} from './run/lifecycle';
+import { int, num, text, toggle, toSettings } from './run/options';
 
-const USAGE = `usage: npm run novel -- [options]
-  --book              the book's settings: embedding 256, LSTM 512, batch 64, 10,000 iterations
-                      (default: 64 / 256 / batch 32, 1,500 iterations)
-  --steps N           train until iteration N, counted from the start of the run (with --resume: the
-                      iteration to continue to; default 1,500, or 10,000 with --book)
-  --out DIR           checkpoint, loss log (default out/novel)
-  --seed-text S       the text the sample continues (default "The island"; every character must occur in the book)
-  --scale X           sampling scale factor: temperature 1/X (default 2)
-  --n-embd N --n-hidden N --batch-size N   override the sizes (defaults above)
-  --log-every N       iterations per loss.jsonl line and per checkpoint (default 100)
-  --resume            continue the run in --out from its latest state, bit for bit (flags not given are the
-                      checkpoint's; --book / --n-embd / --n-hidden that contradict it are an error)
-  --overwrite         start a new run in an --out that holds one (replaces its checkpoint and log)
-  --help
+const SEQ_LEN = NOVEL_SETTINGS.seqLen;
+const LEARNING_RATE = NOVEL_SETTINGS.learningRate;
+/** Sizes beyond these would only exhaust memory (the book's model: 256 / 512, batch 64). */
+const MAX_SIZE = 65_536;
+const BASE = NOVEL_SETTINGS.default;
 
-out dir:  latest/   model/ (loadModel('out/novel/latest/model')), optimizer/ (Adam), checkpoint.json
-          loss.jsonl  mean loss of every --log-every iterations;  .lock  the PID of the run in progress
+/** The novel's options, one table: defaults, --help, config-file keys, the settings a checkpoint keeps. */
+export const TABLE = {
+  workDir: text('work-dir', 'out/novel', 'checkpoint and loss log', { path: true, meta: 'DIR', aliases: ['out'] }),
+  config: text('config', undefined, 'settings from a JSON file: {"flag-name": value, …}; flags given as well win', {
+    path: true,
+    meta: 'FILE',
+    inFile: false,
+  }),
+  book: toggle(
+    'book',
+    "the book's settings: shorthand for --config configs/novel-book.json (embedding 256,\nLSTM 512, batch 64, 10,000 iterations)",
+    { shorthand: 'configs/novel-book.json' },
+  ),
+  steps: int(
+    'max-steps',
+    BASE.steps,
+    { min: 1 },
+    'train until iteration N, counted from the start of the run (with --resume: the\niteration to continue to)',
+    { aliases: ['steps'] },
+  ),
+  resume: toggle(
+    'resume',
+    "continue the run in --work-dir from its latest state, bit for bit (flags not given are\nthe checkpoint's; --book / --n-embd / --n-hidden that contradict it are an error)",
+  ),
+  overwrite: toggle('overwrite', 'start a new run in a --work-dir that holds one (replaces its checkpoint and log)'),
+  seedText: text('seed-text', 'The island', 'the text the sample continues (every character must occur in the book)', {
+    check: (v) => (v.length > 0 ? null : 'at least one character'),
+  }),
+  scale: num('scale', 2, { min: 0 }, 'sampling scale factor: temperature 1/X', {
+    check: (v) => (v > 0 && Number.isFinite(1 / v) ? null : 'a number > 0'),
+  }),
+  nEmbd: int('n-embd', BASE.nEmbd, { min: 1, max: MAX_SIZE }, 'embedding size'),
+  nHidden: int('n-hidden', BASE.nHidden, { min: 1, max: MAX_SIZE }, "the LSTM's hidden size"),
+  batch: int('batch-size', BASE.batch, { min: 1, max: MAX_SIZE }, 'windows per iteration'),
+  logEvery: int('eval-every', 100, { min: 1 }, 'iterations per loss.jsonl line and per checkpoint', {
+    aliases: ['log-every'],
+  }),
+  help: toggle('help', 'this text'),
+};
+
+/** What checkpoint.json keeps (keys as older novels wrote them): the model's sizes are the checkpoint's. */
+const SAVED = { nEmbd: 'fixed', nHidden: 'fixed', batch: 'taken', steps: 'quiet', logEvery: 'quiet' } as const;
+
+const EPILOGUE = `config files: JSON objects whose keys are the flags' names without "--" ("n-embd", "batch-size");
+  precedence: the defaults above < the config file < flags given. configs/novel-book.json is --book.
+
+work dir: latest/   model/ (loadModel('out/novel/latest/model')), optimizer/ (Adam), checkpoint.json
+          loss.jsonl  mean loss of every --eval-every iterations;  .lock  the PID of the run in progress
           .sequentia-run.json  the marker: the entries a novel run wrote here (--overwrite removes only those)
   Ctrl-C, SIGTERM and SIGHUP stop after the current iteration, save latest/, print the sample and exit
   130, 143 and 129; a second signal quits at once.
 
 exit codes: 0 done · 1 missing or unusable files (corpus, checkpoint), or a save that failed (the message
-  names the file and the iteration) · 2 bad or contradicting flags, an --out that is a file, not writable,
-  holds a run (without --resume/--overwrite) or someone else's files, or is locked · 129 / 130 / 143
-  stopped by SIGHUP / Ctrl-C / SIGTERM (latest/ saved)`;
+  names the file and the iteration) · 2 bad or contradicting flags or config file, a --work-dir that is a
+  file, not writable, holds a run (without --resume/--overwrite) or someone else's files, or is locked ·
+  129 / 130 / 143 stopped by SIGHUP / Ctrl-C / SIGTERM (latest/ saved)`;
 
-const STRING_OPTS = ['steps', 'out', 'seed-text', 'scale', 'n-embd', 'n-hidden', 'batch-size', 'log-every'] as const;
-const BOOL_OPTS = ['book', 'resume', 'overwrite', 'help'] as const;
-const SEQ_LEN = NOVEL_SETTINGS.seqLen;
-const LEARNING_RATE = NOVEL_SETTINGS.learningRate;
-
-/** Sizes beyond these would only exhaust memory (the book's model: 256 / 512, batch 64). */
-const MAX_SIZE = 65_536;
-
-function posInt(v: string | undefined, name: string, max?: number): number | undefined {
-  return v === undefined ? undefined : numberFlag(name, v, { int: true, min: 1, max });
-}
-
-function parse(argv: readonly string[]) {
-  const { values: v, explicit } = parseFlags(argv, STRING_OPTS, BOOL_OPTS, [], ['out']);
-  const book = v.book === true;
-  const base = book ? NOVEL_SETTINGS.book : NOVEL_SETTINGS.default;
-  const scaleText = (v.scale as string | undefined) ?? '2';
-  const scale = Number(scaleText);
-  if (scaleText.trim() === '' || !(scale > 0) || !Number.isFinite(scale) || !Number.isFinite(1 / scale))
-    throw new UsageError(`--scale must be a number > 0, got '${scaleText}'`);
-  const seedText = (v['seed-text'] as string | undefined) ?? 'The island';
-  if (seedText.length === 0) throw new UsageError('--seed-text is empty: give at least one character');
-  const a = {
-    explicit,
-    help: v.help === true,
-    book,
-    resume: v.resume === true,
-    overwrite: v.overwrite === true,
-    out: (v.out as string | undefined) ?? 'out/novel',
-    seedText,
-    scale,
-    steps: posInt(v.steps as string | undefined, 'steps') ?? base.steps,
-    nEmbd: posInt(v['n-embd'] as string | undefined, 'n-embd', MAX_SIZE) ?? base.nEmbd,
-    nHidden: posInt(v['n-hidden'] as string | undefined, 'n-hidden', MAX_SIZE) ?? base.nHidden,
-    batch: posInt(v['batch-size'] as string | undefined, 'batch-size', MAX_SIZE) ?? base.batch,
-    logEvery: posInt(v['log-every'] as string | undefined, 'log-every') ?? 100,
-  };
-  if (a.resume && a.overwrite)
-    throw new UsageError('--resume continues the run in --out, --overwrite replaces it: give one of them');
-  return a;
-}
-
-interface Settings {
-  nEmbd: number;
-  nHidden: number;
-  batch: number;
-  steps: number;
-  logEvery: number;
-}
-
-type Args = ReturnType<typeof parse>;
-
-/** An exit code for main(): the phase that returns one has already said why. */
-type ExitCode = number;
-
-/** Ctrl-C and SIGTERM: quit before training, stop after the current iteration during it. */
-type Signals = ReturnType<typeof stopOnSignals>;
+type Args = RunArgs<typeof TABLE>;
 
 /** The LSTM and its optimizer. */
 interface Trainee {
-  config: RecurrentConfig;
   model: RecurrentLM;
   opt: Adam;
 }
@@ -146,77 +115,6 @@ interface Progress {
   readonly rng: FastGenerator;
 }
 
-/** A usage problem found after parsing (contradicting flags, a work dir in use): the message, exit 2. */
-function usageExit(msg: string): ExitCode {
-  console.error(`novel: ${msg}`);
-  return 2;
-}
-
-/** The flags; a bad one prints the message and the usage (exit 2). */
-function parseCommandLine(argv: readonly string[]): Args | ExitCode {
-  try {
-    return parse(argv);
-  } catch (e) {
-    console.error(`novel: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-}
-
-/**
- * Flags against the checkpoint (JSON only), or a fresh run against what --out holds: before any work.
- * Returns the checkpoint to resume from (null: a fresh run); the checkpoint's settings fill in `a`.
- */
-function checkRunState(a: Args, out: string, slot: string): string | null | ExitCode {
-  try {
-    checkWorkDir('--out', a.out);
-    checkRunDir(out, runIntent(a));
-  } catch (e) {
-    if (e instanceof WorkDirError) return usageExit(e.message);
-    throw e;
-  }
-  if (!a.resume) return null;
-  const from = resolveCheckpoint(slot);
-  if (!from)
-    throw new Error(
-      `no checkpoint in ${out}: ${path.join(slot, 'checkpoint.json')} not found; train first (without --resume)`,
-    );
-  const { info, topology } = readCheckpoint<RecurrentConfig>(from, { settings: NOVEL_SETTINGS_SPEC });
-  const s = info.settings as unknown as Settings;
-  const conflicts = checkpointConflicts(a, topology.type, s);
-  if (conflicts.length)
-    return usageExit(
-      `these flags contradict the checkpoint in ${from}:\n  ${conflicts.join('\n  ')}\nleave them out (the checkpoint's values are used) or start a new run (another --out, or --overwrite)`,
-    );
-  adoptCheckpointSettings(a, s);
-  return from;
-}
-
-/** The flags given that contradict the checkpoint (the model's type and size). */
-function checkpointConflicts(a: Args, type: string, s: Settings): string[] {
-  const conflicts: string[] = [];
-  if (type !== 'lstm') conflicts.push(`the checkpoint holds a ${type}, not the LSTM this trainer makes`);
-  if (a.explicit.has('book') && (s.nEmbd !== NOVEL_SETTINGS.book.nEmbd || s.nHidden !== NOVEL_SETTINGS.book.nHidden))
-    conflicts.push(`--book (E256/H512), but the checkpoint's model is E${s.nEmbd}/H${s.nHidden}`);
-  if (a.explicit.has('n-embd') && a.nEmbd !== s.nEmbd)
-    conflicts.push(`--n-embd ${a.nEmbd}, but the checkpoint's is ${s.nEmbd}`);
-  if (a.explicit.has('n-hidden') && a.nHidden !== s.nHidden)
-    conflicts.push(`--n-hidden ${a.nHidden}, but the checkpoint's is ${s.nHidden}`);
-  return conflicts;
-}
-
-/** Flags not given: the checkpoint's (a changed batch size is reported). Updates `a`. */
-function adoptCheckpointSettings(a: Args, s: Settings): void {
-  a.nEmbd = s.nEmbd;
-  a.nHidden = s.nHidden;
-  if (!a.explicit.has('steps')) a.steps = s.steps;
-  if (!a.explicit.has('log-every')) a.logEvery = s.logEvery;
-  if (!a.explicit.has('batch-size') && !a.explicit.has('book')) a.batch = s.batch;
-  else if (a.batch !== s.batch)
-    console.log(
-      `resuming with batch size ${a.batch} (the run so far: ${s.batch}): from here on the run differs from one that was never stopped`,
-    );
-}
-
 /** The book; the sample's seed text is checked now, not after training. */
 function loadBook(a: Args): Corpus | ExitCode {
   const corpus = loadMysteriousIsland();
@@ -224,41 +122,17 @@ function loadBook(a: Args): Corpus | ExitCode {
   if (unknown >= 0) {
     const ch = [...a.seedText][unknown] as string;
     return usageExit(
+      'novel',
       `--seed-text ${JSON.stringify(a.seedText)}: character ${JSON.stringify(ch)} (U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}) at position ${unknown + 1} does not occur in the book (its ${corpus.vocab.size} characters: ${JSON.stringify(corpus.vocab.itos.join(''))})`,
     );
   }
   const params = recurrentParamCount('lstm', corpus.vocab.size, a.nEmbd, a.nHidden);
   if (params > MAX_MODEL_PARAMS)
     return usageExit(
+      'novel',
       `an LSTM with --n-embd ${a.nEmbd} --n-hidden ${a.nHidden} has ${params.toLocaleString('en-US')} parameters, more than the ${MAX_MODEL_PARAMS.toLocaleString('en-US')} this CLI builds`,
     );
   return corpus;
-}
-
-/** What a run does with --out: the entries it writes, and model/ of older versions (never removed by --overwrite). */
-function runIntent(a: Args): RunIntent {
-  return {
-    tool: 'novel',
-    flag: '--out',
-    entries: ['latest', 'latest.prev', 'loss.jsonl'],
-    older: ['model'],
-    contents: { latest: CHECKPOINT_CONTENTS, 'latest.prev': CHECKPOINT_CONTENTS },
-    resume: a.resume,
-    overwrite: a.overwrite,
-  };
-}
-
-/** The lock on --out (a stale one is removed), then (with --overwrite) the old run's files, then the marker. */
-function takeLock(a: Args, out: string): Lock | ExitCode {
-  try {
-    const { lock, removed } = claimRunDir(out, runIntent(a));
-    if (lock.stale) console.log(`removed a stale lock ${lock.path} (${lock.stale})`);
-    if (removed.length) console.log(`--overwrite: removed ${removed.join(', ')} from ${out}`);
-    return lock;
-  } catch (e) {
-    if (e instanceof WorkDirError) return usageExit(e.message);
-    throw e;
-  }
 }
 
 /** The LSTM and Adam, and (with --resume) the checkpoint restored into them and the loss log cut to it. */
@@ -278,9 +152,9 @@ async function buildModel(
   };
   const model = new RecurrentLM(config, new TorchGenerator(1));
   const opt = createOptimizer('adam', LEARNING_RATE) as Adam;
-  const trainee: Trainee = { config, model, opt };
+  const trainee: Trainee = { model, opt };
   if (from) return { trainee, progress: await restoreCheckpoint(from, corpus, trainee, log) };
-  fs.writeFileSync(log, '');
+  startLogs([{ file: log }], null);
   return { trainee, progress: { step: 0, savedAt: 0, acc: 0, rng: new FastGenerator('mysterious-island') } };
 }
 
@@ -304,8 +178,8 @@ async function restoreCheckpoint(
   const rng = FastGenerator.fromState(c.info.batchRng);
   const startStep = c.info.step;
   const acc = typeof c.info.trainer?.lossSum === 'number' ? c.info.trainer.lossSum : 0;
-  truncateJsonLog(log, 'iteration', startStep);
-  console.log(`loaded the LSTM from ${from} (iteration ${startStep})`);
+  startLogs([{ file: log, key: 'iteration' }], startStep);
+  console.log(`loaded the LSTM from ${rel(from)} (iteration ${startStep})`);
   return { step: startStep, savedAt: startStep, acc, rng };
 }
 
@@ -314,23 +188,11 @@ function checkpointWriter(
   a: Args,
   slot: string,
   corpus: Corpus,
-  { config, model, opt }: Trainee,
+  { model, opt }: Trainee,
   progress: Progress,
 ): () => Promise<void> {
-  const settings: Settings = {
-    nEmbd: a.nEmbd,
-    nHidden: a.nHidden,
-    batch: a.batch,
-    steps: a.steps,
-    logEvery: a.logEvery,
-  };
-  const topology: SavedTopology<RecurrentConfig> = {
-    sequentia: 1,
-    type: 'lstm',
-    config,
-    itos: [...corpus.vocab.itos],
-    boundary: null,
-  };
+  const settings = toSettings(a, SAVED);
+  const topology = modelTopology(model, corpus.vocab);
   return async () => {
     await savingStep(slot, progress.step, progress.savedAt, () =>
       saveCheckpoint(slot, {
@@ -341,7 +203,7 @@ function checkpointWriter(
           step: progress.step,
           bestTestLoss: null,
           batchRng: progress.rng.state(),
-          settings: settings as unknown as { [k: string]: Json },
+          settings,
           trainer: { lossSum: progress.acc },
         },
       }),
@@ -351,7 +213,7 @@ function checkpointWriter(
 }
 
 /**
- * Training to --steps (or Ctrl-C): a loss.jsonl line and a save every --log-every iterations, and
+ * Training to --max-steps (or Ctrl-C): a loss.jsonl line and a save every --eval-every iterations, and
  * latest/ saved at the end.
  */
 async function trainRun(
@@ -398,52 +260,49 @@ async function trainRun(
     });
   } else
     console.log(
-      `the run in ${out.dir} is at iteration ${progress.step}, --steps is ${a.steps}: nothing to train (give a larger --steps to continue)`,
+      `the run in ${rel(out.dir)} is at iteration ${progress.step}, --max-steps is ${a.steps}: nothing to train (give a larger --max-steps to continue)`,
     );
   if (progress.savedAt !== progress.step) await out.save();
 }
 
-async function main(): Promise<number> {
-  const a = parseCommandLine(process.argv.slice(2));
-  if (typeof a === 'number') return a;
-  if (a.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const out = path.resolve(a.out);
+async function run(
+  a: Args,
+  corpus: Corpus,
+  resumed: Resumed<typeof TABLE> | null,
+  signals: Signals,
+): Promise<ExitCode> {
+  const out = path.resolve(a.workDir);
   const slot = path.join(out, 'latest');
   const log = path.join(out, 'loss.jsonl');
-
-  // every bad input is rejected before any work
-  const from = checkRunState(a, out, slot);
-  if (typeof from === 'number') return from;
-  const corpus = loadBook(a);
-  if (typeof corpus === 'number') return corpus;
-  const signals = stopOnSignals(
-    (sig) => `stopping after this iteration, saving the latest state and printing the sample; ${sig} again to quit now`,
-  );
-  const lock = takeLock(a, out);
-  if (typeof lock === 'number') return lock;
-
-  const { trainee, progress } = await buildModel(a, corpus, from, log);
+  const { trainee, progress } = await buildModel(a, corpus, resumed?.from ?? null, log);
   const save = checkpointWriter(a, slot, corpus, trainee, progress);
   await trainRun(a, corpus, trainee, progress, { log, dir: out, save }, signals);
 
   // the sample, also after Ctrl-C
   trainee.opt.dispose();
-  console.log(`latest state (iteration ${progress.step}) in ${slot}`);
+  console.log(`latest state (iteration ${progress.step}) in ${rel(slot)}`);
   console.log(
     generateText(trainee.model, corpus.vocab, a.seedText, 500, new TorchGenerator(1), { temperature: 1 / a.scale }),
   );
   trainee.model.dispose();
-  lock.release();
   return signals.exitCode();
 }
 
-main().then(
-  (code) => exitWhenFlushed(code),
-  (e: unknown) => {
-    console.error(`novel: ${e instanceof Error ? e.message : String(e)}`);
-    exitWhenFlushed(1);
-  },
-);
+const NOVEL: Cli<typeof TABLE, Corpus> = {
+  tool: 'novel',
+  table: TABLE,
+  epilogue: EPILOGUE,
+  saved: SAVED,
+  entries: ['latest', 'latest.prev', 'loss.jsonl'],
+  // model/: an older novel's save, which --overwrite never removes
+  older: ['model'],
+  conflicts: (_a, r) =>
+    r.topology.type === 'lstm' ? [] : [`the checkpoint holds a ${r.topology.type}, not the LSTM this trainer makes`],
+  prepare: (a) => loadBook(a),
+  stopping: (sig) =>
+    `stopping after this iteration, saving the latest state and printing the sample; ${sig} again to quit now`,
+  run,
+};
+
+// the table is imported by tests: train only when run as the command
+if (require.main === module) main(NOVEL);

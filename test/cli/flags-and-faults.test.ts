@@ -199,7 +199,7 @@ test('makemore --resume: flags that contradict the checkpoint are errors naming 
   assert.match(s.err, /--seed 1, but the checkpoint's is 3407/);
   const d = makemore(['--work-dir', dir, '--resume', '--june-2022']);
   assert.equal(d.code, 2);
-  assert.ok(d.err.includes("--seed 1337, but the checkpoint's is 3407"), d.err);
+  assert.ok(d.err.includes("--seed 1337 (from --june-2022), but the checkpoint's is 3407"), d.err);
   assert.deepEqual(snapshot(dir), before);
 });
 
@@ -302,12 +302,12 @@ test('novel: --help, strict flags and the seed text checked before any work', ()
   assert.equal(h.code, 0);
   assert.match(h.out, /usage: npm run novel/);
   const dir = newDir();
-  for (const bad of [['--steps', '0'], ['--scale', 'x'], ['--bogus'], ['--seed-text', '']]) {
-    const r = run('novel', ['--out', dir, ...bad]);
+  for (const bad of [['--max-steps', '0'], ['--scale', 'x'], ['--bogus'], ['--seed-text', '']]) {
+    const r = run('novel', ['--work-dir', dir, ...bad]);
     assert.equal(r.code, 2, bad.join(' '));
     assert.match(r.err, /usage: npm run novel/);
   }
-  const s = run('novel', ['--out', dir, '--seed-text', 'The ☃']);
+  const s = run('novel', ['--work-dir', dir, '--seed-text', 'The ☃']);
   assert.equal(s.code, 2);
   assert.match(s.err, /character "☃" \(U\+2603\) at position 5 does not occur in the book/);
   assert.equal(fs.existsSync(dir), false, 'nothing created, nothing trained');
@@ -316,9 +316,9 @@ test('novel: --help, strict flags and the seed text checked before any work', ()
 test('novel: --resume is exact; a second fresh run is refused; Ctrl-C saves the latest state and still prints the sample', async () => {
   const a = newDir();
   const b = newDir();
-  assert.equal(run('novel', [...NOVEL_TINY, '--out', a, '--steps', '20']).code, 0);
-  assert.equal(run('novel', [...NOVEL_TINY, '--out', b, '--steps', '10']).code, 0);
-  const r = run('novel', ['--out', b, '--resume', '--steps', '20']);
+  assert.equal(run('novel', [...NOVEL_TINY, '--work-dir', a, '--max-steps', '20']).code, 0);
+  assert.equal(run('novel', [...NOVEL_TINY, '--work-dir', b, '--max-steps', '10']).code, 0);
+  const r = run('novel', ['--work-dir', b, '--resume', '--max-steps', '20']);
   assert.equal(r.code, 0, r.err);
   for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin'])
     assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
@@ -333,18 +333,18 @@ test('novel: --resume is exact; a second fresh run is refused; Ctrl-C saves the 
       });
   assert.deepEqual(rows(b), rows(a));
   const before = snapshot(a);
-  const refused = run('novel', [...NOVEL_TINY, '--out', a]);
+  const refused = run('novel', [...NOVEL_TINY, '--work-dir', a]);
   assert.equal(refused.code, 2);
   assert.ok(refused.err.includes(a) && refused.err.includes('--resume') && refused.err.includes('--overwrite'));
   assert.deepEqual(snapshot(a), before);
-  const c = run('novel', ['--out', a, '--resume', '--n-hidden', '32']);
+  const c = run('novel', ['--work-dir', a, '--resume', '--n-hidden', '32']);
   assert.equal(c.code, 2);
   assert.match(c.err, /--n-hidden 32, but the checkpoint's is 16/);
 
   const dir = newDir();
   const i = await interrupt(
     'novel',
-    [...NOVEL_TINY, '--out', dir, '--steps', '100000', '--log-every', '100000'],
+    [...NOVEL_TINY, '--work-dir', dir, '--max-steps', '100000', '--eval-every', '100000'],
     'parameters',
     800,
     'SIGINT',
@@ -355,7 +355,10 @@ test('novel: --resume is exact; a second fresh run is refused; Ctrl-C saves the 
   const s = stepOf(dir);
   assert.ok(s > 0);
   const straight = newDir();
-  assert.equal(run('novel', [...NOVEL_TINY, '--out', straight, '--steps', String(s), '--log-every', '100000']).code, 0);
+  assert.equal(
+    run('novel', [...NOVEL_TINY, '--work-dir', straight, '--max-steps', String(s), '--eval-every', '100000']).code,
+    0,
+  );
   assert.ok(
     bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
     'the state saved at Ctrl-C is that of a run of that many iterations',

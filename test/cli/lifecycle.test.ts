@@ -36,8 +36,8 @@ test("makemore/novel: a blank path flag is refused (exit 2, the flag named); --o
     ['makemore', [...TINY, '--work-dir=   ', '--overwrite', '--max-steps', '5'], '--work-dir'],
     ['makemore', ['--input', '', '--work-dir', 'x'], '--input'],
     ['makemore', ['--input-file=', '--work-dir', 'x'], '--input-file'],
-    ['novel', ['--out=', '--overwrite', ...NOVEL_TINY], '--out'],
-    ['novel', ['--out', ' ', '--overwrite', ...NOVEL_TINY], '--out'],
+    ['novel', ['--work-dir=', '--overwrite', ...NOVEL_TINY], '--work-dir'],
+    ['novel', ['--work-dir', ' ', '--overwrite', ...NOVEL_TINY], '--work-dir'],
   ] as const) {
     const r = inHome(script, [...args]);
     assert.equal(r.status, 2, `${script} ${args.join(' ')}: ${r.stderr}`);
@@ -46,7 +46,7 @@ test("makemore/novel: a blank path flag is refused (exit 2, the flag named); --o
   // the same folder named explicitly: --overwrite refuses, naming what is not ours
   for (const [script, args] of [
     ['makemore', [...TINY, '--work-dir', '.', '--overwrite', '--max-steps', '5']],
-    ['novel', [...NOVEL_TINY, '--out', '.', '--overwrite', '--steps', '5']],
+    ['novel', [...NOVEL_TINY, '--work-dir', '.', '--overwrite', '--max-steps', '5']],
   ] as const) {
     const r = inHome(script, [...args]);
     assert.equal(r.status, 2, r.stderr);
@@ -67,7 +67,7 @@ test('makemore: --overwrite replaces its own run but not a file added under a na
   assert.match(o.out, /--overwrite: removed latest, best, log\.jsonl, log\.csv, loss\.html, plotly\.min\.js/);
   assert.equal(fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8'), 'mine');
   // a novel run must not --overwrite a makemore run's directory
-  const n = run('novel', [...NOVEL_TINY, '--out', dir, '--overwrite', '--steps', '5']);
+  const n = run('novel', [...NOVEL_TINY, '--work-dir', dir, '--overwrite', '--max-steps', '5']);
   assert.equal(n.code, 2, n.err);
   assert.match(n.err, /holds a makemore run/);
   assert.equal(readCheckpoint(path.join(dir, 'latest')).info.step, 5);
@@ -81,7 +81,7 @@ test('makemore/novel: a work dir that is a file, or lies under one, is a usage e
   for (const [script, args, flag] of [
     ['makemore', [...TINY, '--work-dir', file], '--work-dir'],
     ['makemore', [...TINY, '--work-dir', path.join(file, 'sub')], '--work-dir'],
-    ['novel', [...NOVEL_TINY, '--out', file], '--out'],
+    ['novel', [...NOVEL_TINY, '--work-dir', file], '--work-dir'],
   ] as const) {
     const r = run(script, [...args]);
     assert.equal(r.code, 2, r.err);
@@ -116,7 +116,13 @@ for (const [signal, code] of [
 
 test('novel: SIGHUP saves latest/ and exits 129', async () => {
   const dir = newDir();
-  const r = await interrupt('novel', [...NOVEL_TINY, '--out', dir, '--steps', '100000'], 'LSTM E', 1500, 'SIGHUP');
+  const r = await interrupt(
+    'novel',
+    [...NOVEL_TINY, '--work-dir', dir, '--max-steps', '100000'],
+    'LSTM E',
+    1500,
+    'SIGHUP',
+  );
   assert.equal(r.code, 129, r.out);
   assert.ok(readCheckpoint(path.join(dir, 'latest')).info.step > 0);
   assert.equal(fs.existsSync(path.join(dir, '.lock')), false);
@@ -299,7 +305,7 @@ test('makemore/novel: sizes and counts beyond what memory or a double can hold a
     ['novel', ['--batch-size', '1e9'], /--batch-size must be an integer from 1 to 65,536, got '1e9'/],
     ['novel', ['--n-hidden', '60000'], /an LSTM with --n-embd 64 --n-hidden 60000 has 14,420,465,200 parameters/],
   ] as const) {
-    const r = run(script, [...(script === 'makemore' ? ['--work-dir', work] : ['--out', work]), ...args]);
+    const r = run(script, ['--work-dir', work, ...args]);
     assert.equal(r.code, 2, `${script} ${args.join(' ')}: ${r.err}`);
     assert.match(r.err, want);
   }
@@ -353,7 +359,7 @@ test('makemore --sample-only: any --num-samples in flat memory; temperature 0 an
 test('every command answers --help (exit 0, its flags) and refuses an unknown flag naming it (exit 2)', () => {
   for (const [script, flag] of [
     ['scripts/cli/makemore.ts', '--max-word-length'],
-    ['scripts/cli/novel.ts', '--log-every'],
+    ['scripts/cli/novel.ts', '--eval-every'],
     ['scripts/cli/figures.ts', '--from'],
     ['scripts/cli/writeup.ts', '--hide-code'],
     ['scripts/cli/benchmark.ts', '--no-torch'],
@@ -386,9 +392,9 @@ test("--overwrite never removes a learner's file saved inside latest/ or best/ (
   assert.match(r.err, /latest\/notes\.txt, best\/model\/extra\/ .*makemore does not write them/);
   assert.deepEqual(snapshot(dir), before, 'nothing removed');
   const out = newDir();
-  assert.equal(run('novel', [...NOVEL_TINY, '--out', out, '--steps', '5']).code, 0);
+  assert.equal(run('novel', [...NOVEL_TINY, '--work-dir', out, '--max-steps', '5']).code, 0);
   fs.writeFileSync(path.join(out, 'latest', 'model', 'my-notes.md'), 'mine');
-  const n = run('novel', [...NOVEL_TINY, '--out', out, '--steps', '5', '--overwrite']);
+  const n = run('novel', [...NOVEL_TINY, '--work-dir', out, '--max-steps', '5', '--overwrite']);
   assert.equal(n.code, 2, n.err);
   assert.match(n.err, /latest\/model\/my-notes\.md/);
   assert.equal(fs.readFileSync(path.join(out, 'latest', 'model', 'my-notes.md'), 'utf8'), 'mine');

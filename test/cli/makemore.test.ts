@@ -58,7 +58,7 @@ test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', 
   assert.match(bad3.stderr, /--workers must be 1 or 2/);
   const bad = run('--type', 'cnn');
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /unknown model type 'cnn'/);
+  assert.match(bad.stderr, /--type must be one of bigram, mlp, .* or wavenet, got 'cnn'/);
   const bad2 = run('--batch-size', '0');
   assert.equal(bad2.status, 2);
   const missing = run('--input', 'no/such/file.txt', '--max-steps', '1');

@@ -29,7 +29,7 @@ export const TINY = [
   '--num-samples',
   '0',
 ];
-export const NOVEL_TINY = ['--n-embd', '8', '--n-hidden', '16', '--batch-size', '4', '--log-every', '5'];
+export const NOVEL_TINY = ['--n-embd', '8', '--n-hidden', '16', '--batch-size', '4', '--eval-every', '5'];
 let dirs = 0;
 export const newDir = () => path.join(TMP, `run${++dirs}`);
 

@@ -14,10 +14,10 @@ import { zooModel } from '../../lib/models/registry';
 import { zooParamCount, type ZooConfig } from '../../lib/models/zoo/config';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
+import { MAKEMORE_SETTINGS_SPEC } from '../../scripts/cli/makemore/args';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import {
   loadCheckpoint,
-  MAKEMORE_SETTINGS_SPEC,
   optimizerStateByName,
   readCheckpoint,
   resolveCheckpoint,
@@ -283,7 +283,7 @@ test('settings with a wrong type, or contradicting the config, name checkpoint.j
   readCheckpoint(bs); // without a spec, settings are the trainer's business
   assert.match(
     refusedByRead(bs, { settings: MAKEMORE_SETTINGS_SPEC }),
-    /checkpoint\.json: settings\.batchSize is "32", expected a whole number from 1 to 1000000/,
+    /checkpoint\.json: settings\.batchSize is "32", expected a whole number from 1 to 65536/,
   );
   const decay = await variant((d) => editJson(info(d), (j) => ((j.settings as Obj).decay = 'some')));
   assert.match(

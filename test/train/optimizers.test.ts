@@ -80,3 +80,12 @@ test("AdamW with minGPT's decay groups and gradients clipped to norm 1 match tor
   tf.dispose([p1, p2, c]);
   opt.dispose();
 });
+
+test("createOptimizer: torch's defaults where none are given (AdamW β 0.9/0.999, weight decay 0.01); given values kept", () => {
+  const w = createOptimizer('adamw', 0.1) as Adam;
+  assert.deepEqual([w.beta1, w.beta2, w.epsilon, w.weightDecay], [0.9, 0.999, 1e-8, 0.01]);
+  const a = createOptimizer('adam', 0.1, { weightDecay: 0.5 }) as Adam;
+  assert.deepEqual([a.beta1, a.beta2, a.weightDecay], [0.9, 0.999, 0], 'Adam never decays');
+  const m = createOptimizer('adamw', 5e-4, { beta1: 0.8, beta2: 0.99, weightDecay: 0.1 }) as Adam;
+  assert.deepEqual([m.learningRate, m.beta1, m.beta2, m.weightDecay], [5e-4, 0.8, 0.99, 0.1]);
+});
