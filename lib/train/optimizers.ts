@@ -1,7 +1,6 @@
 /**
  * Optimizers. SGD is tf.train.sgd; Adam and AdamW are ours: one fused update per parameter (a loop in
- * our wasm kernels) instead of ~15 tensor ops (tfjs's AdamOptimizer issues about 750 small kernels per step
- * for a 50-tensor transformer; on wasm that was ~20 ms of a ~200 ms step). The moments live in
+ * our wasm kernels) instead of ~15 tensor ops per parameter (docs/benchmark.md). The moments live in
  * Float32Arrays, so they can be saved with a checkpoint and a resumed run continues exactly.
  */
 import { tf } from '../runtime/tf';

@@ -14,6 +14,7 @@ import { LayerNorm } from '../../nn/layer-norm';
 import { GELU } from '../../nn/activations';
 import { AddPositions } from '../../nn/positions';
 import { CausalSelfAttention } from '../../nn/attention';
+import { attentionReference } from '../../ops/attention';
 import { Dropout } from '../../nn/dropout';
 import { Residual } from '../../nn/residual';
 import { runLayers, type Layer, type LinearInit } from '../../nn/layer';
@@ -51,18 +52,16 @@ class Block extends Module {
   }
   /**
    * The attention weights the fused op uses, [B, nHead, T, T]: row t is how much position t takes from
-   * each position ≤ t (softmax of q·k/√head size, causal). For looking inside; training never calls it.
+   * each position ≤ t (softmax of q·k/√head size, causal), as the op-by-op form computes them. For
+   * looking inside; training never calls it.
    */
   attentionWeights(x: tf.Tensor3D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [B, T, E] = x.shape;
-      const hs = E / this.nHead;
-      const [q, k] = tf.split(this.attn.forward(this.ln1.forward(x)), 3, 2) as [tf.Tensor3D, tf.Tensor3D];
-      const heads = (m: tf.Tensor3D) => m.reshape([B, T, this.nHead, hs]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-      const scores = tf.matMul(heads(q), heads(k), false, true).mul(1 / Math.sqrt(hs));
-      const future = tf.linalg.bandPart(tf.ones([T, T]), 0, -1).sub(tf.eye(T)); // 1 above the diagonal
-      return tf.softmax(scores.add(future.mul(-1e9))) as tf.Tensor4D;
+    let weights: tf.Tensor4D | null = null;
+    tf.tidy(() => {
+      const qkv = this.attn.forward(this.ln1.forward(x)) as tf.Tensor3D;
+      attentionReference(qkv, this.nHead, (att) => (weights = tf.keep(att)));
     });
+    return weights!;
   }
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return runLayers(this.layers, x) as tf.Tensor3D;
