@@ -118,6 +118,17 @@ export function table(rows: readonly Row[], opts: { digits?: number; caption?: s
   if (!display({ 'text/html': html, 'text/plain': text })) console.log(text);
 }
 
+/** Just past the closing brace of the block opened by the first `{` ending a line at or after `start`. */
+function bodyEnd(text: string, start: number): number | null {
+  const open = text.indexOf('{\n', start);
+  let depth = 0;
+  for (let i = open; i >= 0 && i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return i + 1;
+  }
+  return null;
+}
+
 /**
  * The source of a class (or one of its methods) or a function as written in a lib file, so a notebook
  * shows the code it teaches and that code is the code the tests check. A body is the block from the
@@ -130,29 +141,25 @@ export function sourceOf(file: string, name: string, member?: string): string {
     ? new RegExp(`^\\s*(?:(?:private|protected|public|static|override|async) )*${member}\\(`, 'm')
     : new RegExp(`^(?:export )?(?:abstract )?(?:class|(?:async )?function) ${name}\\b`, 'm');
   let from = 0;
+  let to = text.length;
   if (member) {
     const cls = new RegExp(`^(?:export )?(?:abstract )?class ${name}\\b`, 'm').exec(text);
     if (!cls) throw new Error(`${file}: class ${name} not found`);
     from = cls.index;
+    to = bodyEnd(text, from) ?? to; // a member of this class, not of one further down the file
   }
-  const decl = declaration.exec(text.slice(from));
+  const decl = declaration.exec(text.slice(from, to));
   if (!decl) throw new Error(`${file}: ${member ? `${name}.${member}` : name} not found`);
   const start = from + decl.index + (decl[0].length - decl[0].trimStart().length);
   const lineStart = text.lastIndexOf('\n', start) + 1;
-  const open = text.indexOf('{\n', start);
-  let depth = 0;
-  for (let i = open; i >= 0 && i < text.length; i++) {
-    if (text[i] === '{') depth++;
-    else if (text[i] === '}' && --depth === 0) {
-      const indent = start - lineStart;
-      return text
-        .slice(lineStart, i + 1)
-        .split('\n')
-        .map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)))
-        .join('\n');
-    }
-  }
-  throw new Error(`${file}: ${name} has no balanced body`);
+  const end = bodyEnd(text, start);
+  if (end === null) throw new Error(`${file}: ${name} has no balanced body`);
+  const indent = start - lineStart;
+  return text
+    .slice(lineStart, end)
+    .split('\n')
+    .map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)))
+    .join('\n');
 }
 
 /** Shows `sourceOf(...)` in the notebook as highlighted TypeScript (plain text elsewhere). */

@@ -144,8 +144,8 @@ export type TrainOptimizer = tf.Optimizer & { learningRate: number; setLearningR
  * torch.optim's defaults for what is not given: Adam β (0.9, 0.999), ε 1e-8; AdamW the same and weight
  * decay 0.01. A trainer with other values passes them (makemore: β2 0.99, from its option table).
  */
-export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
-export const ADAMW_WEIGHT_DECAY = 0.01;
+const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
+const ADAMW_WEIGHT_DECAY = 0.01;
 
 /** sgd, adam (no weight decay) or adamw (decoupled weight decay), with torch's defaults where `opts` gives none. */
 export function createOptimizer(name: OptimizerName, learningRate: number, opts: AdamOptions = {}): TrainOptimizer {

@@ -60,7 +60,7 @@ function modelFlagProblem(a: Args): string | null {
 }
 
 /** makemore's model settings from the options: the type's default sizes where none are given. */
-export function zooConfig(a: Args, vocabSize: number, blockSize: number): ZooConfig {
+function zooConfig(a: Args, vocabSize: number, blockSize: number): ZooConfig {
   const d = defaultConfig(a.type);
   const config: ZooConfig = {
     vocabSize,

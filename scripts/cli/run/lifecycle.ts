@@ -103,15 +103,12 @@ export function usageExit(tool: string, msg: string): ExitCode {
   return 2;
 }
 
-export function usageOf<T extends RunTable>(cli: Cli<T, unknown>): string {
+function usageOf<T extends RunTable>(cli: Cli<T, unknown>): string {
   return usageText(cli.tool, cli.table, cli.epilogue);
 }
 
 /** The flags (and config file); a bad one prints the message (with the usage for a flag) and exits 2. */
-export function parseCommandLine<T extends RunTable>(
-  cli: Cli<T, unknown>,
-  argv: readonly string[],
-): Args<T> | ExitCode {
+function parseCommandLine<T extends RunTable>(cli: Cli<T, unknown>, argv: readonly string[]): Args<T> | ExitCode {
   try {
     const p = parseOptions(cli.table, argv, (msg) => console.error(`${cli.tool}: note: ${msg}`));
     const a: Args<T> = Object.assign(p.values, { explicit: p.explicit, fromFile: p.fromFile });
@@ -237,10 +234,7 @@ export function startLogs(
 }
 
 /** The lifecycle (see the module comment); resolves to the exit code. */
-export async function runLifecycle<T extends RunTable, Data>(
-  cli: Cli<T, Data>,
-  argv: readonly string[],
-): Promise<ExitCode> {
+async function runLifecycle<T extends RunTable, Data>(cli: Cli<T, Data>, argv: readonly string[]): Promise<ExitCode> {
   const a = parseCommandLine(cli as Cli<T, unknown>, argv);
   if (typeof a === 'number') return a;
   if (a.help) {

@@ -10,7 +10,7 @@ import type { Json, SettingsSpec } from '../../../lib/train/checkpoint';
 import { keepsRule, numberFlag, parseFlags, ruleText, UsageError, type NumberRule } from '../flags';
 
 /** The repository's root: configs/ shorthands (--june-2022, --book) resolve against it, not the cwd. */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** A config file that cannot be used (missing, not JSON, an unknown key, a bad value): exit 2, without the usage. */
 export class ConfigFileError extends UsageError {}
