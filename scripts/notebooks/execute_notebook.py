@@ -2,7 +2,8 @@
 """Executes one notebook through Jupyter (nbclient) and reports each cell as a JSON line on stdout.
 
 Called by the runner (scripts/notebooks/executor.ts); not meant to be run by hand:
-    python3 execute_notebook.py IN.ipynb OUT.ipynb --kernel sequentia-ts --cwd DIR [--timeout S] [--watch-stdin [--wait-go]]
+    python3 execute_notebook.py IN.ipynb OUT.ipynb --kernel sequentia-ts --cwd DIR [--timeout S]
+        [--startup-timeout S] [--watch-stdin [--wait-go]]
 
 Cells run one at a time so that the first failing cell is known exactly. tslab replies to a failed cell
 with an empty error name and prints the real error on stderr, so the report carries the cell's stderr
@@ -14,6 +15,9 @@ With --wait-go the first cell waits for a line `go` on stdin (the runner starts 
 kernel while the one before runs); done's seconds then count from `go`.
 
 Faults:
+  - a kernel that does not answer within --startup-timeout (default 120 s) is shut down and a second
+    one started (a kernel start can stall on a busy machine); a second silence, or a kernel that
+    crashes on start, is kind "kernel startup" with the client's error and the kernel's exit;
   - the kernel dies mid-cell: reported as kind "dead kernel" with the cause (signal or exit code);
   - a cell runs past --timeout: the kernel is interrupted (our loops stop within a second) and the
     cell fails with kind "timeout";
@@ -224,6 +228,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=3600)
     ap.add_argument("--watch-stdin", action="store_true", help="exit (killing the kernel) when stdin reaches EOF")
     ap.add_argument("--wait-go", action="store_true", help="with --watch-stdin: start the kernel, run cells after a line `go`")
+    ap.add_argument("--startup-timeout", type=int, default=120, help="seconds for a kernel to answer (it gets two tries)")
     args = ap.parse_args()
     if args.wait_go and not args.watch_stdin:
         ap.error("--wait-go needs --watch-stdin (the line comes on stdin)")
@@ -238,7 +243,7 @@ def main():
         nb,
         kernel_name=args.kernel,
         timeout=args.timeout,
-        startup_timeout=120,
+        startup_timeout=args.startup_timeout,
         allow_errors=False,
         # No execution timestamps in the executed copy's cell metadata: two runs of a notebook diff only
         # where an output changed (the runner times cells itself, from the events below).
@@ -280,8 +285,9 @@ def main():
             return failure(origin[0], origin[1], "asynchronous error", err, where if origin[0] != idx else None)
         return None
 
-    client.km = client.create_kernel_manager()
-    try:
+    def start_kernel():
+        """Starts the kernel and its client; None when it answers, else why not."""
+        client.km = client.create_kernel_manager()
         client.start_new_kernel()
         proc = getattr(client.km.provisioner, "process", None) or getattr(client.km, "kernel", None)
         pgid = getattr(client.km.provisioner, "pgid", None)
@@ -295,8 +301,22 @@ def main():
         emit(event="kernel-started", pid=proc.pid if proc is not None else None, pgid=pgid, connection_file=_kernel["connection_file"])
         try:
             client.start_new_kernel_client()
+            return None
         except Exception as exc:
-            cause = kernel_cause() if proc is not None and proc.poll() is not None else f"{type(exc).__name__}: {exc}"
+            said = f"{type(exc).__name__}: {exc}"
+            return f"{said}; {kernel_cause()}" if proc is not None and proc.poll() is not None else said
+
+    try:
+        cause = start_kernel()
+        if cause is not None and "respond" in cause:
+            # A kernel that never answered (rather than one that crashed): one more start before failing.
+            print(f"[sequentia] the kernel did not answer ({cause}); starting another", file=sys.stderr, flush=True)
+            try:
+                client.km.shutdown_kernel(now=True)
+            except Exception:
+                pass
+            cause = start_kernel()
+        if cause is not None:
             failed = {"index": None, "code_index": None, "kind": "kernel startup", "error": cause, "source": "", "reported_in": None}
         if failed is None:
             emit(event="kernel", seconds=round(time.time() - started, 3))

@@ -491,3 +491,46 @@ test(
     }
   },
 );
+
+test('the executor: a kernel that never answers is started a second time, then reported as a startup failure naming why', () => {
+  const dir = tmp();
+  const spec = path.join(dir, 'kernels', 'silent');
+  fs.mkdirSync(spec, { recursive: true });
+  // a "kernel" that takes its connection file and never answers
+  fs.writeFileSync(
+    path.join(spec, 'kernel.json'),
+    JSON.stringify({
+      argv: ['/usr/bin/python3', '-c', 'import time; time.sleep(60)', '{connection_file}'],
+      display_name: 'silent',
+      language: 'typescript',
+    }),
+  );
+  const t0 = Date.now();
+  const py = spawnSync(
+    '/usr/bin/python3',
+    [
+      path.join(ROOT, 'scripts', 'notebooks', 'execute_notebook.py'),
+      path.join(ROOT, 'test/fixtures/notebooks-failing/01-throws.ipynb'),
+      path.join(dir, 'out.ipynb'),
+      '--kernel',
+      'silent',
+      '--cwd',
+      ROOT,
+      '--startup-timeout',
+      '2',
+    ],
+    { encoding: 'utf8', env: { ...process.env, JUPYTER_PATH: dir, JUPYTER_DATA_DIR: dir } },
+  );
+  assert.equal(py.status, 1, py.stderr);
+  const events = py.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; failed?: { kind: string; error: string } });
+  assert.equal(events.filter((e) => e.event === 'kernel-started').length, 2, 'two starts');
+  assert.match(py.stderr, /the kernel did not answer .*; starting another/);
+  const done = events.at(-1)!;
+  assert.equal(done.event, 'done');
+  assert.equal(done.failed?.kind, 'kernel startup');
+  assert.match(done.failed!.error, /didn't respond in 2 seconds/);
+  assert.ok(Date.now() - t0 < 30_000, 'no 120 s wait');
+});
