@@ -2,12 +2,16 @@
 """PyTorch reference for scripts/cli/benchmark.ts: the same training steps, timed the same way.
 
 Prints one JSON object to stdout:
-    {"torch": version, "threads": n, "cases": {name: {"median_ms": …, "steps": n}}}
+    {"torch": version, "threads": n, "blas": {"library": path, "core": name, "config": text},
+     "cases": {name: {"median_ms": …, "steps": n}}}
 Each case runs its warm-up steps, then times its steps one by one and reports the median. npm run
-benchmark runs it when Debian's python3-torch is installed, with OPENBLAS_NUM_THREADS=1 and two torch
-threads, as a fair reference on a 2-core machine. By hand, from anywhere:
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/torch/bench.py [--only zoo-bigram,mlp-batch32] [--list]
+benchmark runs it when Debian's python3-torch is installed, once with one torch thread and once with two,
+OPENBLAS_NUM_THREADS=1, and OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (PyTorch at its best here: those
+two variables pin OpenBLAS to an older kernel). By hand, from anywhere:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \
+        /usr/bin/python3 scripts/torch/bench.py [--threads 1] [--only zoo-bigram,mlp-batch32] [--list]
 """
+import ctypes
 import time
 
 import torch
@@ -15,6 +19,22 @@ import torch.nn.functional as F
 
 import common
 import zoo
+
+
+def blas():
+    """The BLAS library torch's products run on, and OpenBLAS's kernel and build (its core name)."""
+    torch.ones(8, 8) @ torch.ones(8, 8)  # loads the library
+    with open("/proc/self/maps") as maps:
+        libs = sorted({line.split()[-1] for line in maps if "blas" in line.split()[-1]})
+    for lib in libs:
+        try:
+            so = ctypes.CDLL(lib)
+            core, config = so.openblas_get_corename, so.openblas_get_config
+        except (OSError, AttributeError):
+            continue
+        core.restype = config.restype = ctypes.c_char_p
+        return {"library": lib, "core": core().decode(), "config": config().decode().strip()}
+    return {"library": ", ".join(libs) or "unknown", "core": "not OpenBLAS", "config": ""}
 
 
 def timed(step, warmup, steps):
@@ -170,7 +190,7 @@ def main():
     unknown = [name for name in a.only or [] if name not in all_cases]
     if unknown:
         ap.error(f"unknown case {', '.join(unknown)} (one of {', '.join(all_cases)})")
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cases": {}}
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas(), "cases": {}}
     for name, (make, warmup, steps) in all_cases.items():
         if a.only and name not in a.only:
             continue
