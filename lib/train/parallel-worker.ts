@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { tf, initTf } from '../runtime/tf';
-import { zooModel } from '../models/registry';
+import { createModel } from '../models/registry';
 import { TorchGenerator } from '../random/torch-generator';
 import { FusedStep } from '../fused/step';
 import { countTokens, EXIT, halfGradients, type ModelSpec, type SharedLayout } from './parallel';
@@ -18,7 +18,7 @@ const batch = new Int32Array(layout.batch);
 const result = new Float64Array(layout.result);
 const T = layout.blockSize;
 
-function step(model: ReturnType<typeof zooModel>, fused: FusedStep | null, rows: number, seed: number): void {
+function step(model: ReturnType<typeof createModel>, fused: FusedStep | null, rows: number, seed: number): void {
   const vars = model.params();
   let off = 0;
   tf.tidy(() => {
@@ -43,7 +43,7 @@ function step(model: ReturnType<typeof zooModel>, fused: FusedStep | null, rows:
 
 async function main(): Promise<void> {
   await initTf({ quiet: true });
-  const model = zooModel(spec.type, spec.config, new TorchGenerator(0)); // weights arrive every step
+  const model = createModel(spec.type, spec.config, new TorchGenerator(0)); // weights arrive every step
   // lib/fused where it covers the model (not dropout), on this thread only (parallel.ts starts us so)
   const fused = useFused ? FusedStep.for(model) : null;
   // Steps are counted from 0 here, not read from `control`: the main thread may already have started

@@ -6,7 +6,7 @@
  * batch's mean loss) before one optimizer step. Parameters, gradients and the batch travel through
  * shared memory; the two threads synchronise with Atomics, so nothing is serialised.
  *
- * Works for every makemore model (the worker rebuilds it from its type and config). Results are
+ * Works for every model (the worker rebuilds it from its type and config, createModel's). Results are
  * deterministic for a seed, but not bit-identical to one process: the halves' sums are added in a
  * different order.
  */
@@ -17,13 +17,13 @@ import { Frame, tensorFrom, valuesOf } from '../backend/native/loader';
 import { onThisThread } from '../backend/native/threads';
 import { FusedStep } from '../fused/step';
 import type { LanguageModel } from '../models/language-model';
-import type { ZooConfig } from '../models/zoo/config';
+import type { ModelConfigs, ModelType } from '../models/configs';
 import { FastGenerator } from '../random/fast-generator';
 
-/** What the worker needs to rebuild the model. */
+/** What the worker needs to rebuild the model: createModel's arguments, as the model records them. */
 export interface ModelSpec {
-  type: string;
-  config: ZooConfig;
+  type: ModelType;
+  config: ModelConfigs[ModelType];
 }
 
 /** Shared buffers: see parallel-worker.ts for the worker's side. */
@@ -102,16 +102,12 @@ export class DataParallel {
    * Starts the worker (it loads tfjs and builds its copy of the model); resolves when it is ready.
    * `fused: false` computes both halves through the tfjs ops even where lib/fused covers the model.
    */
-  static async start(
-    spec: ModelSpec,
-    model: LanguageModel,
-    maxBatch: number,
-    opts: { fused?: boolean } = {},
-  ): Promise<DataParallel> {
+  static async start(model: LanguageModel, maxBatch: number, opts: { fused?: boolean } = {}): Promise<DataParallel> {
     const fused = opts.fused ?? true;
     const total = model.params().reduce((s, p) => s + p.size, 0);
     const maxRows = Math.ceil(maxBatch / 2);
-    const T = spec.config.blockSize;
+    const spec: ModelSpec = { type: model.type, config: model.config };
+    const T = model.blockSize;
     const layout: SharedLayout = {
       control: new SharedArrayBuffer(4 * 5),
       params: new SharedArrayBuffer(4 * total),

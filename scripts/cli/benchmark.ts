@@ -263,7 +263,7 @@ async function zooCase(words: string[], vocab: Vocab, type: string, split?: { fu
   const rng = new TorchGenerator(1);
   const { learningRate, beta1, beta2, weightDecay } = MAKEMORE_TRAINING;
   const opt = createOptimizer('adamw', learningRate, { beta1, beta2, weightDecay });
-  const dp = split ? await DataParallel.start({ type, config }, m, 32, split) : null;
+  const dp = split ? await DataParallel.start(m, 32, split) : null;
   return {
     step: () => {
       const v = tf.tidy(() => {

@@ -222,8 +222,7 @@ async function trainRun(ctx: TrainContext, progress: Progress, signals: Signals)
   // a seed per step for dropout's masks (drawn only with dropout, so other runs' batches stay as they were)
   const dropping = (run.config.dropout ?? 0) > 0;
   const dropoutSeed = () => (dropping ? (batchRng.randint(0, 2 ** 31 - 1, 1)[0] as number) : undefined);
-  const parallel =
-    a.workers > 1 ? await DataParallel.start({ type: a.type, config: run.config }, model, a.batchSize) : null;
+  const parallel = a.workers > 1 ? await DataParallel.start(model, a.batchSize) : null;
   const t0 = performance.now();
   signals.startTraining();
   console.log(`training steps ${progress.step + 1}…${a.maxSteps === -1 ? ' until Ctrl-C' : a.maxSteps}`);

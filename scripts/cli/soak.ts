@@ -118,7 +118,7 @@ async function soak(a: SoakArgs): Promise<number> {
     weightDecay: MAKEMORE_TRAINING.weightDecay,
   }) as Adam;
   const batchRng = new FastGenerator(`${a.seed}-0`);
-  const parallel = a.workers > 1 ? await DataParallel.start({ type: a.type, config }, model, a.batchSize) : null;
+  const parallel = a.workers > 1 ? await DataParallel.start(model, a.batchSize) : null;
   console.log(
     `soak: ${a.type}, ${model.numParams().toLocaleString('en-US')} parameters, --workers ${a.workers}, batch ${a.batchSize}, ${a.steps} steps; bound: RSS growth ≤ ${a.maxGrowthMb} MB from step ${a.baselineStep}`,
   );

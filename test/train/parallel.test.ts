@@ -23,7 +23,7 @@ test("data parallel: two threads give the full batch's loss and gradients (paddi
     const X = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 27);
     // uneven padding: the halves score different numbers of tokens, so a plain average would be wrong
     const Y = Int32Array.from({ length: B * T }, (_, i) => (i % T > (i < 3 * T ? 6 : 2) ? -1 : (i * 5) % 27));
-    const dp = await DataParallel.start({ type, config }, model, B, { fused });
+    const dp = await DataParallel.start(model, B, { fused });
     try {
       assert.equal(dp.fused !== null, fused, `${type}: the fused halves where lib/fused covers the model`);
       const before = tf.memory().numTensors;
@@ -56,7 +56,7 @@ test('data parallel: nothing accumulates per step — tensors on both threads, l
   const T = 8;
   const X = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 27);
   const Y = Int32Array.from({ length: B * T }, (_, i) => (i * 5) % 27);
-  const dp = await DataParallel.start({ type: 'transformer', config }, model, B);
+  const dp = await DataParallel.start(model, B);
   try {
     const step = () => {
       const r = dp.gradients(X, Y, B);
