@@ -178,14 +178,47 @@ function parseJson(file: string, text: string, hint: string, where = ''): unknow
   }
 }
 
-/** A JSON file (UTF-8, BOM allowed, at most `maxBytes`); 0 bytes or only blanks is "empty", not a JSON error. */
+/**
+ * The first key that appears twice in one object of a valid JSON text, or null: JSON.parse keeps the
+ * last silently, so a settings file saying `"n-embd": 16, …, "n-embd": 32` would mean 32 without a word.
+ */
+function duplicateKey(text: string): string | null {
+  const stack: { keys: Set<string> | null; wantKey: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    const top = stack.at(-1);
+    if (ch === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (top?.keys && top.wantKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return key;
+        top.keys.add(key);
+        top.wantKey = false;
+      }
+      i = j;
+    } else if (ch === '{') stack.push({ keys: new Set(), wantKey: true });
+    else if (ch === '[') stack.push({ keys: null, wantKey: false });
+    else if (ch === '}' || ch === ']') stack.pop();
+    else if (ch === ',' && top?.keys) top.wantKey = true;
+  }
+  return null;
+}
+
+/**
+ * A JSON file (UTF-8, BOM allowed, at most `maxBytes`); 0 bytes or only blanks is "empty", not a JSON
+ * error. With `uniqueKeys`, a key given twice in one object is an error naming it.
+ */
 export function readJsonFile(
   file: string,
-  opts: Partial<ReadOptions> & { hint?: string } = {},
+  opts: Partial<ReadOptions> & { hint?: string; uniqueKeys?: boolean } = {},
 ): unknown {
   const text = decodeUtf8(file, readRegularFile(file, { maxBytes: opts.maxBytes ?? DEFAULT_MAX_JSON_BYTES, raise: opts.raise }));
   if (text.trim() === '') throw new Error(`${file} is empty${opts.hint ?? ''}`);
-  return parseJson(file, text, opts.hint ?? '');
+  const value = parseJson(file, text, opts.hint ?? '');
+  const twice = opts.uniqueKeys ? duplicateKey(text) : null;
+  if (twice !== null) throw new Error(`${file} gives "${twice}" twice in one object${opts.hint ?? ''}`);
+  return value;
 }
 
 /** One line of a JSON-lines file: its 1-based line number, its text (without the line ending) and value. */

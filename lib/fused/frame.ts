@@ -57,6 +57,11 @@ export type Fusing = FusedLayer | { layer: FusedLayer; takes: number } | null;
 /** Anything with a fused half (lib/nn's layers). */
 export interface Fusable {
   fused(following: readonly Fusable[]): Fusing;
+  /**
+   * The methods whose computation the fused half reproduces (default: `forward`). A learner who
+   * redefines one of them below the class that wrote `fused` has changed what the layer computes.
+   */
+  readonly mirrors?: readonly string[];
 }
 
 /** The object on `o`'s prototype chain (itself included) that defines `key`, or null. */
@@ -79,14 +84,23 @@ export function redefinedBelow(o: object, keys: readonly string[], half: string)
   });
 }
 
-/** The fused halves of a chain of layers, in order; null when one of them has none. */
+/** Whether `l`'s fused half still computes what it does: it has one, and nothing it mirrors was redefined. */
+function halvesAgree(l: Fusable): boolean {
+  return typeof l.fused === 'function' && !redefinedBelow(l, l.mirrors ?? ['forward'], 'fused');
+}
+
+/**
+ * The fused halves of a chain of layers, in order; null when one of them has none, or when any layer —
+ * one a fused half takes in with it too — was changed below the class that wrote its fused half.
+ */
 export function fuseChain(layers: readonly Fusable[]): FusedLayer[] | null {
   const out: FusedLayer[] = [];
   for (let i = 0; i < layers.length; i++) {
-    if (redefinedBelow(layers[i]!, ['forward'], 'fused')) return null;
+    if (!halvesAgree(layers[i]!)) return null;
     const r = layers[i]!.fused(layers.slice(i + 1));
     if (!r) return null;
     if ('takes' in r) {
+      if (!layers.slice(i + 1, i + 1 + r.takes).every(halvesAgree)) return null;
       out.push(r.layer);
       i += r.takes;
     } else out.push(r);

@@ -13,7 +13,7 @@ import { tf } from '../runtime/tf';
 import { Module } from './module';
 import { sgemm, sgemmTn } from '../backend/native/threads';
 import { tensorFrom, valuesOf } from '../backend/native/loader';
-import { StepFrame, type Act, type FusedLayer } from '../fused/frame';
+import { redefinedBelow, StepFrame, type Act, type FusedLayer } from '../fused/frame';
 import type { Grad } from '../ops/shared';
 
 export type CellType = 'rnn' | 'gru' | 'lstm';
@@ -59,14 +59,18 @@ export function cell(type: CellType, Wh: tf.Tensor2D, xg: tf.Tensor2D, s: Recurr
 }
 
 /**
- * The cell step by step over xg [T, B, G·H] from state `s`: h for every step [T, B, H]. The reference
- * the fused halves (and with them the tfjs forward) are tested against.
+ * A cell step by step over xg [T, B, G·H] from state `s`: h for every step [T, B, H]. With `cell` above,
+ * the reference the fused halves (and with them the tfjs forward) are tested against.
  */
-export function cellSequence(type: CellType, Wh: tf.Tensor2D, xg: tf.Tensor3D, s: RecurrentState): tf.Tensor3D {
+export function cellSequence(
+  step: (xg: tf.Tensor2D, s: RecurrentState) => RecurrentState,
+  xg: tf.Tensor3D,
+  s: RecurrentState,
+): tf.Tensor3D {
   return tf.tidy(() => {
     const hs: tf.Tensor2D[] = [];
     for (const x of tf.unstack(xg, 0) as tf.Tensor2D[]) {
-      s = cell(type, Wh, x, s);
+      s = step(x, s);
       hs.push(s.h);
     }
     return tf.stack(hs) as tf.Tensor3D;
@@ -105,11 +109,18 @@ export class Recurrence extends Module {
     return cell(this.cellType, this.Wh as tf.Tensor2D, xg, s);
   }
 
-  /** xg [T, B, G·H] (time-major, bias included) → h for every step [T, B, H], from the start state. */
+  /** The fused half is the cell too: a learner's own `cell` must not train as the kernels' one. */
+  readonly mirrors = ['forward', 'cell'];
+
+  /**
+   * xg [T, B, G·H] (time-major, bias included) → h for every step [T, B, H], from the start state: the
+   * fused half as one op, or `cell` step by step where the kernels do not apply (H not a multiple of 4)
+   * or `cell` was redefined.
+   */
   forward(x: tf.Tensor): tf.Tensor {
     const xg = x as tf.Tensor3D;
-    if (this.H % 4 !== 0)
-      return cellSequence(this.cellType, this.Wh as tf.Tensor2D, xg, this.initialState(xg.shape[1]));
+    if (this.H % 4 !== 0 || redefinedBelow(this, ['cell'], 'fused'))
+      return cellSequence((xt, s) => this.cell(xt, s), xg, this.initialState(xg.shape[1]));
     return this.sequenceOp(xg);
   }
 
@@ -156,7 +167,7 @@ export class Recurrence extends Module {
 
   /** The kernels take hidden sizes that are a multiple of 4; others train through the ops. */
   fused(): FusedLayer | null {
-    if (this.H % 4 !== 0) return null;
+    if (this.H % 4 !== 0 || redefinedBelow(this, ['cell'], 'fused')) return null;
     return this.cellType === 'gru'
       ? new FusedGRU(this.Wh, this.start)
       : new FusedRecurrence(this.cellType, this.Wh, this.start);

@@ -167,6 +167,9 @@ export async function train<M extends LanguageModel>(options: TrainOptions<M>): 
   const o = settle(options as Loose);
   if (!Number.isInteger(o.steps) || o.steps < 0)
     throw new Error(`steps must be a non-negative integer, got ${o.steps}`);
+  const lr: unknown = o.learningRate;
+  if (!(typeof lr === 'function' || (typeof lr === 'number' && Number.isFinite(lr) && lr >= 0)))
+    throw new Error(`train: learningRate must be a number ≥ 0 or a function of the step, got ${String(lr)}`);
   const opt = makeOptimizer(o);
   const leaveLoop = enterLoop();
   try {

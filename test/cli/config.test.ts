@@ -144,7 +144,9 @@ test('bad config files: exit 2 naming the file (and the key), before any work di
       bad('switch.json', '{"resume": true}'),
       /switch\.json: unknown key "resume" \(not a setting a config file may hold\)/,
     ],
-    [bad('type.json', '{"n-embd": "8"}'), /type\.json: "n-embd" must be an integer ≥ 1, got "8"/],
+    [bad('type.json', '{"n-embd": "8"}'), /type\.json: "n-embd" must be an integer from 1 to 65,536, got "8"/],
+    [bad('huge.json', '{"n-embd": 1e6}'), /huge\.json: "n-embd" must be an integer from 1 to 65,536, got 1000000/],
+    [bad('twice.json', '{"n-embd": 16, "seed": 1, "n-embd": 32}'), /twice\.json gives "n-embd" twice in one object/],
     [bad('range.json', '{"dropout": 1.5}'), /range\.json: "dropout" must be in \[0, 1\), got 1\.5/],
     [bad('choice.json', '{"type": "cnn"}'), /choice\.json: "type" must be one of bigram, .* got "cnn"/],
   ];

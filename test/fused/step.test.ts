@@ -16,6 +16,7 @@ import { TorchGenerator } from '../../lib/random/torch-generator';
 import type { LanguageModel } from '../../lib/models/language-model';
 import { zooModel } from '../../lib/models/registry';
 import { RecurrentLM } from '../../lib/models/recurrent';
+import type { MakemoreMLP } from '../../lib/models/zoo/mlp';
 import { defaultConfig } from '../../lib/models/zoo/config';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { train } from '../../lib/train/loop';
@@ -278,6 +279,38 @@ test('fused step: declined for models and layers it does not cover; bad batches 
     /target 30 at batch row 1, position 2 is outside the vocabulary \[0, 27\) \(or -1, ignored\)/,
   );
   seqModel.dispose();
+  // layers a fused half takes in with it (the Embedding's Flatten and Linear): a change to them counts too
+  const zmlp = zooModel('mlp', { ...defaultConfig('mlp'), vocabSize: 27, blockSize: 5, nEmbd: 4, nEmbd2: 8 }, g);
+  assert.notEqual(FusedStep.for(zmlp), null);
+  const hidden = (zmlp as MakemoreMLP).hidden;
+  hidden.forward = (x: tf.Tensor) => Linear.prototype.forward.call(hidden, x).mul(0.5);
+  assert.equal(FusedStep.for(zmlp), null, 'an instance patch of the Linear the Embedding takes in');
+  zmlp.dispose();
+  class HalfLinear extends Linear {
+    override forward(x: tf.Tensor): tf.Tensor {
+      return super.forward(x).mul(0.5);
+    }
+  }
+  const net = wavenet(new TorchGenerator(3));
+  const lin = net.layers[2] as Linear;
+  net.layers[2] = Object.setPrototypeOf(lin, HalfLinear.prototype) as Linear;
+  assert.equal(FusedStep.for(net), null, 'a subclass of the Linear after the WaveNet’s first flatten');
+  net.dispose();
+  // a recurrent net's own cell: no fused half, and its forward steps through that cell
+  const rnn = new RecurrentLM({ cell: 'rnn', vocabSize: 27, blockSize: 5, nEmbd: 4, nHidden: 8 }, g);
+  const X = tf.tensor2d(sequences(3, 5, 4).X, [3, 5], 'int32');
+  const before = tf.tidy(() => rnn.forward(X).logits.dataSync().slice());
+  rnn.recurrence.cell = (xg, st) => ({ h: tf.relu(xg.add(tf.matMul(st.h, rnn.Wh as tf.Tensor2D))) as tf.Tensor2D });
+  assert.equal(FusedStep.for(rnn), null, 'a learner’s cell');
+  const after = tf.tidy(() => rnn.forward(X).logits.dataSync().slice());
+  assert.notDeepEqual(after, before, 'the forward runs the learner’s cell');
+  X.dispose();
+  rnn.dispose();
+  // a layer without a fused half at all (a plain object a learner wrote): the ops
+  const plain = new Sequential(g, 27, 3, 10, [new Linear(g, 30, 27)]);
+  (plain.layers as unknown[]).push({ forward: (x: tf.Tensor) => x, params: () => [], namedWeights: () => ({}) });
+  assert.equal(FusedStep.for(plain), null);
+  plain.dispose();
   sgd.dispose();
   custom.dispose();
   mlp.dispose();

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { cellSequence, GATES, Recurrence, type CellType } from '../../lib/nn/recurrent';
+import { cell as cellStep, cellSequence, GATES, Recurrence, type CellType } from '../../lib/nn/recurrent';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { ownedVariable } from '../../lib/nn/init';
 
@@ -28,7 +28,8 @@ for (const cell of ['rnn', 'gru', 'lstm'] as const satisfies readonly CellType[]
     const layer = new Recurrence(cell, Wh, start);
     const xg = tf.tensor3d(g.randn(T * B * G), [T, B, G]);
     const w = tf.tensor3d(g.randn(T * B * H), [T, B, H]);
-    const reference = (x: tf.Tensor3D) => cellSequence(cell, Wh as tf.Tensor2D, x, layer.initialState(B));
+    const reference = (x: tf.Tensor3D) =>
+      cellSequence((xt, s) => cellStep(cell, Wh as tf.Tensor2D, xt, s), x, layer.initialState(B));
     const run = (f: (x: tf.Tensor3D) => tf.Tensor) =>
       tf.tidy(() => {
         const y = f(xg).dataSync().slice();

@@ -1,4 +1,4 @@
-// lib/train/loop and schedules: divergence stops training; step decay.
+// lib/train/loop and schedules: divergence stops training; a bad learning rate is named; step decay.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
@@ -21,6 +21,20 @@ test('training that diverges stops with a clear error', async () => {
       }),
     /diverged/,
   );
+  v.dispose();
+});
+
+test('a learning rate that is missing, negative or not a number is named before any step', async () => {
+  await initTf();
+  const v = tf.variable(tf.scalar(1));
+  const loss = () => v.square() as tf.Scalar;
+  for (const learningRate of [undefined, -0.1, NaN, '0.1'])
+    await assert.rejects(
+      // a JavaScript caller's mistakes (the compiler rejects them in TypeScript)
+      train({ steps: 1, params: [v], progressMs: 0, loss, learningRate } as unknown as Parameters<typeof train>[0]),
+      /train: learningRate must be a number ≥ 0 or a function of the step, got /,
+    );
+  assert.equal(v.dataSync()[0], 1, 'nothing trained');
   v.dispose();
 });
 

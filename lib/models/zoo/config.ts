@@ -43,7 +43,7 @@ export function defaultConfig(type: string): Omit<ZooConfig, 'vocabSize' | 'bloc
  * error naming the field, not a model that allocates gigabytes before its weights are looked at. They
  * are far above anything this project trains (names: vocabSize 27, blockSize 16, nEmbd 64).
  */
-const ZOO_LIMITS = {
+export const ZOO_LIMITS = {
   vocabSize: 65_536,
   blockSize: 65_536,
   nLayer: 256,

@@ -47,15 +47,19 @@ export class WaveNet extends SequenceModel<'wavenet'> {
     }
     return out;
   }
-  /** The scored positions of sequences X and targets Y (both [rows, T]): their windows and their targets. */
+  /**
+   * The scored positions of sequences X and targets Y (both [rows, T]): their windows, their targets, and
+   * where they are (flat b·T + t).
+   */
   scoredWindows(b: { X: ArrayLike<number>; Y: ArrayLike<number>; rows: number }): {
     ids: Int32Array;
     targets: Int32Array;
+    at: Int32Array;
   } {
     const scored: number[] = [];
     for (let i = 0; i < b.Y.length; i++) if (b.Y[i] !== -1) scored.push(i);
     const targets = Int32Array.from(scored, (i) => b.Y[i] as number);
-    return { ids: this.windows(b.X, b.X.length / b.rows, scored), targets };
+    return { ids: this.windows(b.X, b.X.length / b.rows, scored), targets, at: Int32Array.from(scored) };
   }
   /** The lecture's net on the scored positions' windows. */
   chain(): Chain {
@@ -79,13 +83,11 @@ export class WaveNet extends SequenceModel<'wavenet'> {
   ): { logits: tf.Tensor3D; loss?: tf.Scalar } {
     if (!targets) return { logits: this.logits(idx, opts) };
     const [B, T] = idx.shape;
-    const y = targets.dataSync();
-    const rows: number[] = [];
-    for (let i = 0; i < y.length; i++) if (y[i] !== -1) rows.push(i);
-    const scored = this.scoredWindows({ X: idx.dataSync(), Y: y, rows: B });
-    const { logits } = this.net.forward(tf.tensor2d(scored.ids, [rows.length, this.context], 'int32'), undefined, opts);
+    const scored = this.scoredWindows({ X: idx.dataSync(), Y: targets.dataSync(), rows: B });
+    const n = scored.targets.length;
+    const { logits } = this.net.forward(tf.tensor2d(scored.ids, [n, this.context], 'int32'), undefined, opts);
     const picked = tf.tensor1d(scored.targets, 'int32');
-    const where = tf.tensor2d(Int32Array.from(rows), [rows.length, 1], 'int32');
+    const where = tf.tensor2d(scored.at, [n, 1], 'int32');
     return {
       logits: tf.scatterND(where, logits, [B * T, this.vocabSize]).reshape([B, T, this.vocabSize]),
       loss: crossEntropy(logits, picked),

@@ -2,7 +2,7 @@
 import { DEFAULT_MAX_WORD_LENGTH } from '../../../lib/data/files';
 import { MAKEMORE_BATCH_SIZE, MAKEMORE_TRAINING } from '../../../lib/models/presets';
 import { ZOO_TYPES } from '../../../lib/models/registry';
-import { DEFAULT_CONFIG, defaultConfig } from '../../../lib/models/zoo/config';
+import { DEFAULT_CONFIG, defaultConfig, ZOO_LIMITS } from '../../../lib/models/zoo/config';
 import type { SettingsSpec } from '../../../lib/train/checkpoint';
 import { choice, int, num, settingsSpec, text, toggle, type ResumeMode } from '../run/options';
 import type { Args as RunArgs } from '../run/lifecycle';
@@ -68,14 +68,28 @@ export const TABLE = {
     check: (v) => (v < 1 ? null : 'in [0, 1)'),
   }),
   evalEvery: int('eval-every', 500, { min: 1 }, 'steps between evaluations (train and test loss, samples, saves)'),
-  nLayer: int('n-layer', undefined, { min: 1 }, 'layers (wavenet: levels fusing pairs, 3 = context 8)', {
-    shown: sizes('nLayer'),
+  nLayer: int(
+    'n-layer',
+    undefined,
+    { min: 1, max: ZOO_LIMITS.nLayer },
+    'layers (wavenet: levels fusing pairs, 3 = context 8)',
+    {
+      shown: sizes('nLayer'),
+    },
+  ),
+  nHead: int('n-head', undefined, { min: 1, max: ZOO_LIMITS.nHead }, 'attention heads (the transformer)', {
+    shown: sizes('nHead'),
   }),
-  nHead: int('n-head', undefined, { min: 1 }, 'attention heads', { shown: sizes('nHead') }),
-  nEmbd: int('n-embd', undefined, { min: 1 }, 'embedding size', { shown: sizes('nEmbd') }),
-  nEmbd2: int('n-embd2', undefined, { min: 1 }, 'hidden size (mlp, bow, the recurrent cells, wavenet)', {
-    shown: sizes('nEmbd2'),
-  }),
+  nEmbd: int('n-embd', undefined, { min: 1, max: ZOO_LIMITS.nEmbd }, 'embedding size', { shown: sizes('nEmbd') }),
+  nEmbd2: int(
+    'n-embd2',
+    undefined,
+    { min: 1, max: ZOO_LIMITS.nEmbd2 },
+    'hidden size (mlp, bow, the recurrent cells, wavenet)',
+    {
+      shown: sizes('nEmbd2'),
+    },
+  ),
   gradClip: num('grad-clip', 0, { min: 0 }, "clip the gradients' global norm to X before each update (0: never)"),
   lrDrop: int('lr-drop', undefined, { min: 1 }, 'from step STEP on, the learning rate is a tenth (a step decay)', {
     shown: 'never',

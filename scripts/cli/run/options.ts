@@ -170,7 +170,7 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 export function readConfigFile<T extends Table>(table: T, file: string): Map<keyof T & string, Value> {
   let json: unknown;
   try {
-    json = readJsonFile(file, { maxBytes: 1024 * 1024 });
+    json = readJsonFile(file, { maxBytes: 1024 * 1024, uniqueKeys: true });
   } catch (e) {
     throw new ConfigFileError(`config file: ${(e as Error).message}`);
   }
