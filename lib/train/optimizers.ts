@@ -1,6 +1,6 @@
 /**
  * Optimizers. SGD is tf.train.sgd; Adam and AdamW are ours: one fused update per parameter (a loop in
- * our wasm kernels) instead of ~15 tensor ops per parameter (docs/benchmark.md). The moments live in
+ * our wasm kernels) instead of ~15 tensor ops per parameter (docs/performance.md). The moments live in
  * Float32Arrays, so they can be saved with a checkpoint and a resumed run continues exactly.
  */
 import { tf } from '../runtime/tf';

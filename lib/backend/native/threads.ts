@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { kernelModule, kernels, layout } from './loader';
 
-/** Multiply-adds below which waking the worker costs more than the half it takes (docs/benchmark.md). */
+/** Multiply-adds below which waking the worker costs more than the half it takes (docs/performance.md). */
 const MIN_WORK = 1 << 19;
 
 interface Helper {

@@ -1,6 +1,6 @@
 /**
  * `Sum` over leading axes (every bias gradient: [B·T, n] → [n]) transposes, then reduces; our column-sum
- * kernel (backend/native) reads the rows in place (docs/benchmark.md has the measurement).
+ * kernel (backend/native) reads the rows in place (docs/performance.md has the measurement).
  */
 import { Frame } from '../native/loader';
 import { KernelFunc, TensorInfo, WasmBackendLike } from './types';
