@@ -245,7 +245,7 @@ test('makemore: inputs that never end, never arrive, are binary or absurd are re
     [
       ['--type', 'transformer', '--n-embd', '100000000'],
       2,
-      /--n-embd is 100000000, expected a whole number from 1 to 65536/,
+      /--n-embd must be an integer from 1 to 65,536, got '100000000'/,
     ],
     [
       ['--type', 'mlp', '--n-embd', '60000', '--n-embd2', '60000'],
