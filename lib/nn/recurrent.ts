@@ -268,33 +268,21 @@ class FusedRecurrence implements FusedLayer {
   }
 }
 
-/** Columns [from, from + count) of a [rows, width] buffer into a contiguous [rows, count] one, or back. */
-function copyColumns(
+/**
+ * `count` columns of each of `rows` rows from one buffer to another: from column `from.col` of a buffer
+ * `from.width` wide into column `to.col` of one `to.width` wide (Wh's gate blocks out and back).
+ */
+function moveColumns(
   f: StepFrame,
-  src: number,
-  rows: number,
-  width: number,
-  from: number,
-  count: number,
-  dst: number,
-): void {
-  const s = f.view(src, rows * width);
-  const d = f.view(dst, rows * count);
-  for (let r = 0; r < rows; r++) d.set(s.subarray(r * width + from, r * width + from + count), r * count);
-}
-
-function placeColumns(
-  f: StepFrame,
-  src: number,
   rows: number,
   count: number,
-  dst: number,
-  width: number,
-  from: number,
+  from: { at: number; width: number; col: number },
+  to: { at: number; width: number; col: number },
 ): void {
-  const s = f.view(src, rows * count);
-  const d = f.view(dst, rows * width);
-  for (let r = 0; r < rows; r++) d.set(s.subarray(r * count, (r + 1) * count), r * width + from);
+  const s = f.view(from.at, rows * from.width);
+  const d = f.view(to.at, rows * to.width);
+  for (let r = 0; r < rows; r++)
+    d.set(s.subarray(r * from.width + from.col, r * from.width + from.col + count), r * to.width + to.col);
 }
 
 /**
@@ -325,8 +313,8 @@ class FusedGRU implements FusedLayer {
     const [BH, BG] = [B * H, 3 * B * H];
     const Wrz = f.put(2 * H * H);
     const Wn = f.put(H * H);
-    copyColumns(f, f.value.get(this.Wh)!, H, 3 * H, 0, 2 * H, Wrz);
-    copyColumns(f, f.value.get(this.Wh)!, H, 3 * H, 2 * H, H, Wn);
+    moveColumns(f, H, 2 * H, { at: f.value.get(this.Wh)!, width: 3 * H, col: 0 }, { at: Wrz, width: 2 * H, col: 0 });
+    moveColumns(f, H, H, { at: f.value.get(this.Wh)!, width: 3 * H, col: 2 * H }, { at: Wn, width: H, col: 0 });
     // h_{t−1} for every step, contiguous (h0 first): the states the step reads, and ∂Wrz's left factor
     const hPrev = f.put(T * BH);
     const start = f.view(f.value.get(this.start)!, H);
@@ -370,11 +358,11 @@ class FusedGRU implements FusedLayer {
       f.k.axpby(dy.at + t * BH * 4, dRec, dh, BH, 1, 1);
       f.k.gru_back_out(dh, rzt, h, hbar + t * BH * 4, dg, dhp, B, H);
       const dn = dGn + t * BH * 4;
-      copyColumns(f, dg, B, 3 * H, 2 * H, H, dn);
+      moveColumns(f, B, H, { at: dg, width: 3 * H, col: 2 * H }, { at: dn, width: H, col: 0 });
       sgemm(dn, WnT, drh, 0, B, H, H, 0);
       f.k.gru_back_gates(drh, rzt, h, dg, dhp, B, H);
       const drz = dGrz + t * 2 * BH * 4;
-      copyColumns(f, dg, B, 3 * H, 0, 2 * H, drz);
+      moveColumns(f, B, 2 * H, { at: dg, width: 3 * H, col: 0 }, { at: drz, width: 2 * H, col: 0 });
       f.view(dRec, BH).set(f.view(dhp, BH));
       sgemm(drz, WrzT, dRec, 0, B, H, 2 * H, 1);
     }
@@ -383,8 +371,8 @@ class FusedGRU implements FusedLayer {
     sgemmTn(hPrev, dGrz, dWrz, H, 2 * H, T * B, 0);
     sgemmTn(rh, dGn, dWn, H, H, T * B, 0);
     const dWh = f.grad.get(this.Wh)!;
-    placeColumns(f, dWrz, H, 2 * H, dWh, 3 * H, 0);
-    placeColumns(f, dWn, H, H, dWh, 3 * H, 2 * H);
+    moveColumns(f, H, 2 * H, { at: dWrz, width: 2 * H, col: 0 }, { at: dWh, width: 3 * H, col: 0 });
+    moveColumns(f, H, H, { at: dWn, width: H, col: 0 }, { at: dWh, width: 3 * H, col: 2 * H });
     f.k.colsum(dRec, f.grad.get(this.start)!, B, H);
     return dG;
   }

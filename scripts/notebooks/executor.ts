@@ -16,6 +16,17 @@ import { explainDeadKernel } from './kernel-faults';
 import { cellName, describeFailure, failureReport, sourceHead, type Failure } from './failures';
 import type { Notebook } from './plan';
 
+/** A notebook's code cells as the reports list them before any has run. */
+export function notRunCells(nb: Notebook): CellReport[] {
+  return nb.code.map((index, k) => ({
+    cell: index + 1,
+    code_cell: k + 1,
+    status: 'not run',
+    seconds: null,
+    head: (nb.cells[index] ?? '').split('\n')[0]!.slice(0, 100),
+  }));
+}
+
 interface CellEvent {
   event: 'cell';
   index: number;
@@ -159,13 +170,7 @@ export function launch(
     cell: null,
     startedAt: 0,
     cellStartedAt: 0,
-    cellReports: nb.code.map((index, k) => ({
-      cell: index + 1,
-      code_cell: k + 1,
-      status: 'not run',
-      seconds: null,
-      head: (nb.cells[index] ?? '').split('\n')[0]!.slice(0, 100),
-    })),
+    cellReports: notRunCells(nb),
     exited: exit.then(() => undefined),
   };
   const cellReports = r.cellReports;

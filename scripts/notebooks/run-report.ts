@@ -7,7 +7,7 @@ import path from 'node:path';
 import { KERNEL_NAME, ROOT } from './jupyter';
 import { writeReports, type NotebookReport, type RunReport } from './report';
 import { cellName } from './failures';
-import { formatSeconds, type Result, type Running } from './executor';
+import { formatSeconds, notRunCells, type Result, type Running } from './executor';
 import type { Notebook } from './plan';
 import * as paths from './paths';
 import { EXIT_OUTPUT_UNWRITTEN } from './paths';
@@ -72,13 +72,7 @@ export class RunLog {
         parameters: nb.plan.values,
         status: 'pending',
         seconds: 0,
-        cells: nb.code.map((index, k) => ({
-          cell: index + 1,
-          code_cell: k + 1,
-          status: 'not run',
-          seconds: null,
-          head: (nb.cells[index] ?? '').split('\n')[0]!.slice(0, 100),
-        })),
+        cells: notRunCells(nb),
         reason: 'not run yet: the run was still going when this report was written',
       })),
     };
