@@ -1,9 +1,10 @@
 /**
  * An executed notebook read as the blocks of its write-up: prose, code, text outputs, tables (the
- * text/html of lib/runtime/display.ts's `table`), figures (the Plotly JSON the notebook stores) and
+ * text/html of lib/runtime/display.ts's `table`), figures (the spec the notebook stores, figure-export's figureOf) and
  * images.
  */
-import { PLOTLY_MIME, type Figure } from '../../../lib/viz/plots';
+import type { Figure } from '../../../lib/viz/plots';
+import { figureOf } from '../../notebooks/figure-export';
 import { stripAnsi } from '../../notebooks/report';
 
 interface Output {
@@ -100,8 +101,8 @@ export function blocksOf(name: string, cells: Cell[], hideCode: boolean): Block[
         return;
       }
       const data = out.data ?? {};
-      const plotly = data[PLOTLY_MIME] as Figure | undefined;
-      if (plotly && Array.isArray(plotly.data)) {
+      const plotly = figureOf(data);
+      if (plotly) {
         let id = (out.metadata?.sequentia as { figure?: string } | undefined)?.figure ?? `cell${ci + 1}-${oi + 1}`;
         while (figureIds.has(id)) id += '-2';
         figureIds.add(id);
