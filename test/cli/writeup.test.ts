@@ -153,6 +153,62 @@ test('a notebook without figures needs no Chromium', () => {
   );
 });
 
+test('the newest executed copy among the --from folders; a quick run says so and hides the injected cell', () => {
+  const base = tmp();
+  const [full, ci] = [path.join(base, 'notebooks'), path.join(base, 'ci-notebooks')];
+  for (const d of [full, ci]) fs.mkdirSync(d);
+  const nb = JSON.parse(fs.readFileSync(path.join(ROOT, FIXTURE, '02-other.ipynb'), 'utf8')) as {
+    cells: { cell_type: string; metadata: Record<string, unknown>; source: string[]; outputs?: unknown[] }[];
+    metadata: Record<string, unknown>;
+  };
+  fs.writeFileSync(path.join(full, '02-other.ipynb'), JSON.stringify(nb));
+  // The quick copy: the parameters cell, the runner's injected cell after it, the run's metadata.
+  nb.cells.splice(
+    1,
+    0,
+    {
+      cell_type: 'code',
+      metadata: { tags: ['parameters'] },
+      source: ['const steps = 1000;'],
+      outputs: [],
+    },
+    {
+      cell_type: 'code',
+      metadata: { tags: ['injected-parameters'] },
+      source: ['const steps = 10;'],
+      outputs: [],
+    },
+  );
+  nb.metadata.sequentia = {
+    parameter_sets: { quick: { steps: 10 } },
+    parameters: { steps: 10 },
+    parameter_set: 'quick',
+    overrides: {},
+  };
+  fs.writeFileSync(path.join(ci, '02-other.ipynb'), JSON.stringify(nb));
+  const older = new Date(Date.now() - 60_000);
+  fs.utimesSync(path.join(full, '02-other.ipynb'), older, older);
+  const out = path.join(base, 'writeup');
+  const r = writeup(['--from', full, '--from', ci, '--only', '02', '--out', out]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(`writeup: 02-other from ${ci.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/02-other\\.ipynb \\(quick mode\\)`),
+  );
+  const md = fs.readFileSync(path.join(out, '02-other', 'index.md'), 'utf8');
+  assert.equal(
+    md,
+    "# Other\n\nNo figures here.\n\n> **Quick mode.** This write-up comes from a quick run (steps = 10): training is shrunken so every cell runs fast, and the numbers and figures below are that run's — not the full run the prose describes.\n\n```ts\nconst steps = 1000;\n```\n\n```ts\nconsole.log('other');\n```\n\n```\nother\n```\n",
+  );
+  // The full run's copy is newer now: it is the one used, with no banner.
+  const newer = new Date(Date.now() + 60_000);
+  fs.utimesSync(path.join(full, '02-other.ipynb'), newer, newer);
+  const again = writeup(['--from', full, '--from', ci, '--only', '02', '--out', out]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /writeup: 02-other from [^\n]*\/notebooks\/02-other\.ipynb\n/);
+  assert.doesNotMatch(fs.readFileSync(path.join(out, '02-other', 'index.md'), 'utf8'), /Quick mode/);
+});
+
 test('bad flags and missing or unexecuted notebooks: exit 2 naming the flag or file, nothing written', () => {
   const out = path.join(tmp(), 'writeup');
   const cases: [string[], RegExp][] = [

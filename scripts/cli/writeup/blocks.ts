@@ -5,6 +5,7 @@
  */
 import type { Figure } from '../../../lib/viz/plots';
 import { figureOf } from '../../notebooks/figure-export';
+import { INJECTED_TAG } from '../../notebooks/parameters';
 import { stripAnsi } from '../../notebooks/report';
 
 interface Output {
@@ -20,6 +21,7 @@ interface Output {
 export interface Cell {
   cell_type: string;
   source: string | string[];
+  metadata?: { tags?: string[] };
   outputs?: Output[];
 }
 
@@ -77,6 +79,8 @@ export function blocksOf(name: string, cells: Cell[], hideCode: boolean): Block[
       return;
     }
     if (cell.cell_type !== 'code') return;
+    // The runner's copy of the parameters cell with the values of this run (the write-up says which).
+    if (cell.metadata?.tags?.includes(INJECTED_TAG)) return;
     if (!hideCode && source.trim()) blocks.push({ kind: 'code', text: source.replace(/\s+$/, '') });
     let stream: { name: string; text: string } | null = null;
     const flush = () => {
