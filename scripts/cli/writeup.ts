@@ -14,7 +14,8 @@ import path from 'node:path';
 import { parseFlags, type FlagValue } from './flags';
 import { CHROMIUM_HINT, FigureRenderer, findChromium } from '../../lib/viz/export';
 import { blocksOf, joined, type Block, type Cell, type FigureBlock } from './writeup/blocks';
-import { toHtml, toMarkdown } from './writeup/render';
+import { toHtml, toMarkdown, type Embedded } from './writeup/render';
+import { plotlyJsPath } from '../../lib/viz/plots';
 import { printFigure, printSize } from './writeup/print-figure';
 
 // test/cli/writeup.test.ts checks these two through the command's own module.
@@ -24,7 +25,7 @@ export { printFigure } from './writeup/print-figure';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 const USAGE = `usage: node --import tsx scripts/cli/writeup.ts [--from DIR] [--only TEXT]... [--out DIR] [--hide-code]
-                                              [--width PX] [--height PX] [--scale N]
+                                              [--width PX] [--height PX] [--scale N] [--embed-plotly]
   --from DIR     folder of executed notebooks (repeatable). Default: out/notebooks (\`npm run notebooks\`)
                  and out/ci-notebooks (\`npm test\`'s quick run); each notebook comes from the folder
                  holding its most recently executed copy, and the command prints which it used
@@ -35,6 +36,8 @@ const USAGE = `usage: node --import tsx scripts/cli/writeup.ts [--from DIR] [--o
   --width PX     figure width in CSS pixels (default: the figure's own width, at most 800)
   --height PX    figure height in CSS pixels (default: the figure's own height, scaled with the width)
   --scale N      PNG pixels per CSS pixel (default 2)
+  --embed-plotly index.html as one self-contained file to share: plotly.js inside it (about 4.8 MB), each
+                 figure interactive with its PNG inside as the fallback, no figures/ folder needed
 
 A write-up of a quick run says so at its top (with the values that ran); the cell the runner injects
 with those values is left out. Figures are rendered from the spec stored in the executed notebook, in Chromium, with a light theme
@@ -61,6 +64,7 @@ interface Options {
   out: string;
   only: string[];
   hideCode: boolean;
+  embedPlotly: boolean;
   width: number | null;
   height: number | null;
   scale: number;
@@ -82,7 +86,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     v = parseFlags(
       argv,
       ['from', 'out', 'only', 'width', 'height', 'scale'],
-      ['hide-code', 'help'],
+      ['hide-code', 'embed-plotly', 'help'],
       ['only', 'from'],
       ['from', 'out'],
     ).values;
@@ -108,6 +112,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     out: (v.out as string | undefined) ?? path.join('out', 'writeup'),
     only: (v.only as string[] | undefined) ?? [],
     hideCode: v['hide-code'] === true,
+    embedPlotly: v['embed-plotly'] === true,
     width: whole('width'),
     height: whole('height'),
     scale,
@@ -241,13 +246,17 @@ async function run(o: Options): Promise<void> {
       fs.mkdirSync(path.join(tmp, 'figures'), { recursive: true });
       tmpDir = tmp;
       const sizes = new Map<string, { width: number; height: number }>();
+      const embedded: Embedded | undefined = o.embedPlotly
+        ? { plotlyJs: fs.readFileSync(plotlyJsPath(), 'utf8'), figures: new Map(), images: new Map() }
+        : undefined;
       for (const b of j.blocks) {
         if (b.kind === 'figure') {
           const svg = path.join(tmp, 'figures', `${b.base}.svg`);
           const png = path.join(tmp, 'figures', `${b.base}.png`);
+          const size = printSize(b.fig, o);
+          const printed = printFigure(b.fig, size);
           if (renderer) {
-            const size = printSize(b.fig, o);
-            const r = await renderer.render(printFigure(b.fig, size), o.scale);
+            const r = await renderer.render(printed, o.scale);
             fs.writeFileSync(svg, r.svg);
             fs.writeFileSync(png, r.png);
             sizes.set(b.base, { width: r.width, height: r.height });
@@ -255,16 +264,19 @@ async function run(o: Options): Promise<void> {
             fs.copyFileSync(runnerExport(j.from, b.base, 'svg'), svg);
             fs.copyFileSync(runnerExport(j.from, b.base, 'png'), png);
           }
+          embedded?.figures.set(b.base, { fig: printed, png: fs.readFileSync(png) });
         } else if (b.kind === 'image') {
           const [ci, oi] = /--output-(\d+)-(\d+)\.png$/.exec(b.file)!.slice(1).map(Number) as [number, number];
           const data = j.cells[ci - 1]?.outputs?.[oi - 1]?.data?.['image/png'] as string;
-          fs.writeFileSync(path.join(tmp, 'figures', b.file), Buffer.from(data.replace(/\s+/g, ''), 'base64'));
+          const bytes = Buffer.from(data.replace(/\s+/g, ''), 'base64');
+          fs.writeFileSync(path.join(tmp, 'figures', b.file), bytes);
+          embedded?.images.set(b.file, bytes);
         }
       }
       const heading = j.blocks.find((b) => b.kind === 'markdown' && /^#\s/.test(b.text));
       const title = heading && heading.kind === 'markdown' ? heading.text.split('\n')[0]!.replace(/^#\s+/, '') : j.name;
       fs.writeFileSync(path.join(tmp, 'index.md'), toMarkdown(j.blocks, o.scale));
-      fs.writeFileSync(path.join(tmp, 'index.html'), toHtml(j.blocks, title, o.scale, sizes));
+      fs.writeFileSync(path.join(tmp, 'index.html'), toHtml(j.blocks, title, o.scale, sizes, embedded));
       fs.rmSync(final, { recursive: true, force: true });
       fs.renameSync(tmp, final);
       tmpDir = null;

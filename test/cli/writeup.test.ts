@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findChromium } from '../../lib/viz/export';
+import { CHROMIUM_ARGS, findChromium } from '../../lib/viz/export';
 import { lineChart } from '../../lib/viz/plots';
 import { markdownToHtml, printFigure } from '../../scripts/cli/writeup';
 
@@ -104,6 +104,37 @@ test(
     );
     assert.equal(html.match(/<pre class="code">/g)?.length, 4);
     assert.ok(!fs.readdirSync(out).some((f) => f.startsWith('.')), 'no temporary folder left');
+  },
+);
+
+test(
+  '--embed-plotly: index.html alone, copied anywhere, draws its figure offline (plotly.js and the PNG inside)',
+  { skip: findChromium() ? false : 'Chromium not installed (apt-get install chromium)' },
+  async () => {
+    const out = path.join(tmp(), 'writeup');
+    const r = writeup(['--from', FIXTURE, '--only', '01', '--out', out, '--embed-plotly']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const alone = path.join(tmp(), 'shared.html');
+    fs.copyFileSync(path.join(out, '01-tiny', 'index.html'), alone);
+    const html = fs.readFileSync(alone, 'utf8');
+    assert.ok(html.length > 3_000_000, `plotly.js inside: ${html.length} characters`);
+    assert.equal(html.match(/<img src="data:image\/png;base64,/g)?.length, 1, 'the PNG inside, as the fallback');
+    assert.doesNotMatch(html, /src="figures\//);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: findChromium()!, args: [...CHROMIUM_ARGS] });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on('request', (q) => {
+        if (!/^(file|data):/.test(q.url())) requests.push(q.url());
+      });
+      await page.goto('file://' + alone);
+      await page.waitForSelector('#figure-tiny-loss .sequentia-figure .main-svg', { timeout: 20_000 });
+      assert.match((await page.locator('#figure-tiny-loss .sequentia-figure').textContent()) ?? '', /Tiny loss/);
+      assert.deepEqual(requests, []);
+    } finally {
+      await browser.close();
+    }
   },
 );
 
@@ -250,7 +281,7 @@ test('bad flags and missing or unexecuted notebooks: exit 2 naming the flag or f
 test('--help lists every flag and the exit codes', () => {
   const r = writeup(['--help']);
   assert.equal(r.status, 0);
-  for (const flag of ['--from', '--only', '--out', '--hide-code', '--width', '--height', '--scale'])
+  for (const flag of ['--from', '--only', '--out', '--hide-code', '--width', '--height', '--scale', '--embed-plotly'])
     assert.match(r.stdout, new RegExp(`\\n {2}${flag} `), flag);
   assert.match(
     r.stdout,

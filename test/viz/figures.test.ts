@@ -420,3 +420,23 @@ test('line charts carry 5 significant digits (the picture shows no more)', () =>
   assert.deepEqual(t.x, [0.5, 1, 2]);
   assert.deepEqual(t.y, [2.1235, 1, 3]);
 });
+
+test('figures: --help lists every flag and the exit codes; a bad flag is exit 2 with the usage', () => {
+  const figures = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cli/figures.ts', ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  const h = figures(['--help']);
+  assert.equal(h.status, 0);
+  for (const flag of ['--from', '--out', '--embed', '--docs', '--help'])
+    assert.match(h.stdout, new RegExp(`\\n {2}${flag} `), flag);
+  assert.match(
+    h.stdout,
+    /exit codes:\n {2}0 {4}exported\n {2}1 {4}export failed\n {2}2 {4}bad flag\n {2}3 {4}Chromium is missing/,
+  );
+  const bad = figures(['--bogus']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /Unknown option '--bogus'\nusage: npm run figures/);
+});
