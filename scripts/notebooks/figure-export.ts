@@ -7,7 +7,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FigureRenderer, standaloneHtml } from '../../lib/viz/export';
-import { plotlyJsPath, figureHtml, specInHtml, FALLBACK_CLASS, PLOTLY_MIME, type Figure } from '../../lib/viz/plots';
+import {
+  plotlyJsPath,
+  figureBundle,
+  figureHtml,
+  specInHtml,
+  FALLBACK_CLASS,
+  PLOTLY_MIME,
+  type Figure,
+} from '../../lib/viz/plots';
 
 interface Output {
   output_type: string;
@@ -43,6 +51,19 @@ export function figureOf(data: Record<string, unknown> | undefined): Figure | nu
   const html = data?.['text/html'];
   const text = Array.isArray(html) ? html.join('') : typeof html === 'string' ? html : '';
   return text.includes('class="sequentia-figure"') ? specInHtml(text) : null;
+}
+
+/** Size limits of a notebook with outputs (README, "Notebook sizes"); the runner's --check enforces them. */
+export const SIZE_LIMITS = { executed: 1_000_000, browserSaved: 500_000 };
+
+/**
+ * The bytes of an executed notebook as the browser would save it after running the same cells: every
+ * exported figure back in the form the kernel sends (Plotly JSON and a note, no PNG), the rest as is.
+ */
+export function browserSavedBytes(nbText: string): number {
+  const nb = JSON.parse(nbText) as Notebook;
+  for (const { out, id, fig } of figureOutputs(nb)) out.data = figureBundle(fig, id);
+  return Buffer.byteLength(JSON.stringify(nb, null, 1) + '\n');
 }
 
 function figureOutputs(nb: Notebook): { out: Output; id: string; fig: Figure }[] {
