@@ -42,7 +42,8 @@ const USAGE = `usage: npm run notebooks -- [--quick] [-p NAME=VALUE]... [--check
                  Also --parameter NAME=VALUE.
   --check        compare the numbers every code cell prints with <dir>/references/<notebook>.<set>.json
                  (set: quick with --quick, else full); a difference fails the notebook naming the cell,
-                 the number's position, expected and got. Not with -p.
+                 the number's position, expected and got; also fails a notebook over 1 MB as executed or
+                 500 kB as the browser would save it (README, Sizes). Not with -p.
   --update-references
                  write those reference files from this run (review the diff like code). Not with
                  --check or -p.
