@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createRequire } from 'node:module';
 import { CHROMIUM_ARGS } from '../../lib/viz/export';
+import { figureHtml, lineChart } from '../../lib/viz/plots';
 import { SIZE_LIMITS } from '../../scripts/notebooks/figure-export';
 
 const { normalised } = createRequire(__filename)('../../scripts/notebooks/kernel-info.cjs') as {
@@ -149,6 +150,27 @@ before(async () => {
   fs.mkdirSync(nbDir);
   fs.copyFileSync(path.join(ROOT, 'notebooks', '02-count-tensor.ipynb'), path.join(nbDir, '02-count-tensor.ipynb'));
   fs.copyFileSync(path.join(ROOT, 'notebooks', '01-bigram-counts.ipynb'), path.join(nbDir, '01-bigram-counts.ipynb'));
+  // An executed copy as the runner's export leaves it: the figure once, inside its text/html with a PNG.
+  const png1x1 =
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  const executed = notebook(["show(lineChart([{ name: 'loss', y: [3, 2.5, 2.2] }], { title: 'stored once' }), 'loss')"]) as {
+    cells: { execution_count: number | null; outputs: unknown[] }[];
+  };
+  executed.cells[0]!.execution_count = 1;
+  executed.cells[0]!.outputs = [
+    {
+      output_type: 'display_data',
+      metadata: { sequentia: { figure: 'loss' } },
+      data: {
+        'text/html': figureHtml(lineChart([{ name: 'loss', y: [3, 2.5, 2.2] }], { title: 'stored once' }), {
+          divId: 'sequentia-figure-loss',
+          fallbackHtml: `<div class="sequentia-fallback"><img class="sequentia-static" src="data:image/png;base64,${png1x1}"></div>`,
+        }),
+        'text/plain': '<Figure loss: stored once (1 trace)>',
+      },
+    },
+  ];
+  fs.writeFileSync(path.join(nbDir, 'executed-figure.ipynb'), JSON.stringify(executed, null, 1));
   // Committed form (kernel metadata, no outputs): earlier cells' names in shorthand, destructuring, spread.
   fs.writeFileSync(
     path.join(nbDir, 'clean-q.ipynb'),
@@ -413,6 +435,25 @@ test(
         await new Promise((r) => setTimeout(r, 2000));
       });
       assert.match(fs.readFileSync(file, 'utf8'), /"const q = 6;"/);
+    });
+  },
+);
+
+test(
+  "classic Notebook: an executed copy's figure (spec inside its text/html) draws untrusted, without running",
+  { skip, timeout: 120_000 },
+  async () => {
+    await step('executed-figure', async () => {
+      await openNotebook('executed-figure.ipynb');
+      assert.equal(
+        await page.evaluate(
+          () => (window as unknown as { Jupyter: { notebook: { trusted: boolean } } }).Jupyter.notebook.trusted,
+        ),
+        false,
+      );
+      await page.waitForSelector('.output_area .sequentia-figure .main-svg', { timeout: 30_000 });
+      assert.match((await page.locator('.output_area .sequentia-figure').first().textContent()) ?? '', /stored once/);
+      assert.equal(await page.locator('.output_area img.sequentia-static').count(), 0, 'the live plot, not the PNG');
     });
   },
 );

@@ -74,6 +74,32 @@ define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], fun
     return area;
   }
 
+  // An executed copy stores each figure once, inside its text/html (the spec as a JSON script element
+  // beside a PNG, scripts/notebooks/figure-export.ts): drawn from there like the Plotly MIME type, trusted
+  // or not (the sanitizer would leave only the PNG).
+  function specInHtml(html) {
+    if (Array.isArray(html)) html = html.join('');
+    if (typeof html !== 'string') return null;
+    var m = /<script type="application\/json" class="sequentia-spec"[^>]*>([^<]*)<\/script>/.exec(html);
+    if (!m) return null;
+    try {
+      return JSON.parse(m[1]);
+    } catch (e) {
+      return null;
+    }
+  }
+  function figureSpec(data) {
+    return data && data[MIME] === undefined ? specInHtml(data['text/html']) : null;
+  }
+  var appendMime = OutputArea.prototype.append_mime_type;
+  function appendStoredFigure(json, element, handle_inserted) {
+    var spec = figureSpec(json && json.data);
+    if (!spec) return appendMime.apply(this, arguments);
+    var toinsert = render(spec, json.metadata || {}, element);
+    if (handle_inserted !== undefined) setTimeout(handle_inserted, 0);
+    return toinsert;
+  }
+
   // Outputs already drawn before this extension loaded (the notebook loads in parallel with
   // extensions) are drawn again, so a figure never stays as its text/html or PNG fallback.
   function rerenderLoadedOutputs() {
@@ -85,7 +111,7 @@ define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], fun
         !oa ||
         !oa.outputs ||
         !oa.outputs.some(function (o) {
-          return o.data && o.data[MIME];
+          return o.data && (o.data[MIME] || figureSpec(o.data));
         })
       )
         return;
@@ -153,6 +179,7 @@ define(['require', 'jquery', 'base/js/namespace', 'notebook/js/outputarea'], fun
     if (OutputArea.prototype.mime_types().indexOf(MIME) < 0) {
       OutputArea.prototype.register_mime_type(MIME, render, { safe: true, index: 0 });
     }
+    OutputArea.prototype.append_mime_type = appendStoredFigure;
     rerenderLoadedOutputs();
     withPlotly(
       function () {},
