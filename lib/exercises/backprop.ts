@@ -173,6 +173,18 @@ export function checkBatchNormBackward(batchNormBackward: BatchNormBackward | un
         const xhat = diff.mul(inv);
         const sumG = dy.sum(0, true);
         const sumGx = dy.mul(xhat).sum(0, true);
+        // The 1/n variance throughout: its own bnvar_inv and x̂ as well as the formula without n/(n − 1).
+        const inv1n = diff.square().mean(0, true).add(1e-5).rsqrt();
+        const xhat1n = diff.mul(inv1n);
+        const biased = gain
+          .mul(inv1n)
+          .div(n)
+          .mul(
+            dy
+              .mul(n)
+              .sub(sumG)
+              .sub(xhat1n.mul(dy.mul(xhat1n).sum(0, true))),
+          );
         const formula = (bessel: number, meanPath: boolean, varPath: boolean) => {
           let inner = dy.mul(n);
           if (meanPath) inner = inner.sub(sumG);
@@ -188,6 +200,10 @@ export function checkBatchNormBackward(batchNormBackward: BatchNormBackward | un
             {
               value: formula(1, true, true),
               hint: 'This is the formula for the variance with 1/n; the notebook divides by n − 1, which leaves a factor n/(n − 1) on the x̂·Σ(g·x̂) term.',
+            },
+            {
+              value: biased,
+              hint: 'This is BatchNorm with the 1/n variance throughout (its bnvar_inv too); the notebook’s forward divides by n − 1: use its bnvar_inv, and the factor n/(n − 1) on the x̂·Σ(g·x̂) term.',
             },
             {
               value: formula(n / (n - 1), false, true),

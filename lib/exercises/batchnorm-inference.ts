@@ -118,7 +118,7 @@ function foldedLogits(f: Fold, model: Sequential, X: tf.Tensor2D): tf.Tensor {
  * mode with the pair on random layers (with and without bias), then on the trained model's logits.
  */
 export function checkBatchNormFold(fold: Fold | undefined, model?: Sequential, X?: tf.Tensor2D): Verdict {
-  return grade('06.2 fold BatchNorm into the Linear layer', fold, (f) => {
+  return grade('06·2 fold BatchNorm into the Linear layer', fold, (f) => {
     for (const [seed, bias, eps, label] of [
       [1, true, 0.5, 'Linear(6 → 4) with bias, BatchNorm eps 0.5'],
       [2, false, 1e-5, 'Linear(5 → 3) without bias'],
@@ -160,7 +160,7 @@ export function checkBatchNormCalibration(
   train: Windows,
   dev: Windows,
 ): Verdict {
-  return grade('06.3 calibrate BatchNorm on the training set', stats, ({ mean, variance }) => {
+  return grade('06·3 calibrate BatchNorm on the training set', stats, ({ mean, variance }) => {
     const k = model.layers.findIndex((l) => l instanceof BatchNorm1d);
     const linear = model.layers[k - 1];
     const { blockSize, nEmbd } = model.config;

@@ -46,7 +46,7 @@ function randomCase(seed: number, n: number, v: number, rows: number) {
  * square and a non-square W, and rejected if it still runs OneHot or a matmul.
  */
 export function checkRowIndexing(logitsOf: ((W: tf.Tensor2D, xs: tf.Tensor1D) => tf.Tensor2D) | undefined): Verdict {
-  return grade('04.1 rows of W instead of one-hot', logitsOf, (f) => {
+  return grade('04·1 rows of W instead of one-hot', logitsOf, (f) => {
     for (const [rows, cols] of [
       [27, 27],
       [27, 5],
@@ -107,7 +107,7 @@ function ceCases(): { name: string; logits: tf.Tensor2D; ys: tf.Tensor1D }[] {
  * against lib's on random logits and on logits near 100 (where a naive exp overflows).
  */
 export function checkCrossEntropy(ce: ((logits: tf.Tensor2D, ys: tf.Tensor1D) => tf.Scalar) | undefined): Verdict {
-  return grade('04.2 cross-entropy', ce, (f) => {
+  return grade('04·2 cross-entropy', ce, (f) => {
     const cases = ceCases();
     try {
       for (const { name, logits, ys } of cases) {
@@ -166,7 +166,7 @@ export function checkCrossEntropy(ce: ((logits: tf.Tensor2D, ys: tf.Tensor1D) =>
 export function checkLogitGradient(
   dlogits: ((logits: tf.Tensor2D, ys: tf.Tensor1D) => tf.Tensor2D) | undefined,
 ): Verdict {
-  return grade('04.3 gradient of the loss w.r.t. the logits', dlogits, (f) => {
+  return grade('04·3 gradient of the loss w.r.t. the logits', dlogits, (f) => {
     const g = new TorchGenerator(5);
     const n = 16;
     const logits = tf.tensor2d(g.randn(n * 27), [n, 27]);

@@ -88,7 +88,9 @@ export function expectTensor(
   );
   const same = got.shape.length === want.length && got.shape.every((d, i) => d === want[i]);
   let extra = '';
-  if (!same && got.size === want.reduce((a, b) => a * b, 1))
+  if (!same && want.length === 2 && got.shape[0] === want[1] && got.shape[1] === want[0])
+    extra = ' (its transpose: the two axes are swapped — check which operand of the matmul is transposed)';
+  else if (!same && got.size === want.reduce((a, b) => a * b, 1))
     extra = ' (the right number of entries: check the reshape)';
   else if (!same && got.rank === want.length + 1 && got.shape.includes(1)) extra = ' (an axis of size 1 too many)';
   expect(same, `${what} has shape ${formatShape(got.shape)}; expected ${expected}${extra}`);

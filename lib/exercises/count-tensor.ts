@@ -18,7 +18,7 @@ function isTensor(x: unknown): x is tf.Tensor {
  * compared cell by cell with a recount, naming the first wrong cell by its characters.
  */
 export function checkCountTensor(N: tf.Tensor | undefined, words: readonly string[], vocab: Vocab): Verdict {
-  return grade('02.1 count tensor', N, (t) => {
+  return grade('02·1 count tensor', N, (t) => {
     expect(
       isTensor(t),
       `N is ${typeof t}, not a tf.Tensor (build it with tf.buffer or from nested arrays with tf.tensor2d)`,
@@ -58,7 +58,7 @@ export function checkRowNormalisation(
   words: readonly string[],
   vocab: Vocab,
 ): Verdict {
-  return grade('02.2 rows normalised with smoothing', normalise, (f) => {
+  return grade('02·2 rows normalised with smoothing', normalise, (f) => {
     const counts = countMatrix(words, vocab);
     const V = vocab.size;
     const N = tf.tensor2d(counts.data, [V, V], 'int32');
@@ -114,7 +114,7 @@ export function checkSampler(
   words: readonly string[],
   vocab: Vocab,
 ): Verdict {
-  return grade('02.3 sampling loop', sampleName, (f) => {
+  return grade('02·3 sampling loop', sampleName, (f) => {
     const P = bigramProbabilities(countMatrix(words, vocab), 1);
     const want = sampleWords(P, vocab, new TorchGenerator(2147483647), 10).map((w) => w.replace(/\.$/, ''));
     const g = new TorchGenerator(2147483647);

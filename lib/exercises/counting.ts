@@ -64,7 +64,7 @@ export function checkTrigramCounts(
   countTrigrams: ((words: string[]) => Map<string, number>) | undefined,
   words: readonly string[],
 ): Verdict {
-  return grade('01.1 trigram counts', countTrigrams, (f) => {
+  return grade('01·1 trigram counts', countTrigrams, (f) => {
     const small = asCounts(f(['emma']), "countTrigrams(['emma'])");
     const want = referenceTrigramCounts(['emma']);
     const list = (m: Map<string, number>) => [...m.keys()].join(' ');
@@ -101,7 +101,7 @@ export function checkSplit(
   splitWords: ((words: string[]) => WordSplit) | undefined,
   words: readonly string[],
 ): Verdict {
-  return grade('01.2 train/dev/test split', splitWords, (f) => {
+  return grade('01·2 train/dev/test split', splitWords, (f) => {
     const s = f([...words]);
     expect(
       typeof s === 'object' && s !== null && ['train', 'dev', 'test'].every((k) => Array.isArray((s as never)[k])),

@@ -22,7 +22,7 @@ function uniformLoss(V: number): number {
  * recomputed from a uniform softmax, with the usual slips (the probability, the sign, log10) named.
  */
 export function checkUniformLoss(loss: number | undefined, vocabSize = 27): Verdict {
-  return grade('05.1 the loss of uniform predictions', loss, (x) => {
+  return grade('05·1 the loss of uniform predictions', loss, (x) => {
     const want = uniformLoss(vocabSize);
     expect(typeof x === 'number' && Number.isFinite(x), `${String(x)} is not a finite number`);
     const hint =
@@ -47,7 +47,7 @@ export const INITIAL_LOSS_TOLERANCE = 0.1;
  * logits is still too large.
  */
 export function checkInitialLoss(init: MLPInit | undefined, train: Windows): Verdict {
-  return grade('05.2 initial loss near ln 27', init, (mult) => {
+  return grade('05·2 initial loss near ln 27', init, (mult) => {
     expect(
       typeof mult === 'object' && mult !== null,
       `expected multipliers such as { W2: …, b2: … }, got ${String(mult)}`,
@@ -97,7 +97,7 @@ const WHY_ZERO: Record<string, string> = {
  * that actually learn; checked on the model (W1, b1, W2 still 0, b2 not) and the list against the gradients.
  */
 export function checkZeroInit(answer: { model: MLP; trained: string[] } | undefined, train: Windows): Verdict {
-  return grade('06.1 zero initialisation', answer, ({ model, trained }) => {
+  return grade('06·1 zero initialisation', answer, ({ model, trained }) => {
     expect(
       model instanceof MLP,
       `model should be notebook 05's MLP (new MLP(config, rng, { W1: 0, b1: 0, W2: 0, b2: 0 }))`,

@@ -21,7 +21,7 @@ export function checkAverageNll(
   words: readonly string[],
   vocab: Vocab,
 ): Verdict {
-  return grade('03.1 average negative log likelihood', averageNll, (f) => {
+  return grade('03·1 average negative log likelihood', averageNll, (f) => {
     const P = bigramProbabilities(countMatrix(words, vocab), 1);
     const rng = new TorchGenerator(3);
     const u = rng.rand(P.rows * P.cols);
@@ -150,7 +150,7 @@ export function checkTrigramModel(
   split: Split<string[]>,
   vocab: Vocab,
 ): Verdict {
-  return grade('03.2 trigram model', fitTrigram, (f) => {
+  return grade('03·2 trigram model', fitTrigram, (f) => {
     const V = vocab.size;
     const name = (a: number, b: number) => `'${vocab.itos[a]}${vocab.itos[b]}'`;
     const trainIds = trigramIds(split.train, vocab);
@@ -198,7 +198,7 @@ export function checkSmoothingTuned(
   split: Split<string[]>,
   vocab: Vocab,
 ): Verdict {
-  return grade('03.3 smoothing tuned on dev', answer, ({ k, test }) => {
+  return grade('03·3 smoothing tuned on dev', answer, ({ k, test }) => {
     expect(
       typeof k === 'number' && k > 0 && Number.isFinite(k),
       `k = ${k}: it must be a positive number (with k = 0, dev trigrams never seen in train get probability 0 and an infinite loss)`,

@@ -26,7 +26,7 @@ export interface WindowScorer {
  * loss, a relaxed bar the output states.
  */
 export function checkBeatsLectureDevLoss(model: WindowScorer | undefined, data: LectureData): Verdict {
-  return grade("05.3 beat the lecture's dev loss", model, (m) => {
+  return grade("05·3 beat the lecture's dev loss", model, (m) => {
     expect(
       typeof m === 'object' && m !== null && typeof m.loss === 'function',
       'expected a trained model with a loss(X, Y) method (e.g. an MLP)',

@@ -36,15 +36,17 @@ function figureBox(fig: Figure): { width?: number; height: number } {
 
 /** Text shown inside a figure's div until plotly.js draws over it (replaced by the PNG on export). */
 export const FALLBACK_CLASS = 'sequentia-fallback';
+/** The `<script type="application/json">` holding a figure's spec inside its text/html. */
+const SPEC_CLASS = 'sequentia-spec';
 
 let divCounter = 0;
 /**
- * A div and a script drawing the figure with plotly.js, without including plotly.js. The div holds a
- * fallback (a note, or after export an <img> of the PNG) that the script replaces when it draws.
+ * A div, the figure's spec (a JSON script element) and a script drawing it with plotly.js, without
+ * including plotly.js. The div holds a fallback (a note, or after export an <img> of the PNG) that the
+ * drawing replaces; when plotly.js cannot load, the fallback stays and a line under it says why.
  * Where plotly.js comes from when window.Plotly is absent:
  *  - classic Notebook (body[data-base-url] and require.js): `<base>nbextensions/sequentia/plotly.min.js`,
- *    installed by scripts/notebooks/kernel.mjs (normally the nbextension renders the Plotly MIME type first and this
- *    HTML is not used at all);
+ *    installed by scripts/notebooks/kernel.mjs;
  *  - anything else (nbconvert HTML, a saved page): `plotly.min.js` beside the page, loaded once for all
  *    figures (the runner's figure export copies it next to the executed notebooks).
  */
@@ -66,17 +68,24 @@ export function figureHtml(
   const style = `width:${box.width ? `${box.width}px;max-width:100%` : '100%'};height:${box.height}px`;
   const script = `<script type="text/javascript">(function () {
   var el = document.getElementById(${JSON.stringify(id)});
-  if (!el || el.getAttribute('data-drawn')) return;
-  var spec = ${json};
+  var specEl = document.getElementById(${JSON.stringify(`${id}-spec`)});
+  if (!el || !specEl || el.getAttribute('data-drawn')) return;
+  var spec = JSON.parse(specEl.textContent);
   function draw(P) {
     if (!P || el.getAttribute('data-drawn')) return;
     el.setAttribute('data-drawn', '1');
     el.innerHTML = '';
+    el.style.height = ${JSON.stringify(`${box.height}px`)};
     P.newPlot(el, spec.data, spec.layout, spec.config);
   }
   function fail(why) {
-    var n = el.querySelector(${JSON.stringify('.' + FALLBACK_CLASS)});
-    if (n) n.textContent = 'plotly.js did not load (' + why + ').';
+    // The fallback (the PNG, after export) stays; the reason goes under it.
+    if (el.querySelector('.sequentia-note')) return;
+    var n = document.createElement('div');
+    n.className = 'sequentia-note';
+    n.style.cssText = 'color:#777;font:12px sans-serif;padding:.3em 0';
+    n.textContent = 'Static image: plotly.js did not load (' + why + ').';
+    el.appendChild(n);
   }
   if (window.Plotly) { draw(window.Plotly); return; }
   var base = document.body && document.body.getAttribute('data-base-url');
@@ -99,15 +108,27 @@ export function figureHtml(
   var go = function () { if (window.Plotly) draw(window.Plotly); else fail(${src} + ' not found beside this page'); };
   if (L.failed || window.Plotly) go(); else L.waiting.push(go);
 })();</script>`;
-  return `<div id="${id}" class="sequentia-figure" style="${style}">${fallback}</div>\n${script}`;
+  // The div grows with its fallback (the PNG and the note under it) until the plot draws at its height.
+  return `<div id="${id}" class="sequentia-figure" style="${style.replace(/height:/, 'min-height:')}">${fallback}</div>\n<script type="application/json" class="${SPEC_CLASS}" id="${id}-spec">${json}</script>\n${script}`;
 }
 
-/** The display bundle for a figure: Plotly JSON, a small text/html (no plotly.js inside) and text. */
+/** The spec stored in a figure's text/html by `figureHtml`, or null when it holds none. */
+export function specInHtml(html: string): Figure | null {
+  const m = new RegExp(`<script type="application/json" class="${SPEC_CLASS}"[^>]*>([^<]*)</script>`).exec(html);
+  return m ? (JSON.parse(m[1] as string) as Figure) : null;
+}
+
+/**
+ * The display bundle for a figure as the kernel sends it: the spec once, as Plotly JSON (what VS Code,
+ * JupyterLab and the Sequentia extension draw), a text/html note for clients with no Plotly renderer, and
+ * text. The runner's export later moves the spec into text/html beside a PNG (scripts/notebooks/figure-export.ts).
+ */
 export function figureBundle(fig: Figure, id: string): MimeBundle {
+  const title = String((fig.layout.title as { text?: string } | undefined)?.text ?? '');
   return {
     [PLOTLY_MIME]: { data: fig.data, layout: fig.layout, config: fig.config ?? {} },
-    'text/html': figureHtml(fig),
-    'text/plain': `<Figure ${id}: ${String((fig.layout.title as { text?: string } | undefined)?.text ?? '')} (${fig.data.length} trace${fig.data.length === 1 ? '' : 's'})>`,
+    'text/html': `<div class="${FALLBACK_CLASS}" style="color:#777;font:13px sans-serif;padding:1em">Interactive figure ${id}: drawn by the Sequentia notebook extension (npm run kernel:install-user), VS Code or JupyterLab.</div>`,
+    'text/plain': `<Figure ${id}: ${title} (${fig.data.length} trace${fig.data.length === 1 ? '' : 's'})>`,
   };
 }
 

@@ -18,6 +18,24 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /** The README's figures, copied from an export into docs/figures. */
 const DOC_FIGURES = ['02-count-tensor--bigram-counts', '05-mlp--mlp-loss', '05-mlp--embedding-2d'];
 
+const USAGE = `usage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]
+  --from DIR   folder of executed notebooks (default out/notebooks; when it holds none, the notebooks are
+               run there first in quick mode)
+  --out DIR    where the figures go (default <from>/figures): <notebook>--<figure id>.svg, .png (2×) and
+               .html (interactive, with plotly.min.js beside it), index.html and plotly.min.js
+  --embed      also rewrite each executed notebook's figure outputs as the runner does: one text/html with
+               the spec and a 1× PNG (nbconvert HTML and GitHub show the image without plotly.js)
+  --docs       copy the README's figures (${DOC_FIGURES.join(', ')}) into docs/figures
+  --help       this text
+
+Needs Chromium (Debian's /usr/bin/chromium, or SEQUENTIA_CHROMIUM=/path).
+
+exit codes:
+  0    exported
+  1    export failed
+  2    bad flag
+  3    Chromium is missing`;
+
 async function main(): Promise<void> {
   let args;
   try {
@@ -36,11 +54,11 @@ async function main(): Promise<void> {
       help: v.help === true,
     };
   } catch (e) {
-    console.error(`${(e as Error).message}\nusage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]`);
+    console.error(`${(e as Error).message}\n${USAGE}`);
     process.exit(2);
   }
   if (args.help) {
-    console.log('usage: npm run figures -- [--from DIR] [--out DIR] [--embed] [--docs]');
+    console.log(USAGE);
     return;
   }
   if (!findChromium()) {

@@ -2,7 +2,7 @@
  * Write-up export: turns executed notebooks into a Markdown post and a standalone HTML page each, with
  * the figures rendered for print (SVG and a PNG at --scale×, light theme, readable font sizes).
  *
- *   node --import tsx scripts/cli/writeup.ts --from out/notebooks --only 05 [--out out/writeup] [--hide-code]
+ *   node --import tsx scripts/cli/writeup.ts [--from out/notebooks] --only 05 [--out out/writeup] [--hide-code]
  *
  * For each notebook: <out>/<notebook>/index.md, index.html and figures/<notebook>--<id>.{svg,png}.
  * Markdown cells go in as written; code cells as ```ts blocks (unless --hide-code); text outputs as
@@ -14,7 +14,8 @@ import path from 'node:path';
 import { parseFlags, type FlagValue } from './flags';
 import { CHROMIUM_HINT, FigureRenderer, findChromium } from '../../lib/viz/export';
 import { blocksOf, joined, type Block, type Cell, type FigureBlock } from './writeup/blocks';
-import { toHtml, toMarkdown } from './writeup/render';
+import { toHtml, toMarkdown, type Embedded } from './writeup/render';
+import { plotlyJsPath } from '../../lib/viz/plots';
 import { printFigure, printSize } from './writeup/print-figure';
 
 // test/cli/writeup.test.ts checks these two through the command's own module.
@@ -24,8 +25,10 @@ export { printFigure } from './writeup/print-figure';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 const USAGE = `usage: node --import tsx scripts/cli/writeup.ts [--from DIR] [--only TEXT]... [--out DIR] [--hide-code]
-                                              [--width PX] [--height PX] [--scale N]
-  --from DIR     folder of executed notebooks (default out/notebooks, what \`npm run notebooks\` writes)
+                                              [--width PX] [--height PX] [--scale N] [--embed-plotly]
+  --from DIR     folder of executed notebooks (repeatable). Default: out/notebooks (\`npm run notebooks\`)
+                 and out/ci-notebooks (\`npm test\`'s quick run); each notebook comes from the folder
+                 holding its most recently executed copy, and the command prints which it used
   --only TEXT    write up only the notebooks whose file name contains TEXT (repeatable; default all)
   --out DIR      where the write-ups go (default out/writeup): <out>/<notebook>/index.md, index.html,
                  figures/<notebook>--<figure id>.svg and .png
@@ -33,8 +36,11 @@ const USAGE = `usage: node --import tsx scripts/cli/writeup.ts [--from DIR] [--o
   --width PX     figure width in CSS pixels (default: the figure's own width, at most 800)
   --height PX    figure height in CSS pixels (default: the figure's own height, scaled with the width)
   --scale N      PNG pixels per CSS pixel (default 2)
+  --embed-plotly index.html as one self-contained file to share: plotly.js inside it (about 4.8 MB), each
+                 figure interactive with its PNG inside as the fallback, no figures/ folder needed
 
-Figures are rendered from the Plotly JSON in the executed notebook, in Chromium, with a light theme
+A write-up of a quick run says so at its top (with the values that ran); the cell the runner injects
+with those values is left out. Figures are rendered from the spec stored in the executed notebook, in Chromium, with a light theme
 and print-size fonts. Without Chromium, the runner's own export (<from>/figures) is copied if it holds
 every figure needed; otherwise the command stops with exit 3.
 
@@ -44,11 +50,21 @@ exit codes:
   2    bad flag, or an executed notebook missing, unreadable or not executed
   3    Chromium is missing (and the runner's figure export does not have the figures)`;
 
+interface ParameterSets {
+  parameter_sets?: Record<string, Record<string, unknown>>;
+}
+
+/** Where `npm run notebooks` and `npm test` write their executed notebooks. */
+const DEFAULT_FROM = [path.join('out', 'notebooks'), path.join('out', 'ci-notebooks')];
+
 interface Options {
-  from: string;
+  from: string[];
+  /** true when --from was not given: folders of DEFAULT_FROM that do not exist are skipped */
+  defaultFrom: boolean;
   out: string;
   only: string[];
   hideCode: boolean;
+  embedPlotly: boolean;
   width: number | null;
   height: number | null;
   scale: number;
@@ -70,8 +86,8 @@ function parseOptions(argv: string[]): Options | 'help' {
     v = parseFlags(
       argv,
       ['from', 'out', 'only', 'width', 'height', 'scale'],
-      ['hide-code', 'help'],
-      ['only'],
+      ['hide-code', 'embed-plotly', 'help'],
+      ['only', 'from'],
       ['from', 'out'],
     ).values;
   } catch (e) {
@@ -91,10 +107,12 @@ function parseOptions(argv: string[]): Options | 'help' {
   if (!Number.isFinite(scale) || scale <= 0 || scale > 8 || scaleRaw.trim() === '')
     throw new Usage(`--scale must be a number above 0 and at most 8, got '${scaleRaw}'`, true);
   return {
-    from: (v.from as string | undefined) ?? path.join('out', 'notebooks'),
+    from: (v.from as string[] | undefined) ?? DEFAULT_FROM,
+    defaultFrom: v.from === undefined,
     out: (v.out as string | undefined) ?? path.join('out', 'writeup'),
     only: (v.only as string[] | undefined) ?? [],
     hideCode: v['hide-code'] === true,
+    embedPlotly: v['embed-plotly'] === true,
     width: whole('width'),
     height: whole('height'),
     scale,
@@ -104,31 +122,57 @@ function parseOptions(argv: string[]): Options | 'help' {
 interface Job {
   name: string;
   file: string;
+  /** the --from folder it came from, as given */
+  from: string;
+  /** metadata.sequentia.parameter_set of the run ('quick', 'full'; absent in older copies) */
+  set: string | undefined;
   cells: Cell[];
   blocks: Block[];
 }
 
+/** For each notebook name, the folder (of `froms`) holding its most recently executed copy. */
+function newestCopies(froms: string[]): Map<string, string> {
+  const best = new Map<string, { from: string; mtime: number }>();
+  for (const from of froms) {
+    for (const f of fs.readdirSync(path.resolve(ROOT, from)).filter((f) => f.endsWith('.ipynb'))) {
+      const mtime = fs.statSync(path.resolve(ROOT, from, f)).mtimeMs;
+      const seen = best.get(f);
+      if (!seen || mtime > seen.mtime) best.set(f, { from, mtime });
+    }
+  }
+  return new Map([...best].map(([f, b]) => [f, b.from]));
+}
+
 /** Reads and checks every selected executed notebook; a problem is a Usage error naming the file. */
 function loadJobs(o: Options): Job[] {
-  const from = path.resolve(ROOT, o.from);
-  if (!fs.existsSync(from) || !fs.statSync(from).isDirectory())
-    throw new Usage(`--from ${o.from}: folder not found (run \`npm run notebooks\` first, or pass --from DIR)`);
-  const all = fs
-    .readdirSync(from)
-    .filter((f) => f.endsWith('.ipynb'))
-    .sort();
+  const isDir = (d: string) => fs.existsSync(path.resolve(ROOT, d)) && fs.statSync(path.resolve(ROOT, d)).isDirectory();
+  const froms = o.defaultFrom ? o.from.filter(isDir) : o.from;
+  if (froms.length === 0)
+    throw new Usage(
+      `${o.from.join(', ')}: no folder of executed notebooks (run \`npm run notebooks\` first, or pass --from DIR)`,
+    );
+  for (const from of froms)
+    if (!isDir(from))
+      throw new Usage(`--from ${from}: folder not found (run \`npm run notebooks\` first, or pass --from DIR)`);
+  const where = newestCopies(froms);
+  const all = [...where.keys()].sort();
+  const shownFrom = froms.join(', ');
   if (all.length === 0)
-    throw new Usage(`--from ${o.from}: no executed notebooks (*.ipynb) there; run \`npm run notebooks\` first`);
+    throw new Usage(`--from ${shownFrom}: no executed notebooks (*.ipynb) there; run \`npm run notebooks\` first`);
   const picked = o.only.length ? all.filter((f) => o.only.some((t) => f.includes(t))) : all;
   for (const t of o.only)
     if (!all.some((f) => f.includes(t)))
-      throw new Usage(`--only ${t}: no executed notebook in ${o.from} matches (there: ${all.join(', ')})`);
+      throw new Usage(`--only ${t}: no executed notebook in ${shownFrom} matches (there: ${all.join(', ')})`);
   return picked.map((f) => {
-    const file = path.join(from, f);
-    const shown = path.join(o.from, f);
-    let nb: { cells?: unknown };
+    const from = where.get(f) as string;
+    const file = path.resolve(ROOT, from, f);
+    const shown = path.join(from, f);
+    let nb: {
+      cells?: unknown;
+      metadata?: { sequentia?: { parameter_set?: string; parameters?: Record<string, unknown> } & ParameterSets };
+    };
     try {
-      nb = JSON.parse(fs.readFileSync(file, 'utf8')) as { cells?: unknown };
+      nb = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof nb;
     } catch (e) {
       throw new Usage(`${shown}: not a readable notebook: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -138,12 +182,26 @@ function loadJobs(o: Options): Job[] {
     if (code.length > 0 && !code.some((c) => (c.outputs ?? []).length > 0))
       throw new Usage(`${shown}: not an executed notebook (no code cell has outputs); run \`npm run notebooks\` first`);
     const name = f.replace(/\.ipynb$/, '');
-    return { name, file, cells, blocks: blocksOf(name, cells, o.hideCode) };
+    const seq = nb.metadata?.sequentia;
+    const set = seq?.parameter_set;
+    const blocks = blocksOf(name, cells, o.hideCode);
+    if (set === 'quick') {
+      // Right under the title: the numbers below come from shrunken training, whatever the prose quotes.
+      const ran = Object.keys(seq?.parameter_sets?.quick ?? {})
+        .map((k) => `${k} = ${JSON.stringify(seq?.parameters?.[k])}`)
+        .join(', ');
+      const at = blocks.findIndex((b) => b.kind === 'markdown' && /^#\s/.test(b.text));
+      blocks.splice(at + 1, 0, {
+        kind: 'markdown',
+        text: `> **Quick mode.** This write-up comes from a quick run${ran ? ` (${ran})` : ''}: training is shrunken so every cell runs fast, and the numbers and figures below are that run's — not the full run the prose describes.`,
+      });
+    }
+    return { name, file, from, set, cells, blocks };
   });
 }
 
 /** Where a figure already exported by the runner would be. */
-const runnerExport = (o: Options, base: string, ext: string) => path.resolve(ROOT, o.from, 'figures', `${base}.${ext}`);
+const runnerExport = (from: string, base: string, ext: string) => path.resolve(ROOT, from, 'figures', `${base}.${ext}`);
 
 async function run(o: Options): Promise<void> {
   const jobs = loadJobs(o);
@@ -155,21 +213,28 @@ async function run(o: Options): Promise<void> {
         `--out ${o.out}: ${path.join(o.out, j.name)} exists and is not a write-up (no index.md); not overwriting it`,
       );
   }
-  const figures = jobs.flatMap((j) => j.blocks.filter((b): b is FigureBlock => b.kind === 'figure'));
+  const figures = jobs.flatMap((j) =>
+    j.blocks.filter((b): b is FigureBlock => b.kind === 'figure').map((b) => ({ ...b, from: j.from })),
+  );
+  const exportDirs = [...new Set(jobs.map((j) => path.join(j.from, 'figures')))].join(', ');
   let copy = false;
   if (figures.length > 0 && !findChromium()) {
-    const missing = figures.filter((f) => !['svg', 'png'].every((e) => fs.existsSync(runnerExport(o, f.base, e))));
+    const missing = figures.filter((f) => !['svg', 'png'].every((e) => fs.existsSync(runnerExport(f.from, f.base, e))));
     if (missing.length > 0) {
       console.error(
-        `writeup: ${figures.length} figure(s) to render and Chromium was not found (${missing.length} not in the runner's export ${path.join(o.from, 'figures')}).\n${CHROMIUM_HINT}`,
+        `writeup: ${figures.length} figure(s) to render and Chromium was not found (${missing.length} not in the runner's export ${exportDirs}).\n${CHROMIUM_HINT}`,
       );
       process.exit(3);
     }
     copy = true;
     console.warn(
-      `writeup: Chromium not found: copying the runner's figure export from ${path.join(o.from, 'figures')} (screen theme, its own size; --width/--height/--scale not applied)`,
+      `writeup: Chromium not found: copying the runner's figure export from ${exportDirs} (screen theme, its own size; --width/--height/--scale not applied)`,
     );
   }
+  for (const j of jobs)
+    console.log(
+      `writeup: ${j.name} from ${path.join(j.from, path.basename(j.file))}${j.set === 'quick' ? ' (quick mode)' : ''}`,
+    );
 
   const renderer = figures.length > 0 && !copy ? await FigureRenderer.start() : null;
   let tmpDir: string | null = null; // a half-written write-up, removed if anything fails
@@ -181,30 +246,37 @@ async function run(o: Options): Promise<void> {
       fs.mkdirSync(path.join(tmp, 'figures'), { recursive: true });
       tmpDir = tmp;
       const sizes = new Map<string, { width: number; height: number }>();
+      const embedded: Embedded | undefined = o.embedPlotly
+        ? { plotlyJs: fs.readFileSync(plotlyJsPath(), 'utf8'), figures: new Map(), images: new Map() }
+        : undefined;
       for (const b of j.blocks) {
         if (b.kind === 'figure') {
           const svg = path.join(tmp, 'figures', `${b.base}.svg`);
           const png = path.join(tmp, 'figures', `${b.base}.png`);
+          const size = printSize(b.fig, o);
+          const printed = printFigure(b.fig, size);
           if (renderer) {
-            const size = printSize(b.fig, o);
-            const r = await renderer.render(printFigure(b.fig, size), o.scale);
+            const r = await renderer.render(printed, o.scale);
             fs.writeFileSync(svg, r.svg);
             fs.writeFileSync(png, r.png);
             sizes.set(b.base, { width: r.width, height: r.height });
           } else {
-            fs.copyFileSync(runnerExport(o, b.base, 'svg'), svg);
-            fs.copyFileSync(runnerExport(o, b.base, 'png'), png);
+            fs.copyFileSync(runnerExport(j.from, b.base, 'svg'), svg);
+            fs.copyFileSync(runnerExport(j.from, b.base, 'png'), png);
           }
+          embedded?.figures.set(b.base, { fig: printed, png: fs.readFileSync(png) });
         } else if (b.kind === 'image') {
           const [ci, oi] = /--output-(\d+)-(\d+)\.png$/.exec(b.file)!.slice(1).map(Number) as [number, number];
           const data = j.cells[ci - 1]?.outputs?.[oi - 1]?.data?.['image/png'] as string;
-          fs.writeFileSync(path.join(tmp, 'figures', b.file), Buffer.from(data.replace(/\s+/g, ''), 'base64'));
+          const bytes = Buffer.from(data.replace(/\s+/g, ''), 'base64');
+          fs.writeFileSync(path.join(tmp, 'figures', b.file), bytes);
+          embedded?.images.set(b.file, bytes);
         }
       }
       const heading = j.blocks.find((b) => b.kind === 'markdown' && /^#\s/.test(b.text));
       const title = heading && heading.kind === 'markdown' ? heading.text.split('\n')[0]!.replace(/^#\s+/, '') : j.name;
       fs.writeFileSync(path.join(tmp, 'index.md'), toMarkdown(j.blocks, o.scale));
-      fs.writeFileSync(path.join(tmp, 'index.html'), toHtml(j.blocks, title, o.scale, sizes));
+      fs.writeFileSync(path.join(tmp, 'index.html'), toHtml(j.blocks, title, o.scale, sizes, embedded));
       fs.rmSync(final, { recursive: true, force: true });
       fs.renameSync(tmp, final);
       tmpDir = null;

@@ -345,6 +345,9 @@ def main():
                 failed = failure(idx, k, "executor error", f"{type(exc).__name__}: {exc}")
             count = replies.get(idx) or cell.get("execution_count") or sent
             by_count[count] = (idx, k)
+            if cell.source.strip():
+                # The executed copy shows "In [n]:" as a notebook run by hand does (nbconvert HTML too).
+                cell.execution_count = count
             # An asynchronous error outranks the cell's own outcome: it is the earlier cause.
             stray, client.stray_stderr = "".join(client.stray_stderr), []
             found = check_async(stray + "\n" + stderr_text(cell), idx, k)

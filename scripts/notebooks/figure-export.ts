@@ -7,7 +7,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FigureRenderer, standaloneHtml } from '../../lib/viz/export';
-import { plotlyJsPath, figureHtml, FALLBACK_CLASS, PLOTLY_MIME, type Figure } from '../../lib/viz/plots';
+import {
+  plotlyJsPath,
+  figureBundle,
+  figureHtml,
+  specInHtml,
+  FALLBACK_CLASS,
+  PLOTLY_MIME,
+  type Figure,
+} from '../../lib/viz/plots';
 
 interface Output {
   output_type: string;
@@ -33,11 +41,36 @@ export interface ExportReport {
   outDir: string;
 }
 
+/**
+ * A figure output's spec, wherever the notebook stores it (once either way): the Plotly JSON the kernel
+ * sent, or after export the JSON inside its text/html. Null for any other output.
+ */
+export function figureOf(data: Record<string, unknown> | undefined): Figure | null {
+  const spec = data?.[PLOTLY_MIME] as Figure | undefined;
+  if (spec && Array.isArray(spec.data)) return spec;
+  const html = data?.['text/html'];
+  const text = Array.isArray(html) ? html.join('') : typeof html === 'string' ? html : '';
+  return text.includes('class="sequentia-figure"') ? specInHtml(text) : null;
+}
+
+/** Size limits of a notebook with outputs (README, "Notebook sizes"); the runner's --check enforces them. */
+export const SIZE_LIMITS = { executed: 1_000_000, browserSaved: 500_000 };
+
+/**
+ * The bytes of an executed notebook as the browser would save it after running the same cells: every
+ * exported figure back in the form the kernel sends (Plotly JSON and a note, no PNG), the rest as is.
+ */
+export function browserSavedBytes(nbText: string): number {
+  const nb = JSON.parse(nbText) as Notebook;
+  for (const { out, id, fig } of figureOutputs(nb)) out.data = figureBundle(fig, id);
+  return Buffer.byteLength(JSON.stringify(nb, null, 1) + '\n');
+}
+
 function figureOutputs(nb: Notebook): { out: Output; id: string; fig: Figure }[] {
   const found: { out: Output; id: string; fig: Figure }[] = [];
   for (const cell of nb.cells) {
     for (const out of cell.outputs ?? []) {
-      const spec = out.data?.[PLOTLY_MIME] as Figure | undefined;
+      const spec = figureOf(out.data);
       const id = (out.metadata?.sequentia as { figure?: string } | undefined)?.figure;
       if (spec && id) found.push({ out, id, fig: spec });
     }
@@ -69,6 +102,7 @@ export async function exportFigures(
       const name = path.basename(nbPath, '.ipynb');
       const nb = JSON.parse(fs.readFileSync(nbPath, 'utf8')) as Notebook;
       const outs = figureOutputs(nb);
+      const divIds = new Set<string>(); // stable and unique within the notebook (one nbconvert page)
       for (const { out, id, fig } of outs) {
         const t0 = performance.now();
         const r = await renderer.render(fig, 2);
@@ -79,17 +113,21 @@ export async function exportFigures(
         const ms = performance.now() - t0;
         figures.push({ notebook: name, id, base, width: r.width, height: r.height, ms, pngBytes: r.png.length });
         if (opts.embed && out.data) {
-          // The PNG is stored once, inside the text/html as the figure's fallback: GitHub (and any
-          // viewer that runs no scripts) picks text/html over image/png when both are present, so a
-          // separate image/png would be a second copy that nothing shows. Where plotly.js loads, the
-          // draw script replaces the image with the live chart.
+          // Everything once: the spec and a 1× PNG (the 2× one is in outDir) inside the text/html, which
+          // every HTML viewer shows — nbconvert draws the spec where plotly.js loads and keeps the PNG
+          // where it does not; GitHub and other script-less viewers show the PNG. No image/png (a second
+          // copy nothing shows: they pick text/html) and no Plotly JSON (a second copy of the spec:
+          // figureOf reads it from the HTML; the Sequentia extension draws it from there too).
+          const small = await renderer.render(fig, 1);
           delete out.data['image/png'];
+          delete out.data[PLOTLY_MIME];
           out.data['text/html'] = embeddedFigureHtml(
             fig,
             out.data['text/html'],
-            `data:image/png;base64,${r.png.toString('base64')}`,
+            `data:image/png;base64,${small.png.toString('base64')}`,
             id,
             r,
+            divIds,
           );
         }
       }
@@ -110,11 +148,14 @@ function embeddedFigureHtml(
   pngUrl: string,
   id: string,
   r: { width: number; height: number },
+  divIds: Set<string>,
 ): string {
   const text = Array.isArray(previous) ? previous.join('') : typeof previous === 'string' ? previous : '';
-  const divId = /<div id="([^"]+)" class="sequentia-figure"/.exec(text)?.[1];
+  let divId = /<div id="([^"]+)" class="sequentia-figure"/.exec(text)?.[1] ?? `sequentia-figure-${id}`;
+  while (divIds.has(divId)) divId += '-2';
+  divIds.add(divId);
   const img = `<img class="sequentia-static" alt="${id}" src="${pngUrl}" width="${r.width}" height="${r.height}" style="max-width:100%;height:auto">`;
-  return figureHtml(fig, { ...(divId ? { divId } : {}), fallbackHtml: `<div class="${FALLBACK_CLASS}">${img}</div>` });
+  return figureHtml(fig, { divId, fallbackHtml: `<div class="${FALLBACK_CLASS}">${img}</div>` });
 }
 
 function indexHtml(figures: ExportedFigure[]): string {

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseFlags } from '../cli/flags';
 import { ensureJupyter, ensureKernelspec, KERNEL_NAME, KERNELS_DIR, ROOT } from './jupyter';
-import { exportFigures } from './figure-export';
+import { browserSavedBytes, exportFigures, SIZE_LIMITS } from './figure-export';
 import { findChromium, CHROMIUM_HINT } from '../../lib/viz/export';
 import { stripRun, type NotebookJson } from './parameters';
 import { cellName } from './failures';
@@ -42,7 +42,8 @@ const USAGE = `usage: npm run notebooks -- [--quick] [-p NAME=VALUE]... [--check
                  Also --parameter NAME=VALUE.
   --check        compare the numbers every code cell prints with <dir>/references/<notebook>.<set>.json
                  (set: quick with --quick, else full); a difference fails the notebook naming the cell,
-                 the number's position, expected and got. Not with -p.
+                 the number's position, expected and got; also fails a notebook over 1 MB as executed or
+                 500 kB as the browser would save it (README, Sizes). Not with -p.
   --update-references
                  write those reference files from this run (review the diff like code). Not with
                  --check or -p.
@@ -327,6 +328,26 @@ async function exportRunFigures(log: RunLog, args: Args, outDir: string, results
   }
 }
 
+/**
+ * --check also holds every executed notebook that passed to the README's size limits: as written (with
+ * the export's PNGs) and as the browser would save it after Run All. Over a limit is a failed result.
+ */
+function checkSizes(outDir: string, results: Result[]): void {
+  const kb = (n: number) => `${(n / 1000).toFixed(0)} kB`;
+  for (const r of results.filter((x) => x.ok && x.name.endsWith('.ipynb'))) {
+    const text = fs.readFileSync(path.join(outDir, r.name), 'utf8');
+    const executed = Buffer.byteLength(text);
+    const saved = browserSavedBytes(text);
+    console.log(`size: ${r.name} ${kb(executed)} executed, ${kb(saved)} as saved from the browser`);
+    const over = [
+      executed > SIZE_LIMITS.executed ? `${kb(executed)} executed (limit ${kb(SIZE_LIMITS.executed)})` : '',
+      saved > SIZE_LIMITS.browserSaved ? `${kb(saved)} as saved from the browser (limit ${kb(SIZE_LIMITS.browserSaved)})` : '',
+    ].filter(Boolean);
+    if (over.length)
+      results.push({ name: `${r.name} size`, cells: 0, ok: false, seconds: 0, failure: `${r.name}: too big: ${over.join('; ')}`, cellReports: [] });
+  }
+}
+
 async function main(state: RunState): Promise<void> {
   const args = parse();
   if (args.help) {
@@ -372,6 +393,7 @@ async function main(state: RunState): Promise<void> {
   log.save();
   const { results, checkMs } = await runNotebooks(state, log, args, plan, python, env);
   if (!args['no-figures']) await exportRunFigures(log, args, plan.outDir, results);
+  if (args.check) checkSizes(plan.outDir, results);
   const checking = args.check || args['update-references'];
   const code = log.finish(results, checking ? { mode: args.check ? 'check' : 'update', ms: checkMs } : null);
   if (code !== 0) process.exit(code);

@@ -104,6 +104,13 @@ let failRunningCell = null;
 
 const jupyter = require('tslab/dist/jupyter.js');
 const { createCellOutput } = require('./output-limits.cjs');
+// kernel_info's language_info: tslab's, with the version of the TypeScript that compiles the cells instead
+// of its hard-coded "3.7.2" (kernel-info.cjs; the committed notebooks hold exactly this).
+const { languageInfo } = require('./kernel-info.cjs');
+const handleKernel = jupyter.JupyterHandlerImpl.prototype.handleKernel;
+jupyter.JupyterHandlerImpl.prototype.handleKernel = function () {
+  return { ...handleKernel.call(this), language_info: languageInfo() };
+};
 // tslab's ZmqServer sends the execute_reply as soon as this resolves: the cell's buffered output (and
 // the note on what was dropped) is sent first.
 const handleExecute = jupyter.JupyterHandlerImpl.prototype.handleExecute;

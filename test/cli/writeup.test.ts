@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findChromium } from '../../lib/viz/export';
+import { CHROMIUM_ARGS, findChromium } from '../../lib/viz/export';
 import { lineChart } from '../../lib/viz/plots';
 import { markdownToHtml, printFigure } from '../../scripts/cli/writeup';
 
@@ -107,6 +107,37 @@ test(
   },
 );
 
+test(
+  '--embed-plotly: index.html alone, copied anywhere, draws its figure offline (plotly.js and the PNG inside)',
+  { skip: findChromium() ? false : 'Chromium not installed (apt-get install chromium)' },
+  async () => {
+    const out = path.join(tmp(), 'writeup');
+    const r = writeup(['--from', FIXTURE, '--only', '01', '--out', out, '--embed-plotly']);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const alone = path.join(tmp(), 'shared.html');
+    fs.copyFileSync(path.join(out, '01-tiny', 'index.html'), alone);
+    const html = fs.readFileSync(alone, 'utf8');
+    assert.ok(html.length > 3_000_000, `plotly.js inside: ${html.length} characters`);
+    assert.equal(html.match(/<img src="data:image\/png;base64,/g)?.length, 1, 'the PNG inside, as the fallback');
+    assert.doesNotMatch(html, /src="figures\//);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: findChromium()!, args: [...CHROMIUM_ARGS] });
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on('request', (q) => {
+        if (!/^(file|data):/.test(q.url())) requests.push(q.url());
+      });
+      await page.goto('file://' + alone);
+      await page.waitForSelector('#figure-tiny-loss .sequentia-figure .main-svg', { timeout: 20_000 });
+      assert.match((await page.locator('#figure-tiny-loss .sequentia-figure').textContent()) ?? '', /Tiny loss/);
+      assert.deepEqual(requests, []);
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
 test("--hide-code without Chromium: code left out, outputs kept, the runner's figure export copied", () => {
   const from = path.join(tmp(), 'executed');
   fs.mkdirSync(path.join(from, 'figures'), { recursive: true });
@@ -153,6 +184,62 @@ test('a notebook without figures needs no Chromium', () => {
   );
 });
 
+test('the newest executed copy among the --from folders; a quick run says so and hides the injected cell', () => {
+  const base = tmp();
+  const [full, ci] = [path.join(base, 'notebooks'), path.join(base, 'ci-notebooks')];
+  for (const d of [full, ci]) fs.mkdirSync(d);
+  const nb = JSON.parse(fs.readFileSync(path.join(ROOT, FIXTURE, '02-other.ipynb'), 'utf8')) as {
+    cells: { cell_type: string; metadata: Record<string, unknown>; source: string[]; outputs?: unknown[] }[];
+    metadata: Record<string, unknown>;
+  };
+  fs.writeFileSync(path.join(full, '02-other.ipynb'), JSON.stringify(nb));
+  // The quick copy: the parameters cell, the runner's injected cell after it, the run's metadata.
+  nb.cells.splice(
+    1,
+    0,
+    {
+      cell_type: 'code',
+      metadata: { tags: ['parameters'] },
+      source: ['const steps = 1000;'],
+      outputs: [],
+    },
+    {
+      cell_type: 'code',
+      metadata: { tags: ['injected-parameters'] },
+      source: ['const steps = 10;'],
+      outputs: [],
+    },
+  );
+  nb.metadata.sequentia = {
+    parameter_sets: { quick: { steps: 10 } },
+    parameters: { steps: 10 },
+    parameter_set: 'quick',
+    overrides: {},
+  };
+  fs.writeFileSync(path.join(ci, '02-other.ipynb'), JSON.stringify(nb));
+  const older = new Date(Date.now() - 60_000);
+  fs.utimesSync(path.join(full, '02-other.ipynb'), older, older);
+  const out = path.join(base, 'writeup');
+  const r = writeup(['--from', full, '--from', ci, '--only', '02', '--out', out]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    new RegExp(`writeup: 02-other from ${ci.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/02-other\\.ipynb \\(quick mode\\)`),
+  );
+  const md = fs.readFileSync(path.join(out, '02-other', 'index.md'), 'utf8');
+  assert.equal(
+    md,
+    "# Other\n\nNo figures here.\n\n> **Quick mode.** This write-up comes from a quick run (steps = 10): training is shrunken so every cell runs fast, and the numbers and figures below are that run's — not the full run the prose describes.\n\n```ts\nconst steps = 1000;\n```\n\n```ts\nconsole.log('other');\n```\n\n```\nother\n```\n",
+  );
+  // The full run's copy is newer now: it is the one used, with no banner.
+  const newer = new Date(Date.now() + 60_000);
+  fs.utimesSync(path.join(full, '02-other.ipynb'), newer, newer);
+  const again = writeup(['--from', full, '--from', ci, '--only', '02', '--out', out]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /writeup: 02-other from [^\n]*\/notebooks\/02-other\.ipynb\n/);
+  assert.doesNotMatch(fs.readFileSync(path.join(out, '02-other', 'index.md'), 'utf8'), /Quick mode/);
+});
+
 test('bad flags and missing or unexecuted notebooks: exit 2 naming the flag or file, nothing written', () => {
   const out = path.join(tmp(), 'writeup');
   const cases: [string[], RegExp][] = [
@@ -194,7 +281,7 @@ test('bad flags and missing or unexecuted notebooks: exit 2 naming the flag or f
 test('--help lists every flag and the exit codes', () => {
   const r = writeup(['--help']);
   assert.equal(r.status, 0);
-  for (const flag of ['--from', '--only', '--out', '--hide-code', '--width', '--height', '--scale'])
+  for (const flag of ['--from', '--only', '--out', '--hide-code', '--width', '--height', '--scale', '--embed-plotly'])
     assert.match(r.stdout, new RegExp(`\\n {2}${flag} `), flag);
   assert.match(
     r.stdout,

@@ -67,7 +67,10 @@ test('Linear backward: accepts lib’s (db as [out] or [1, out]); names a transp
   const transposed = run(() =>
     checkLinearBackward((x, W, dy) => ({ ...linearBackward(x, W, dy), dW: tf.matMul(dy, x, true, false) })),
   );
-  assert.match(transposed.message, /^dW has shape \[64, 30\]; expected \[in, out\] = \[30, 64\]/);
+  assert.equal(
+    transposed.message,
+    'dW has shape [64, 30]; expected [in, out] = [30, 64] (its transpose: the two axes are swapped — check which operand of the matmul is transposed)',
+  );
   const unsummed = run(() => checkLinearBackward((x, W, dy) => ({ ...linearBackward(x, W, dy), db: dy })));
   assert.match(
     unsummed.message,
@@ -84,6 +87,29 @@ test('BatchNorm backward: accepts the Bessel formula; names the 1/n formula and 
   assert.match(
     run(() => checkBatchNormBackward(bnBackward(false))).message,
     /^dx \(batch of 32\) differs most at .*the formula for the variance with 1\/n/,
+  );
+  // 1/n everywhere, as a learner who took the variance with 1/n in their own forward pass would write it.
+  const biased = run(() =>
+    checkBatchNormBackward((x, gain, dy) => {
+      const n = x.shape[0];
+      const diff = x.sub(x.mean(0, true));
+      const inv = diff.square().mean(0, true).add(1e-5).rsqrt();
+      const xhat = diff.mul(inv);
+      return gain
+        .mul(inv)
+        .div(n)
+        .mul(
+          dy
+            .mul(n)
+            .sub(dy.sum(0, true))
+            .sub(xhat.mul(dy.mul(xhat).sum(0, true))),
+        );
+    }),
+  );
+  assert.equal(biased.status, 'failed');
+  assert.match(
+    biased.message,
+    /^dx \(batch of 32\) differs most at .*the 1\/n variance throughout \(its bnvar_inv too\)/,
   );
   const direct = run(() =>
     checkBatchNormBackward((x, gain, dy) => {

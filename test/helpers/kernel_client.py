@@ -9,7 +9,8 @@ the cell's output that long after its reply, for output its timers print later)}
 status, stdout, stderr, display texts, the order outputs arrived in ("stdout", "stderr", "display";
 repeats of a stream merged), seconds, for interrupted cells the seconds from the interrupt to the
 kernel's reply, and "kernel_exit" (exit code, or -N for signal N) when the kernel died during the cell;
-then it stops. Also prints the kernel's pid first, so a test can check it is gone.
+then it stops. Also prints the kernel's pid first, so a test can check it is gone, and then its
+kernel_info_reply content ({"kernel_info": ...}).
 """
 import json
 import sys
@@ -87,6 +88,8 @@ def main():
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=120)
+        info = kc.kernel_info(reply=True, timeout=60)["content"]
+        print(json.dumps({"kernel_info": info}), flush=True)
         for cell in plan:
             out = run_cell(kc, km, cell)
             print(json.dumps(out), flush=True)

@@ -3,7 +3,9 @@
  * random token, every Jupyter folder a temporary one), driven in Debian's Chromium through
  * playwright-core. Run All of notebook 02 draws the 27×27 heatmap, again after a reload and after
  * re-running its cell; ■ during a long training cell stops it at once and keeps the model; a cell
- * printing 100,000 lines leaves the kernel alive.
+ * printing 100,000 lines leaves the kernel alive; opening, running and closing a committed notebook
+ * without edits leaves its bytes unchanged (autosave and leaving the page included), and ({ q }) of an
+ * earlier cell's q works.
  * On failure a screenshot goes to out/browser-test/.
  */
 import { after, before, test } from 'node:test';
@@ -14,7 +16,14 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { createRequire } from 'node:module';
 import { CHROMIUM_ARGS } from '../../lib/viz/export';
+import { figureHtml, lineChart } from '../../lib/viz/plots';
+import { SIZE_LIMITS } from '../../scripts/notebooks/figure-export';
+
+const { normalised } = createRequire(__filename)('../../scripts/notebooks/kernel-info.cjs') as {
+  normalised: (text: string) => string;
+};
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -140,6 +149,40 @@ before(async () => {
   const nbDir = path.join(work, 'notebooks');
   fs.mkdirSync(nbDir);
   fs.copyFileSync(path.join(ROOT, 'notebooks', '02-count-tensor.ipynb'), path.join(nbDir, '02-count-tensor.ipynb'));
+  fs.copyFileSync(path.join(ROOT, 'notebooks', '01-bigram-counts.ipynb'), path.join(nbDir, '01-bigram-counts.ipynb'));
+  // An executed copy as the runner's export leaves it: the figure once, inside its text/html with a PNG.
+  const png1x1 =
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  const executed = notebook(["show(lineChart([{ name: 'loss', y: [3, 2.5, 2.2] }], { title: 'stored once' }), 'loss')"]) as {
+    cells: { execution_count: number | null; outputs: unknown[] }[];
+  };
+  executed.cells[0]!.execution_count = 1;
+  executed.cells[0]!.outputs = [
+    {
+      output_type: 'display_data',
+      metadata: { sequentia: { figure: 'loss' } },
+      data: {
+        'text/html': figureHtml(lineChart([{ name: 'loss', y: [3, 2.5, 2.2] }], { title: 'stored once' }), {
+          divId: 'sequentia-figure-loss',
+          fallbackHtml: `<div class="sequentia-fallback"><img class="sequentia-static" src="data:image/png;base64,${png1x1}"></div>`,
+        }),
+        'text/plain': '<Figure loss: stored once (1 trace)>',
+      },
+    },
+  ];
+  fs.writeFileSync(path.join(nbDir, 'executed-figure.ipynb'), JSON.stringify(executed, null, 1));
+  // Committed form (kernel metadata, no outputs): earlier cells' names in shorthand, destructuring, spread.
+  fs.writeFileSync(
+    path.join(nbDir, 'clean-q.ipynb'),
+    normalised(
+      JSON.stringify(
+        notebook([
+          'const q = 5;\nconst { a, ...others } = { a: 1, b: 2 };\nconst xs = [q, a];',
+          'console.log(JSON.stringify({ q, a, others, all: [...xs], copy: { ...others } }));',
+        ]),
+      ),
+    ),
+  );
   fs.writeFileSync(
     path.join(nbDir, 'interrupt.ipynb'),
     JSON.stringify(
@@ -288,10 +331,12 @@ test(
       await page.waitForTimeout(1000);
       const file = path.join(work, 'notebooks', '02-count-tensor.ipynb');
       const text = fs.readFileSync(file, 'utf8');
+      const bytes = Buffer.byteLength(text);
       assert.ok(
-        text.length < 1_000_000,
-        `the saved notebook stays under 1 MB (no plotly.js inside): ${text.length} bytes`,
+        bytes <= SIZE_LIMITS.browserSaved,
+        `saved from the browser after Run All, at most 500 kB (no plotly.js, each figure once): ${bytes} bytes`,
       );
+      console.log(`# 02-count-tensor saved from the browser after Run All: ${bytes} bytes`);
       // Edited outside Jupyter, its signature no longer matches: it reopens "Not Trusted", as a notebook
       // from someone else would, and scripts in its HTML outputs do not run.
       const nb = JSON.parse(text) as { metadata: Record<string, unknown> };
@@ -310,6 +355,105 @@ test(
         { timeout: 30_000 },
       );
       assert.equal(await heatmapLabels('bigram-counts'), 729, 'an untrusted notebook still draws its figures');
+    });
+  },
+);
+
+test(
+  'classic Notebook: open, Run All, autosave and leave without edits: the committed file is byte-identical; ({ q }) works',
+  { skip, timeout: 300_000 },
+  async () => {
+    for (const name of ['clean-q.ipynb', '01-bigram-counts.ipynb']) {
+      const file = path.join(work, 'notebooks', name);
+      const before = fs.readFileSync(file);
+      await step(`clean-${name}-run`, async () => {
+        await openNotebook(name);
+        await page.waitForTimeout(1000);
+        const dirty = () =>
+          page.evaluate(() => (window as unknown as { Jupyter: { notebook: { dirty: boolean } } }).Jupyter.notebook.dirty);
+        assert.equal(await dirty(), false, "opening does not mark it modified (metadata as the kernel reports it)");
+        await page.evaluate(() =>
+          (window as unknown as { Jupyter: { notebook: { execute_all_cells(): void } } }).Jupyter.notebook.execute_all_cells(),
+        );
+        await waitIdle(180_000);
+        assert.equal(await page.locator('.output_error').count(), 0, 'no cell failed');
+        assert.equal(await dirty(), true, 'outputs changed');
+        assert.equal(
+          await page.evaluate(() =>
+            (window as unknown as { __sequentiaEdited?: () => boolean }).__sequentiaEdited?.(),
+          ),
+          false,
+          'the extension sees no edit',
+        );
+      });
+      if (name === 'clean-q.ipynb')
+        assert.equal(
+          (await page.locator('.cell').nth(1).locator('.output_area').innerText()).trim(),
+          '{"q":5,"a":1,"others":{"b":2},"all":[5,1],"copy":{"b":2}}',
+        );
+      await step(`clean-${name}-autosave-and-leave`, async () => {
+        // The Notebook's own autosave timer at 200 ms instead of 120 s, then what leaving the page runs.
+        const prompt = await page.evaluate(async () => {
+          const nb = (window as unknown as { Jupyter: { notebook: { set_autosave_interval(ms: number): void } } })
+            .Jupyter.notebook;
+          nb.set_autosave_interval(200);
+          await new Promise((r) => setTimeout(r, 1500));
+          const leave = window.onbeforeunload as ((e: Event) => unknown) | null;
+          const said = leave ? leave.call(window, new Event('beforeunload')) : null;
+          await new Promise((r) => setTimeout(r, 1500)); // the Notebook's on-leave autosave waits 1 s
+          return said ?? null;
+        });
+        assert.equal(prompt, null, 'no "unsaved changes" prompt for outputs alone');
+        await page.evaluate(
+          () =>
+            new Promise<void>((resolve) =>
+              (window as unknown as { Jupyter: { notebook: { session: { delete(ok: () => void, err: () => void): void } } } })
+                .Jupyter.notebook.session.delete(resolve, resolve),
+            ),
+        );
+        await page.goto(`${base}/tree`);
+        const after = fs.readFileSync(file);
+        const at = [...after].findIndex((b, i) => b !== before[i]);
+        assert.ok(
+          after.equals(before),
+          `${name} changed after open, Run All, autosave, close (${before.length} → ${after.length} bytes); from byte ${at}: ${after.subarray(Math.max(0, at - 80), at + 200).toString()}`,
+        );
+      });
+    }
+    await step('clean-edit-autosaves', async () => {
+      // The other side: an edit is autosaved as usual.
+      const file = path.join(work, 'notebooks', 'clean-q.ipynb');
+      await openNotebook('clean-q.ipynb');
+      await page.evaluate(async () => {
+        const nb = (
+          window as unknown as {
+            Jupyter: { notebook: { set_autosave_interval(ms: number): void; get_cell(i: number): { set_text(t: string): void } } };
+          }
+        ).Jupyter.notebook;
+        nb.get_cell(0).set_text('const q = 6;');
+        nb.set_autosave_interval(200);
+        await new Promise((r) => setTimeout(r, 2000));
+      });
+      assert.match(fs.readFileSync(file, 'utf8'), /"const q = 6;"/);
+    });
+  },
+);
+
+test(
+  "classic Notebook: an executed copy's figure (spec inside its text/html) draws untrusted, without running",
+  { skip, timeout: 120_000 },
+  async () => {
+    await step('executed-figure', async () => {
+      await openNotebook('executed-figure.ipynb');
+      assert.equal(
+        await page.evaluate(
+          () => (window as unknown as { Jupyter: { notebook: { trusted: boolean } } }).Jupyter.notebook.trusted,
+        ),
+        false,
+      );
+      await page.waitForSelector('.output_area .sequentia-figure .main-svg', { timeout: 30_000 });
+      assert.match((await page.locator('.output_area .sequentia-figure').first().textContent()) ?? '', /stored once/);
+      assert.equal(await page.locator('.output_area img.sequentia-static').count(), 0, 'the live plot, not the PNG');
     });
   },
 );

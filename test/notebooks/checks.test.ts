@@ -25,6 +25,7 @@ function runner(args: string[]) {
 
 interface Cell {
   id: string;
+  execution_count?: number | null;
   metadata: { tags?: string[] };
   source: string | string[];
   outputs?: { text?: string | string[] }[];
@@ -77,6 +78,11 @@ test('-p: the injected cell follows the parameters cell, the notebook sees the v
     ['c000', 'c001', 'injected-parameters', 'c002', 'c003', 'c004', 'c005'],
   );
   assert.deepEqual(nb.cells[2]!.metadata.tags, ['injected-parameters']);
+  // "In [n]:" as when run by hand: the kernel's count for each code cell, in order (markdown has none).
+  assert.deepEqual(
+    nb.cells.map((c) => c.execution_count),
+    [undefined, 1, 2, 3, 4, 5, 6],
+  );
   assert.equal(
     text(nb.cells[2]!.source),
     '// Parameters injected by the runner (-p steps=7 -p name="xyz")\nconst steps = 7;\nconst name = "xyz";',

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -35,6 +36,10 @@ interface CellResult {
   kernel_exit?: number;
 }
 
+interface KernelInfo {
+  language_info: Record<string, unknown>;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -48,7 +53,7 @@ function alive(pid: number): boolean {
 async function runKernel(
   plan: CellPlan[],
   onPid?: (pid: number, driver: number) => void,
-): Promise<{ pid: number; cells: CellResult[]; code: number | null }> {
+): Promise<{ pid: number; cells: CellResult[]; code: number | null; info: KernelInfo | null }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-kernel-'));
   const planPath = path.join(dir, 'plan.json');
   fs.writeFileSync(planPath, JSON.stringify(plan));
@@ -59,19 +64,21 @@ async function runKernel(
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let pid = 0;
+  let info: KernelInfo | null = null;
   const cells: CellResult[] = [];
   for await (const line of readline.createInterface({ input: child.stdout })) {
-    const ev = JSON.parse(line) as { kernel_pid?: number } & CellResult;
+    const ev = JSON.parse(line) as { kernel_pid?: number; kernel_info?: KernelInfo } & CellResult;
     if (ev.kernel_pid) {
       pid = ev.kernel_pid;
       onPid?.(pid, child.pid as number);
-    } else cells.push(ev);
+    } else if (ev.kernel_info) info = ev.kernel_info;
+    else cells.push(ev);
   }
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   fs.rmSync(dir, { recursive: true, force: true });
   const died = cells.at(-1)?.kernel_exit !== undefined;
   if (cells.length < plan.length && code === 0 && !died) assert.fail(`kernel driver stopped early: ${stderr}`);
-  return { pid, cells, code };
+  return { pid, cells, code, info };
 }
 
 const TRAIN_CELL = `import { initTf } from './lib/runtime/tf';
@@ -278,11 +285,27 @@ test(
 );
 
 test(
+  "kernel_info's language_info is the one every committed notebook holds (TypeScript's real version, this Node)",
+  { skip, timeout: 120_000 },
+  async () => {
+    const { info } = await runKernel([]);
+    const { languageInfo } = createRequire(__filename)('../../scripts/notebooks/kernel-info.cjs') as {
+      languageInfo: () => Record<string, unknown>;
+    };
+    assert.deepEqual(info?.language_info, languageInfo());
+    assert.notEqual(languageInfo().version, '3.7.2', "not tslab's hard-coded version");
+  },
+);
+
+test(
   "earlier cells' names in shorthand properties, destructuring and spread (tslab's ({ q }) trap)",
   { skip, timeout: 120_000 },
   async () => {
     const { cells } = await runKernel([
-      { code: 'const q = 5;\nconst arr = [1, 2];\nconst obj = { a: 1 };\nlet count = 0;', timeout: 60 },
+      {
+        code: 'const q = 5;\nconst arr = [1, 2];\nconst obj = { a: 1 };\nlet count = 0;\nconst { a: b, ...others } = { a: 2, c: 3 };',
+        timeout: 60,
+      },
       {
         code: [
           'const o = { q, ...obj, list: [...arr], count };',
@@ -291,12 +314,17 @@ test(
           'const short = ({ q });',
           'const nested = { inner: { arr } };',
           'const fn = (q: number) => ({ q });', // a parameter that shadows the earlier q stays the parameter
-          'console.log(JSON.stringify({ o, a, first, rest, short, nested, shadow: fn(7) }));',
+          'const withDefault = (n = q, ...more: number[]) => ({ n, more, b, others });',
+          'const { missing = q } = {} as { missing?: number };',
+          'const [d = count, ...tail] = [undefined, ...arr];',
+          'console.log(JSON.stringify({ o, a, first, rest, short, nested, shadow: fn(7), dflt: withDefault(), missing, d, tail }));',
         ].join('\n'),
         timeout: 60,
       },
+      // Names a cell declared by destructuring, read by the next cell (shorthand, spread, as values).
+      { code: 'count += 1;\nconsole.log(JSON.stringify({ a, first, rest: [...rest], b, others: { ...others }, count }));', timeout: 60 },
     ]);
-    const [decl, use] = cells as [CellResult, CellResult];
+    const [decl, use, later] = cells as [CellResult, CellResult, CellResult];
     assert.equal(decl.status, 'ok', decl.stderr);
     assert.equal(use.status, 'ok', use.stderr);
     assert.deepEqual(JSON.parse(use.stdout.trim()), {
@@ -307,7 +335,13 @@ test(
       short: { q: 5 },
       nested: { inner: { arr: [1, 2] } },
       shadow: { q: 7 },
+      dflt: { n: 5, more: [], b: 2, others: { c: 3 } },
+      missing: 5,
+      d: 0,
+      tail: [1, 2],
     });
+    assert.equal(later.status, 'ok', later.stderr);
+    assert.deepEqual(JSON.parse(later.stdout.trim()), { a: 1, first: 1, rest: [2], b: 2, others: { c: 3 }, count: 1 });
   },
 );
 

@@ -21,7 +21,7 @@ import {
   plotlyJsPath,
   type Figure,
 } from '../../lib/viz/plots';
-import { exportFigures } from '../../scripts/notebooks/figure-export';
+import { exportFigures, figureOf } from '../../scripts/notebooks/figure-export';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -122,13 +122,14 @@ test('standalone HTML loads plotly.js from a sibling file (no network)', () => {
   assert.doesNotMatch(html, /https?:\/\//);
 });
 
-test('a figure bundle carries no plotly.js: small text/html, Plotly JSON first', () => {
+test('a figure bundle carries no plotly.js and its spec once: Plotly JSON first, a short text/html note', () => {
   const b = figureBundle(lineChart([{ name: 'loss', y: [3, 2.5, 2.2, 2.1] }], { title: 'loss' }), 'loss');
   const html = b['text/html'] as string;
-  assert.ok(html.length < 8_000, `text/html is ${html.length} characters`);
+  assert.ok(html.length < 300, `text/html is ${html.length} characters`);
   assert.doesNotMatch(html, /plotly\.js v\d|Copyright \d{4}-\d{4}, Plotly/);
-  assert.match(html, /class="sequentia-figure"/);
+  assert.match(html, /Interactive figure loss: drawn by the Sequentia notebook extension/);
   assert.deepEqual(Object.keys(b), [PLOTLY_MIME, 'text/html', 'text/plain']);
+  assert.equal(JSON.stringify(b).split('[3,2.5,2.2,2.1]').length, 2, 'the data once in the bundle');
   // The lecture's 27×27 heatmap with a label per cell stays far below the old 5 MB bundle.
   const z = Array.from({ length: 27 }, (_, i) => Array.from({ length: 27 }, (_, j) => (i * 31 + j * 17) % 7000));
   const text = z.map((r, i) => r.map((v, j) => `${i}${j}<br>${v}`));
@@ -296,10 +297,16 @@ test(
 
       const after = JSON.parse(fs.readFileSync(nbPath, 'utf8')) as typeof nb;
       const pngs: string[] = [];
-      for (const cell of after.cells) {
+      for (const [k, cell] of after.cells.entries()) {
         const data = cell.outputs[0]!.data as Record<string, string>;
-        // Once, inside text/html (what GitHub shows when scripts are stripped), not again as image/png.
+        // Once, inside text/html (what GitHub shows when scripts are stripped), not again as image/png;
+        // the spec once too, inside the same text/html, where figureOf (runner, writeup) reads it.
         assert.equal(data['image/png'], undefined);
+        assert.equal(data[PLOTLY_MIME], undefined);
+        assert.deepEqual(Object.keys(data).sort(), ['text/html', 'text/plain']);
+        const fig = figs[k]![1];
+        assert.deepEqual(figureOf(data)?.data, JSON.parse(JSON.stringify(fig.data)));
+        assert.equal(data['text/html']!.split(JSON.stringify(fig.data[0]!.z ?? fig.data[0]!.y)).length, 2);
         const b64 = /<img class="sequentia-static"[^>]* src="data:image\/png;base64,([A-Za-z0-9+/=]+)"/.exec(
           data['text/html']!,
         )?.[1];
@@ -358,6 +365,46 @@ test(
           'one drawn plot per figure, fallback replaced, layout height kept',
         );
         assert.deepEqual(external, []);
+
+        // Shared without plotly.min.js beside it: every PNG stays visible at its size, the reason under it.
+        const alone = path.join(dir, 'shared');
+        fs.mkdirSync(alone);
+        fs.copyFileSync(htmlPath, path.join(alone, 'fixture.html'));
+        await page.goto('file://' + path.join(alone, 'fixture.html'));
+        await page.waitForFunction(
+          (n) => document.querySelectorAll('.sequentia-figure .sequentia-note').length >= n,
+          figs.length,
+          { timeout: 20_000 },
+        );
+        const shared = await page.evaluate(() =>
+          Array.from(document.querySelectorAll('.sequentia-figure')).map((d) => {
+            const img = d.querySelector('img.sequentia-static') as HTMLImageElement | null;
+            const box = img?.getBoundingClientRect();
+            return {
+              complete: Boolean(img?.complete && img.naturalWidth > 0),
+              visible: img
+                ? getComputedStyle(img).display !== 'none' && getComputedStyle(img).visibility !== 'hidden'
+                : false,
+              w: Math.round(box?.width ?? 0),
+              h: Math.round(box?.height ?? 0),
+              note: d.querySelector('.sequentia-note')?.textContent ?? '',
+            };
+          }),
+        );
+        assert.deepEqual(
+          shared.map((f) => ({ complete: f.complete, visible: f.visible, note: f.note })),
+          figs.map(() => ({
+            complete: true,
+            visible: true,
+            note: 'Static image: plotly.js did not load (plotly.min.js not found beside this page).',
+          })),
+        );
+        // The PNGs are 1× the figure: 300 and 320 px tall (the layout heights), at most 900 wide.
+        assert.deepEqual(
+          shared.map((f) => f.h),
+          [300, 320],
+        );
+        for (const f of shared) assert.ok(f.w > 200, `image width ${f.w}`);
       } finally {
         await browser.close();
       }
@@ -367,9 +414,29 @@ test(
   },
 );
 
-test('line charts carry 5 significant digits (the picture shows no more; the data is stored twice)', () => {
+test('line charts carry 5 significant digits (the picture shows no more)', () => {
   const fig = lineChart([{ name: 'loss', x: [0.5, 1, 2], y: [2.123456789, 1.000012345, 3] }]);
   const t = fig.data[0] as unknown as { x: number[]; y: number[] };
   assert.deepEqual(t.x, [0.5, 1, 2]);
   assert.deepEqual(t.y, [2.1235, 1, 3]);
+});
+
+test('figures: --help lists every flag and the exit codes; a bad flag is exit 2 with the usage', () => {
+  const figures = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cli/figures.ts', ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  const h = figures(['--help']);
+  assert.equal(h.status, 0);
+  for (const flag of ['--from', '--out', '--embed', '--docs', '--help'])
+    assert.match(h.stdout, new RegExp(`\\n {2}${flag} `), flag);
+  assert.match(
+    h.stdout,
+    /exit codes:\n {2}0 {4}exported\n {2}1 {4}export failed\n {2}2 {4}bad flag\n {2}3 {4}Chromium is missing/,
+  );
+  const bad = figures(['--bogus']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /Unknown option '--bogus'\nusage: npm run figures/);
 });

@@ -1,9 +1,11 @@
 /**
  * An executed notebook read as the blocks of its write-up: prose, code, text outputs, tables (the
- * text/html of lib/runtime/display.ts's `table`), figures (the Plotly JSON the notebook stores) and
+ * text/html of lib/runtime/display.ts's `table`), figures (the spec the notebook stores, figure-export's figureOf) and
  * images.
  */
-import { PLOTLY_MIME, type Figure } from '../../../lib/viz/plots';
+import type { Figure } from '../../../lib/viz/plots';
+import { figureOf } from '../../notebooks/figure-export';
+import { INJECTED_TAG } from '../../notebooks/parameters';
 import { stripAnsi } from '../../notebooks/report';
 
 interface Output {
@@ -19,6 +21,7 @@ interface Output {
 export interface Cell {
   cell_type: string;
   source: string | string[];
+  metadata?: { tags?: string[] };
   outputs?: Output[];
 }
 
@@ -76,6 +79,8 @@ export function blocksOf(name: string, cells: Cell[], hideCode: boolean): Block[
       return;
     }
     if (cell.cell_type !== 'code') return;
+    // The runner's copy of the parameters cell with the values of this run (the write-up says which).
+    if (cell.metadata?.tags?.includes(INJECTED_TAG)) return;
     if (!hideCode && source.trim()) blocks.push({ kind: 'code', text: source.replace(/\s+$/, '') });
     let stream: { name: string; text: string } | null = null;
     const flush = () => {
@@ -100,8 +105,8 @@ export function blocksOf(name: string, cells: Cell[], hideCode: boolean): Block[
         return;
       }
       const data = out.data ?? {};
-      const plotly = data[PLOTLY_MIME] as Figure | undefined;
-      if (plotly && Array.isArray(plotly.data)) {
+      const plotly = figureOf(data);
+      if (plotly) {
         let id = (out.metadata?.sequentia as { figure?: string } | undefined)?.figure ?? `cell${ci + 1}-${oi + 1}`;
         while (figureIds.has(id)) id += '-2';
         figureIds.add(id);

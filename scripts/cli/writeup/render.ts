@@ -3,6 +3,7 @@
  * Markdown-to-HTML conversion the page's prose goes through.
  */
 import type { Block } from './blocks';
+import { figureHtml, type Figure } from '../../../lib/viz/plots';
 
 const escapeHtml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -170,11 +171,22 @@ table{border-collapse:collapse;margin:1em 0;font:14px/1.4 Helvetica,Arial,sans-s
 caption{font-weight:bold;text-align:left;padding:.3em 0}figure{margin:1.5em 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{font:13px Helvetica,Arial,sans-serif;color:#57606a;margin-top:.4em}a{color:#0969da}blockquote{margin:0;padding-left:1em;border-left:3px solid #d0d7de;color:#57606a}`;
 
+/**
+ * --embed-plotly: everything inside index.html — plotly.js inline, each figure drawn from its print spec
+ * with its PNG (a data: URL) as the fallback, images as data: URLs.
+ */
+export interface Embedded {
+  plotlyJs: string;
+  figures: Map<string, { fig: Figure; png: Buffer }>;
+  images: Map<string, Buffer>;
+}
+
 export function toHtml(
   blocks: Block[],
   title: string,
   scale: number,
   sizes: Map<string, { width: number; height: number }>,
+  embedded?: Embedded,
 ): string {
   const body = blocks.map((b) => {
     switch (b.kind) {
@@ -193,11 +205,20 @@ export function toHtml(
       case 'figure': {
         const size = sizes.get(b.base);
         const dims = size ? ` width="${size.width}" height="${size.height}"` : '';
+        const inline = embedded?.figures.get(b.base);
+        if (inline) {
+          const img = `<img src="data:image/png;base64,${inline.png.toString('base64')}" alt="${escapeHtml(b.title || b.id)}"${dims}>`;
+          return `<figure id="figure-${escapeHtml(b.id)}">${figureHtml(inline.fig, { divId: `plot-${b.id}`, fallbackHtml: img })}
+<figcaption>Figure <code>${escapeHtml(b.id)}</code>${b.title ? `: ${escapeHtml(b.title)}` : ''}</figcaption></figure>`;
+        }
         return `<figure id="figure-${escapeHtml(b.id)}"><img src="figures/${escapeHtml(b.base)}.svg" alt="${escapeHtml(b.title || b.id)}"${dims}>
 <figcaption>Figure <code>${escapeHtml(b.id)}</code>${b.title ? `: ${escapeHtml(b.title)}` : ''} · <a href="figures/${escapeHtml(b.base)}.png">PNG (${scale}×)</a></figcaption></figure>`;
       }
-      case 'image':
-        return `<figure><img src="figures/${escapeHtml(b.file)}" alt="${escapeHtml(b.alt)}"></figure>`;
+      case 'image': {
+        const data = embedded?.images.get(b.file);
+        const src = data ? `data:image/png;base64,${data.toString('base64')}` : `figures/${escapeHtml(b.file)}`;
+        return `<figure><img src="${src}" alt="${escapeHtml(b.alt)}"></figure>`;
+      }
     }
   });
   return `<!doctype html>
@@ -205,7 +226,7 @@ export function toHtml(
 <title>${escapeHtml(title)}</title>
 <style>
 ${CSS}
-</style></head>
+</style>${embedded ? `\n<script>${embedded.plotlyJs}</script>` : ''}</head>
 <body><main>
 ${body.join('\n')}
 </main></body></html>
