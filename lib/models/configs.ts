@@ -51,6 +51,29 @@ export interface RecurrentConfig {
   nHidden: number;
 }
 
+/** nanoGPT's GPTConfig (and the lecture's gpt.py as a variant of it): lib/models/gpt.ts. */
+export interface GPTConfig {
+  vocabSize: number;
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  /** On the embeddings, the attention weights and both residual branches while training (0: the fused step). */
+  dropout: number;
+  /** Biases in the Linear layers and LayerNorms (nanoGPT's `bias`; its CPU recipe: false). */
+  bias: boolean;
+  /** Whether c_attn has a bias (default: `bias`; the lecture's key, query and value layers have none). */
+  qkvBias?: boolean;
+  /** Whether the head has a bias (default false as nanoGPT; the lecture's lm_head has one; not with tied weights). */
+  headBias?: boolean;
+  /** The feed-forward's nonlinearity: nanoGPT's exact GELU, GPT-2's tanh form, or the lecture's ReLU. */
+  activation: 'gelu' | 'gelu-tanh' | 'relu';
+  /** The head reads the token table backwards (nanoGPT: lm_head.weight is transformer.wte.weight). */
+  tieWeights: boolean;
+  /** nanoGPT's (N(0, 0.02), c_proj weights N(0, 0.02/√(2·nLayer)), biases 0) or PyTorch's defaults. */
+  init: 'nanogpt' | 'torch';
+}
+
 export interface ModelConfigs {
   // the lecture's models (notebooks 04-06, 11): a window of context → the next character
   'bigram-net': BigramNetConfig;
@@ -65,5 +88,7 @@ export interface ModelConfigs {
   rnn: RecurrentConfig;
   gru: RecurrentConfig;
   lstm: RecurrentConfig;
+  // nanoGPT's GPT (the "Let's build GPT" lecture's model as a variant)
+  gpt: GPTConfig;
 }
 export type ModelType = keyof ModelConfigs;

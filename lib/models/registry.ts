@@ -14,6 +14,7 @@ import { Transformer } from './zoo/transformer';
 import { WaveNet } from './zoo/wavenet';
 import type { ZooConfig } from './zoo/config';
 import { RecurrentLM } from './recurrent';
+import { GPT } from './gpt';
 import type { ModelConfigs, ModelType } from './configs';
 
 export type { ModelConfigs, ModelType };
@@ -30,6 +31,7 @@ const BUILDERS: { [T in ModelType]: (config: ModelConfigs[T], rng: Rng) => Langu
   rnn: (c, rng) => new RecurrentLM({ ...c, cell: 'rnn' }, rng),
   gru: (c, rng) => new RecurrentLM({ ...c, cell: 'gru' }, rng),
   lstm: (c, rng) => new RecurrentLM({ ...c, cell: 'lstm' }, rng),
+  gpt: (c, rng) => new GPT(c, rng),
 };
 
 /** Every type, in the order ModelConfigs lists them. */

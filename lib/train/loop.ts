@@ -99,6 +99,8 @@ export interface TrainGradients extends Common {
 export interface TrainFused extends Common {
   fusedStep: FusedStep;
   batch: (step: number) => Batch;
+  /** Clip the gradients' global norm to this before each update, in the step's frame. */
+  gradClip?: number;
 }
 
 type Without<T> = { [K in Exclude<AllKeys, keyof T>]?: never };
@@ -200,8 +202,8 @@ function settle(o: Loose): Settled {
     throw new Error('train: give exactly one of `loss`, `gradients`, and `model` or `fusedStep` (with `batch`)');
   if (o.fusedStep) {
     if (!o.batch) throw new Error('train: `fusedStep` needs `batch` (the batch of each step)');
-    if (o.params || o.gradClip || (typeof o.optimizer === 'object' && !FusedStep.updates(o.optimizer)))
-      throw new Error('train: `fusedStep` trains its own parameters with SGD or Adam, without `params` or `gradClip`');
+    if (o.params || (typeof o.optimizer === 'object' && !FusedStep.updates(o.optimizer)))
+      throw new Error('train: `fusedStep` trains its own parameters with SGD or Adam, without `params`');
     return { ...o, params: o.fusedStep.params(), stepper: o.fusedStep };
   }
   if (!o.model) {
@@ -260,7 +262,8 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
     }
     const v = tf.tidy(() => {
       // deferred: the variables are written at the syncs below, before any code of the caller's runs
-      if (o.stepper) return o.stepper.step((o.batch as (step: number) => Batch)(i), opt, lr, { defer: true });
+      if (o.stepper)
+        return o.stepper.step((o.batch as (step: number) => Batch)(i), opt, lr, { defer: true, clip: o.gradClip });
       if (o.gradients || o.gradClip) {
         const r = o.gradients
           ? o.gradients(i)

@@ -39,6 +39,18 @@ const CONFIGS: { [T in ModelType]: ModelConfigs[T] } = {
   rnn: { ...recurrent, cell: 'rnn' },
   gru: { ...recurrent, cell: 'gru' },
   lstm: { ...recurrent, cell: 'lstm' },
+  gpt: {
+    vocabSize: V,
+    blockSize: 6,
+    nLayer: 1,
+    nHead: 2,
+    nEmbd: 8,
+    dropout: 0,
+    bias: false,
+    activation: 'gelu',
+    tieWeights: true,
+    init: 'nanogpt',
+  },
 };
 
 // the WaveNet lecture's form of 'sequential' (notebook 11): the layers begin with their own Embedding
