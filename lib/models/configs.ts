@@ -74,11 +74,32 @@ export interface GPTConfig {
   init: 'nanogpt' | 'torch';
 }
 
+/**
+ * "Let's build GPT"'s stages (notebook 12, lecture/gpt-stages.ts): token and position embeddings, nLayer
+ * blocks of causal self-attention (nHead heads of nEmbd / nHead) and a feed-forward layer, the head.
+ */
+export interface GptStageConfig {
+  vocabSize: number;
+  blockSize: number;
+  /** Embedding width; 0: the bigram, a [vocabSize, vocabSize] table of next-character logits and nothing else. */
+  nEmbd: number;
+  nHead: number;
+  nLayer: number;
+  /** After attention: nothing, Linear(nEmbd, nEmbd) + ReLU, or the block's Linear(nEmbd, 4·nEmbd), ReLU, Linear back. */
+  ffwd: 'none' | 'linear' | 'mlp';
+  /** x + branch(x) around attention (ending in a projection) and around the feed-forward. */
+  residual: boolean;
+  /** Pre-norm: a LayerNorm at the start of each residual branch, and one before the head. */
+  layerNorm: boolean;
+}
+
 export interface ModelConfigs {
   // the lecture's models (notebooks 04-06, 11): a window of context → the next character
   'bigram-net': BigramNetConfig;
   'lecture-mlp': MLPConfig;
   sequential: SequentialConfig;
+  // "Let's build GPT"'s stages (notebook 12): sequences, logits at every position
+  'gpt-stage': GptStageConfig;
   // makemore's zoo: sequences, logits at every position
   bigram: ZooConfig;
   mlp: ZooConfig;

@@ -31,6 +31,7 @@ const CONFIGS: { [T in ModelType]: ModelConfigs[T] } = {
       { kind: 'Linear', fanIn: 16, fanOut: V, bias: true, init: { kind: 'randn', scale: 0.01 } },
     ],
   },
+  'gpt-stage': { vocabSize: V, blockSize: 6, nEmbd: 8, nHead: 2, nLayer: 2, ffwd: 'mlp', residual: true, layerNorm: true },
   bigram: zoo,
   mlp: zoo,
   bow: zoo,
