@@ -15,7 +15,16 @@ import { TorchGenerator } from '../../lib/random/torch-generator';
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
 const V = 65;
-const base = { vocabSize: V, blockSize: 8, nEmbd: 32, nHead: 1, nLayer: 1, ffwd: 'none', residual: false, layerNorm: false } as const;
+const base = {
+  vocabSize: V,
+  blockSize: 8,
+  nEmbd: 32,
+  nHead: 1,
+  nLayer: 1,
+  ffwd: 'none',
+  residual: false,
+  layerNorm: false,
+} as const;
 const STAGES: Record<string, GptStageConfig> = {
   bigram: { ...base, nEmbd: 0, nHead: 0, nLayer: 0 },
   'one head': base,
@@ -112,7 +121,10 @@ test('attention weights: one [B, nHead, T, T] per block, causal rows summing to 
   const { mixed, out } = tf.tidy(() => {
     const qkv = one.layers.slice(0, 3).reduce((x: tf.Tensor, l) => l.forward(x), idx) as tf.Tensor3D;
     const v = qkv.slice([0, 0, 64], [-1, -1, 32]) as tf.Tensor3D;
-    return { mixed: tf.matMul(w!.squeeze([1]) as tf.Tensor3D, v).arraySync(), out: one.layers[3]!.forward(qkv).arraySync() };
+    return {
+      mixed: tf.matMul(w!.squeeze([1]) as tf.Tensor3D, v).arraySync(),
+      out: one.layers[3]!.forward(qkv).arraySync(),
+    };
   });
   (out as number[][][]).flat(2).forEach((x, i) => assert.ok(Math.abs(x - (mixed as number[][][]).flat(2)[i]!) < 1e-5));
   tf.dispose([idx, ...maps, w!]);
@@ -144,7 +156,10 @@ test('splitText: the first int(0.9 n) characters train; textBlocks: consecutive 
   assert.equal(vocab.decode(all.Y.subarray(4, 8)), 'fghi');
   const some = textBlocks(train, 4, 3);
   assert.equal(some.n, 3);
-  assert.deepEqual([0, 1, 2].map((k) => vocab.decode(some.X.subarray(4 * k, 4 * k + 1))), ['a', 'i', 'q']);
+  assert.deepEqual(
+    [0, 1, 2].map((k) => vocab.decode(some.X.subarray(4 * k, 4 * k + 1))),
+    ['a', 'i', 'q'],
+  );
   assert.throws(() => textBlocks(val, 4), /a text of 3 characters holds no block of 4 \+ 1/);
   assert.throws(() => splitText(c, 1), /the train fraction must be in \(0, 1\), got 1/);
 });

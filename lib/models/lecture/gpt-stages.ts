@@ -39,21 +39,29 @@ function check(c: GptStageConfig): void {
   whole('nHead', 0);
   whole('nLayer', 0);
   if (c.nEmbd === 0 && (c.nHead > 0 || c.nLayer > 0 || c.ffwd !== 'none' || c.residual || c.layerNorm))
-    throw new Error('gpt-stage: nEmbd 0 is the bigram table alone: nHead, nLayer 0, ffwd none, no residual or layerNorm');
+    throw new Error(
+      'gpt-stage: nEmbd 0 is the bigram table alone: nHead, nLayer 0, ffwd none, no residual or layerNorm',
+    );
   if (c.nEmbd > 0 && (c.nHead < 1 || c.nLayer < 1 || c.nEmbd % c.nHead !== 0))
-    throw new Error(`gpt-stage: nEmbd ${c.nEmbd} needs nLayer ≥ 1 and nHead ≥ 1 dividing it, got nHead ${c.nHead}, nLayer ${c.nLayer}`);
+    throw new Error(
+      `gpt-stage: nEmbd ${c.nEmbd} needs nLayer ≥ 1 and nHead ≥ 1 dividing it, got nHead ${c.nHead}, nLayer ${c.nLayer}`,
+    );
   if (!['none', 'linear', 'mlp'].includes(c.ffwd))
     throw new Error(`gpt-stage: ffwd must be 'none', 'linear' or 'mlp', got ${JSON.stringify(c.ffwd)}`);
   if (c.residual && c.ffwd === 'linear')
     throw new Error("gpt-stage: the residual blocks' feed-forward is the 4× MLP (ffwd 'mlp'), not 'linear'");
-  if (c.layerNorm && !c.residual) throw new Error('gpt-stage: layerNorm is pre-norm inside residual blocks: set residual');
+  if (c.layerNorm && !c.residual)
+    throw new Error('gpt-stage: layerNorm is pre-norm inside residual blocks: set residual');
 }
 
 /** One block's layers: attention then feed-forward, each as a residual branch or one after the other. */
 function block(rng: Rng, c: GptStageConfig): Layer[] {
   const E = c.nEmbd;
   // the lecture's Head has key, query and value Linear layers without bias: here one Linear makes all three
-  const attention: Layer[] = [new Linear(rng, E, 3 * E, { ...TORCH, bias: false }), new CausalSelfAttention(c.nHead, c.blockSize)];
+  const attention: Layer[] = [
+    new Linear(rng, E, 3 * E, { ...TORCH, bias: false }),
+    new CausalSelfAttention(c.nHead, c.blockSize),
+  ];
   if (!c.residual) {
     const ffwd = c.ffwd === 'linear' ? [new Linear(rng, E, E, TORCH), new ReLU()] : [];
     return [...attention, ...ffwd];
@@ -61,7 +69,8 @@ function block(rng: Rng, c: GptStageConfig): Layer[] {
   const norm = (): Layer[] => (c.layerNorm ? [new LayerNorm(E)] : []);
   // with residual connections each branch ends in a projection back into the residual stream
   const sa = [...norm(), ...attention, new Linear(rng, E, E, TORCH)];
-  const ffwd = c.ffwd === 'mlp' ? [...norm(), new Linear(rng, E, 4 * E, TORCH), new ReLU(), new Linear(rng, 4 * E, E, TORCH)] : [];
+  const ffwd =
+    c.ffwd === 'mlp' ? [...norm(), new Linear(rng, E, 4 * E, TORCH), new ReLU(), new Linear(rng, 4 * E, E, TORCH)] : [];
   return ffwd.length ? [new Residual(sa), new Residual(ffwd)] : [new Residual(sa)];
 }
 
@@ -83,12 +92,24 @@ export class GptStage extends LanguageModelBase<'gpt-stage'> {
       const wte = new Embedding(rng, V, E);
       const wpe = randnVariable(rng, [T, E], 1, 'wpe');
       const blocks = Array.from({ length: config.nLayer }, () => block(rng, config)).flat();
-      this.layers = [wte, new AddPositions(wpe), ...blocks, ...(config.layerNorm ? [new LayerNorm(E)] : []), new Linear(rng, E, V, TORCH)];
+      this.layers = [
+        wte,
+        new AddPositions(wpe),
+        ...blocks,
+        ...(config.layerNorm ? [new LayerNorm(E)] : []),
+        new Linear(rng, E, V, TORCH),
+      ];
     }
   }
-  forward(idx: tf.Tensor2D, targets?: tf.Tensor2D, opts: ForwardOptions = {}): { logits: tf.Tensor3D; loss?: tf.Scalar } {
+  forward(
+    idx: tf.Tensor2D,
+    targets?: tf.Tensor2D,
+    opts: ForwardOptions = {},
+  ): { logits: tf.Tensor3D; loss?: tf.Scalar } {
     if (idx.shape[1] > this.config.blockSize)
-      throw new Error(`gpt-stage: a sequence of ${idx.shape[1]} is longer than the block size ${this.config.blockSize}`);
+      throw new Error(
+        `gpt-stage: a sequence of ${idx.shape[1]} is longer than the block size ${this.config.blockSize}`,
+      );
     const logits = runLayers(this.layers, idx, opts.training ?? false, opts.rng) as tf.Tensor3D;
     return { logits, loss: targets ? crossEntropy(logits, targets) : undefined };
   }
@@ -105,7 +126,8 @@ export class GptStage extends LanguageModelBase<'gpt-stage'> {
             x = x.add(walk(l.branch, x));
             continue;
           }
-          if (l instanceof CausalSelfAttention) attentionReference(x as tf.Tensor3D, l.nHead, (att) => (out.push(tf.keep(att)), att));
+          if (l instanceof CausalSelfAttention)
+            attentionReference(x as tf.Tensor3D, l.nHead, (att) => (out.push(tf.keep(att)), att));
           x = l.forward(x);
         }
         return x;
