@@ -9,21 +9,9 @@ import type { Sequences } from './sequences';
 
 export interface TextSplit {
   corpus: Corpus;
-  /** The first ⌊fraction · n⌋ characters (Python's int(0.9 * len(data))). */
+  /** The first ⌊0.9 · n⌋ characters (the lecture's n = int(0.9*len(data))). */
   train: Corpus;
   val: Corpus;
-}
-
-/** A corpus cut into train and validation parts, as the lecture's `n = int(0.9*len(data))`. */
-export function splitText(corpus: Corpus, fraction = 0.9): TextSplit {
-  if (!(fraction > 0 && fraction < 1)) throw new Error(`the train fraction must be in (0, 1), got ${fraction}`);
-  const n = Math.floor(fraction * corpus.encoded.length);
-  const part = (a: number, b: number): Corpus => ({
-    text: corpus.text.slice(a, b),
-    vocab: corpus.vocab,
-    encoded: corpus.encoded.subarray(a, b),
-  });
-  return { corpus, train: part(0, n), val: part(n, corpus.encoded.length) };
 }
 
 /**
@@ -31,7 +19,14 @@ export function splitText(corpus: Corpus, fraction = 0.9): TextSplit {
  * Every character is one code unit here, so text positions and token positions agree.
  */
 export function tinyShakespeare(file = 'data/tinyshakespeare.txt'): TextSplit {
-  return splitText(loadCorpus(file));
+  const corpus = loadCorpus(file);
+  const n = Math.floor(0.9 * corpus.encoded.length);
+  const part = (a: number, b: number): Corpus => ({
+    text: corpus.text.slice(a, b),
+    vocab: corpus.vocab,
+    encoded: corpus.encoded.subarray(a, b),
+  });
+  return { corpus, train: part(0, n), val: part(n, corpus.encoded.length) };
 }
 
 /**

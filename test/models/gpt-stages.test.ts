@@ -8,8 +8,10 @@ import { tf, initTf } from '../../lib/runtime/tf';
 import { GptStage, type GptStageConfig } from '../../lib/models/lecture/gpt-stages';
 import { FusedStep } from '../../lib/fused/step';
 import { batchTensors, type Batch } from '../../lib/data/batches';
-import { splitText, textBlocks } from '../../lib/data/text-split';
-import { Vocab } from '../../lib/data/vocab';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tinyShakespeare, textBlocks } from '../../lib/data/text-split';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
@@ -142,11 +144,13 @@ test('a bad stage config is named before any weight is drawn', () => {
   assert.throws(make({ ffwd: 'conv' as 'none' }), /ffwd must be 'none', 'linear' or 'mlp', got "conv"/);
 });
 
-test('splitText: the first int(0.9 n) characters train; textBlocks: consecutive blocks, targets shifted by one', () => {
+test('tinyShakespeare: the first int(0.9 n) characters train; textBlocks: consecutive blocks, targets shifted by one', () => {
   const text = 'abcdefghijklmnopqrstuvwxyz0123';
-  const vocab = new Vocab(text, null);
-  const c = { text, vocab, encoded: Int32Array.from(vocab.encode(text)) };
-  const { train, val } = splitText(c);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seq-text-')), 'input.txt');
+  fs.writeFileSync(file, text);
+  const { corpus, train, val } = tinyShakespeare(file);
+  const vocab = corpus.vocab;
+  assert.equal(vocab.size, 30);
   assert.equal(train.text, text.slice(0, 27));
   assert.equal(val.text, '123');
   assert.deepEqual(Array.from(val.encoded), vocab.encode('123'));
@@ -161,5 +165,13 @@ test('splitText: the first int(0.9 n) characters train; textBlocks: consecutive 
     ['a', 'i', 'q'],
   );
   assert.throws(() => textBlocks(val, 4), /a text of 3 characters holds no block of 4 \+ 1/);
-  assert.throws(() => splitText(c, 1), /the train fraction must be in \(0, 1\), got 1/);
+});
+
+test('data/tinyshakespeare.txt: 1,115,394 characters, 65 distinct, split 1,003,854 / 111,540 as the lecture', () => {
+  const { corpus, train, val } = tinyShakespeare();
+  assert.equal(corpus.encoded.length, 1_115_394);
+  assert.equal(corpus.vocab.itos.join(''), "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+  assert.deepEqual([train.encoded.length, val.encoded.length], [1_003_854, 111_540]);
+  assert.deepEqual(Array.from(train.encoded.subarray(0, 9)), [18, 47, 56, 57, 58, 1, 15, 47, 58]); // "First Cit"
+  assert.equal(val.text.slice(0, 10), '?\n\nGREMIO:');
 });
