@@ -31,7 +31,7 @@ import { train, formatDuration } from '../../lib/train/loop';
 import { MAX_MODEL_PARAMS } from './flags';
 import { main, rel, startLogs, usageExit, type Cli, type ExitCode, type Resumed, type Signals } from './run/lifecycle';
 import { toSettings } from './run/options';
-import { EPILOGUE, gptConfig, learningRateAt, SAVED, TABLE, validate, type Args } from './gpt/args';
+import { EPILOGUE, gptConfig, learningRateAt, SAVED, settingsProblem, TABLE, validate, type Args } from './gpt/args';
 
 type GptResumed = Resumed<typeof TABLE>;
 
@@ -68,6 +68,8 @@ function prepare(a: Args, resumed: GptResumed | null): RunData | ExitCode {
       );
     return { vocab, train: new Int32Array(0), val: new Int32Array(0), dataSha256: '' };
   }
+  const bad = settingsProblem(a);
+  if (bad) return usageExit('gpt', bad);
   const text = readText(a.input);
   const chars = [...text];
   let vocab = new Vocab(chars, null);
@@ -121,15 +123,20 @@ function getBatch(data: Int32Array, rng: FastGenerator, rows: number, T: number)
   return { X, Y, rows };
 }
 
-/** nanoGPT's estimate_loss for one split: the mean loss of `iters` batches (eval mode: no dropout). */
-function estimateLoss(model: GPT, data: Int32Array, rng: FastGenerator, a: Args): number {
+/**
+ * nanoGPT's estimate_loss for one split: the mean loss of `iters` batches (eval mode: no dropout) —
+ * through the fused step's forward where the model has one, else the tfjs ops.
+ */
+function estimateLoss(model: GPT, fused: FusedStep | null, data: Int32Array, rng: FastGenerator, a: Args): number {
   let sum = 0;
   for (let k = 0; k < a.evalIters; k++) {
     const b = getBatch(data, rng, a.batchSize, a.blockSize);
-    sum += tf.tidy(() => {
-      const { X, Y } = batchTensors(b, 'sequence');
-      return model.loss(X, Y).dataSync()[0] as number;
-    });
+    sum += fused
+      ? fused.loss(b)
+      : tf.tidy(() => {
+          const { X, Y } = batchTensors(b, 'sequence');
+          return model.loss(X, Y).dataSync()[0] as number;
+        });
   }
   return sum / a.evalIters;
 }
@@ -146,6 +153,8 @@ interface Progress {
 
 interface Trainee {
   model: GPT;
+  /** The model's fused step (null: dropout, or a block size the kernels do not take). */
+  fused: FusedStep | null;
   opt: Adam;
   progress: Progress;
 }
@@ -188,7 +197,7 @@ async function buildModel(a: Args, run: RunData, resumed: GptResumed | null): Pr
   console.log(
     `GPT: ${c.nLayer} layers, ${c.nHead} heads, n_embd ${c.nEmbd}, block ${c.blockSize}; ${model.numParams().toLocaleString('en-US')} parameters (${(gptNonEmbeddingParams(c) / 1e6).toFixed(2)}M without the position table, as nanoGPT counts)`,
   );
-  return { model, opt, progress };
+  return { model, fused: FusedStep.for(model), opt, progress };
 }
 
 /** Saves of latest/ (model, AdamW moments, batch generator) and best/ (model only), as `progress` stands. */
@@ -233,8 +242,8 @@ async function evaluate(
   const { progress: p, model } = t;
   // a generator per evaluation, apart from the batches': a resumed run evaluates on the same batches
   const rng = new FastGenerator(`gpt-eval-${a.seed}-${p.step}`);
-  const trainLoss = estimateLoss(model, run.train, rng, a);
-  const valLoss = estimateLoss(model, run.val, rng, a);
+  const trainLoss = estimateLoss(model, t.fused, run.train, rng, a);
+  const valLoss = estimateLoss(model, t.fused, run.val, rng, a);
   const seconds = (performance.now() - t0) / 1000;
   const lr = learningRateAt(a, p.step);
   appendLine(
@@ -259,13 +268,12 @@ async function evaluate(
 
 /** Training to --max-iters (or Ctrl-C): fused where the model allows, evaluating and saving as nanoGPT does. */
 async function trainRun(a: Args, run: RunData, t: Trainee, workDir: string, signals: Signals): Promise<number> {
-  const { model, opt, progress: p } = t;
+  const { model, opt, fused, progress: p } = t;
   const save = checkpointWriters(a, workDir, run, t);
   const out = { workDir, save };
   const t0 = performance.now();
   signals.startTraining();
   if (p.step === 0) await evaluate(a, run, t, out, t0);
-  const fused = FusedStep.for(model);
   const batch = () => getBatch(run.train, p.batchRng, a.batchSize, a.blockSize);
   console.log(
     `training iterations ${p.step + 1}…${a.maxIters}${fused ? '' : ' (through the tfjs ops: dropout > 0 or block size > 64)'}`,
@@ -284,22 +292,18 @@ async function trainRun(a: Args, run: RunData, t: Trainee, workDir: string, sign
     },
     shouldStop: signals.stopped,
   };
-  try {
-    if (fused) await train({ ...common, fusedStep: fused, batch });
-    else
-      await train({
-        ...common,
-        params: model.params(),
-        loss: () => {
-          const b = batch();
-          const seed = p.batchRng.randint(0, 2 ** 31 - 1, 1)[0] as number;
-          const { X, Y } = batchTensors(b, 'sequence');
-          return model.loss(X, Y, { training: true, rng: dropoutRng(seed, 0) });
-        },
-      });
-  } finally {
-    fused?.release();
-  }
+  if (fused) await train({ ...common, fusedStep: fused, batch });
+  else
+    await train({
+      ...common,
+      params: model.params(),
+      loss: () => {
+        const b = batch();
+        const seed = p.batchRng.randint(0, 2 ** 31 - 1, 1)[0] as number;
+        const { X, Y } = batchTensors(b, 'sequence');
+        return model.loss(X, Y, { training: true, rng: dropoutRng(seed, 0) });
+      },
+    });
   if (p.savedAt !== p.step) await save.latest();
   return t0;
 }
@@ -360,6 +364,7 @@ async function run(a: Args, data: RunData, resumed: GptResumed | null, signals: 
     }
     return 0;
   } finally {
+    t.fused?.release();
     t.opt.dispose();
     t.model.dispose();
   }

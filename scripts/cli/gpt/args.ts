@@ -138,11 +138,16 @@ export const SAVED = {
 
 export type Args = RunArgs<typeof TABLE>;
 
-/** Options that contradict each other (a usage error), or null. */
+/** Flags that go together badly whatever the checkpoint says (a usage error), or null. */
 export function validate(a: Args): string | null {
-  if (a.nEmbd % a.nHead !== 0) return `--n-embd (${a.nEmbd}) must be divisible by --n-head (${a.nHead})`;
   if (a.sampleOnly && (a.resume || a.overwrite))
     return 'sample only reads the checkpoint: it does not go with --resume or --overwrite';
+  return null;
+}
+
+/** Settings that contradict each other once a checkpoint's are taken (a usage error), or null. */
+export function settingsProblem(a: Args): string | null {
+  if (a.nEmbd % a.nHead !== 0) return `--n-embd (${a.nEmbd}) must be divisible by --n-head (${a.nHead})`;
   if (a.minLr > a.learningRate)
     return `--min-lr ${a.minLr} is above --learning-rate ${a.learningRate}: the cosine decays from the second to the first`;
   if (a.warmupIters > a.lrDecayIters)
