@@ -146,6 +146,20 @@ export class FusedStep {
     this.home = null;
   }
 
+  /**
+   * The batch's mean loss, forward only, with the parameters the steps left (evaluation: nanoGPT's
+   * estimate_loss; the layers run as in training, so only a model without dropout has a fused step).
+   */
+  loss(batch: Batch): number {
+    const f = this.frame(batch);
+    const { ids, targets } = this.plan.rows(batch);
+    let x = { at: f.putInt(ids.length, ids), rows: ids.length, width: 1 };
+    const y = f.putInt(targets.length, targets);
+    f.examples = targets.length;
+    for (const l of this.plan.layers) x = l.forward(f, x);
+    return f.k.cross_entropy(x.at, y, f.act(x.rows, x.width).at, x.rows, x.width);
+  }
+
   /** The loss and every parameter's gradient by variable name, without updating anything (for tests). */
   gradients(batch: Batch): { loss: number; grads: Record<string, Float32Array> } {
     const f = this.frame(batch);

@@ -225,6 +225,12 @@ function settle(o: Loose): Settled {
   return { ...o, params, stepper: fusedStep, loss };
 }
 
+function setRate(opt: TrainOptimizer, lr: number): void {
+  if (opt.learningRate === lr) return;
+  if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
+  else opt.learningRate = lr;
+}
+
 async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
   const losses = new Float32Array(o.steps);
   const line = new LiveLine();
@@ -238,6 +244,8 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
   let lastShown = t0;
   let lastYield = t0;
   let lr = lrAt(o.learningRate, 0);
+  // an optimizer made elsewhere starts at its own rate: the schedule's first value is the first step's
+  setRate(opt, lr);
   const status = (i: number, now: number) => {
     const sps = i / ((now - t0) / 1000);
     const recent = losses.subarray(Math.max(0, i - 100), i);
@@ -257,8 +265,7 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
     const want = lrAt(o.learningRate, i);
     if (want !== lr) {
       lr = want;
-      if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
-      else opt.learningRate = lr;
+      setRate(opt, lr);
     }
     const v = tf.tidy(() => {
       // deferred: the variables are written at the syncs below, before any code of the caller's runs

@@ -98,6 +98,8 @@ function assertSameGradients(m: GPT, b: Batch, label: string): void {
     };
   });
   const got = fused.gradients(b);
+  const evaluated = fused.loss(b); // forward only (the CLI's evaluations)
+  assert.ok(Math.abs(evaluated - ops.loss) <= 1e-6 * ops.loss, `${label}: forward-only loss ${evaluated}`);
   assert.ok(Math.abs(got.loss - ops.loss) <= 1e-6 * ops.loss, `${label}: loss ${got.loss} vs ops ${ops.loss}`);
   for (const [name, v] of Object.entries(m.namedWeights())) {
     const d = relDiff(got.grads[v.name]!, ops.grads[v.name]!);
