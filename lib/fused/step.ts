@@ -109,13 +109,15 @@ export class FusedStep {
    * (its own state and learning rate). Returns the batch's loss before the update. The parameters stay
    * in the kernels' memory between steps; with `defer`, the model's variables (and BatchNorm's running
    * statistics) get the new values only at `sync()` — train() syncs before anything else can read them.
+   * With `clip`, the gradients' global norm is clipped to it first (torch.nn.utils.clip_grad_norm_).
    */
-  step(batch: Batch, optimizer: tf.Optimizer, lr: number, opts: { defer?: boolean } = {}): number {
+  step(batch: Batch, optimizer: tf.Optimizer, lr: number, opts: { defer?: boolean; clip?: number } = {}): number {
     if (!FusedStep.updates(optimizer))
       throw new Error('fused step: the optimizer must be tf.train.sgd or lib/train/optimizers’ Adam');
     const f = this.frame(batch);
     const loss = this.forwardBackward(f, batch);
     const entries: FrameParam[] = this.ps.map((p) => ({ variable: p, at: f.value.get(p)!, grad: f.grad.get(p)! }));
+    if (opts.clip !== undefined) clipGradNorm(f, entries, opts.clip);
     if (isAdam(optimizer)) optimizer.updateInFrame(f, entries);
     else for (const e of entries) f.k.sgd_step(e.at, e.grad, e.variable.size, lr);
     for (const l of this.plan.layers) l.commit?.(f);
@@ -142,6 +144,20 @@ export class FusedStep {
     this.sync();
     this.home?.release();
     this.home = null;
+  }
+
+  /**
+   * The batch's mean loss, forward only, with the parameters the steps left (evaluation: nanoGPT's
+   * estimate_loss; the layers run as in training, so only a model without dropout has a fused step).
+   */
+  loss(batch: Batch): number {
+    const f = this.frame(batch);
+    const { ids, targets } = this.plan.rows(batch);
+    let x = { at: f.putInt(ids.length, ids), rows: ids.length, width: 1 };
+    const y = f.putInt(targets.length, targets);
+    f.examples = targets.length;
+    for (const l of this.plan.layers) x = l.forward(f, x);
+    return f.k.cross_entropy(x.at, y, f.act(x.rows, x.width).at, x.rows, x.width);
   }
 
   /** The loss and every parameter's gradient by variable name, without updating anything (for tests). */
@@ -229,6 +245,22 @@ export class FusedStep {
 // tf.Optimizer answers `instanceof` for every optimizer (its Symbol.hasInstance checks for methods).
 function isAdam(o: tf.Optimizer): o is Adam {
   return typeof (o as Partial<Adam>).updateInFrame === 'function';
+}
+
+/** torch.nn.utils.clip_grad_norm_: every gradient times min(1, maxNorm / (‖all gradients‖₂ + 1e-6)). */
+function clipGradNorm(f: StepFrame, entries: readonly FrameParam[], maxNorm: number): void {
+  if (!(maxNorm > 0)) throw new Error(`fused step: the gradient clip must be a number > 0, got ${maxNorm}`);
+  let sq = 0;
+  for (const e of entries) {
+    const g = f.view(e.grad, e.variable.size);
+    for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
+  }
+  const coef = Math.fround(maxNorm / (Math.sqrt(sq) + 1e-6));
+  if (coef >= 1) return;
+  for (const e of entries) {
+    const g = f.view(e.grad, e.variable.size);
+    for (let i = 0; i < g.length; i++) g[i] = g[i]! * coef;
+  }
 }
 
 /** reg·mean(W²), returned, and its gradient 2·reg·W / |W| added to W's. */

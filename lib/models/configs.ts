@@ -51,11 +51,55 @@ export interface RecurrentConfig {
   nHidden: number;
 }
 
+/** nanoGPT's GPTConfig (and the lecture's gpt.py as a variant of it): lib/models/gpt.ts. */
+export interface GPTConfig {
+  vocabSize: number;
+  blockSize: number;
+  nLayer: number;
+  nHead: number;
+  nEmbd: number;
+  /** On the embeddings, the attention weights and both residual branches while training (0: the fused step). */
+  dropout: number;
+  /** Biases in the Linear layers and LayerNorms (nanoGPT's `bias`; its CPU recipe: false). */
+  bias: boolean;
+  /** Whether c_attn has a bias (default: `bias`; the lecture's key, query and value layers have none). */
+  qkvBias?: boolean;
+  /** Whether the head has a bias (default false as nanoGPT; the lecture's lm_head has one; not with tied weights). */
+  headBias?: boolean;
+  /** The feed-forward's nonlinearity: nanoGPT's exact GELU, GPT-2's tanh form, or the lecture's ReLU. */
+  activation: 'gelu' | 'gelu-tanh' | 'relu';
+  /** The head reads the token table backwards (nanoGPT: lm_head.weight is transformer.wte.weight). */
+  tieWeights: boolean;
+  /** nanoGPT's (N(0, 0.02), c_proj weights N(0, 0.02/√(2·nLayer)), biases 0) or PyTorch's defaults. */
+  init: 'nanogpt' | 'torch';
+}
+
+/**
+ * "Let's build GPT"'s stages (notebook 12, lecture/gpt-stages.ts): token and position embeddings, nLayer
+ * blocks of causal self-attention (nHead heads of nEmbd / nHead) and a feed-forward layer, the head.
+ */
+export interface GptStageConfig {
+  vocabSize: number;
+  blockSize: number;
+  /** Embedding width; 0: the bigram, a [vocabSize, vocabSize] table of next-character logits and nothing else. */
+  nEmbd: number;
+  nHead: number;
+  nLayer: number;
+  /** After attention: nothing, Linear(nEmbd, nEmbd) + ReLU, or the block's Linear(nEmbd, 4·nEmbd), ReLU, Linear back. */
+  ffwd: 'none' | 'linear' | 'mlp';
+  /** x + branch(x) around attention (ending in a projection) and around the feed-forward. */
+  residual: boolean;
+  /** Pre-norm: a LayerNorm at the start of each residual branch, and one before the head. */
+  layerNorm: boolean;
+}
+
 export interface ModelConfigs {
   // the lecture's models (notebooks 04-06, 11): a window of context → the next character
   'bigram-net': BigramNetConfig;
   'lecture-mlp': MLPConfig;
   sequential: SequentialConfig;
+  // "Let's build GPT"'s stages (notebook 12): sequences, logits at every position
+  'gpt-stage': GptStageConfig;
   // makemore's zoo: sequences, logits at every position
   bigram: ZooConfig;
   mlp: ZooConfig;
@@ -65,5 +109,7 @@ export interface ModelConfigs {
   rnn: RecurrentConfig;
   gru: RecurrentConfig;
   lstm: RecurrentConfig;
+  // nanoGPT's GPT (the "Let's build GPT" lecture's model as a variant)
+  gpt: GPTConfig;
 }
 export type ModelType = keyof ModelConfigs;

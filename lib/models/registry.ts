@@ -7,6 +7,7 @@ import type { LanguageModel } from './language-model';
 import { BigramNet } from './lecture/bigram-net';
 import { MLP } from './lecture/mlp';
 import { Sequential } from './lecture/sequential';
+import { GptStage } from './lecture/gpt-stages';
 import { Bigram } from './zoo/bigram';
 import { MakemoreMLP } from './zoo/mlp';
 import { BagOfWords } from './zoo/bow';
@@ -14,6 +15,7 @@ import { Transformer } from './zoo/transformer';
 import { WaveNet } from './zoo/wavenet';
 import type { ZooConfig } from './zoo/config';
 import { RecurrentLM } from './recurrent';
+import { GPT } from './gpt';
 import type { ModelConfigs, ModelType } from './configs';
 
 export type { ModelConfigs, ModelType };
@@ -22,6 +24,7 @@ const BUILDERS: { [T in ModelType]: (config: ModelConfigs[T], rng: Rng) => Langu
   'bigram-net': (c, rng) => new BigramNet(rng, c.vocabSize),
   'lecture-mlp': (c, rng) => new MLP(c, rng),
   sequential: (c, rng) => Sequential.fromConfig(c, rng),
+  'gpt-stage': (c, rng) => new GptStage(c, rng),
   bigram: (c) => new Bigram(c),
   mlp: (c, rng) => new MakemoreMLP(c, rng),
   bow: (c, rng) => new BagOfWords(c, rng),
@@ -30,6 +33,7 @@ const BUILDERS: { [T in ModelType]: (config: ModelConfigs[T], rng: Rng) => Langu
   rnn: (c, rng) => new RecurrentLM({ ...c, cell: 'rnn' }, rng),
   gru: (c, rng) => new RecurrentLM({ ...c, cell: 'gru' }, rng),
   lstm: (c, rng) => new RecurrentLM({ ...c, cell: 'lstm' }, rng),
+  gpt: (c, rng) => new GPT(c, rng),
 };
 
 /** Every type, in the order ModelConfigs lists them. */

@@ -1,13 +1,15 @@
 /**
  * A table of vectors looked up by token id, its tfjs forward and its fused half: a gather, whose
  * backward sums dy into the table by id; or, followed by FlattenConsecutive(n) and a Linear, the three
- * as one product per window position (FusedContextLinear below).
+ * as one product per window position (FusedContextLinear below). And the same table read backwards as
+ * the output layer (TiedHead: logits = x tableᵀ, GPT-2's and nanoGPT's weight tying).
  */
 import { tf } from '../runtime/tf';
 import { randnVariable } from './init';
 import { Module } from './module';
 import { FlattenConsecutive } from './flatten';
 import { Linear } from './linear';
+import { sgemm, sgemmNt, sgemmTn } from '../backend/native/threads';
 import type { Act, FusedLayer, Fusing, StepFrame } from '../fused/frame';
 import type { LayerSpec, SpecLayer } from './layer';
 import type { Rng } from '../random/rng';
@@ -47,7 +49,10 @@ export class Embedding extends Module implements SpecLayer {
     const [flatten, linear] = following;
     if (this.reorderProducts && flatten instanceof FlattenConsecutive && linear instanceof Linear)
       return { layer: new FusedContextLinear(this.weight, linear.W, linear.b, flatten.n), takes: 2 };
-    return new FusedGather(this.weight);
+    // a TiedHead later in the chain writes its share of the table's gradient first (its backward runs
+    // before this one): then the lookup's share is added to it
+    const tied = following.some((l) => l instanceof TiedHead && l.table === this.weight);
+    return new FusedGather(this.weight, tied);
   }
   namedWeights(): Record<string, tf.Variable> {
     return { weight: this.weight };
@@ -57,7 +62,10 @@ export class Embedding extends Module implements SpecLayer {
 /** n ids (an Act of width 1, int32) → [n, D] rows of the table; the table's gradient sums dy by id. */
 class FusedGather implements FusedLayer {
   private ids = { at: 0, n: 0 };
-  constructor(private readonly table: tf.Variable) {}
+  constructor(
+    private readonly table: tf.Variable,
+    private readonly accumulate = false,
+  ) {}
   forward(f: StepFrame, x: Act): Act {
     const D = this.table.shape[1] as number;
     const y = f.act(x.rows, D);
@@ -67,7 +75,13 @@ class FusedGather implements FusedLayer {
   }
   backward(f: StepFrame, dy: Act): Act {
     const [V, D] = this.table.shape as [number, number];
-    f.k.segment_sum(dy.at, this.ids.at, f.grad.get(this.table)!, this.ids.n, D, V);
+    const grad = f.grad.get(this.table)!;
+    if (!this.accumulate) f.k.segment_sum(dy.at, this.ids.at, grad, this.ids.n, D, V);
+    else {
+      const mine = f.put(V * D);
+      f.k.segment_sum(dy.at, this.ids.at, mine, this.ids.n, D, V);
+      f.k.axpby(grad, mine, grad, V * D, 1, 1);
+    }
     return { at: 0, rows: this.ids.n, width: 0 };
   }
   /** The bigram models: the logits are the table's rows, read in place (the kernel takes rows of ≤ 64). */
@@ -124,5 +138,45 @@ class FusedContextLinear implements FusedLayer {
       f.k.sgemm_nt(Gk, W + k * E * H * 4, dtable, V, E, H, k > 0 ? 1 : 0, H, E);
     }
     return { at: 0, rows: this.saved.n, width: 0 };
+  }
+}
+
+/**
+ * The output layer that shares an Embedding's table [V, E]: x [..., E] → logits x tableᵀ [..., V], no
+ * bias. The table's gradient is the sum of both uses: this layer's dyᵀ x plus the lookup's (FusedGather
+ * adds its share when it sees this layer after it).
+ */
+export class TiedHead extends Module {
+  constructor(readonly table: tf.Variable) {
+    super();
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    const [V, E] = this.table.shape as [number, number];
+    const rows = x.reshape([-1, E]) as tf.Tensor2D;
+    return tf.matMul(rows, this.table as tf.Tensor2D, false, true).reshape([...x.shape.slice(0, -1), V]);
+  }
+  fused(): FusedLayer {
+    const table = this.table;
+    const [V, E] = table.shape as [number, number];
+    let saved: Act | null = null;
+    return {
+      forward(f: StepFrame, x: Act): Act {
+        const y = f.act(x.rows, V);
+        sgemmNt(x.at, f.value.get(table)!, y.at, x.rows, V, E, 0);
+        saved = x;
+        return y;
+      },
+      backward(f: StepFrame, dy: Act): Act {
+        const x = saved!;
+        sgemmTn(dy.at, x.at, f.grad.get(table)!, V, E, x.rows, 1); // dtable += dyᵀ x
+        const dx = f.act(x.rows, E);
+        sgemm(dy.at, f.value.get(table)!, dx.at, 0, x.rows, E, V, 0); // dx = dy table
+        return dx;
+      },
+    };
+  }
+  /** None of its own: the table is the Embedding's. */
+  namedWeights(): Record<string, tf.Variable> {
+    return {};
   }
 }

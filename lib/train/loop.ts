@@ -99,6 +99,8 @@ export interface TrainGradients extends Common {
 export interface TrainFused extends Common {
   fusedStep: FusedStep;
   batch: (step: number) => Batch;
+  /** Clip the gradients' global norm to this before each update, in the step's frame. */
+  gradClip?: number;
 }
 
 type Without<T> = { [K in Exclude<AllKeys, keyof T>]?: never };
@@ -200,8 +202,8 @@ function settle(o: Loose): Settled {
     throw new Error('train: give exactly one of `loss`, `gradients`, and `model` or `fusedStep` (with `batch`)');
   if (o.fusedStep) {
     if (!o.batch) throw new Error('train: `fusedStep` needs `batch` (the batch of each step)');
-    if (o.params || o.gradClip || (typeof o.optimizer === 'object' && !FusedStep.updates(o.optimizer)))
-      throw new Error('train: `fusedStep` trains its own parameters with SGD or Adam, without `params` or `gradClip`');
+    if (o.params || (typeof o.optimizer === 'object' && !FusedStep.updates(o.optimizer)))
+      throw new Error('train: `fusedStep` trains its own parameters with SGD or Adam, without `params`');
     return { ...o, params: o.fusedStep.params(), stepper: o.fusedStep };
   }
   if (!o.model) {
@@ -223,6 +225,12 @@ function settle(o: Loose): Settled {
   return { ...o, params, stepper: fusedStep, loss };
 }
 
+function setRate(opt: TrainOptimizer, lr: number): void {
+  if (opt.learningRate === lr) return;
+  if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
+  else opt.learningRate = lr;
+}
+
 async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
   const losses = new Float32Array(o.steps);
   const line = new LiveLine();
@@ -236,6 +244,8 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
   let lastShown = t0;
   let lastYield = t0;
   let lr = lrAt(o.learningRate, 0);
+  // an optimizer made elsewhere starts at its own rate: the schedule's first value is the first step's
+  setRate(opt, lr);
   const status = (i: number, now: number) => {
     const sps = i / ((now - t0) / 1000);
     const recent = losses.subarray(Math.max(0, i - 100), i);
@@ -255,12 +265,12 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
     const want = lrAt(o.learningRate, i);
     if (want !== lr) {
       lr = want;
-      if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
-      else opt.learningRate = lr;
+      setRate(opt, lr);
     }
     const v = tf.tidy(() => {
       // deferred: the variables are written at the syncs below, before any code of the caller's runs
-      if (o.stepper) return o.stepper.step((o.batch as (step: number) => Batch)(i), opt, lr, { defer: true });
+      if (o.stepper)
+        return o.stepper.step((o.batch as (step: number) => Batch)(i), opt, lr, { defer: true, clip: o.gradClip });
       if (o.gradients || o.gradClip) {
         const r = o.gradients
           ? o.gradients(i)

@@ -14,6 +14,7 @@ import { TorchGenerator } from '../random/torch-generator';
 import type { LanguageModel } from '../models/language-model';
 import { createModel, isModelType, type ModelConfigs, type ModelType } from '../models/registry';
 import { checkRecurrentConfig, checkZooConfig, recurrentParamCount, zooParamCount } from '../models/zoo/config';
+import { checkGPTConfig, gptParamCount } from '../models/gpt-config';
 import {
   DEFAULT_MAX_JSON_BYTES,
   formatBytes,
@@ -180,6 +181,7 @@ function checkConfigAgainstManifest(jsonPath: string, t: Record<string, unknown>
     implied = recurrentParamCount(type, c.vocabSize, c.nEmbd, c.nHidden);
   } else if (ZOO_CONFIG_TYPES.has(type) || isRecurrent(type))
     implied = zooParamCount(type, checkZooConfig(jsonPath, type, t.config));
+  else if (type === 'gpt') implied = gptParamCount(checkGPTConfig(jsonPath, t.config));
   else if (isModelType(type)) {
     if (!isObject(t.config)) throw new Error(`${jsonPath}: config is ${jsonKind(t.config)}, not an object`);
     implied = lectureParamCount(jsonPath, type, t.config);

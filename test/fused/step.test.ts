@@ -435,7 +435,7 @@ test('train({ model, batch }): fused where covered (result.fused), the ops with 
   // npm test); a JavaScript caller gets the run-time error.
   // @ts-expect-error a model without its batches
   await assert.rejects(train({ steps: 1, model: m, learningRate: 0.1 }), /`model` needs `batch`/);
-  // a fused step made by the caller: with a batch, and without `params`, `gradClip` or a second way
+  // a fused step made by the caller: with a batch, and without `params` or a second way
   const fusedStep = FusedStep.for(m)!;
   // @ts-expect-error a fused step without its batches
   await assert.rejects(train({ steps: 1, fusedStep, learningRate: 0.1 }), /`fusedStep` needs `batch`/);

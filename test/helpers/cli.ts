@@ -33,7 +33,7 @@ export const NOVEL_TINY = ['--n-embd', '8', '--n-hidden', '16', '--batch-size', 
 let dirs = 0;
 export const newDir = () => path.join(TMP, `run${++dirs}`);
 
-export function run(script: 'makemore' | 'novel', args: string[]): { code: number; out: string; err: string } {
+export function run(script: 'makemore' | 'novel' | 'gpt', args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', `scripts/cli/${script}.ts`, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -58,7 +58,7 @@ export function snapshot(dir: string): Record<string, string> {
 }
 /** Starts a CLI, waits for `ready` on stdout, waits `ms`, sends `signal`; resolves with its exit code and output. */
 export async function interrupt(
-  script: 'makemore' | 'novel',
+  script: 'makemore' | 'novel' | 'gpt',
   args: string[],
   ready: string,
   ms: number,

@@ -1,11 +1,14 @@
-// Training parity with PyTorch 1.13, step for step (test/fixtures/torch-transformer-steps.json).
+// Training parity with PyTorch 1.13, step for step (test/fixtures/torch-transformer-steps.json), and
+// nanoGPT's GPT against scripts/torch/nanogpt.py (test/fixtures/torch-gpt-steps.json).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { zooModel } from '../../lib/models/registry';
-import { createOptimizer } from '../../lib/train/optimizers';
+import { createOptimizer, type Adam } from '../../lib/train/optimizers';
+import { GPT } from '../../lib/models/gpt';
+import { FusedStep } from '../../lib/fused/step';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
@@ -74,4 +77,108 @@ test('transformer training tracks PyTorch step for step (same weights, same batc
   tf.dispose(Object.values(weights));
   opt.dispose();
   model.dispose();
+});
+
+interface GPTFixture {
+  config: {
+    vocab_size: number;
+    block_size: number;
+    n_layer: number;
+    n_head: number;
+    n_embd: number;
+    bias: boolean;
+    qkv_bias?: boolean;
+    head_bias?: boolean;
+    activation: 'gelu' | 'relu';
+    tie: boolean;
+  };
+  weights: Record<string, number[]>;
+  shapes: Record<string, number[]>;
+  logits: number[];
+  batches: { X: number[]; Y: number[] }[];
+  losses: number[];
+  after: Record<string, number[]>;
+}
+
+/** ‖a − b‖ / ‖b‖. */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let [num, den] = [0, 0];
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i]! - b[i]!) ** 2;
+    den += b[i]! ** 2;
+  }
+  return Math.sqrt(num / (den || 1));
+}
+
+test("nanoGPT's GPT matches PyTorch's (scripts/torch/nanogpt.py): same weights → logits, loss, and AdamW steps with clipping", async () => {
+  await initTf();
+  // test/fixtures/torch-gpt-steps.json: written by scripts/torch/gpt_parity.py with PyTorch 1.13
+  const fx = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'torch-gpt-steps.json'), 'utf8')) as {
+    batch: number;
+    lr: number;
+    clip: number;
+    models: Record<string, GPTFixture>;
+  };
+  for (const [label, m] of Object.entries(fx.models)) {
+    const c = m.config;
+    const model = new GPT(
+      {
+        vocabSize: c.vocab_size,
+        blockSize: c.block_size,
+        nLayer: c.n_layer,
+        nHead: c.n_head,
+        nEmbd: c.n_embd,
+        dropout: 0,
+        bias: c.bias,
+        ...(c.qkv_bias !== undefined ? { qkvBias: c.qkv_bias } : {}),
+        ...(c.head_bias !== undefined ? { headBias: c.head_bias } : {}),
+        activation: c.activation,
+        tieWeights: c.tie,
+        init: 'nanogpt',
+      },
+      new TorchGenerator(0),
+    );
+    // by nanoGPT's names: PyTorch's named_parameters() lists a tied table once, as our namedWeights()
+    const sd = model.stateDict();
+    assert.deepEqual(Object.keys(m.weights).sort(), Object.keys(model.namedWeights()).sort(), label);
+    const byName = (name: string, values: number[]) => {
+      const { transposed } = sd[name]!;
+      const t = tf.tensor(values, m.shapes[name]);
+      if (!transposed) return t;
+      const u = t.transpose();
+      t.dispose();
+      return u;
+    };
+    const init = Object.fromEntries(Object.entries(m.weights).map(([k, v]) => [k, byName(k, v)]));
+    model.loadWeights(init);
+    tf.dispose(Object.values(init));
+    const [B, T] = [fx.batch, c.block_size];
+    const batch = (i: number) => ({
+      X: Int32Array.from(m.batches[i]!.X),
+      Y: Int32Array.from(m.batches[i]!.Y),
+      rows: B,
+    });
+    const logits = tf.tidy(() => model.forward(tf.tensor2d(m.batches[0]!.X, [B, T], 'int32')).logits.dataSync());
+    assert.ok(relDiff(logits, m.logits) <= 1e-5, `${label}: logits ${relDiff(logits, m.logits)}`);
+    // train as npm run gpt does: the fused step, AdamW decaying ≥2-D weights, gradients clipped
+    const opt = createOptimizer('adamw', fx.lr, { beta2: 0.99, weightDecay: 0.1, noDecay: model.noDecay() }) as Adam;
+    const step = FusedStep.for(model)!;
+    const losses = m.losses.map((_, i) => {
+      const loss = step.step(batch(i), opt, fx.lr, { clip: fx.clip });
+      if (i === 0)
+        for (const [name, want] of Object.entries(m.after)) {
+          const { variable, transposed } = sd[name]!;
+          const got = tf.tidy(() => (transposed ? variable.transpose() : variable).dataSync());
+          const d = relDiff(got, want);
+          assert.ok(d <= 1e-5, `${label}: ${name} after one AdamW step: relative difference ${d.toExponential(2)}`);
+        }
+      return loss;
+    });
+    losses.forEach((l, i) =>
+      assert.ok(Math.abs(l - m.losses[i]!) <= 1e-5 * m.losses[i]!, `${label} step ${i}: loss ${l} vs ${m.losses[i]}`),
+    );
+    step.release();
+    opt.dispose();
+    model.dispose();
+  }
 });

@@ -31,6 +31,16 @@ const CONFIGS: { [T in ModelType]: ModelConfigs[T] } = {
       { kind: 'Linear', fanIn: 16, fanOut: V, bias: true, init: { kind: 'randn', scale: 0.01 } },
     ],
   },
+  'gpt-stage': {
+    vocabSize: V,
+    blockSize: 6,
+    nEmbd: 8,
+    nHead: 2,
+    nLayer: 2,
+    ffwd: 'mlp',
+    residual: true,
+    layerNorm: true,
+  },
   bigram: zoo,
   mlp: zoo,
   bow: zoo,
@@ -39,6 +49,18 @@ const CONFIGS: { [T in ModelType]: ModelConfigs[T] } = {
   rnn: { ...recurrent, cell: 'rnn' },
   gru: { ...recurrent, cell: 'gru' },
   lstm: { ...recurrent, cell: 'lstm' },
+  gpt: {
+    vocabSize: V,
+    blockSize: 6,
+    nLayer: 1,
+    nHead: 2,
+    nEmbd: 8,
+    dropout: 0,
+    bias: false,
+    activation: 'gelu',
+    tieWeights: true,
+    init: 'nanogpt',
+  },
 };
 
 // the WaveNet lecture's form of 'sequential' (notebook 11): the layers begin with their own Embedding

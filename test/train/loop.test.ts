@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { train } from '../../lib/train/loop';
-import { stepDecay } from '../../lib/train/schedules';
+import { stepDecay, warmupCosine } from '../../lib/train/schedules';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
@@ -46,4 +46,22 @@ test('stepDecay', () => {
   assert.equal(s(0), 0.1);
   assert.equal(s(99), 0.1);
   assert.equal(s(100), 0.01);
+});
+
+test('warmupCosine: nanoGPT get_lr — warm-up from peak/(w + 1), the peak at the warm-up’s end, half-way the mean, min at the end', () => {
+  const s = warmupCosine({ peak: 1e-3, min: 1e-4, warmup: 100, decaySteps: 2000 });
+  assert.equal(s(0), 1e-3 / 101);
+  assert.equal(s(99), (1e-3 * 100) / 101);
+  assert.equal(s(100), 1e-3);
+  assert.ok(Math.abs(s(1050) - 5.5e-4) < 1e-12);
+  assert.equal(s(2000), 1e-4);
+  assert.equal(s(5000), 1e-4);
+  assert.throws(
+    () => warmupCosine({ peak: 1e-3, min: 1e-4, warmup: 100, decaySteps: 100 }),
+    /0 ≤ warmup < decaySteps, got 100 and 100/,
+  );
+  assert.throws(
+    () => warmupCosine({ peak: 1e-3, min: 1e-2, warmup: 0, decaySteps: 10 }),
+    /0 ≤ min ≤ peak, got peak 0.001, min 0.01/,
+  );
 });

@@ -68,7 +68,7 @@ export type Signals = ReturnType<typeof stopOnSignals>;
 
 /** A training CLI: its table and the steps of the lifecycle that are its own. */
 export interface Cli<T extends RunTable, Data> {
-  tool: 'makemore' | 'novel';
+  tool: 'makemore' | 'novel' | 'gpt';
   table: T;
   /** --help after the options: the work dir's layout, exit codes. */
   epilogue: string;

@@ -1,0 +1,147 @@
+// scripts/cli/gpt.ts end to end on a tiny GPT: nanoGPT's evaluations and checkpoints, --resume bit for bit
+// (2N iterations in one run = N, then --resume to 2N: the same weight and AdamW bytes), streaming samples,
+// Ctrl-C keeping the model, and every bad input refused before any work, naming the flag, file or key.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { interrupt, newDir, ROOT, run, TMP } from '../helpers/cli';
+
+const gpt = (args: string[]) => run('gpt', args);
+const TEXT = path.join(TMP, 'shakespeare-head.txt');
+fs.writeFileSync(TEXT, fs.readFileSync(path.join(ROOT, 'data/tinyshakespeare.txt'), 'utf8').slice(0, 20_000));
+const TINY = [
+  '--input',
+  TEXT,
+  '--n-layer',
+  '1',
+  '--n-head',
+  '2',
+  '--n-embd',
+  '16',
+  '--block-size',
+  '8',
+  '--batch-size',
+  '4',
+  '--dropout',
+  '0',
+  '--eval-iters',
+  '2',
+  '--eval-interval',
+  '3',
+  '--learning-rate',
+  '0.01',
+  '--warmup-iters',
+  '2',
+  '--lr-decay-iters',
+  '6',
+];
+
+test('gpt: evaluations at 0, every N and the end; best and latest; --resume continues bit for bit', () => {
+  const [whole, halves] = [newDir(), newDir()];
+  const a = gpt([...TINY, '--work-dir', whole, '--max-iters', '6']);
+  assert.equal(a.code, 0, a.err);
+  assert.match(a.out, /20,000 characters, \d+ distinct; train 18,000, val 2,000/);
+  assert.match(a.out, /step 0: train loss \d\.\d{4}, val loss \d\.\d{4}/);
+  assert.match(a.out, /step 6: train loss/);
+  for (const f of ['latest/model/weights.bin', 'latest/optimizer', 'best/model/weights.bin', 'log.jsonl'])
+    assert.ok(fs.existsSync(path.join(whole, f)), f);
+  const rows = (dir: string) =>
+    fs
+      .readFileSync(path.join(dir, 'log.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(',').slice(0, 4).join(',')); // without the seconds
+  assert.deepEqual(
+    rows(whole).map((r) => r.split(',')[0]),
+    ['step', '0', '3', '6'],
+  );
+  const b1 = gpt([...TINY, '--work-dir', halves, '--max-iters', '3']);
+  assert.equal(b1.code, 0, b1.err);
+  const b2 = gpt(['--work-dir', halves, '--resume', '--max-iters', '6']);
+  assert.equal(b2.code, 0, b2.err);
+  assert.match(b2.out, /loaded the GPT from .*latest \(iteration 3/);
+  const bytes = (dir: string, f: string) => fs.readFileSync(path.join(dir, 'latest', f));
+  assert.ok(
+    bytes(whole, 'model/weights.bin').equals(bytes(halves, 'model/weights.bin')),
+    'the same weights, bit for bit',
+  );
+  for (const f of fs.readdirSync(path.join(whole, 'latest/optimizer')))
+    assert.ok(bytes(whole, `optimizer/${f}`).equals(bytes(halves, `optimizer/${f}`)), `optimizer/${f}`);
+  assert.deepEqual(rows(halves), rows(whole), 'the same evaluations');
+  // a model flag that contradicts the checkpoint; text the checkpoint's vocabulary lacks
+  const contra = gpt(['--work-dir', halves, '--resume', '--max-iters', '9', '--n-embd', '32']);
+  assert.equal(contra.code, 2);
+  assert.match(contra.err, /--n-embd 32, but the checkpoint's is 16/);
+  const other = path.join(TMP, 'other.txt');
+  fs.writeFileSync(other, 'x'.repeat(100) + '€' + 'y'.repeat(100));
+  const strange = gpt(['--work-dir', halves, '--resume', '--max-iters', '9', '--input', other]);
+  assert.equal(strange.code, 2);
+  assert.match(strange.err, /character '€' \(U\+20AC\) at position 100 is not in the vocabulary of the checkpoint/);
+
+  // samples: streamed, --start first, the same seed the same text
+  const args = ['sample', '--work-dir', halves, '--start', 'ROMEO:', '--num-samples', '2', '--max-new-tokens', '30'];
+  const s1 = gpt([...args, '--seed', '1']);
+  assert.equal(s1.code, 0, s1.err);
+  const samples = s1.out.split('\n---------------\n').filter((x) => x.includes('ROMEO:'));
+  assert.equal(samples.length, 2);
+  for (const x of samples) assert.equal([...x.slice(x.indexOf('ROMEO:'))].length, 6 + 30);
+  assert.equal(gpt([...args, '--seed', '1']).out, s1.out);
+  assert.notEqual(gpt([...args, '--seed', '2']).out, s1.out);
+  const unknown = gpt(['sample', '--work-dir', halves, '--start', 'Ω']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /--start "Ω": character 'Ω' \(U\+03A9\) at position 1 is not in the model's vocabulary/);
+});
+
+test('gpt: bad flags, config keys and files are refused before any work, naming them', () => {
+  const dir = newDir();
+  const config = path.join(TMP, 'bad-config.json');
+  fs.writeFileSync(config, JSON.stringify({ n_layer: 4 }));
+  const cases: [string[], number, RegExp][] = [
+    [['--config', config], 2, /config file .*bad-config\.json: unknown key "n_layer"/],
+    [['--dropout', '1'], 2, /--dropout must be in \[0, 1\), got '1'/],
+    [['--n-embd', '30', '--n-head', '4'], 2, /--n-embd \(30\) must be divisible by --n-head \(4\)/],
+    [['--activation', 'swish'], 2, /--activation must be one of gelu, gelu-tanh or relu, got 'swish'/],
+    [['--min-lr', '0.1'], 2, /--min-lr 0\.1 is above --learning-rate 0\.01/],
+  ];
+  const empty = path.join(TMP, 'empty.txt');
+  fs.writeFileSync(empty, '   \n');
+  const binary = path.join(TMP, 'binary.bin');
+  fs.writeFileSync(binary, Buffer.from([0x41, 0x42, 0x00, 0x43]));
+  const short = path.join(TMP, 'short.txt');
+  fs.writeFileSync(short, 'To be, or not to be, that is the question.');
+  cases.push(
+    [['--input', empty], 1, /data file is empty: .*empty\.txt/],
+    [['--input', binary], 1, /binary\.bin is not text: a NUL byte at byte offset 2/],
+    [
+      ['--input', short, '--block-size', '8'],
+      2,
+      /has 42 characters: its last 10 % \(the validation split, 5\) is shorter than --block-size 8 \+ 1/,
+    ],
+  );
+  for (const [args, code, message] of cases) {
+    const r = gpt([...TINY, '--work-dir', dir, ...args]);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, message);
+    assert.equal(fs.existsSync(dir), false, `${args.join(' ')}: nothing written`);
+  }
+});
+
+test('gpt: Ctrl-C stops after the iteration, saves latest/ and exits 130; --resume goes on from there', async () => {
+  const dir = newDir();
+  const r = await interrupt(
+    'gpt',
+    [...TINY, '--work-dir', dir, '--max-iters', '100000', '--eval-interval', '100000'],
+    'training iterations',
+    1500,
+    'SIGINT',
+  );
+  assert.equal(r.code, 130, r.out);
+  const stopped = /stopped at iteration (\d+)/.exec(r.out);
+  assert.ok(stopped, r.out);
+  const info = JSON.parse(fs.readFileSync(path.join(dir, 'latest/checkpoint.json'), 'utf8')) as { step: number };
+  assert.equal(info.step, Number(stopped[1]));
+  const more = gpt(['--work-dir', dir, '--resume', '--max-iters', String(info.step + 2)]);
+  assert.equal(more.code, 0, more.err);
+  assert.match(more.out, new RegExp(`iteration ${info.step}\\b`));
+});
