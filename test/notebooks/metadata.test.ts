@@ -25,7 +25,7 @@ interface Nb {
 
 test('every committed notebook: kernelspec and language_info as the kernel reports them, no outputs', () => {
   const files = info.committedNotebooks();
-  assert.equal(files.length, 22, `notebooks/ and notebooks/solutions/: ${files.join(', ')}`);
+  assert.equal(files.length, 24, `notebooks/ and notebooks/solutions/: ${files.join(', ')}`);
   for (const rel of files) {
     const text = fs.readFileSync(path.join(info.ROOT, rel), 'utf8');
     const nb = JSON.parse(text) as Nb;
