@@ -14,7 +14,7 @@ interface Output {
   data?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
 }
-interface Notebook {
+export interface Notebook {
   cells: { cell_type: string; outputs?: Output[] }[];
 }
 
@@ -33,7 +33,7 @@ export interface ExportReport {
   outDir: string;
 }
 
-function figureOutputs(nb: Notebook): { out: Output; id: string; fig: Figure }[] {
+export function figureOutputs(nb: Notebook): { out: Output; id: string; fig: Figure }[] {
   const found: { out: Output; id: string; fig: Figure }[] = [];
   for (const cell of nb.cells) {
     for (const out of cell.outputs ?? []) {
