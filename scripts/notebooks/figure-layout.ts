@@ -11,7 +11,7 @@
  */
 import { CHROMIUM_ARGS, CHROMIUM_HINT, findChromium, figureSize } from '../../lib/viz/export';
 import { plotlyJsPath, type Figure } from '../../lib/viz/plots';
-import { FIGURE_CONFIG, NOTEBOOK_WIDTH } from '../../lib/viz/layout';
+import { NOTEBOOK_WIDTH } from '../../lib/viz/layout';
 import { printFigure, printSize } from '../cli/writeup/print-figure';
 
 export interface View {
@@ -29,8 +29,8 @@ export function viewsOf(fig: Figure): View[] {
   const exp = figureSize(fig);
   const print = printSize(fig, { width: null, height: null });
   return [
-    // as figureBundle shows it in the notebook: with the modebar it is given
-    { name: `notebook ${NOTEBOOK_WIDTH} px`, fig: { ...fig, config: { ...FIGURE_CONFIG, ...fig.config } }, width: NOTEBOOK_WIDTH, height: h > 0 ? h : 450, fixed: false },
+    // with the config it carries (a notebook's Plotly JSON holds figureBundle's, with its modebar)
+    { name: `notebook ${NOTEBOOK_WIDTH} px`, fig, width: NOTEBOOK_WIDTH, height: h > 0 ? h : 450, fixed: false },
     { name: `export ${exp.width}×${exp.height}`, fig, ...exp, fixed: true },
     { name: `write-up ${print.width}×${print.height}`, fig: printFigure(fig, print), ...print, fixed: true },
   ];

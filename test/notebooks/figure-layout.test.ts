@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startChecker, violations, viewsOf } from '../../scripts/notebooks/figure-layout';
 import { findChromium } from '../../lib/viz/export';
-import { PLOTLY_MIME, barChart, heatmap, lineChart, sideBySide, type Figure } from '../../lib/viz/plots';
+import { PLOTLY_MIME, barChart, figureBundle, heatmap, lineChart, sideBySide, type Figure } from '../../lib/viz/plots';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 import { histogramLines } from '../../lib/viz/histogram';
@@ -154,7 +154,9 @@ before(async () => {
 after(async () => {
   await checker?.close();
 });
-const problems = async (f: Figure) => {
+/** The problems of a figure shown as `show` shows it (figureBundle's config: the modebar it draws). */
+const problems = async (fig: Figure) => {
+  const f = { ...fig, config: (figureBundle(fig, 'x')[PLOTLY_MIME] as Figure).config };
   const out: string[] = [];
   for (const v of viewsOf(f)) for (const p of violations(await checker!.measure(v), v)) out.push(`[${v.name}] ${p}`);
   return out;
