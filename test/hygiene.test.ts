@@ -107,7 +107,6 @@ const SEAMS: Record<string, string[]> = {
   'lib/sample/generate.ts': ['generateStream', 'generate'],
   'lib/train/run-dir.ts': ['MARKER', 'LockError', 'clearRun', 'markRun', 'acquireLock'],
   'lib/train/saved-model.ts': ['SAVED_MODEL_VERSION'],
-  'lib/viz/export.ts': ['CHROMIUM_ARGS'],
   'lib/viz/plots.ts': ['BLUES', 'colorAt', 'contrastRatio', 'DARK_TEXT', 'LIGHT_TEXT'],
   'lib/viz/projection.ts': ['principalComponents'],
   'scripts/cli/makemore/args.ts': ['MAKEMORE_SETTINGS_SPEC'],

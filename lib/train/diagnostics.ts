@@ -37,6 +37,12 @@ function stats(name: string, t: tf.Tensor, maxValues = 20000): TensorStats & { s
   };
 }
 
+/**
+ * A layer's name in every table and legend of the diagnostics: its index in the model and its kind, as
+ * the lecture prints them (`layer %d (%10s)`): "layer 2 (Tanh)", "layer 15 (Linear)".
+ */
+const layerName = (i: number, kind: string) => `layer ${i} (${kind})`;
+
 /** Output statistics of every Tanh layer for one batch (training-mode forward); `saturated` = |t| > 0.97. */
 export function tanhActivations(model: Sequential, X: tf.Tensor2D): (TensorStats & { saturated: number })[] {
   const kept: tf.Tensor[] = [];
@@ -44,7 +50,7 @@ export function tanhActivations(model: Sequential, X: tf.Tensor2D): (TensorStats
     model.forward(X, undefined, { training: true, keep: kept });
   });
   const out = model.layers.flatMap((l, i) =>
-    l instanceof Tanh ? [stats(`layer ${i} (Tanh)`, kept[i] as tf.Tensor)] : [],
+    l instanceof Tanh ? [stats(layerName(i, 'Tanh'), kept[i] as tf.Tensor)] : [],
   );
   tf.dispose(kept);
   return out;
@@ -66,7 +72,7 @@ export function weightGradients(
   );
   const out = linears.map(([l, i]) => {
     const g = grads[l.W.name] as tf.Tensor;
-    const s = stats(`layer ${i} (Linear ${l.W.shape.join('×')})`, g);
+    const s = stats(layerName(i, 'Linear'), g);
     const wStd = tf.tidy(() => tf.moments(l.W).variance.sqrt().dataSync()[0] as number);
     return { name: s.name, mean: s.mean, std: s.std, values: s.values, ratio: s.std / wStd, shape: l.W.shape };
   });
@@ -78,6 +84,7 @@ export interface DiagnosticRun {
   losses: Float32Array;
   /** ud[k][step] = log10(lr·std(grad)/std(W)) for the k-th Linear weight. */
   ud: Float32Array[];
+  /** The k-th Linear's name, as weightGradients names it ("layer 15 (Linear)"). */
   names: string[];
 }
 
@@ -89,7 +96,10 @@ export async function trainWithUpdateRatios(
   lr: number,
 ): Promise<DiagnosticRun> {
   const params = model.params();
-  const weights = model.layers.filter((l): l is Linear => l instanceof Linear).map((l) => l.W);
+  const linears = model.layers.flatMap((l, i) =>
+    l instanceof Linear ? [{ W: l.W, name: layerName(i, 'Linear') }] : [],
+  );
+  const weights = linears.map((l) => l.W);
   const losses = new Float32Array(steps);
   const ud = weights.map(() => new Float32Array(steps));
   const line = new LiveLine();
@@ -119,5 +129,5 @@ export async function trainWithUpdateRatios(
     }
   }
   line.done(`diagnostic run: ${steps} steps, last loss ${(losses[steps - 1] ?? NaN).toFixed(4)}`);
-  return { losses, ud, names: weights.map((w, k) => `Linear ${k} (${w.shape.join('×')})`) };
+  return { losses, ud, names: linears.map((l) => l.name) };
 }

@@ -40,7 +40,7 @@ interface PageLike {
 }
 
 /** Figure size in CSS pixels: the layout's own, else 900×(layout height or 500). */
-function figureSize(fig: Figure): { width: number; height: number } {
+export function figureSize(fig: Figure): { width: number; height: number } {
   const w = Number(fig.layout.width ?? 900);
   const h = Number(fig.layout.height ?? 500);
   return { width: Number.isFinite(w) && w > 0 ? w : 900, height: Number.isFinite(h) && h > 0 ? h : 500 };

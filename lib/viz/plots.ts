@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { display, inNotebook, type MimeBundle } from '../runtime/display';
+import { FIGURE_CONFIG, logTicks, titleLayout, wrapWords } from './layout';
 
 export type Trace = { type: string } & Record<string, unknown>;
 export interface Figure {
@@ -59,7 +60,7 @@ export function figureHtml(
   const json = JSON.stringify({
     data: fig.data,
     layout: fig.layout,
-    config: { responsive: true, displaylogo: false, ...fig.config },
+    config: { responsive: true, ...FIGURE_CONFIG, ...fig.config },
   }).replace(/</g, '\\u003c');
   const src = JSON.stringify(opts.plotlySrc ?? 'plotly.min.js');
   const fallback =
@@ -126,7 +127,7 @@ export function specInHtml(html: string): Figure | null {
 export function figureBundle(fig: Figure, id: string): MimeBundle {
   const title = String((fig.layout.title as { text?: string } | undefined)?.text ?? '');
   return {
-    [PLOTLY_MIME]: { data: fig.data, layout: fig.layout, config: fig.config ?? {} },
+    [PLOTLY_MIME]: { data: fig.data, layout: fig.layout, config: { ...FIGURE_CONFIG, ...fig.config } },
     'text/html': `<div class="${FALLBACK_CLASS}" style="color:#777;font:13px sans-serif;padding:1em">Interactive figure ${id}: drawn by the Sequentia notebook extension (npm run kernel:install-user), VS Code or JupyterLab.</div>`,
     'text/plain': `<Figure ${id}: ${title} (${fig.data.length} trace${fig.data.length === 1 ? '' : 's'})>`,
   };
@@ -143,8 +144,19 @@ export function show(fig: Figure, id: string): void {
   display(figureBundle(fig, id), { metadata: { sequentia: { figure: id } } });
 }
 
-function title(text: string | undefined): Record<string, unknown> | undefined {
-  return text === undefined ? undefined : { text };
+/**
+ * An axis with `title`; its tick labels and title push the figure's margins (`automargin`), so long
+ * labels ("sebastian", "1e-3") are never cut off.
+ */
+export function axisLayout(title?: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...(title === undefined ? {} : { title: { text: title } }), automargin: true, ...extra };
+}
+
+/** A log axis's ticks at full values for data in [lo, hi] (see logTicks), else plotly.js's own. */
+function logAxis(values: readonly number[]): Record<string, unknown> {
+  const pos = values.filter((v) => v > 0 && Number.isFinite(v));
+  const ticks = pos.length > 0 ? logTicks(Math.min(...pos), Math.max(...pos)) : null;
+  return { type: 'log', ...(ticks ? { tickmode: 'array', ...ticks } : {}) };
 }
 
 const BASE_LAYOUT = {
@@ -152,6 +164,16 @@ const BASE_LAYOUT = {
   margin: { l: 60, r: 20, t: 50, b: 50 },
   font: { family: 'Helvetica, Arial, sans-serif', size: 13 },
 };
+
+/** Room above the plot for a heatmap's top tick labels (10 px, 13 px in print) and for panel subtitles. */
+const TOP_TICKS_PX = 22;
+const SUBTITLE_PX = 24;
+
+/** The base layout with `title` over a plot `above` px below its tick labels, and the top margin to hold it. */
+export function titled(text: string | undefined, width?: number, above = 0): Record<string, unknown> {
+  const { title, top } = titleLayout(text, width, above);
+  return { ...BASE_LAYOUT, title, margin: { ...BASE_LAYOUT.margin, t: top } };
+}
 
 /** ColorBrewer / matplotlib "Blues": white for zero, dark blue for the largest value (as imshow draws it). */
 export const BLUES: [number, string][] = [
@@ -227,8 +249,16 @@ export interface HeatmapOptions {
   width?: number;
   height?: number;
   showScale?: boolean;
+  /** Title of the colour bar (what a colour means: "P(next)", "count"). */
+  scaleTitle?: string;
+  /** The colour scale's ends (default: the data's): panels drawn side by side share one range. */
+  zmin?: number;
+  zmax?: number;
   fontSize?: number;
 }
+
+/** A slim colour bar titled along its side (a title on top would widen the margin by its length). */
+const colorbar = (title: string) => ({ thickness: 15, title: { text: title, side: 'right' } });
 
 /** A heatmap with row 0 at the top, as matplotlib's imshow draws the lecture's count matrix. */
 export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions = {}): Figure {
@@ -246,6 +276,8 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
     zmin = 0;
     zmax = 1;
   }
+  zmin = opts.zmin ?? zmin;
+  zmax = opts.zmax ?? zmax;
   const trace: Trace = {
     type: 'heatmap',
     z,
@@ -253,6 +285,7 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
     zmin,
     zmax,
     showscale: opts.showScale ?? true,
+    ...(opts.scaleTitle ? { colorbar: colorbar(opts.scaleTitle) } : {}),
     hovertemplate: opts.text ? '%{customdata}<extra></extra>' : '%{y} → %{x}: %{z}<extra></extra>',
   };
   // A category axis merges equal labels into one row ("emma" has two m rows): rows and columns are
@@ -262,7 +295,7 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
     !labels
       ? {}
       : unique(labels)
-        ? { type: 'category' }
+        ? { type: 'category', dtick: 1 } // every label: plotly.js would thin 27 letters to every other one
         : { tickmode: 'array', tickvals: labels.map((_, i) => i), ticktext: labels };
   if (opts.x) trace.x = unique(opts.x) ? opts.x : opts.x.map((_, i) => i);
   if (opts.y) trace.y = unique(opts.y) ? opts.y : opts.y.map((_, i) => i);
@@ -294,12 +327,11 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
   return {
     data: [trace],
     layout: {
-      ...BASE_LAYOUT,
-      title: title(opts.title),
+      ...titled(opts.title, opts.width, opts.x ? TOP_TICKS_PX : 0),
       width: opts.width,
       height: opts.height ?? 600,
-      xaxis: { ...axis(opts.x), side: 'top', tickfont: { size: 10 } },
-      yaxis: { ...axis(opts.y), autorange: 'reversed', tickfont: { size: 10 } },
+      xaxis: axisLayout(undefined, { ...axis(opts.x), side: 'top', tickfont: { size: 10 } }),
+      yaxis: axisLayout(undefined, { ...axis(opts.y), autorange: 'reversed', tickfont: { size: 10 } }),
     },
   };
 }
@@ -329,23 +361,32 @@ function compact(v: number | string): number | string {
   return typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v;
 }
 
+/**
+ * A legend entry in lines of at most 24 characters: a legend of long names ("PyTorch 1.13, lr ÷10 from
+ * step 50,000 test") would otherwise take half the figure's width from the plot.
+ */
+const legendName = (name: string | undefined) => (name === undefined ? undefined : wrapWords(name, 24).join('<br>'));
+
 export function lineChart(series: readonly Series[], opts: LineOptions = {}): Figure {
+  const ys = series.flatMap((s) => s.y);
+  const xs = series.flatMap((s) => (s.x ?? s.y.map((_, i) => i)).filter((v): v is number => typeof v === 'number'));
   return {
     data: series.map((s) => ({
       type: 'scatter',
       mode: s.mode ?? 'lines',
-      name: s.name,
+      name: legendName(s.name),
       x: s.x ? s.x.map(compact) : s.y.map((_, i) => i),
       y: s.y.map(compact),
     })),
     layout: {
-      ...BASE_LAYOUT,
-      title: title(opts.title),
+      ...titled(opts.title, opts.width),
       height: opts.height ?? 420,
       width: opts.width,
       showlegend: series.length > 1,
-      xaxis: { title: title(opts.xTitle), type: opts.logX ? 'log' : 'linear' },
-      yaxis: { title: title(opts.yTitle), type: opts.logY ? 'log' : 'linear' },
+      // a wrapped entry starts level with its line (centred, its first line would rise above the plot)
+      legend: { valign: 'top' },
+      xaxis: axisLayout(opts.xTitle, opts.logX ? logAxis(xs) : { type: 'linear' }),
+      yaxis: axisLayout(opts.yTitle, opts.logY ? logAxis(ys) : { type: 'linear' }),
     },
   };
 }
@@ -358,12 +399,11 @@ export function barChart(
   return {
     data: [{ type: 'bar', x: categories, y: values, text: opts.text, textposition: 'auto' }],
     layout: {
-      ...BASE_LAYOUT,
-      title: title(opts.title),
+      ...titled(opts.title, opts.width),
       height: opts.height ?? 420,
       width: opts.width,
-      xaxis: { title: title(opts.xTitle), type: 'category' },
-      yaxis: { title: title(opts.yTitle), type: opts.logY ? 'log' : 'linear' },
+      xaxis: axisLayout(opts.xTitle, { type: 'category', dtick: 1 }),
+      yaxis: axisLayout(opts.yTitle, opts.logY ? logAxis(values) : { type: 'linear' }),
     },
   };
 }
@@ -375,6 +415,7 @@ export function labelledScatter(
   labels: readonly string[],
   opts: LineOptions = {},
 ): Figure {
+  const width = opts.width ?? 560;
   return {
     data: [
       {
@@ -390,128 +431,85 @@ export function labelledScatter(
       },
     ],
     layout: {
-      ...BASE_LAYOUT,
-      title: title(opts.title),
+      ...titled(opts.title, width),
       height: opts.height ?? 520,
-      width: opts.width ?? 560,
-      xaxis: { title: title(opts.xTitle), zeroline: false },
-      yaxis: { title: title(opts.yTitle), zeroline: false },
+      width,
+      xaxis: axisLayout(opts.xTitle, { zeroline: false }),
+      yaxis: axisLayout(opts.yTitle, { zeroline: false }),
     },
   };
-}
-
-/** Equal-width bins over [lo, hi] (the last bin includes hi); non-finite values are left out. */
-export interface Binned {
-  lo: number;
-  width: number;
-  counts: number[];
-}
-function binValues(values: ArrayLike<number>, bins: number, lo: number, hi: number): Binned {
-  const n = Math.max(1, Math.floor(bins));
-  const width = hi > lo ? (hi - lo) / n : 1;
-  const start = hi > lo ? lo : lo - width / 2;
-  const counts = new Array<number>(n).fill(0);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!Number.isFinite(v)) continue;
-    counts[Math.min(n - 1, Math.max(0, Math.floor((v - start) / width)))]! += 1;
-  }
-  return { lo: start, width, counts };
-}
-
-function round6(v: number): number {
-  return Number(v.toPrecision(6));
 }
 
 /**
- * Histograms of several series on shared bins, binned here (not in the browser): the figure holds
- * `bins` counts per series, not the raw values, so it stays small whatever the number of values.
+ * Figures side by side, each trace on its own axes (subplots built from plain layout domains). Heatmap
+ * panels share one colour range (the smallest zmin to the largest zmax), drawn by one colour bar at the
+ * right titled `scaleTitle` (unless `showScale` is false): the same colour means the same value in every
+ * panel. A panel's subtitle stands above its top tick labels, the figure's title above the subtitles.
  */
-export function histogram(
-  series: readonly { name?: string; values: ArrayLike<number> }[],
-  opts: LineOptions & { bins?: number } = {},
-): Figure {
-  let lo = Infinity,
-    hi = -Infinity;
-  for (const s of series)
-    for (let i = 0; i < s.values.length; i++) {
-      const v = s.values[i]!;
-      if (Number.isFinite(v)) {
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-    }
-  if (!Number.isFinite(lo)) {
-    lo = 0;
-    hi = 1;
-  }
-  const bins = opts.bins ?? 50;
-  return {
-    data: series.map((s) => {
-      const b = binValues(s.values, bins, lo, hi);
-      const edges = b.counts.map((_, k) => [round6(b.lo + k * b.width), round6(b.lo + (k + 1) * b.width)]);
-      return {
-        type: 'bar',
-        name: s.name,
-        opacity: 0.65,
-        x: edges.map(([a, c]) => round6((a! + c!) / 2)),
-        y: b.counts,
-        width: round6(b.width),
-        customdata: edges,
-        hovertemplate: '[%{customdata[0]}, %{customdata[1]}): %{y}',
-        marker: { line: { width: 0 } },
-      };
-    }),
-    layout: {
-      ...BASE_LAYOUT,
-      title: title(opts.title),
-      height: opts.height ?? 380,
-      width: opts.width,
-      barmode: 'overlay',
-      bargap: 0,
-      showlegend: series.length > 1,
-      xaxis: { title: title(opts.xTitle) },
-      yaxis: { title: title(opts.yTitle) },
-    },
-  };
-}
-
-/** Figures side by side, each trace on its own axes (subplots built from plain layout domains). */
 export function sideBySide(
   figs: readonly Figure[],
-  opts: { title?: string; height?: number; subtitles?: readonly string[] } = {},
+  opts: {
+    title?: string;
+    height?: number;
+    subtitles?: readonly string[];
+    scaleTitle?: string;
+    showScale?: boolean;
+  } = {},
 ): Figure {
   const n = figs.length;
   const gap = 0.06;
   const w = (1 - gap * (n - 1)) / n;
+  const maps = figs.flatMap((f) => f.data.filter((t) => t.type === 'heatmap'));
+  const zmin = Math.min(...maps.map((t) => Number(t.zmin)));
+  const zmax = Math.max(...maps.map((t) => Number(t.zmax)));
+  const lastMap = maps[maps.length - 1];
+  for (const t of maps)
+    if (t.text !== undefined && (t.zmin !== zmin || t.zmax !== zmax))
+      throw new Error(
+        `sideBySide: heatmap panels with cell text pick text colours for their own range: build them with one zmin/zmax (${zmin}, ${zmax})`,
+      );
   const data: Trace[] = [];
+  const topTicks = figs.some((f) => (f.layout.xaxis as { side?: string } | undefined)?.side === 'top');
+  const tickRoom = topTicks ? TOP_TICKS_PX : 0;
   const layout: Record<string, unknown> = {
-    ...BASE_LAYOUT,
-    title: title(opts.title),
+    ...titled(opts.title, undefined, tickRoom + (opts.subtitles ? SUBTITLE_PX : 0)),
     height: opts.height ?? 520,
     annotations: [],
   };
   figs.forEach((fig, k) => {
     const suffix = k === 0 ? '' : String(k + 1);
     const src = fig.layout;
-    for (const t of fig.data)
-      data.push({ ...t, xaxis: `x${suffix}`, yaxis: `y${suffix}`, showscale: k === n - 1 ? t.showscale : false });
+    for (const t of fig.data) {
+      const shared =
+        t.type === 'heatmap'
+          ? {
+              zmin,
+              zmax,
+              showscale: t === lastMap && opts.showScale !== false,
+              ...(t === lastMap && opts.scaleTitle ? { colorbar: colorbar(opts.scaleTitle) } : {}),
+            }
+          : { showscale: k === n - 1 ? t.showscale : false };
+      data.push({ ...t, xaxis: `x${suffix}`, yaxis: `y${suffix}`, ...shared });
+    }
     layout[`xaxis${suffix}`] = {
       ...(src.xaxis as object),
       domain: [k * (w + gap), k * (w + gap) + w],
       anchor: `y${suffix}`,
     };
-    layout[`yaxis${suffix}`] = { ...(src.yaxis as object), anchor: `x${suffix}` };
     const sub = opts.subtitles?.[k];
     if (sub)
       (layout.annotations as object[]).push({
         text: `<b>${sub}</b>`,
-        x: k * (w + gap) + w / 2,
-        y: 1.12,
         xref: 'paper',
+        x: k * (w + gap) + w / 2,
+        xanchor: 'center',
         yref: 'paper',
+        y: 1,
+        yanchor: 'bottom',
+        yshift: tickRoom,
         showarrow: false,
       });
+    layout[`yaxis${suffix}`] = { ...(src.yaxis as object), anchor: `x${suffix}` };
   });
   return { data, layout };
 }

@@ -22,7 +22,7 @@ interface Output {
   data?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
 }
-interface Notebook {
+export interface Notebook {
   cells: { cell_type: string; outputs?: Output[] }[];
 }
 
@@ -66,7 +66,7 @@ export function browserSavedBytes(nbText: string): number {
   return Buffer.byteLength(JSON.stringify(nb, null, 1) + '\n');
 }
 
-function figureOutputs(nb: Notebook): { out: Output; id: string; fig: Figure }[] {
+export function figureOutputs(nb: Notebook): { out: Output; id: string; fig: Figure }[] {
   const found: { out: Output; id: string; fig: Figure }[] = [];
   for (const cell of nb.cells) {
     for (const out of cell.outputs ?? []) {

@@ -16,12 +16,12 @@ import {
   contrastRatio,
   figureBundle,
   heatmap,
-  histogram,
   lineChart,
   plotlyJsPath,
   type Figure,
 } from '../../lib/viz/plots';
 import { exportFigures, figureOf } from '../../scripts/notebooks/figure-export';
+import { histogram } from '../../lib/viz/histogram';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

@@ -21,9 +21,15 @@ const axisTitle = (t: unknown, size: number): Record<string, unknown> | undefine
   return { ...obj, font: { ...(obj.font as object | undefined), size, color: '#1f2328' } };
 };
 
+const tickSize = (font: unknown): number => {
+  const own = Number((font as { size?: unknown } | undefined)?.size);
+  return Number.isFinite(own) && own > 0 && own < 13 ? own + 1 : 13;
+};
+
 /**
  * The figure restyled for print: white background, dark text, larger fonts (14 px text, 18 px title,
- * 13 px ticks), light grid; traces, annotations and ids untouched.
+ * 13 px ticks, or 1 px more than a smaller size the figure sets), light grid; traces, annotations and ids
+ * untouched.
  */
 export function printFigure(fig: Figure, size: { width: number; height: number }): Figure {
   const layout: Record<string, unknown> = { ...fig.layout };
@@ -33,7 +39,9 @@ export function printFigure(fig: Figure, size: { width: number; height: number }
     const a = (layout[key] ?? {}) as Record<string, unknown>;
     layout[key] = {
       ...a,
-      tickfont: { ...(a.tickfont as object | undefined), size: 13, color: '#1f2328' },
+      // a smaller font set for many labels (a heatmap's 27 letters) grows by one pixel only: at 13 px
+      // plotly.js would turn them 90° or thin them to every other letter
+      tickfont: { ...(a.tickfont as object | undefined), size: tickSize(a.tickfont), color: '#1f2328' },
       title: axisTitle(a.title, 15),
       gridcolor: '#e5e7eb',
       zerolinecolor: '#9ca3af',
