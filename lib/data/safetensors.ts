@@ -249,7 +249,7 @@ export function decodeTensor(file: string, bytes: Uint8Array, e: SafetensorsEntr
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const data = new Float32Array(n);
   if (e.dtype === 'F32') {
-    if (LITTLE_ENDIAN) data.set(new Float32Array(raw.slice().buffer));
+    if (LITTLE_ENDIAN) data.set(new Float32Array(new Uint8Array(raw).buffer)); // a copy, 4-byte aligned
     else for (let i = 0; i < n; i++) data[i] = view.getFloat32(4 * i, true);
   } else if (e.dtype === 'F16' || e.dtype === 'BF16') {
     onNote?.(`note: ${file}: tensor '${e.name}' is ${e.dtype}, widened to F32 (exactly; the values keep ${e.dtype}'s precision)`);

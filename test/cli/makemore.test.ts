@@ -23,9 +23,11 @@ test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', 
   assert.match(r.stdout, /samples that are new:/);
   assert.match(r.stdout, /step 60 train loss \d\.\d{4} test loss \d\.\d{4}/);
   for (const f of [
-    'latest/model/model.json',
-    'latest/model/weights.bin',
-    'best/model/model.json',
+    'latest/model/model.safetensors',
+    'latest/model/config.json',
+    'latest/model/vocab.json',
+    'latest/optimizer/optimizer.safetensors',
+    'best/model/model.safetensors',
     'log.jsonl',
     'log.csv',
     'loss.html',
