@@ -38,7 +38,7 @@ export type Row =
   | { torch: string; shape: number[]; buffer: () => Float32Array };
 
 /** A 2-D [r, c] matrix transposed to [c, r]. */
-export function transpose2d(t: HostTensor): HostTensor {
+function transpose2d(t: HostTensor): HostTensor {
   const [r, c] = t.shape as [number, number];
   const out = new Float32Array(r * c);
   for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j] as number;

@@ -35,7 +35,7 @@ import {
 import { loadLegacyWeights, readLegacyInfo } from './legacy-model';
 import { DEFAULT_MAX_WEIGHT_BYTES } from './saved-checks';
 import { readJsonFile, readRegularFile, statRegularFile } from '../data/read-checked';
-import { decodeTensor, parseSafetensorsHeader } from '../data/safetensors';
+import { decodeSafetensors, parseSafetensorsHeader } from '../data/safetensors';
 import type { Adam, AdamState } from './optimizers';
 import type { FastGeneratorState } from '../random/fast-generator';
 
@@ -191,9 +191,8 @@ function loadOptimizer(dir: string, limits: ReadLimits = {}): AdamState {
   }
   const file = path.join(dir, OPTIMIZER_FILE);
   const bytes = readRegularFile(file, { maxBytes: 2 * (limits.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES) });
-  const h = parseSafetensorsHeader(file, bytes, bytes.length);
-  checkSha256(file, bytes, h);
-  for (const e of h.entries) put(e.name, decodeTensor(file, bytes, e).data);
+  checkSha256(file, bytes, parseSafetensorsHeader(file, bytes, bytes.length));
+  for (const [name, t] of Object.entries(decodeSafetensors(file, bytes).tensors)) put(name, t.data);
   return s;
 }
 

@@ -139,7 +139,7 @@ function isLegacyZooConfig(t: { sequentia?: unknown; type?: unknown; config?: un
 }
 
 /** Checks a Sequentia topology's fields (type, config, vocabulary). */
-export function checkLegacyTopology<C>(jsonPath: string, x: unknown): SavedTopology<C> {
+function checkLegacyTopology<C>(jsonPath: string, x: unknown): SavedTopology<C> {
   if (!isObject(x) || (x.sequentia !== 1 && x.sequentia !== 2)) throw new Error(`${jsonPath} is not a Sequentia model`);
   // the first form's recurrent models may name their type only as the config's cell
   if (x.sequentia === 1 && x.type === undefined && isObject(x.config) && isRecurrent(String(x.config.cell)))

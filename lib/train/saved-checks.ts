@@ -18,13 +18,6 @@ export interface ReadLimits {
   maxJsonBytes?: number;
 }
 
-/**
- * The form a model is saved in: 3 is model.safetensors + config.json + vocab.json; 2 and 1 (older,
- * loaded for one release) are model.json + weights.bin — 2 records createModel's config, 1 may hold a
- * makemore ZooConfig for rnn/gru/lstm.
- */
-export const SAVED_MODEL_VERSION = 3;
-
 /** What a saved Sequentia model holds besides its weights. */
 export interface SavedTopology<C> {
   sequentia: 1 | 2 | 3;

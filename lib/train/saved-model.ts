@@ -49,16 +49,22 @@ import {
   DEFAULT_MAX_WEIGHT_BYTES,
   isObject,
   jsonKind,
-  SAVED_MODEL_VERSION,
   type ReadLimits,
   type SavedTopology,
 } from './saved-checks';
 import { legacyConfig, loadLegacyWeights, readLegacyInfo } from './legacy-model';
 
-export { SAVED_MODEL_VERSION, type ReadLimits, type SavedTopology };
+export type { ReadLimits, SavedTopology };
+
+/**
+ * The form a model is saved in: 3 is model.safetensors + config.json + vocab.json; 2 and 1 (older,
+ * loaded for one release) are model.json + weights.bin — 2 records createModel's config, 1 may hold a
+ * makemore ZooConfig for rnn/gru/lstm.
+ */
+export const SAVED_MODEL_VERSION = 3;
 
 /** The files of a saved model, by role. */
-export const SAVED_FILES = { weights: 'model.safetensors', config: 'config.json', vocab: 'vocab.json' } as const;
+const SAVED_FILES = { weights: 'model.safetensors', config: 'config.json', vocab: 'vocab.json' } as const;
 /** The older form's files (removed when a folder is saved in the current form). */
 const LEGACY_FILES = ['model.json', 'weights.bin'];
 
@@ -289,14 +295,10 @@ export async function loadWeights<C>(
   return { topology: i.topology as SavedTopology<C>, weights };
 }
 
-/** The topology of a saved model, checked with its header (or manifest) and files, without reading weights. */
-export function readSavedTopology<C>(dir: string, limits: ReadLimits = {}): SavedTopology<C> {
-  return readSavedModelInfo<C>(dir, limits).topology;
-}
-
 /**
- * readSavedTopology and our weights' names and shapes (namedWeights()), for checking another part of a
- * checkpoint against them (the optimizer's moments).
+ * The topology of a saved model (checked with its header, or older manifest, and files, no weight read)
+ * and our weights' names and shapes (namedWeights()), for checking another part of a checkpoint against
+ * them (the optimizer's moments).
  */
 export function readSavedModelInfo<C>(
   dir: string,
@@ -365,7 +367,7 @@ export async function loadModel(
   limits: ReadLimits = {},
 ): Promise<{ model: LanguageModel; vocab: Vocab; extra: Record<string, unknown> }> {
   // everything checked (config against header against file sizes) before the model is built
-  const t = readSavedTopology<object>(dir, limits);
+  const t = readSavedModelInfo<object>(dir, limits).topology;
   checkSavedVocabulary(dir, t);
   const model = createModel(t.type as ModelType, modelConfig(dir, t), new TorchGenerator(0));
   try {

@@ -13,7 +13,7 @@ import { TABLE as MAKEMORE_TABLE } from '../../scripts/cli/makemore/args';
 import { TABLE as NOVEL_TABLE } from '../../scripts/cli/novel';
 import { parseOptions, readConfigFile, shownDefault, type Table } from '../../scripts/cli/run/options';
 import { NOVEL_SETTINGS } from '../../lib/models/presets';
-import { readSavedTopology } from '../../lib/train/saved-model';
+import { readSavedModelInfo } from '../../lib/train/saved-model';
 import { loadCheckpoint } from '../../lib/train/checkpoint';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { saveLegacyCheckpoint } from '../helpers/legacy-save';
@@ -44,7 +44,7 @@ test("makemore's default model, the transformer, trains a few steps, saves its t
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /model transformer: 1,\d{3} parameters/);
   assert.match(r.out, /step 4 train loss \d\.\d{4} test loss \d\.\d{4}/);
-  const t = readSavedTopology(path.join(dir, 'latest/model'));
+  const t = readSavedModelInfo(path.join(dir, 'latest/model')).topology;
   assert.equal(t.sequentia, 3);
   assert.equal(t.type, 'transformer');
   assert.deepEqual(t.config, {
@@ -272,7 +272,7 @@ test("an older makemore checkpoint (model.json + weights.bin, its GRU's config a
   const bytes = (d: string) => fs.readFileSync(path.join(d, 'latest/model/model.safetensors'));
   assert.ok(bytes(old).equals(bytes(straight)), 'the same weights as a run that was never stopped');
   assert.ok(!fs.existsSync(path.join(old, 'latest/model/model.json')), 'the older files are gone');
-  const t = readSavedTopology(path.join(old, 'latest/model'));
+  const t = readSavedModelInfo(path.join(old, 'latest/model')).topology;
   assert.equal(t.sequentia, 3);
   assert.deepEqual(t.config, { cell: 'gru', vocabSize: 27, blockSize: 11, nEmbd: 8, nHidden: 16 });
   assert.equal(settingsOf(old).nEmbd2, 16);

@@ -20,7 +20,7 @@ import { MAKEMORE_SETTINGS_SPEC } from '../../scripts/cli/makemore/args';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { loadCheckpoint, optimizerStateByName, readCheckpoint, resolveCheckpoint } from '../../lib/train/checkpoint';
 import { saveLegacy, saveLegacyCheckpoint } from '../helpers/legacy-save';
-import { loadModel, loadWeights, readSavedTopology } from '../../lib/train/saved-model';
+import { loadModel, loadWeights, readSavedModelInfo } from '../../lib/train/saved-model';
 import { Vocab } from '../../lib/data/vocab';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
@@ -317,7 +317,7 @@ test('loadModel checks a notebook save the same way; the weight limit is stated'
   assert.equal(back.model.numParams(), m.numParams());
   back.model.dispose();
   assert.throws(
-    () => readSavedTopology(dir, { maxWeightBytes: 100 }),
+    () => readSavedModelInfo(dir, { maxWeightBytes: 100 }).topology,
     /model\.json lists \d+ weights taking .* more than the limit of 100 bytes/,
   );
   m.dispose();

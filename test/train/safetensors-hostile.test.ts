@@ -16,7 +16,7 @@ import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { loadCheckpoint, optimizerStateByName, readCheckpoint, saveCheckpoint } from '../../lib/train/checkpoint';
-import { loadModel, readSavedTopology, saveModel } from '../../lib/train/saved-model';
+import { loadModel, readSavedModelInfo, saveModel } from '../../lib/train/saved-model';
 import { decodeSafetensors, encodeSafetensors } from '../../lib/data/safetensors';
 import { Vocab } from '../../lib/data/vocab';
 
@@ -124,7 +124,7 @@ test('model.safetensors a symlink to /dev/zero, a FIFO, truncated or past the we
   assert.match(refusedByRead(short), /model\.safetensors: tensor '.*': data_offsets .* run past the data's \d+ bytes/);
   const d = await goodCheckpoint();
   assert.throws(
-    () => readSavedTopology(path.join(d, 'model'), { maxWeightBytes: 100 }),
+    () => readSavedModelInfo(path.join(d, 'model'), { maxWeightBytes: 100 }).topology,
     /model\.safetensors is .* \(\d+ bytes\), more than the limit of 100 bytes/,
   );
 });

@@ -12,7 +12,7 @@ import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
 import {
   loadModel,
   loadWeights,
-  readSavedTopology,
+  readSavedModelInfo,
   SAVED_MODEL_VERSION,
   saveModel,
   saveWeights,
@@ -63,7 +63,7 @@ test('saveModel records the type and the config createModel takes; loadModel reb
   for (const type of ['lstm', 'transformer']) {
     const m = zooModel(type, config, new TorchGenerator(5));
     await saveModel(path.join(dir, type), m, vocab, { note: type });
-    const t = readSavedTopology<object>(path.join(dir, type));
+    const t = readSavedModelInfo<object>(path.join(dir, type)).topology;
     assert.equal(t.sequentia, SAVED_MODEL_VERSION);
     assert.equal(t.type, type);
     assert.deepEqual(t.config, m.config);
@@ -78,7 +78,7 @@ test('saveModel records the type and the config createModel takes; loadModel reb
     m.dispose();
   }
   assert.deepEqual(
-    (readSavedTopology<object>(path.join(dir, 'lstm')).config as { nHidden?: number }).nHidden,
+    (readSavedModelInfo<object>(path.join(dir, 'lstm')).topology.config as { nHidden?: number }).nHidden,
     config.nEmbd2,
     "the LSTM's own config: nHidden, not makemore's nEmbd2",
   );
