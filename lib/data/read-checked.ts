@@ -17,7 +17,7 @@ import path from 'node:path';
 export const MiB = 1024 * 1024;
 /** Inputs (word lists, corpora): far above any corpus this project reads (The Mysterious Island is 1.1 MB). */
 export const DEFAULT_MAX_TEXT_BYTES = 256 * MiB;
-/** JSON metadata (model.json, checkpoint.json, log.jsonl): these are kilobytes when written by us. */
+/** JSON metadata (config.json, vocab.json, checkpoint.json, log.jsonl; the older model.json): these are kilobytes when written by us. */
 export const DEFAULT_MAX_JSON_BYTES = 64 * MiB;
 
 /** 1,234,567 bytes → "1.2 MiB". */

@@ -4,6 +4,7 @@
  * model's manifest must list before the model is built).
  */
 import type { GPTConfig } from './configs';
+import { layerNormRows, linearRows, oneToOne, type HostTensor, type Row, type StateDictLayout } from './torch-names';
 
 /**
  * nanoGPT's README command for a CPU (config/train_shakespeare_char.py with --block_size=64
@@ -116,4 +117,56 @@ export function checkGPTConfig(where: string, x: unknown): GPTConfig {
   if (out.tieWeights && out.headBias)
     throw new Error(`${where}: config.headBias is true, but a tied head (config.tieWeights) has no bias`);
   return out;
+}
+
+/**
+ * nanoGPT's state_dict for a config (names and shapes as `GPT(GPTConfig(**config)).state_dict()` has
+ * them; our names are the same). A tied head's `lm_head.weight` is the token table again: written so that
+ * nanoGPT's strict load takes the file, ignored on reading (the table is read from `transformer.wte.weight`).
+ */
+export function gptStateDict(c: GPTConfig): StateDictLayout {
+  const { vocabSize: V, blockSize: T, nEmbd: E, nLayer: L } = c;
+  const linear = (name: string, fanIn: number, fanOut: number, bias: boolean) =>
+    linearRows(name, name, fanIn, fanOut, bias).map((r) => ({ ...r, ours: r.torch }));
+  const norm = (name: string) => layerNormRows(name, name, E).filter((r) => c.bias || r.torch.endsWith('.weight'));
+  const rows: Row[] = [
+    { torch: 'transformer.wte.weight', ours: 'transformer.wte.weight', shape: [V, E] },
+    { torch: 'transformer.wpe.weight', ours: 'transformer.wpe.weight', shape: [T, E] },
+    ...Array.from({ length: L }, (_, k) => {
+      const p = `transformer.h.${k}`;
+      return [
+        ...norm(`${p}.ln_1`),
+        ...linear(`${p}.attn.c_attn`, E, 3 * E, c.qkvBias ?? c.bias),
+        ...linear(`${p}.attn.c_proj`, E, E, c.bias),
+        ...norm(`${p}.ln_2`),
+        ...linear(`${p}.mlp.c_fc`, E, 4 * E, c.bias),
+        ...linear(`${p}.mlp.c_proj`, 4 * E, E, c.bias),
+      ];
+    }).flat(),
+    ...norm('transformer.ln_f'),
+    ...(c.tieWeights ? [] : linear('lm_head', E, V, c.headBias ?? false)),
+  ];
+  const layout = oneToOne(rows);
+  if (!c.tieWeights) return layout;
+  return {
+    ...layout,
+    tensors: [...layout.tensors, { name: 'lm_head.weight', shape: [V, E], buffer: true }],
+    toTorch: (ours) => {
+      const torch = layout.toTorch(ours);
+      return { ...torch, 'lm_head.weight': torch['transformer.wte.weight'] as HostTensor };
+    },
+  };
+}
+
+/** nanoGPT's GPTConfig fields (`GPTConfig(**fields)` takes them) from ours. */
+export function nanoGptConfig(c: GPTConfig): Record<string, number | boolean> {
+  return {
+    block_size: c.blockSize,
+    vocab_size: c.vocabSize,
+    n_layer: c.nLayer,
+    n_head: c.nHead,
+    n_embd: c.nEmbd,
+    dropout: c.dropout,
+    bias: c.bias,
+  };
 }

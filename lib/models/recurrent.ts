@@ -16,6 +16,7 @@ import type { Chain } from '../fused/step';
 import type { Batch } from '../data/batches';
 import type { RecurrentConfig } from './configs';
 import { LanguageModelBase, type Stateful } from './language-model';
+import type { HostTensor, StateDictLayout, TorchTensor } from './torch-names';
 
 export type { CellType, RecurrentConfig };
 
@@ -110,4 +111,100 @@ export class RecurrentLM extends LanguageModelBase<CellType> implements Stateful
   namedWeights(): Record<string, tf.Variable> {
     return { wte: this.wte, start: this.start, Wx: this.Wx, Wh: this.Wh, b: this.b, lmW: this.lmW, lmB: this.lmB };
   }
+}
+
+/** The cells' nn.Linear(E + H → ·) of makemore.py (and zoo.py's LSTM), and which of our gate blocks each holds. */
+const CELL_LINEARS: Record<CellType, [name: string, blocks: number[]][]> = {
+  rnn: [['xh_to_h', [0]]],
+  // our columns are r, z, n; makemore declares z, r, hbar
+  gru: [
+    ['xh_to_z', [1]],
+    ['xh_to_r', [0]],
+    ['xh_to_hbar', [2]],
+  ],
+  lstm: [['xh_to_gates', [0, 1, 2, 3]]], // i, f, o, g in both
+};
+
+/**
+ * makemore.py's RNN state_dict (`start`, `wte.weight`, the cell's `cell.xh_to_…` Linear(E + H → ·)
+ * weight [out, E + H] and bias, `lm_head`): each cell Linear is our input half Wx and recurrent half Wh
+ * stacked ([x, h] is its input), transposed, for its gate blocks' columns.
+ */
+export function recurrentStateDict(c: RecurrentConfig): StateDictLayout {
+  const { vocabSize: V, nEmbd: E, nHidden: H, cell } = c;
+  const G = GATES[cell];
+  const linears = CELL_LINEARS[cell];
+  const tensors: TorchTensor[] = [
+    { name: 'start', shape: [1, H] },
+    { name: 'wte.weight', shape: [V, E] },
+    ...linears.flatMap(([n, blocks]) => [
+      { name: `cell.${n}.weight`, shape: [blocks.length * H, E + H] },
+      { name: `cell.${n}.bias`, shape: [blocks.length * H] },
+    ]),
+    { name: 'lm_head.weight', shape: [V, H] },
+    { name: 'lm_head.bias', shape: [V] },
+  ];
+  /** Our column of gate block `g`, unit j, for PyTorch row r of a Linear holding `blocks`. */
+  const column = (blocks: number[], r: number) => (blocks[Math.floor(r / H)] as number) * H + (r % H);
+  const lmT = (t: HostTensor, rows: number, cols: number): HostTensor => {
+    const out = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = t.data[i * cols + j] as number;
+    return { shape: [cols, rows], data: out };
+  };
+  return {
+    tensors,
+    ours: [
+      { name: 'wte', shape: [V, E] },
+      { name: 'start', shape: [1, H] },
+      { name: 'Wx', shape: [E, G * H] },
+      { name: 'Wh', shape: [H, G * H] },
+      { name: 'b', shape: [G * H] },
+      { name: 'lmW', shape: [H, V] },
+      { name: 'lmB', shape: [V] },
+    ],
+    toTorch(ours) {
+      const [Wx, Wh, b] = [ours.Wx!, ours.Wh!, ours.b!];
+      const out: Record<string, HostTensor> = { start: ours.start!, 'wte.weight': ours.wte! };
+      for (const [n, blocks] of linears) {
+        const rows = blocks.length * H;
+        const w = new Float32Array(rows * (E + H));
+        const bias = new Float32Array(rows);
+        for (let r = 0; r < rows; r++) {
+          const col = column(blocks, r);
+          for (let i = 0; i < E; i++) w[r * (E + H) + i] = Wx.data[i * G * H + col] as number;
+          for (let i = 0; i < H; i++) w[r * (E + H) + E + i] = Wh.data[i * G * H + col] as number;
+          bias[r] = b.data[col] as number;
+        }
+        out[`cell.${n}.weight`] = { shape: [rows, E + H], data: w };
+        out[`cell.${n}.bias`] = { shape: [rows], data: bias };
+      }
+      out['lm_head.weight'] = lmT(ours.lmW!, H, V);
+      out['lm_head.bias'] = ours.lmB!;
+      return out;
+    },
+    fromTorch(torch) {
+      const Wx = new Float32Array(E * G * H);
+      const Wh = new Float32Array(H * G * H);
+      const b = new Float32Array(G * H);
+      for (const [n, blocks] of linears) {
+        const w = torch[`cell.${n}.weight`]!.data;
+        const bias = torch[`cell.${n}.bias`]!.data;
+        for (let r = 0; r < blocks.length * H; r++) {
+          const col = column(blocks, r);
+          for (let i = 0; i < E; i++) Wx[i * G * H + col] = w[r * (E + H) + i] as number;
+          for (let i = 0; i < H; i++) Wh[i * G * H + col] = w[r * (E + H) + E + i] as number;
+          b[col] = bias[r] as number;
+        }
+      }
+      return {
+        wte: torch['wte.weight']!,
+        start: torch.start!,
+        Wx: { shape: [E, G * H], data: Wx },
+        Wh: { shape: [H, G * H], data: Wh },
+        b: { shape: [G * H], data: b },
+        lmW: lmT(torch['lm_head.weight']!, V, H),
+        lmB: torch['lm_head.bias']!,
+      };
+    },
+  };
 }

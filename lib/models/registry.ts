@@ -4,19 +4,21 @@
  */
 import type { Rng } from '../random/rng';
 import type { LanguageModel } from './language-model';
-import { BigramNet } from './lecture/bigram-net';
-import { MLP } from './lecture/mlp';
-import { Sequential } from './lecture/sequential';
-import { GptStage } from './lecture/gpt-stages';
-import { Bigram } from './zoo/bigram';
-import { MakemoreMLP } from './zoo/mlp';
-import { BagOfWords } from './zoo/bow';
-import { Transformer } from './zoo/transformer';
-import { WaveNet } from './zoo/wavenet';
+import { BigramNet, bigramNetStateDict } from './lecture/bigram-net';
+import { lectureMlpStateDict, MLP } from './lecture/mlp';
+import { Sequential, sequentialStateDict } from './lecture/sequential';
+import { Bigram, bigramStateDict } from './zoo/bigram';
+import { MakemoreMLP, mlpStateDict } from './zoo/mlp';
+import { BagOfWords, bowStateDict } from './zoo/bow';
+import { Transformer, transformerStateDict } from './zoo/transformer';
+import { WaveNet, wavenetStateDict } from './zoo/wavenet';
 import type { ZooConfig } from './zoo/config';
-import { RecurrentLM } from './recurrent';
+import { RecurrentLM, recurrentStateDict } from './recurrent';
+import { GptStage, gptStageStateDict } from './lecture/gpt-stages';
 import { GPT } from './gpt';
-import type { ModelConfigs, ModelType } from './configs';
+import { gptStateDict, nanoGptConfig } from './gpt-config';
+import type { MakemoreConfig, StateDictLayout } from './torch-names';
+import type { GPTConfig, ModelConfigs, ModelType } from './configs';
 
 export type { ModelConfigs, ModelType };
 
@@ -35,6 +37,89 @@ const BUILDERS: { [T in ModelType]: (config: ModelConfigs[T], rng: Rng) => Langu
   lstm: (c, rng) => new RecurrentLM({ ...c, cell: 'lstm' }, rng),
   gpt: (c, rng) => new GPT(c, rng),
 };
+
+/**
+ * Every type's PyTorch state_dict (torch-names.ts), from its config alone: the names, shapes and layouts
+ * model.safetensors holds. Typed over every key of ModelConfigs: a new model type must add its own.
+ */
+const STATE_DICTS: { [T in ModelType]: (config: ModelConfigs[T]) => StateDictLayout } = {
+  'bigram-net': bigramNetStateDict,
+  'lecture-mlp': lectureMlpStateDict,
+  sequential: sequentialStateDict,
+  bigram: bigramStateDict,
+  mlp: mlpStateDict,
+  bow: bowStateDict,
+  transformer: transformerStateDict,
+  wavenet: wavenetStateDict,
+  rnn: (c) => recurrentStateDict({ ...c, cell: 'rnn' }),
+  gru: (c) => recurrentStateDict({ ...c, cell: 'gru' }),
+  lstm: (c) => recurrentStateDict({ ...c, cell: 'lstm' }),
+  'gpt-stage': gptStageStateDict,
+  gpt: gptStateDict,
+};
+
+/** A model type's state_dict layout for a (checked) config. */
+export function stateDictLayout<T extends ModelType>(type: T, config: ModelConfigs[T]): StateDictLayout {
+  return (STATE_DICTS[type] as (c: ModelConfigs[T]) => StateDictLayout)(config);
+}
+
+/**
+ * What config.json holds besides `model_type`: for makemore's types, makemore's ModelConfig fields
+ * (`ModelConfig(**fields)` takes them; a recurrent model's hidden size is n_embd2, its n_layer and n_head
+ * are makemore's defaults, unused); for the lecture models, which have no PyTorch class, our config.
+ */
+export function torchConfig(type: ModelType, config: ModelConfigs[ModelType]): MakemoreConfig | object {
+  if (type === 'rnn' || type === 'gru' || type === 'lstm') {
+    const c = config as RecurrentConfigOf;
+    return {
+      block_size: c.blockSize,
+      vocab_size: c.vocabSize,
+      n_layer: 4,
+      n_embd: c.nEmbd,
+      n_embd2: c.nHidden,
+      n_head: 4,
+    };
+  }
+  if (type === 'gpt') return nanoGptConfig(config as GPTConfig);
+  if (isZooType(type)) {
+    const c = config as ZooConfig;
+    return {
+      block_size: c.blockSize,
+      vocab_size: c.vocabSize,
+      n_layer: c.nLayer,
+      n_embd: c.nEmbd,
+      n_embd2: c.nEmbd2,
+      n_head: c.nHead,
+    };
+  }
+  return config;
+}
+
+/**
+ * createModel's config from config.json's fields (torchConfig's inverse), unchecked: the caller checks it
+ * (checkZooConfig …). The transformer's dropout and init are Sequentia's and not in makemore's config.
+ */
+export function configFromTorch(type: ModelType, t: Record<string, unknown>): unknown {
+  // a PyTorch file of nanoGPT's: its GPTConfig, and what nanoGPT's model always is (exact GELU, a tied head)
+  if (type === 'gpt') {
+    const g = { vocabSize: t.vocab_size, blockSize: t.block_size, nLayer: t.n_layer, nHead: t.n_head };
+    return {
+      ...g,
+      nEmbd: t.n_embd,
+      dropout: t.dropout,
+      bias: t.bias,
+      activation: 'gelu',
+      tieWeights: true,
+      init: 'nanogpt',
+    };
+  }
+  if (!isZooType(type)) return t;
+  const c = { vocabSize: t.vocab_size, blockSize: t.block_size, nEmbd: t.n_embd };
+  if (type === 'rnn' || type === 'gru' || type === 'lstm') return { cell: type, ...c, nHidden: t.n_embd2 };
+  return { ...c, nLayer: t.n_layer, nHead: t.n_head, nEmbd2: t.n_embd2 };
+}
+
+type RecurrentConfigOf = ModelConfigs['rnn'];
 
 /** Every type, in the order ModelConfigs lists them. */
 export const MODEL_TYPES = Object.keys(BUILDERS) as ModelType[];

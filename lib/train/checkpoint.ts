@@ -4,9 +4,11 @@
  * A checkpoint is a directory (a "slot", e.g. `out/names/latest`):
  *
  *   checkpoint.json            step, best test loss, the batch generator's state, the run's settings
- *   model/model.json, weights.bin        the model (saved-model.ts format: type, config, vocabulary, weights);
- *                                        a notebook loads it with `loadWeights('…/latest/model')`
- *   optimizer/model.json, weights.bin    Adam/AdamW's step and moments m:<weight>, v:<weight>
+ *   model/model.safetensors, config.json, vocab.json   the model (saved-model.ts: PyTorch's names and
+ *                              layouts, config, vocabulary); `loadModel('…/latest/model')` or PyTorch loads it
+ *   optimizer/optimizer.safetensors    Adam/AdamW's moments m:<weight>, v:<weight> (our weight names, flat),
+ *                              its step in the metadata
+ * (Checkpoints of the older form — model.json + weights.bin in both folders — still load, for one release.)
  *
  * Saving writes a complete new directory next to the slot (`.latest.tmp-<pid>-…`), flushes every file
  * and the directory, then renames: the old slot → `latest.prev`, the new one → `latest`, and removes
@@ -18,16 +20,22 @@ import path from 'node:path';
 import { tf } from '../runtime/tf';
 import { fsyncDir, writeFileDurable } from '../runtime/durable';
 import {
-  checkVocabulary,
-  fileHandler,
+  checkSavedVocabulary,
+  checkSha256,
+  encodeChecked,
+  isLegacySave,
+  readHeaderBytes,
   readSavedModelInfo,
-  readSavedTopology,
   saveWeights,
   loadWeights,
+  topologyFile,
   type ReadLimits,
   type SavedTopology,
 } from './saved-model';
-import { readJsonFile } from '../data/read-checked';
+import { loadLegacyWeights, readLegacyInfo } from './legacy-model';
+import { DEFAULT_MAX_WEIGHT_BYTES } from './saved-checks';
+import { readJsonFile, readRegularFile, statRegularFile } from '../data/read-checked';
+import { decodeSafetensors, parseSafetensorsHeader } from '../data/safetensors';
 import type { Adam, AdamState } from './optimizers';
 import type { FastGeneratorState } from '../random/fast-generator';
 
@@ -59,16 +67,22 @@ export interface Checkpoint<C> {
 
 const INFO = 'checkpoint.json';
 
+const OPTIMIZER_FILE = 'optimizer.safetensors';
+
 /**
  * Every path inside a checkpoint slot (directories end in '/'): what a work dir's --overwrite may remove
- * from `latest/` and `best/` without asking. tfjs's file handler writes model.json and weights.bin.
+ * from `latest/` and `best/` without asking — the current form's files and the older form's.
  */
 export const CHECKPOINT_CONTENTS: readonly string[] = [
   INFO,
   'model/',
+  'model/model.safetensors',
+  'model/config.json',
+  'model/vocab.json',
   'model/model.json',
   'model/weights.bin',
   'optimizer/',
+  `optimizer/${OPTIMIZER_FILE}`,
   'optimizer/model.json',
   'optimizer/weights.bin',
 ];
@@ -118,67 +132,67 @@ function removeStaleTemps(parent: string, base: string): void {
   }
 }
 
-/** Writes the optimizer's moments as a saved-model.ts directory (no tensors needed). */
-async function saveOptimizer(dir: string, s: AdamState): Promise<void> {
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const parts: Float32Array[] = [];
+/** Writes the optimizer's moments as optimizer.safetensors: m:<weight>, v:<weight> (flat), the step in the metadata. */
+function saveOptimizer(dir: string, s: AdamState): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [which, table] of [
     ['m', s.m],
     ['v', s.v],
-  ] as const) {
-    for (const [name, a] of Object.entries(table)) {
-      specs.push({ name: `${which}:${name}`, shape: [a.length], dtype: 'float32' });
-      parts.push(a);
-    }
-  }
-  const total = parts.reduce((n, a) => n + a.length, 0);
-  const data = new Float32Array(total);
-  let off = 0;
-  for (const a of parts) {
-    data.set(a, off);
-    off += a.length;
-  }
-  const topology: SavedTopology<{ step: number }> = {
-    sequentia: 1,
-    type: 'adam-state',
-    config: { step: s.step },
-    itos: [],
-    boundary: null,
-  };
-  await (fileHandler(dir).save as NonNullable<tf.io.IOHandler['save']>)({
-    modelTopology: topology as unknown as object,
-    format: 'sequentia',
-    weightSpecs: specs,
-    weightData: data.buffer,
-  });
+  ] as const)
+    for (const [name, a] of Object.entries(table)) tensors[`${which}:${name}`] = { shape: [a.length], data: a };
+  const meta = { format: 'sequentia', sequentia_optimizer: 'adam', step: String(s.step) };
+  writeFileDurable(path.join(dir, OPTIMIZER_FILE), encodeChecked(tensors, meta));
 }
 
-/** Reads the moments `saveOptimizer` wrote, checking them against the model's weight shapes. */
-async function loadOptimizer(
+/** The optimizer folder's step and moments' names and sizes (values: m:<weight> → count), no values read. */
+function readOptimizerInfo(
   dir: string,
-  expect: Record<string, { shape: readonly number[] }>,
-  limits: ReadLimits = {},
-): Promise<AdamState> {
-  const t = readSavedTopology<{ step: number }>(dir, limits);
-  const where = path.join(dir, 'model.json');
-  if (t.type !== 'adam-state' || !Number.isInteger(t.config.step) || t.config.step < 0)
-    throw new Error(`${where} is not an optimizer state (type '${t.type}')`);
-  const a = await (fileHandler(dir, limits).load as NonNullable<tf.io.IOHandler['load']>)();
-  const buf = a.weightData as ArrayBuffer;
-  const s: AdamState = { step: t.config.step, m: {}, v: {} };
-  let off = 0;
-  for (const w of a.weightSpecs ?? []) {
-    const n = w.shape.reduce((x, y) => x * y, 1);
-    const m = /^([mv]):(.*)$/.exec(w.name);
-    if (!m || w.dtype !== 'float32') throw new Error(`${where}: unexpected entry '${w.name}' (${w.dtype})`);
-    const name = m[2] as string;
-    const want = expect[name];
-    if (!want) throw new Error(`${where}: moments for '${name}', which the model does not have`);
-    const size = want.shape.reduce((x, y) => x * y, 1);
-    if (n !== size) throw new Error(`${where}: '${w.name}' has ${n} values, the weight '${name}' has ${size}`);
-    (m[1] === 'm' ? s.m : s.v)[name] = new Float32Array(buf.slice(off, off + 4 * n));
-    off += 4 * n;
+  limits: ReadLimits,
+): { where: string; step: number; stepField: string; sizes: Map<string, number> } {
+  if (isLegacySave(dir)) {
+    const where = path.join(dir, 'model.json');
+    const { topology: t, specs } = readLegacyInfo<{ step: number }>(dir, limits);
+    if (t.type !== 'adam-state') throw new Error(`${where} is not an optimizer state (type '${t.type}')`);
+    const sizes = new Map(specs.map((w) => [w.name, w.shape.reduce((a, b) => a * b, 1)]));
+    return { where, step: t.config.step, stepField: 'config.step', sizes };
   }
+  const where = path.join(dir, OPTIMIZER_FILE);
+  if (!fs.existsSync(where)) throw new Error(`${where} not found: the checkpoint's optimizer state is missing`);
+  const size = statRegularFile(where, { maxBytes: 2 * (limits.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES) });
+  const h = parseSafetensorsHeader(where, readHeaderBytes(where, size), size);
+  if (h.metadata.sequentia_optimizer !== 'adam')
+    throw new Error(`${where} is not an optimizer state (__metadata__.sequentia_optimizer is not 'adam')`);
+  const step = /^\d{1,15}$/.test(h.metadata.step ?? '') ? Number(h.metadata.step) : NaN;
+  const sizes = new Map(h.entries.map((e) => [e.name, e.shape.reduce((a, b) => a * b, 1)]));
+  const bad = h.entries.find((e) => e.dtype !== 'F32' || e.shape.length !== 1);
+  if (bad)
+    throw new Error(`${where}: unexpected entry '${bad.name}' (${bad.dtype} [${bad.shape}]): moments are flat F32`);
+  return { where, step, stepField: '__metadata__.step', sizes };
+}
+
+/** Reads the moments saveOptimizer wrote (checkOptimizer has checked them against the model). */
+function loadOptimizer(dir: string, limits: ReadLimits = {}): AdamState {
+  const { step } = readOptimizerInfo(dir, limits);
+  const s: AdamState = { step, m: {}, v: {} };
+  const put = (name: string, a: Float32Array) => {
+    const m = /^([mv]):(.*)$/.exec(name)!;
+    (m[1] === 'm' ? s.m : s.v)[m[2] as string] = a;
+  };
+  if (isLegacySave(dir)) {
+    const { specs, data } = loadLegacyWeights(dir, limits);
+    let off = 0;
+    for (const w of specs) {
+      const n = w.shape.reduce((x, y) => x * y, 1);
+      put(w.name, new Float32Array(data.slice(off, off + 4 * n)));
+      off += 4 * n;
+    }
+    return s;
+  }
+  const file = path.join(dir, OPTIMIZER_FILE);
+  const bytes = readRegularFile(file, { maxBytes: 2 * (limits.maxWeightBytes ?? DEFAULT_MAX_WEIGHT_BYTES) });
+  checkSha256(file, bytes, parseSafetensorsHeader(file, bytes, bytes.length));
+  for (const [name, t] of Object.entries(decodeSafetensors(file, bytes).tensors)) put(name, t.data);
   return s;
 }
 
@@ -203,7 +217,7 @@ export async function saveCheckpoint<C>(
   fs.mkdirSync(tmp);
   try {
     await saveWeights(path.join(tmp, 'model'), c.topology, c.weights);
-    if (c.optimizer) await saveOptimizer(path.join(tmp, 'optimizer'), c.optimizer);
+    if (c.optimizer) saveOptimizer(path.join(tmp, 'optimizer'), c.optimizer);
     const info: CheckpointInfo = { sequentiaCheckpoint: 1, ...c.info, savedAt: new Date().toISOString() };
     if (info.bestTestLoss !== null && !Number.isFinite(info.bestTestLoss)) info.bestTestLoss = null;
     writeFileDurable(path.join(tmp, INFO), JSON.stringify(info) + '\n');
@@ -327,25 +341,22 @@ export interface ReadCheckpointOptions extends ReadLimits {
 }
 
 /**
- * The optimizer's manifest against the model's: every entry is `m:<weight>` or `v:<weight>` of a weight
- * the model has, with as many values; m and v cover the same weights. Checked before anything is read.
+ * The optimizer's moments against the model's weights: every entry is `m:<weight>` or `v:<weight>` of a
+ * weight the model has, with as many values; m and v cover the same weights. Checked before anything is read.
  */
-function checkOptimizerManifest(dir: string, model: tf.io.WeightsManifestEntry[], limits: ReadLimits): void {
-  const where = path.join(dir, 'model.json');
-  const { topology: t, specs } = readSavedModelInfo<{ step: number }>(dir, limits);
-  if (t.type !== 'adam-state') throw new Error(`${where} is not an optimizer state (type '${t.type}')`);
-  if (!Number.isSafeInteger(t.config.step) || t.config.step < 0)
-    throw new Error(`${where}: config.step is ${JSON.stringify(t.config.step)}, expected a whole number ≥ 0`);
+function checkOptimizer(dir: string, model: { name: string; shape: number[] }[], limits: ReadLimits): void {
+  const { where, step, stepField, sizes: moments } = readOptimizerInfo(dir, limits);
+  if (!Number.isSafeInteger(step) || step < 0)
+    throw new Error(`${where}: ${stepField} is ${JSON.stringify(step)}, expected a whole number ≥ 0`);
   const sizes = new Map(model.map((w) => [w.name, w.shape.reduce((a, b) => a * b, 1)]));
   const names = { m: new Set<string>(), v: new Set<string>() };
-  for (const w of specs) {
-    const m = /^([mv]):(.*)$/.exec(w.name);
-    if (!m) throw new Error(`${where}: unexpected entry '${w.name}' (expected m:<weight> or v:<weight>)`);
+  for (const [entry, n] of moments) {
+    const m = /^([mv]):(.*)$/.exec(entry);
+    if (!m) throw new Error(`${where}: unexpected entry '${entry}' (expected m:<weight> or v:<weight>)`);
     const name = m[2] as string;
     const size = sizes.get(name);
     if (size === undefined) throw new Error(`${where}: moments for '${name}', which the model does not have`);
-    const n = w.shape.reduce((a, b) => a * b, 1);
-    if (n !== size) throw new Error(`${where}: '${w.name}' has ${n} values, the weight '${name}' has ${size}`);
+    if (n !== size) throw new Error(`${where}: '${entry}' has ${n} values, the weight '${name}' has ${size}`);
     names[m[1] as 'm' | 'v'].add(name);
   }
   const odd = [...names.m].filter((k) => !names.v.has(k)).concat([...names.v].filter((k) => !names.m.has(k)));
@@ -372,15 +383,15 @@ export function readCheckpoint<C>(
   if (opts.settings) checkSettings(file, info.settings, opts.settings);
   const modelDir = path.join(dir, 'model');
   const { topology, specs } = readSavedModelInfo<C>(modelDir, opts);
-  const jsonPath = path.join(modelDir, 'model.json');
-  checkVocabulary(jsonPath, topology);
+  const jsonPath = topologyFile(modelDir);
+  checkSavedVocabulary(modelDir, topology);
   // A trainer may build its model from settings (the novel's nEmbd, nHidden): they must be the config's.
   const config = topology.config as Record<string, unknown>;
   for (const [k, v] of Object.entries(info.settings))
     if (typeof v === 'number' && typeof config[k] === 'number' && config[k] !== v)
       throw new Error(`${file}: settings.${k} is ${v}, but config.${k} in ${jsonPath} is ${String(config[k])}`);
   const optDir = path.join(dir, 'optimizer');
-  if (fs.existsSync(optDir)) checkOptimizerManifest(optDir, specs, opts);
+  if (fs.existsSync(optDir)) checkOptimizer(optDir, specs, opts);
   return { info, topology };
 }
 
@@ -398,8 +409,7 @@ export async function loadCheckpoint<C>(
   const { weights } = await loadWeights<C>(path.join(dir, 'model'), { ...opts, expect });
   try {
     const optDir = path.join(dir, 'optimizer');
-    const shapes = expect ?? Object.fromEntries(Object.entries(weights).map(([k, t]) => [k, { shape: t.shape }]));
-    const optimizer = fs.existsSync(optDir) ? await loadOptimizer(optDir, shapes, opts) : null;
+    const optimizer = fs.existsSync(optDir) ? loadOptimizer(optDir, opts) : null;
     const { sequentiaCheckpoint: _v, savedAt: _t, ...rest } = info;
     return { topology, weights, optimizer, info: rest };
   } catch (e) {

@@ -5,6 +5,7 @@
  *   npm run makemore -- --type transformer --input data/names.txt --work-dir out/names --max-steps 2000
  *   npm run makemore -- --work-dir out/names --resume --max-steps 4000
  *   npm run makemore -- --work-dir out/names --sample-only --num-samples 20 --temperature 0.8
+ *   npm run makemore -- convert --work-dir out/names     (checkpoints of the older form → model.safetensors)
  */
 
 import fs from 'node:fs';
@@ -33,6 +34,7 @@ import { main, rel, startLogs, type Cli, type ExitCode, type Signals } from './r
 import { toSettings } from './run/options';
 import { EPILOGUE, FACTS, SAVED, TABLE, validate, type Args } from './makemore/args';
 import { prepare, recorded, type MakemoreResumed, type RunData } from './makemore/run-state';
+import { convert } from './makemore/convert';
 
 /** Where a run keeps its state. */
 interface RunPaths {
@@ -384,4 +386,12 @@ const MAKEMORE: Cli<typeof TABLE, RunData> = {
   run,
 };
 
-main(MAKEMORE);
+if (process.argv[2] === 'convert')
+  convert(process.argv.slice(3)).then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      console.error(`makemore convert: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
+else main(MAKEMORE);

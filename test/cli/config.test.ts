@@ -13,6 +13,10 @@ import { TABLE as MAKEMORE_TABLE } from '../../scripts/cli/makemore/args';
 import { TABLE as NOVEL_TABLE } from '../../scripts/cli/novel';
 import { parseOptions, readConfigFile, shownDefault, type Table } from '../../scripts/cli/run/options';
 import { NOVEL_SETTINGS } from '../../lib/models/presets';
+import { readSavedModelInfo } from '../../lib/train/saved-model';
+import { loadCheckpoint } from '../../lib/train/checkpoint';
+import { tf, initTf } from '../../lib/runtime/tf';
+import { saveLegacyCheckpoint } from '../helpers/legacy-save';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
@@ -40,12 +44,10 @@ test("makemore's default model, the transformer, trains a few steps, saves its t
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /model transformer: 1,\d{3} parameters/);
   assert.match(r.out, /step 4 train loss \d\.\d{4} test loss \d\.\d{4}/);
-  const json = JSON.parse(fs.readFileSync(path.join(dir, 'latest/model/model.json'), 'utf8')) as {
-    modelTopology: { sequentia: number; type: string; config: Record<string, number> };
-  };
-  assert.equal(json.modelTopology.sequentia, 2);
-  assert.equal(json.modelTopology.type, 'transformer');
-  assert.deepEqual(json.modelTopology.config, {
+  const t = readSavedModelInfo(path.join(dir, 'latest/model')).topology;
+  assert.equal(t.sequentia, 3);
+  assert.equal(t.type, 'transformer');
+  assert.deepEqual(t.config, {
     vocabSize: 27,
     blockSize: 11,
     nLayer: 1,
@@ -227,31 +229,37 @@ test('--help lists every option of the table with its default', () => {
   assert.equal(shownDefault(NOVEL_TABLE.steps), String(NOVEL_SETTINGS.default.steps));
 });
 
-test("an older makemore checkpoint (its GRU's config a ZooConfig, no sizes in its settings) resumes exactly and is re-saved in the current form", () => {
+test("an older makemore checkpoint (model.json + weights.bin, its GRU's config a ZooConfig, no sizes in its settings) resumes exactly and is re-saved in the current form", async () => {
+  await initTf();
   const args = ['--input', NAMES, '--type', 'gru', '--n-embd', '8', '--n-embd2', '16', '--batch-size', '4'];
   const quiet = ['--eval-every', '3', '--num-samples', '0'];
   const [old, straight] = [newDir(), newDir()];
   assert.equal(makemore([...args, ...quiet, '--work-dir', old, '--max-steps', '3']).code, 0);
   assert.equal(makemore([...args, ...quiet, '--work-dir', straight, '--max-steps', '6']).code, 0);
   for (const slot of ['latest', 'best']) {
-    const modelJson = path.join(old, slot, 'model/model.json');
-    const m = JSON.parse(fs.readFileSync(modelJson, 'utf8')) as { modelTopology: Record<string, unknown> };
-    const c = m.modelTopology.config as Record<string, number>;
-    m.modelTopology.sequentia = 1;
-    m.modelTopology.config = {
-      vocabSize: c.vocabSize,
-      blockSize: c.blockSize,
+    // rewritten as the older makemore wrote it
+    const dir = path.join(old, slot);
+    const c = await loadCheckpoint<Record<string, number>>(dir);
+    for (const sub of ['model', 'optimizer', 'checkpoint.json'])
+      fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
+    const config = {
+      vocabSize: c.topology.config.vocabSize,
+      blockSize: c.topology.config.blockSize,
       nLayer: 4,
       nHead: 4,
       nEmbd: 8,
       nEmbd2: 16,
     };
-    fs.writeFileSync(modelJson, JSON.stringify(m));
-    const infoJson = path.join(old, slot, 'checkpoint.json');
-    const info = JSON.parse(fs.readFileSync(infoJson, 'utf8')) as { settings: Record<string, unknown> };
+    const settings = { ...c.info.settings };
     for (const k of ['type', 'nLayer', 'nHead', 'nEmbd', 'nEmbd2', 'dropout', 'init', 'beta1', 'beta2'])
-      delete info.settings[k];
-    fs.writeFileSync(infoJson, JSON.stringify(info));
+      delete settings[k];
+    await saveLegacyCheckpoint(dir, {
+      topology: { ...c.topology, sequentia: 1, config },
+      weights: c.weights,
+      optimizer: c.optimizer,
+      info: { ...c.info, settings },
+    });
+    tf.dispose(Object.values(c.weights));
   }
   const s = makemore(['--work-dir', old, '--sample-only', '--num-samples', '2']);
   assert.equal(s.code, 0, s.err);
@@ -261,12 +269,11 @@ test("an older makemore checkpoint (its GRU's config a ZooConfig, no sizes in it
   assert.match(conflict.err, /--n-embd2 32, but the checkpoint's is 16/);
   const r = makemore(['--work-dir', old, '--resume', '--max-steps', '6']);
   assert.equal(r.code, 0, r.err);
-  const bytes = (d: string) => fs.readFileSync(path.join(d, 'latest/model/weights.bin'));
+  const bytes = (d: string) => fs.readFileSync(path.join(d, 'latest/model/model.safetensors'));
   assert.ok(bytes(old).equals(bytes(straight)), 'the same weights as a run that was never stopped');
-  const t = JSON.parse(fs.readFileSync(path.join(old, 'latest/model/model.json'), 'utf8')) as {
-    modelTopology: { sequentia: number; config: object };
-  };
-  assert.equal(t.modelTopology.sequentia, 2);
-  assert.deepEqual(t.modelTopology.config, { cell: 'gru', vocabSize: 27, blockSize: 11, nEmbd: 8, nHidden: 16 });
+  assert.ok(!fs.existsSync(path.join(old, 'latest/model/model.json')), 'the older files are gone');
+  const t = readSavedModelInfo(path.join(old, 'latest/model')).topology;
+  assert.equal(t.sequentia, 3);
+  assert.deepEqual(t.config, { cell: 'gru', vocabSize: 27, blockSize: 11, nEmbd: 8, nHidden: 16 });
   assert.equal(settingsOf(old).nEmbd2, 16);
 });

@@ -80,7 +80,11 @@ for (const [workers, model, flags] of [
     const r = makemore(['--work-dir', b, '--resume', '--max-steps', '20']); // every other flag from the checkpoint
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, new RegExp(`loaded ${model} .*step 10`));
-    for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin', 'best/model/weights.bin'])
+    for (const f of [
+      'latest/model/model.safetensors',
+      'latest/optimizer/optimizer.safetensors',
+      'best/model/model.safetensors',
+    ])
       assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
     const ia = readCheckpoint(path.join(a, 'latest')).info;
     const ib = readCheckpoint(path.join(b, 'latest')).info;
@@ -104,11 +108,15 @@ test('makemore --lr-drop N: a tenth of the learning rate from step N + 1, the sa
   const r = makemore(['--work-dir', b, '--resume', '--max-steps', '6', '--learning-rate', '0.001']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /resuming with --learning-rate 0\.001 \(the run so far: 0\.01\)/);
-  for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin'])
+  for (const f of ['latest/model/model.safetensors', 'latest/optimizer/optimizer.safetensors'])
     assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
   const c = newDir();
   assert.equal(makemore([...tiny, '--work-dir', c, '--max-steps', '6', '--lr-drop', '4']).code, 0);
-  assert.ok(!bytes(path.join(a, 'latest/model/weights.bin')).equals(bytes(path.join(c, 'latest/model/weights.bin'))));
+  assert.ok(
+    !bytes(path.join(a, 'latest/model/model.safetensors')).equals(
+      bytes(path.join(c, 'latest/model/model.safetensors')),
+    ),
+  );
 });
 
 test('makemore: Ctrl-C during --max-steps -1 saves the latest state (exit 130, lock gone); resuming from it is exact', async () => {
@@ -129,16 +137,20 @@ test('makemore: Ctrl-C during --max-steps -1 saves the latest state (exit 130, l
   const straight = newDir();
   assert.equal(makemore([...TINY, '--work-dir', straight, '--max-steps', String(s)]).code, 0);
   assert.ok(
-    bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
+    bytes(path.join(dir, 'latest/model/model.safetensors')).equals(
+      bytes(path.join(straight, 'latest/model/model.safetensors')),
+    ),
   );
   assert.equal(makemore(['--work-dir', dir, '--resume', '--max-steps', String(s + 7)]).code, 0);
   assert.equal(makemore(['--work-dir', straight, '--resume', '--max-steps', String(s + 7)]).code, 0);
   assert.ok(
-    bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
+    bytes(path.join(dir, 'latest/model/model.safetensors')).equals(
+      bytes(path.join(straight, 'latest/model/model.safetensors')),
+    ),
   );
   assert.ok(
-    bytes(path.join(dir, 'latest/optimizer/weights.bin')).equals(
-      bytes(path.join(straight, 'latest/optimizer/weights.bin')),
+    bytes(path.join(dir, 'latest/optimizer/optimizer.safetensors')).equals(
+      bytes(path.join(straight, 'latest/optimizer/optimizer.safetensors')),
     ),
   );
 });
@@ -209,30 +221,31 @@ test('makemore: corrupt, truncated or mismatched checkpoint files are errors nam
   const cases: [string, (d: string) => void, RegExp][] = [
     [
       'random bytes',
-      (d) =>
-        fs.writeFileSync(
-          path.join(d, 'latest/model/weights.bin'),
-          Buffer.alloc(fs.statSync(path.join(d, 'latest/model/weights.bin')).size, 7),
-        ),
-      /latest\/model\/weights.bin is corrupt/,
+      (d) => {
+        const f = path.join(d, 'latest/model/model.safetensors');
+        const b = fs.readFileSync(f);
+        b.fill(7, 8 + Number(b.readBigUInt64LE(0))); // the data, not the header
+        fs.writeFileSync(f, b);
+      },
+      /latest\/model\/model.safetensors is corrupt: its SHA-256 does not match/,
     ],
     [
       'truncated',
-      (d) => fs.truncateSync(path.join(d, 'latest/model/weights.bin'), 10),
-      /latest\/model\/weights.bin has 10 bytes/,
+      (d) => fs.truncateSync(path.join(d, 'latest/model/model.safetensors'), 10),
+      /latest\/model\/model.safetensors: header length \d+ runs past the end of the file \(10 bytes\)/,
     ],
     [
-      'model.json not JSON',
-      (d) => fs.writeFileSync(path.join(d, 'latest/model/model.json'), 'not json'),
-      /latest\/model\/model.json is not valid JSON/,
+      'config.json not JSON',
+      (d) => fs.writeFileSync(path.join(d, 'latest/model/config.json'), 'not json'),
+      /latest\/model\/config.json is not valid JSON/,
     ],
     [
       'shapes',
       (d) => {
-        const f = path.join(d, 'latest/model/model.json');
-        fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"nEmbd2":16', '"nEmbd2":17'));
+        const f = path.join(d, 'latest/model/config.json');
+        fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace('"n_embd2": 16', '"n_embd2": 17'));
       },
-      /latest\/model\/model\.json: config .* implies \d+ weight values, but weightsManifest lists \d+/,
+      /latest\/model\/config\.json .* disagrees with the config in .*model\.safetensors's metadata/,
     ],
   ];
   for (const [name, edit, want] of cases) {
@@ -320,7 +333,7 @@ test('novel: --resume is exact; a second fresh run is refused; Ctrl-C saves the 
   assert.equal(run('novel', [...NOVEL_TINY, '--work-dir', b, '--max-steps', '10']).code, 0);
   const r = run('novel', ['--work-dir', b, '--resume', '--max-steps', '20']);
   assert.equal(r.code, 0, r.err);
-  for (const f of ['latest/model/weights.bin', 'latest/optimizer/weights.bin'])
+  for (const f of ['latest/model/model.safetensors', 'latest/optimizer/optimizer.safetensors'])
     assert.ok(bytes(path.join(a, f)).equals(bytes(path.join(b, f))), f);
   const rows = (d: string) =>
     fs
@@ -360,7 +373,9 @@ test('novel: --resume is exact; a second fresh run is refused; Ctrl-C saves the 
     0,
   );
   assert.ok(
-    bytes(path.join(dir, 'latest/model/weights.bin')).equals(bytes(path.join(straight, 'latest/model/weights.bin'))),
+    bytes(path.join(dir, 'latest/model/model.safetensors')).equals(
+      bytes(path.join(straight, 'latest/model/model.safetensors')),
+    ),
     'the state saved at Ctrl-C is that of a run of that many iterations',
   );
 });

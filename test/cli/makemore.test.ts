@@ -23,9 +23,11 @@ test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', 
   assert.match(r.stdout, /samples that are new:/);
   assert.match(r.stdout, /step 60 train loss \d\.\d{4} test loss \d\.\d{4}/);
   for (const f of [
-    'latest/model/model.json',
-    'latest/model/weights.bin',
-    'best/model/model.json',
+    'latest/model/model.safetensors',
+    'latest/model/config.json',
+    'latest/model/vocab.json',
+    'latest/optimizer/optimizer.safetensors',
+    'best/model/model.safetensors',
     'log.jsonl',
     'log.csv',
     'loss.html',
@@ -64,4 +66,38 @@ test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', 
   const missing = run('--input', 'no/such/file.txt', '--max-steps', '1');
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /data file not found/);
+});
+
+test('makemore convert: checkpoints and saved models of the older form become model.safetensors, sampling the same words', async () => {
+  const { makemore, TINY, newDir } = await import('../helpers/cli');
+  const { loadCheckpoint } = await import('../../lib/train/checkpoint');
+  const { saveLegacyCheckpoint } = await import('../helpers/legacy-save');
+  const { tf, initTf } = await import('../../lib/runtime/tf');
+  await initTf();
+  const work = newDir();
+  assert.equal(makemore([...TINY, '--work-dir', work, '--max-steps', '3', '--num-samples', '0']).code, 0);
+  const sample = () => makemore(['--work-dir', work, '--sample-only', '--num-samples', '5']);
+  const before = sample();
+  for (const slot of ['latest', 'best']) {
+    const dir = path.join(work, slot);
+    const c = await loadCheckpoint<object>(dir);
+    for (const sub of ['model', 'optimizer', 'checkpoint.json'])
+      fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
+    await saveLegacyCheckpoint(dir, { ...c, topology: { ...c.topology, sequentia: 2 } });
+    tf.dispose(Object.values(c.weights));
+  }
+  const old = sample();
+  assert.equal(old.code, 0, old.err);
+  assert.match(old.err, /holds a model of the older form .*convert --model/);
+  const conv = makemore(['convert', '--work-dir', work]);
+  assert.equal(conv.code, 0, conv.err);
+  assert.match(conv.out, /latest: written as model\/model\.safetensors/);
+  for (const f of ['latest/model/model.safetensors', 'latest/optimizer/optimizer.safetensors', 'best/model/vocab.json'])
+    assert.ok(fs.existsSync(path.join(work, f)), f);
+  assert.ok(!fs.existsSync(path.join(work, 'latest/model/model.json')));
+  const after = sample();
+  assert.equal(after.err, '');
+  const words = (out: string) => out.split('\n').filter((l) => !/loaded|samples that are|^$/.test(l));
+  assert.deepEqual(words(after.out), words(before.out));
+  assert.equal(makemore(['convert', '--nothing']).code, 2);
 });

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { zooModel, ZOO_TYPES } from '../../lib/models/registry';
+import { createModel, zooModel, ZOO_TYPES, type ModelConfigs, type ModelType } from '../../lib/models/registry';
 import { DEFAULT_CONFIG, type ZooConfig } from '../../lib/models/zoo/config';
 import { RecurrentLM, type CellType } from '../../lib/models/recurrent';
 import { BigramNet } from '../../lib/models/lecture/bigram-net';
@@ -273,11 +273,11 @@ test('every zoo type: save, load from disk into a new model, dispose leave tf.me
       const m = zooModel(type, ZOO, new TorchGenerator(3));
       await saveWeights(
         path.join(dir, type),
-        { sequentia: 1, type, config: ZOO, itos: [], boundary: '.' },
+        { sequentia: 3, type, config: m.config, itos: [], boundary: '.' },
         m.namedWeights(),
       );
-      const saved = await loadWeights<ZooConfig>(path.join(dir, type));
-      const m2 = zooModel(type, saved.topology.config, new TorchGenerator(4));
+      const saved = await loadWeights<ModelConfigs[ModelType]>(path.join(dir, type));
+      const m2 = createModel(m.type, saved.topology.config, new TorchGenerator(4));
       m2.loadWeights(saved.weights);
       tf.dispose(Object.values(saved.weights));
       const [a, b] = [m, m2].map((x) =>

@@ -12,6 +12,7 @@ import { batchNormMLP, LECTURE_MLP } from '../../lib/models/presets';
 import { loadModel, saveModel } from '../../lib/train/saved-model';
 import { Vocab, LOWERCASE } from '../../lib/data/vocab';
 import { TorchGenerator } from '../../lib/random/torch-generator';
+import { saveLegacy } from '../helpers/legacy-save';
 
 const V = 27;
 const zoo = { vocabSize: V, blockSize: 6, nLayer: 1, nHead: 2, nEmbd: 8, nEmbd2: 8 };
@@ -156,8 +157,8 @@ test("a makemore checkpoint (the CLI's zoo settings) loads with loadModel too", 
   await initTf();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seq-registry-'));
   const m = zooModel('gru', zoo, new TorchGenerator(5));
-  const { saveWeights } = await import('../../lib/train/saved-model');
-  await saveWeights(
+  // the older form (model.json + weights.bin) with the CLI's ZooConfig for a recurrent model
+  await saveLegacy(
     dir,
     { sequentia: 1, type: 'gru', config: zoo, itos: [...new Vocab(LOWERCASE).itos], boundary: '.' },
     m.namedWeights(),
@@ -165,10 +166,19 @@ test("a makemore checkpoint (the CLI's zoo settings) loads with loadModel too", 
   const back = await loadModel(dir);
   assert.equal(back.model.numParams(), m.numParams());
   back.model.dispose();
-  m.dispose();
   fs.writeFileSync(
     path.join(dir, 'model.json'),
     fs.readFileSync(path.join(dir, 'model.json'), 'utf8').replace('"gru"', '"cnn"'),
   );
   await assert.rejects(loadModel(dir), /model\.json: unknown model type 'cnn'/);
+  // the current form names config.json
+  const now = path.join(dir, 'now');
+  await saveModel(now, m, new Vocab(LOWERCASE));
+  m.dispose();
+  const cfg = path.join(now, 'config.json');
+  fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('"gru"', '"cnn"'));
+  await assert.rejects(
+    loadModel(now),
+    /now\/model\.safetensors: __metadata__\.sequentia is a "gru", but model_type is 'cnn'/,
+  );
 });

@@ -191,10 +191,9 @@ test('save → load gives identical logits; the config rebuilds the same weights
       },
     });
     await saveModel(dir, m, data.vocab);
-    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as {
-      modelTopology: { type: string; config: object };
-    };
-    assert.deepEqual(saved.modelTopology, { ...saved.modelTopology, type: 'sequential', config: m.config });
+    // config.json: the type and (no PyTorch class for a lecture model) createModel's config itself
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as object;
+    assert.deepEqual(saved, { model_type: 'sequential', ...m.config });
     assert.equal('nEmbd' in m.config, false);
     const back = await loadModel(dir);
     const X = tf.tensor2d(Array.from(data.windows.dev.X.subarray(0, 64 * 8)), [64, 8], 'int32');

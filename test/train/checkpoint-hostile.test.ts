@@ -1,7 +1,9 @@
 /**
- * lib/train/checkpoint and saved-model against crafted or foreign checkpoints: every part (config,
- * manifest, weight sizes, optimizer state, settings) is checked against the others by readCheckpoint,
- * before any model is built or any weight read. Each error names the file and the field, in seconds.
+ * lib/train/checkpoint and saved-model against crafted or foreign checkpoints of the older form
+ * (model.json + weights.bin, still loaded for one release; the current form's are in
+ * safetensors-hostile.test.ts): every part (config, manifest, weight sizes, optimizer state, settings)
+ * is checked against the others by readCheckpoint, before any model is built or any weight read. Each
+ * error names the file and the field, in seconds.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,14 +18,9 @@ import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
 import { MAKEMORE_SETTINGS_SPEC } from '../../scripts/cli/makemore/args';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
-import {
-  loadCheckpoint,
-  optimizerStateByName,
-  readCheckpoint,
-  resolveCheckpoint,
-  saveCheckpoint,
-} from '../../lib/train/checkpoint';
-import { loadModel, loadWeights, readSavedTopology, saveModel } from '../../lib/train/saved-model';
+import { loadCheckpoint, optimizerStateByName, readCheckpoint, resolveCheckpoint } from '../../lib/train/checkpoint';
+import { saveLegacy, saveLegacyCheckpoint } from '../helpers/legacy-save';
+import { loadModel, loadWeights, readSavedModelInfo } from '../../lib/train/saved-model';
 import { Vocab } from '../../lib/data/vocab';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
@@ -45,7 +42,7 @@ const SETTINGS = {
 };
 
 let good = '';
-/** A complete checkpoint of a tiny transformer, with AdamW moments (made once). */
+/** A complete checkpoint of the older form of a tiny transformer, with AdamW moments (made once). */
 async function goodCheckpoint(): Promise<string> {
   if (good) return good;
   await initTf();
@@ -55,7 +52,7 @@ async function goodCheckpoint(): Promise<string> {
   const Y = tf.tensor2d([[1, 2, 3, 0]], [1, 4], 'int32');
   opt.minimize(() => model.forward(X, Y).loss!, false, model.params());
   good = path.join(root, 'good');
-  await saveCheckpoint(good, {
+  await saveLegacyCheckpoint(good, {
     topology: { sequentia: 1, type: 'transformer', config: CONFIG, itos: ['.', 'a', 'b', 'c', 'd'], boundary: '.' },
     weights: model.namedWeights(),
     optimizer: optimizerStateByName(opt, model.namedWeights()),
@@ -310,12 +307,17 @@ test('loadModel checks a notebook save the same way; the weight limit is stated'
   await initTf();
   const dir = path.join(root, 'nb');
   const m = zooModel('lstm', { ...CONFIG, vocabSize: 3 }, new TorchGenerator(1));
-  await saveModel(dir, m, new Vocab(['a', 'b'], '.'));
+  const vocab = new Vocab(['a', 'b'], '.');
+  await saveLegacy(
+    dir,
+    { sequentia: 2, type: 'lstm', config: m.config, itos: vocab.itos, boundary: '.' },
+    m.namedWeights(),
+  );
   const back = await loadModel(dir);
   assert.equal(back.model.numParams(), m.numParams());
   back.model.dispose();
   assert.throws(
-    () => readSavedTopology(dir, { maxWeightBytes: 100 }),
+    () => readSavedModelInfo(dir, { maxWeightBytes: 100 }).topology,
     /model\.json lists \d+ weights taking .* more than the limit of 100 bytes/,
   );
   m.dispose();
@@ -362,7 +364,8 @@ test('lecture models: loadModel checks their config against the manifest too (a 
   ] as const) {
     const dir = path.join(root, `lecture-${type}`);
     const m = createModel(type, c as never, new TorchGenerator(1));
-    await saveModel(dir, m, vocab);
+    const t = { sequentia: 2, type, config: c, itos: vocab.itos, boundary: '.' };
+    await saveLegacy(dir, t, m.namedWeights());
     const back = await loadModel(dir);
     assert.equal(back.model.numParams(), m.numParams(), type);
     back.model.dispose();

@@ -17,6 +17,7 @@ import { type ZooConfig } from '../../lib/models/zoo/config';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import {
   loadCheckpoint,
+  readCheckpoint,
   optimizerStateByName,
   resolveCheckpoint,
   restoreOptimizer,
@@ -223,37 +224,39 @@ test('corrupt, truncated or mismatched files are errors naming the file and the 
     return d;
   };
   const expect = m.model.namedWeights();
-  const w = (d: string) => path.join(d, 'model', 'weights.bin');
-  const random = variant('random', (d) =>
-    fs.writeFileSync(
-      w(d),
-      Buffer.from(Array.from({ length: fs.statSync(w(d)).size }, () => Math.floor(Math.random() * 256))),
-    ),
-  );
+  const w = (d: string) => path.join(d, 'model', 'model.safetensors');
+  // the data's bytes changed, the header intact: the SHA-256 in the metadata tells
+  const random = variant('random', (d) => {
+    const b = fs.readFileSync(w(d));
+    const start = 8 + Number(b.readBigUInt64LE(0));
+    for (let i = start; i < b.length; i++) b[i] = Math.floor(Math.random() * 256);
+    fs.writeFileSync(w(d), b);
+  });
   await assert.rejects(
     loadCheckpoint(random, expect),
     (e: Error) => e.message.includes(w(random)) && /corrupt: its SHA-256 does not match/.test(e.message),
   );
-  const truncated = variant('truncated', (d) => fs.truncateSync(w(d), 100));
-  await assert.rejects(
-    loadCheckpoint(truncated, expect),
+  const truncated = variant('truncated', (d) => fs.truncateSync(w(d), fs.statSync(w(d)).size - 4));
+  assert.throws(
+    () => readCheckpoint(truncated),
     (e: Error) =>
-      e.message.includes(w(truncated)) && /has 100 bytes, but .* lists \d+ weights taking \d+ bytes/.test(e.message),
+      e.message.includes(w(truncated)) && /run past the data's \d+ bytes: truncated or corrupt/.test(e.message),
   );
-  const notJson = variant('notjson', (d) => fs.writeFileSync(path.join(d, 'model', 'model.json'), '{"weightsMan'));
+  const notJson = variant('notjson', (d) => fs.writeFileSync(path.join(d, 'model', 'config.json'), '{"model_ty'));
   await assert.rejects(
     loadCheckpoint(notJson, expect),
-    (e: Error) => e.message.includes(path.join(notJson, 'model', 'model.json')) && /is not valid JSON/.test(e.message),
+    (e: Error) => e.message.includes(path.join(notJson, 'model', 'config.json')) && /is not valid JSON/.test(e.message),
   );
   const info = variant('info', (d) => fs.writeFileSync(path.join(d, 'checkpoint.json'), 'garbage'));
   await assert.rejects(
     loadCheckpoint(info, expect),
     (e: Error) => e.message.includes(path.join(info, 'checkpoint.json')) && /not valid JSON/.test(e.message),
   );
-  const opt = variant('opt', (d) => fs.truncateSync(path.join(d, 'optimizer', 'weights.bin'), 8));
+  const optFile = (d: string) => path.join(d, 'optimizer', 'optimizer.safetensors');
+  const opt = variant('opt', (d) => fs.truncateSync(optFile(d), 8));
   await assert.rejects(
     loadCheckpoint(opt, expect),
-    (e: Error) => e.message.includes(path.join(opt, 'optimizer', 'weights.bin')) && /has 8 bytes/.test(e.message),
+    (e: Error) => e.message.includes(optFile(opt)) && /header length \d+ runs past the end of the file/.test(e.message),
   );
   // shapes: the same files against a model of another size
   const other = zooModel('mlp', { ...CONFIG, nEmbd2: 7 }, new TorchGenerator(1));
@@ -270,8 +273,8 @@ test('corrupt, truncated or mismatched files are errors naming the file and the 
     { sequentia: 1, type: 'mlp', config: CONFIG, itos: [], boundary: '.' },
     m.model.namedWeights(),
   );
-  fs.truncateSync(path.join(dir, 'plain', 'weights.bin'), 4);
-  await assert.rejects(loadWeights(path.join(dir, 'plain')), /weights.bin has 4 bytes/);
+  fs.truncateSync(path.join(dir, 'plain', 'model.safetensors'), 4);
+  await assert.rejects(loadWeights(path.join(dir, 'plain')), /model.safetensors has 4 bytes, fewer than the 8/);
   for (const x of [other, bigram, m.model]) x.dispose();
   fs.rmSync(dir, { recursive: true });
 });

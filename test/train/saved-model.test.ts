@@ -12,13 +12,14 @@ import { DEFAULT_CONFIG } from '../../lib/models/zoo/config';
 import {
   loadModel,
   loadWeights,
-  readSavedTopology,
+  readSavedModelInfo,
   SAVED_MODEL_VERSION,
   saveModel,
   saveWeights,
   type SavedTopology,
 } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
+import { saveLegacy } from '../helpers/legacy-save';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 };
@@ -28,9 +29,10 @@ test('save and load round trip gives identical logits (LSTM and transformer)', a
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-io-'));
   for (const type of ['lstm', 'transformer']) {
     const m = zooModel(type, config, new TorchGenerator(5));
-    await saveWeights(path.join(dir, type), { sequentia: 1, type, config, itos: [], boundary: '.' }, m.namedWeights());
-    const saved = await loadWeights<typeof config>(path.join(dir, type));
-    const m2 = zooModel(saved.topology.type, saved.topology.config, new TorchGenerator(99));
+    const t = { sequentia: 3 as const, type, config: m.config, itos: [], boundary: '.' };
+    await saveWeights(path.join(dir, type), t, m.namedWeights());
+    const saved = await loadWeights<ModelConfigs['lstm']>(path.join(dir, type));
+    const m2 = createModel(saved.topology.type as 'lstm', saved.topology.config, new TorchGenerator(99));
     m2.loadWeights(saved.weights);
     tf.dispose(Object.values(saved.weights));
     const x = tf.tensor2d(new TorchGenerator(1).randint(0, 27, 32), [2, 16], 'int32');
@@ -61,7 +63,7 @@ test('saveModel records the type and the config createModel takes; loadModel reb
   for (const type of ['lstm', 'transformer']) {
     const m = zooModel(type, config, new TorchGenerator(5));
     await saveModel(path.join(dir, type), m, vocab, { note: type });
-    const t = readSavedTopology<object>(path.join(dir, type));
+    const t = readSavedModelInfo<object>(path.join(dir, type)).topology;
     assert.equal(t.sequentia, SAVED_MODEL_VERSION);
     assert.equal(t.type, type);
     assert.deepEqual(t.config, m.config);
@@ -76,25 +78,21 @@ test('saveModel records the type and the config createModel takes; loadModel reb
     m.dispose();
   }
   assert.deepEqual(
-    (readSavedTopology<object>(path.join(dir, 'lstm')).config as { nHidden?: number }).nHidden,
+    (readSavedModelInfo<object>(path.join(dir, 'lstm')).topology.config as { nHidden?: number }).nHidden,
     config.nEmbd2,
     "the LSTM's own config: nHidden, not makemore's nEmbd2",
   );
 });
 
-test('model.json of the first form (a ZooConfig for a recurrent model, or no type) loads for one release, with a note', async () => {
+test('model.json + weights.bin (a ZooConfig for a recurrent model, or no type) loads for one release, with notes on converting', async () => {
   await initTf();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-io-'));
   const m = zooModel('gru', config, new TorchGenerator(5));
   const itos = [...'.abcdefghijklmnopqrstuvwxyz'];
-  await saveWeights(
-    path.join(dir, 'zoo'),
-    { sequentia: 1, type: 'gru', config, itos, boundary: '.' },
-    m.namedWeights(),
-  );
+  await saveLegacy(path.join(dir, 'zoo'), { sequentia: 1, type: 'gru', config, itos, boundary: '.' }, m.namedWeights());
   const rc = { cell: 'gru', vocabSize: 27, blockSize: 16, nEmbd: config.nEmbd, nHidden: config.nEmbd2 };
   const noType = { sequentia: 1, config: rc, itos, boundary: '.' } as unknown as SavedTopology<object>;
-  await saveWeights(path.join(dir, 'untyped'), noType, m.namedWeights());
+  await saveLegacy(path.join(dir, 'untyped'), noType, m.namedWeights());
   const notes: string[] = [];
   const warn = console.warn;
   console.warn = (msg: string) => notes.push(msg);
@@ -108,13 +106,12 @@ test('model.json of the first form (a ZooConfig for a recurrent model, or no typ
   } finally {
     console.warn = warn;
   }
-  assert.equal(notes.length, 1, 'a note for the ZooConfig');
-  assert.match(
-    notes[0]!,
-    /zoo\/model\.json is an older saved model .* Re-save it: .*saveModel\(dir, m\.model, m\.vocab, m\.extra\)/,
-  );
-  // the current form is read as written: a ZooConfig there is an error naming the field
-  await saveWeights(path.join(dir, 'v2'), { sequentia: 2, type: 'gru', config, itos, boundary: '.' }, m.namedWeights());
+  assert.equal(notes.length, 3, 'a note for each older folder, and one for the ZooConfig');
+  assert.match(notes[0]!, /zoo holds a model of the older form .*npm run makemore -- convert --model .*zoo/);
+  assert.match(notes[1]!, /zoo\/model\.json is an older saved model .* Convert it: .*convert --model .*zoo/);
+  assert.match(notes[2]!, /untyped holds a model of the older form/);
+  // the second older form is read as written: a ZooConfig there is an error naming the field
+  await saveLegacy(path.join(dir, 'v2'), { sequentia: 2, type: 'gru', config, itos, boundary: '.' }, m.namedWeights());
   await assert.rejects(loadModel(path.join(dir, 'v2')), /v2\/model\.json: config\.nHidden is undefined/);
   m.dispose();
 });

@@ -9,6 +9,7 @@ import { Embedding } from '../../nn/embedding';
 import type { Chain } from '../../fused/step';
 import type { BigramNetConfig } from '../configs';
 import { LanguageModelBase, type ForwardOptions } from '../language-model';
+import { oneToOne, type StateDictLayout } from '../torch-names';
 
 export type { BigramNetConfig };
 
@@ -77,4 +78,9 @@ export class BigramNet extends LanguageModelBase<'bigram-net'> {
   namedWeights(): Record<string, tf.Variable> {
     return { W: this.W };
   }
+}
+
+/** The lecture's tensor: `W` [V, V] (x_onehot @ W). */
+export function bigramNetStateDict(c: { vocabSize: number }): StateDictLayout {
+  return oneToOne([{ torch: 'W', ours: 'W', shape: [c.vocabSize, c.vocabSize] }]);
 }

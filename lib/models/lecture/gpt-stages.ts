@@ -22,6 +22,7 @@ import type { Chain } from '../../fused/step';
 import type { Rng } from '../../random/rng';
 import type { GptStageConfig } from '../configs';
 import { LanguageModelBase, type ForwardOptions } from '../language-model';
+import { layerNormRows, linearRows, oneToOne, type Row, type StateDictLayout } from '../torch-names';
 
 export type { GptStageConfig };
 
@@ -147,4 +148,47 @@ export class GptStage extends LanguageModelBase<'gpt-stage'> {
     });
     return out;
   }
+}
+
+/**
+ * A stage's weights as saved, from its config alone. The lecture's stages have no PyTorch class of ours to
+ * load into, so the names are the chain's as nn.Sequential would give them (`layers.{i}[.{j}].weight`), each
+ * Linear's weight as nn.Linear keeps it ([out, in]).
+ */
+export function gptStageStateDict(c: GptStageConfig): StateDictLayout {
+  check(c);
+  const { vocabSize: V, blockSize: T, nEmbd: E } = c;
+  const torch = (ours: string) => `layers.${ours}`;
+  const linear = (at: string, fanIn: number, fanOut: number, bias = true): Row[] =>
+    linearRows(torch(at), at, fanIn, fanOut, bias);
+  const norm = (at: string): Row[] => layerNormRows(torch(at), at, E);
+  if (E === 0) return oneToOne([{ torch: torch('0.weight'), ours: '0.weight', shape: [V, V] }]);
+  const rows: Row[] = [
+    { torch: torch('0.weight'), ours: '0.weight', shape: [V, E] },
+    { torch: torch('1.wpe'), ours: '1.wpe', shape: [T, E] },
+  ];
+  let i = 2;
+  for (let k = 0; k < c.nLayer; k++) {
+    if (!c.residual) {
+      rows.push(...linear(`${i}`, E, 3 * E, false));
+      i += 2; // the attention layer after it has no weights
+      if (c.ffwd === 'linear') {
+        rows.push(...linear(`${i}`, E, E));
+        i += 2; // nor the ReLU
+      }
+      continue;
+    }
+    const ln = c.layerNorm ? 1 : 0;
+    if (ln) rows.push(...norm(`${i}.0`));
+    rows.push(...linear(`${i}.${ln}`, E, 3 * E, false), ...linear(`${i}.${ln + 2}`, E, E));
+    i += 1;
+    if (c.ffwd === 'mlp') {
+      if (ln) rows.push(...norm(`${i}.0`));
+      rows.push(...linear(`${i}.${ln}`, E, 4 * E), ...linear(`${i}.${ln + 2}`, 4 * E, E));
+      i += 1;
+    }
+  }
+  if (c.layerNorm) rows.push(...norm(`${i++}`));
+  rows.push(...linear(`${i}`, E, V));
+  return oneToOne(rows);
 }

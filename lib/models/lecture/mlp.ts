@@ -14,6 +14,7 @@ import type { Rng } from '../../random/rng';
 import type { Chain } from '../../fused/step';
 import type { MLPConfig, MLPInit } from '../configs';
 import { LanguageModelBase } from '../language-model';
+import { oneToOne, type StateDictLayout } from '../torch-names';
 
 export type { MLPConfig, MLPInit };
 
@@ -65,4 +66,16 @@ export class MLP extends LanguageModelBase<'lecture-mlp'> {
   namedWeights(): Record<string, tf.Variable> {
     return { C: this.C, W1: this.W1, b1: this.b1, W2: this.W2, b2: this.b2 };
   }
+}
+
+/** The lecture's tensors, in its layout (h = tanh(emb @ W1 + b1)): C, W1 [T·E, H], b1, W2 [H, V], b2. */
+export function lectureMlpStateDict(c: MLPConfig): StateDictLayout {
+  const { vocabSize: V, blockSize: T, nEmbd: E, nHidden: H } = c;
+  return oneToOne([
+    { torch: 'C', ours: 'C', shape: [V, E] },
+    { torch: 'W1', ours: 'W1', shape: [T * E, H] },
+    { torch: 'b1', ours: 'b1', shape: [H] },
+    { torch: 'W2', ours: 'W2', shape: [H, V] },
+    { torch: 'b2', ours: 'b2', shape: [V] },
+  ]);
 }

@@ -18,6 +18,7 @@ import type { Chain } from '../../fused/step';
 import type { SequentialConfig } from '../configs';
 import { LanguageModelBase, type ForwardOptions } from '../language-model';
 import type { Rng } from '../../random/rng';
+import { oneToOne, type Row, type StateDictLayout } from '../torch-names';
 
 export type { SequentialConfig };
 
@@ -105,4 +106,32 @@ export class Sequential extends LanguageModelBase<'sequential'> {
     });
     return out;
   }
+}
+
+/** The lecture's layer classes' tensors, in its layout (x @ weight): C, then `layers.i.weight`, `.bias`, `.gamma`, `.beta`, `.running_mean`, `.running_var`. */
+const LECTURE_NAMES: Record<string, string> = {
+  W: 'weight',
+  b: 'bias',
+  weight: 'weight',
+  gamma: 'gamma',
+  beta: 'beta',
+  runningMean: 'running_mean',
+  runningVar: 'running_var',
+};
+
+export function sequentialStateDict(c: SequentialConfig): StateDictLayout {
+  const rows: Row[] = c.nEmbd === undefined ? [] : [{ torch: 'C', ours: 'C', shape: [c.vocabSize, c.nEmbd] }];
+  c.layers.forEach((l, i) => {
+    const shapes: Record<string, number[]> =
+      l.kind === 'Linear'
+        ? { W: [l.fanIn, l.fanOut], ...(l.bias ? { b: [l.fanOut] } : {}) }
+        : l.kind === 'BatchNorm1d'
+          ? { gamma: [l.dim], beta: [l.dim], runningMean: [l.dim], runningVar: [l.dim] }
+          : l.kind === 'Embedding'
+            ? { weight: [l.numEmbeddings, l.dim] }
+            : {};
+    for (const [k, shape] of Object.entries(shapes))
+      rows.push({ torch: `layers.${i}.${LECTURE_NAMES[k]}`, ours: `${i}.${k}`, shape });
+  });
+  return oneToOne(rows);
 }

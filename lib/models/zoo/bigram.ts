@@ -7,6 +7,7 @@ import { Embedding } from '../../nn/embedding';
 import type { Chain } from '../../fused/step';
 import { asIs, SequenceModel } from './sequence-model';
 import type { ZooConfig } from './config';
+import { oneToOne, type StateDictLayout } from '../torch-names';
 
 /** A lookup table of next-token logits: 27 × 27 = 729 parameters for names. */
 export class Bigram extends SequenceModel<'bigram'> {
@@ -28,4 +29,9 @@ export class Bigram extends SequenceModel<'bigram'> {
   namedWeights(): Record<string, tf.Variable> {
     return { table: this.table };
   }
+}
+
+/** makemore.py's Bigram state_dict: `logits` [V, V]. */
+export function bigramStateDict(c: ZooConfig): StateDictLayout {
+  return oneToOne([{ torch: 'logits', ours: 'table', shape: [c.vocabSize, c.vocabSize] }]);
 }

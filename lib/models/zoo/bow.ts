@@ -14,6 +14,7 @@ import type { Rng } from '../../random/rng';
 import type { Chain } from '../../fused/step';
 import { asIs, SequenceModel, TORCH_INIT } from './sequence-model';
 import type { ZooConfig } from './config';
+import { causalMask, linearRows, oneToOne, type StateDictLayout } from '../torch-names';
 
 /** makemore's bag of words: token + position embeddings, a causal running average, an MLP, a head. */
 export class BagOfWords extends SequenceModel<'bow'> {
@@ -58,4 +59,17 @@ export class BagOfWords extends SequenceModel<'bow'> {
       ...prefixed('head', this.head),
     };
   }
+}
+
+/** makemore.py's BoW state_dict: `wte`, `wpe`, `context_block.cbow.bias` (mask), `context_block.mlp.c_fc`/`c_proj`, `lm_head`. */
+export function bowStateDict(c: ZooConfig): StateDictLayout {
+  const { vocabSize: V, blockSize: T, nEmbd: E, nEmbd2: H } = c;
+  return oneToOne([
+    { torch: 'wte.weight', ours: 'wte', shape: [V, E] },
+    { torch: 'wpe.weight', ours: 'wpe', shape: [T, E] },
+    { torch: 'context_block.cbow.bias', shape: [1, T, T], buffer: causalMask(T) },
+    ...linearRows('context_block.mlp.c_fc', 'fc', E, H),
+    ...linearRows('context_block.mlp.c_proj', 'proj', H, E),
+    ...linearRows('lm_head', 'head', E, V),
+  ]);
 }

@@ -39,7 +39,7 @@ export function defaultConfig(type: string): Omit<ZooConfig, 'vocabSize' | 'bloc
 }
 
 /**
- * Upper bounds for a config read from a file. A crafted model.json with `nLayer: 1000000` must be an
+ * Upper bounds for a config read from a file. A crafted config.json (or older model.json) with `n_layer: 1000000` must be an
  * error naming the field, not a model that allocates gigabytes before its weights are looked at. They
  * are far above anything this project trains (names: vocabSize 27, blockSize 16, nEmbd 64).
  */

@@ -13,6 +13,7 @@ import type { Rng } from '../../random/rng';
 import type { Chain } from '../../fused/step';
 import { SequenceModel, TORCH_INIT } from './sequence-model';
 import type { ZooConfig } from './config';
+import { linearRows, oneToOne, type StateDictLayout } from '../torch-names';
 
 /**
  * Position t of each of B sequences of T ids sees ids t, t−1, …, t−bs+1 (the blank token V before the
@@ -70,4 +71,14 @@ export class MakemoreMLP extends SequenceModel<'mlp'> {
   namedWeights(): Record<string, tf.Variable> {
     return { wte: this.wte, ...prefixed('hidden', this.hidden), ...prefixed('head', this.head) };
   }
+}
+
+/** makemore.py's MLP state_dict: `wte.weight` [V + 1, E], `mlp.0` (hidden) and `mlp.2` (head). */
+export function mlpStateDict(c: ZooConfig): StateDictLayout {
+  const { vocabSize: V, blockSize: T, nEmbd: E, nEmbd2: H } = c;
+  return oneToOne([
+    { torch: 'wte.weight', ours: 'wte', shape: [V + 1, E] },
+    ...linearRows('mlp.0', 'hidden', T * E, H),
+    ...linearRows('mlp.2', 'head', H, V),
+  ]);
 }

@@ -19,6 +19,7 @@ import { Dropout } from '../../nn/dropout';
 import { Residual } from '../../nn/residual';
 import { runLayers, type Layer, type LinearInit } from '../../nn/layer';
 import { Module, prefixed } from '../../nn/module';
+import { causalMask, layerNormRows, linearRows, oneToOne, type StateDictLayout } from '../torch-names';
 
 /** One block, pre-norm: x + attention(ln1(x)), then x + MLP(ln2(x)), each branch ending in dropout. */
 class Block extends Module {
@@ -155,4 +156,28 @@ export class Transformer extends SequenceModel<'transformer'> {
       ...prefixed('head', this.head),
     };
   }
+}
+
+/** makemore.py's Transformer state_dict: `transformer.wte.weight`, `transformer.h.0.attn.c_attn.weight` [out, in] … `lm_head.weight`. */
+export function transformerStateDict(c: ZooConfig): StateDictLayout {
+  const { vocabSize: V, blockSize: T, nEmbd: E, nLayer: L } = c;
+  const block = (k: number) => {
+    const [p, o] = [`transformer.h.${k}`, `h${k}`];
+    return [
+      ...layerNormRows(`${p}.ln_1`, `${o}.ln1`, E),
+      { torch: `${p}.attn.bias`, shape: [1, 1, T, T], buffer: causalMask(T) },
+      ...linearRows(`${p}.attn.c_attn`, `${o}.attn`, E, 3 * E),
+      ...linearRows(`${p}.attn.c_proj`, `${o}.attnproj`, E, E),
+      ...layerNormRows(`${p}.ln_2`, `${o}.ln2`, E),
+      ...linearRows(`${p}.mlp.c_fc`, `${o}.fc`, E, 4 * E),
+      ...linearRows(`${p}.mlp.c_proj`, `${o}.proj`, 4 * E, E),
+    ];
+  };
+  return oneToOne([
+    { torch: 'transformer.wte.weight', ours: 'wte', shape: [V, E] },
+    { torch: 'transformer.wpe.weight', ours: 'wpe', shape: [T, E] },
+    ...Array.from({ length: L }, (_, k) => block(k)).flat(),
+    ...layerNormRows('transformer.ln_f', 'lnf', E),
+    ...linearRows('lm_head', 'head', E, V, false),
+  ]);
 }

@@ -16,6 +16,7 @@ import type { Sequential } from '../lecture/sequential';
 import type { Chain } from '../../fused/step';
 import { SequenceModel } from './sequence-model';
 import type { ZooConfig } from './config';
+import { linearRows, oneToOne, type Row, type StateDictLayout } from '../torch-names';
 
 /** `ZooConfig` read as WaveNet: nLayer levels that each fuse pairs (context 2^nLayer), nEmbd, nEmbd2 hidden. */
 export class WaveNet extends SequenceModel<'wavenet'> {
@@ -96,4 +97,26 @@ export class WaveNet extends SequenceModel<'wavenet'> {
   namedWeights(): Record<string, tf.Variable> {
     return prefixed('net', this.net);
   }
+}
+
+/**
+ * scripts/torch/zoo.py's WaveNet state_dict (makemore.py has none): `wte.weight`, per level
+ * `levels.k.0.weight` (Linear, no bias) and `levels.k.1` (nn.BatchNorm1d: weight, bias, running_mean,
+ * running_var, and num_batches_tracked: PyTorch's int64 counter, written as an F32 0 that load_state_dict converts, ignored when read), `head`.
+ */
+export function wavenetStateDict(c: ZooConfig): StateDictLayout {
+  const { vocabSize: V, nLayer: L, nEmbd: E, nEmbd2: H } = c;
+  const rows: Row[] = [{ torch: 'wte.weight', ours: 'net.0.weight', shape: [V, E] }];
+  for (let k = 0, width = E; k < L; k++, width = H) {
+    const bn = `net.${3 + 4 * k}`;
+    rows.push(
+      ...linearRows(`levels.${k}.0`, `net.${2 + 4 * k}`, 2 * width, H, false),
+      { torch: `levels.${k}.1.weight`, ours: `${bn}.gamma`, shape: [H] },
+      { torch: `levels.${k}.1.bias`, ours: `${bn}.beta`, shape: [H] },
+      { torch: `levels.${k}.1.running_mean`, ours: `${bn}.runningMean`, shape: [H] },
+      { torch: `levels.${k}.1.running_var`, ours: `${bn}.runningVar`, shape: [H] },
+      { torch: `levels.${k}.1.num_batches_tracked`, shape: [], buffer: () => Float32Array.of(0) },
+    );
+  }
+  return oneToOne([...rows, ...linearRows('head', `net.${1 + 4 * L}`, H, V)]);
 }

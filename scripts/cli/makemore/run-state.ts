@@ -3,6 +3,7 @@
  * model, the data (enough words, the checkpoint's vocabulary and block size) and the model's size.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { loadWords } from '../../../lib/data/files';
 import { Vocab } from '../../../lib/data/vocab';
 import { sequenceBlockSize } from '../../../lib/data/sequences';
@@ -10,6 +11,7 @@ import { makemoreData, type MakemoreData } from '../../../lib/data/setups';
 import { isZooType, type ZooType } from '../../../lib/models/registry';
 import { checkZooConfig, defaultConfig, zooParamCount, type ZooConfig } from '../../../lib/models/zoo/config';
 import { MAX_MODEL_PARAMS } from '../flags';
+import { topologyFile } from '../../../lib/train/saved-model';
 import { rel, usageExit, type ExitCode, type Resumed } from '../run/lifecycle';
 import type { Values } from '../run/options';
 import { TABLE, type Args } from './args';
@@ -31,7 +33,7 @@ export interface RunData {
  * of an older makemore, which kept the sizes only in the model's config (a makemore ZooConfig), those.
  */
 export function recorded(r: MakemoreResumed): Partial<Values<typeof TABLE>> {
-  const where = `${rel(r.from)}/model/model.json`;
+  const where = rel(topologyFile(path.join(r.from, 'model')));
   const type = r.topology.type;
   if (!isZooType(type)) throw new Error(`${where}: the checkpoint holds an unknown model type '${type}'`);
   if ('nLayer' in r.settings) return { type };
