@@ -128,7 +128,10 @@ export function gptStateDict(c: GPTConfig): StateDictLayout {
   const { vocabSize: V, blockSize: T, nEmbd: E, nLayer: L } = c;
   const linear = (name: string, fanIn: number, fanOut: number, bias: boolean) =>
     linearRows(name, name, fanIn, fanOut, bias).map((r) => ({ ...r, ours: r.torch }));
-  const norm = (name: string) => layerNormRows(name, name, E).filter((r) => c.bias || r.torch.endsWith('.weight'));
+  const norm = (name: string) =>
+    layerNormRows(name, name, E)
+      .filter((r) => c.bias || r.torch.endsWith('.weight'))
+      .map((r) => ({ ...r, ours: r.torch }));
   const rows: Row[] = [
     { torch: 'transformer.wte.weight', ours: 'transformer.wte.weight', shape: [V, E] },
     { torch: 'transformer.wpe.weight', ours: 'transformer.wpe.weight', shape: [T, E] },
