@@ -1,6 +1,6 @@
 /**
- * nanoGPT's model settings: the CPU recipe for tiny Shakespeare and the lecture's gpt.py as configs, a
- * config from a file checked field by field, and the parameter count a config implies (what a saved
+ * nanoGPT's model settings: the CPU recipe for tiny Shakespeare as a config, a config from a file
+ * checked field by field, and the parameter count a config implies (what a saved
  * model's manifest must list before the model is built).
  */
 import type { GPTConfig } from './configs';
@@ -19,25 +19,6 @@ export const NANOGPT_CPU: GPTConfig = {
   bias: false,
   activation: 'gelu',
   tieWeights: true,
-  init: 'nanogpt',
-};
-
-/**
- * The lecture's gpt.py (ng-video-lecture): 6 layers of 6 heads, n_embd 384, block 256, dropout 0.2,
- * ReLU, key/query/value without bias, biases elsewhere (lm_head too), no tying; N(0, 0.02) weights.
- */
-export const LECTURE_GPT: GPTConfig = {
-  vocabSize: 65,
-  blockSize: 256,
-  nLayer: 6,
-  nHead: 6,
-  nEmbd: 384,
-  dropout: 0.2,
-  bias: true,
-  qkvBias: false,
-  headBias: true,
-  activation: 'relu',
-  tieWeights: false,
   init: 'nanogpt',
 };
 

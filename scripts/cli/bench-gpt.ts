@@ -13,24 +13,15 @@ import { FusedStep } from '../../lib/fused/step';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import type { GPTConfig } from '../../lib/models/configs';
+import { NANOGPT_CPU } from '../../lib/models/gpt-config';
 
-const [B, T] = [12, 64];
+const [B, T] = [12, NANOGPT_CPU.blockSize];
 
 function setup(root: string) {
   const c = loadCorpus(path.join(root, 'data', 'tinyshakespeare.txt'));
   const train = c.encoded.subarray(0, Math.floor(c.encoded.length * 0.9));
-  const config: GPTConfig = {
-    vocabSize: c.vocab.size,
-    blockSize: T,
-    nLayer: 4,
-    nHead: 4,
-    nEmbd: 128,
-    dropout: 0,
-    bias: false,
-    activation: 'gelu-tanh',
-    tieWeights: true,
-    init: 'nanogpt',
-  };
+  // the GELU of configs/shakespeare-char-cpu.json (the tanh form)
+  const config: GPTConfig = { ...NANOGPT_CPU, vocabSize: c.vocab.size, activation: 'gelu-tanh' };
   const model = new GPT(config, new TorchGenerator(1337));
   const opt = createOptimizer('adamw', 1e-3, { beta2: 0.99, weightDecay: 0.1, noDecay: model.noDecay() }) as Adam;
   const g = new TorchGenerator(1);

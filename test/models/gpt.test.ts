@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { GPT } from '../../lib/models/gpt';
-import { gptNonEmbeddingParams, gptParamCount, LECTURE_GPT, NANOGPT_CPU } from '../../lib/models/gpt-config';
+import { gptNonEmbeddingParams, gptParamCount, NANOGPT_CPU } from '../../lib/models/gpt-config';
 import type { GPTConfig } from '../../lib/models/configs';
 import { FusedStep } from '../../lib/fused/step';
 import { batchTensors, type Batch } from '../../lib/data/batches';
@@ -14,6 +14,25 @@ import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { train } from '../../lib/train/loop';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
+
+/**
+ * The lecture's gpt.py (ng-video-lecture): 6 layers of 6 heads, n_embd 384, block 256, dropout 0.2,
+ * ReLU, key/query/value without bias, biases elsewhere (lm_head too), no tying; N(0, 0.02) weights.
+ */
+const LECTURE_GPT: GPTConfig = {
+  vocabSize: 65,
+  blockSize: 256,
+  nLayer: 6,
+  nHead: 6,
+  nEmbd: 384,
+  dropout: 0.2,
+  bias: true,
+  qkvBias: false,
+  headBias: true,
+  activation: 'relu',
+  tieWeights: false,
+  init: 'nanogpt',
+};
 
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;
