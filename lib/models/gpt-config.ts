@@ -1,6 +1,6 @@
 /**
- * nanoGPT's model settings: the CPU recipe for tiny Shakespeare and the lecture's gpt.py as configs, a
- * config from a file checked field by field, and the parameter count a config implies (what a saved
+ * nanoGPT's model settings: the CPU recipe for tiny Shakespeare as a config, a config from a file
+ * checked field by field, and the parameter count a config implies (what a saved
  * model's manifest must list before the model is built).
  */
 import type { GPTConfig } from './configs';

@@ -32,6 +32,7 @@ import { createOptimizer, type TrainOptimizer } from '../../lib/train/optimizers
 import { DataParallel } from '../../lib/train/parallel';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import type { LanguageModel } from '../../lib/models/language-model';
+import { gptShakespeareCase } from './bench-gpt';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -237,6 +238,7 @@ function cases(words: string[], vocab: Vocab): Case[] {
       make: () => zooCase(words, vocab, 'transformer', { fused: false }),
       fused: () => zooCase(words, vocab, 'transformer', { fused: true }),
     },
+    gptShakespeareCase(ROOT),
   ];
 }
 

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 import common
+import nanogpt
 import zoo
 
 
@@ -158,6 +159,33 @@ def zoo_case(words, stoi, kind):
     return step
 
 
+def gpt_case(text_path):
+    """nanoGPT's CPU recipe for tiny Shakespeare (configs/shakespeare-char-cpu.json): one train.py iteration."""
+    with open(text_path, encoding="utf-8") as fh:
+        text = fh.read()
+    chars = sorted(set(text))
+    stoi = {c: i for i, c in enumerate(chars)}
+    data = torch.tensor([stoi[c] for c in text[:int(len(text) * 0.9)]])
+    common.seed(1337)
+    model = nanogpt.GPT(dict(vocab_size=len(chars), block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0,
+                             bias=False, activation="gelu-tanh", tie=True))
+    opt = nanogpt.adamw(model, 1e-3, 0.1, (0.9, 0.99))
+    g = common.generator(1)
+
+    def step():
+        ix = torch.randint(len(data) - 64, (12,), generator=g)
+        x = torch.stack([data[i:i + 64] for i in ix])
+        y = torch.stack([data[i + 1:i + 65] for i in ix])
+        _, loss = model(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return loss.item()
+
+    return step
+
+
 def cases(names, novel):
     """name → (make the step, warm-up steps, timed steps); the data is loaded when a case is made."""
     words = common.load_words(names)
@@ -171,6 +199,7 @@ def cases(names, novel):
     }
     for kind in zoo.ZOO:
         out[f"zoo-{kind}"] = ((lambda k: lambda: zoo_case(words, stoi, k))(kind), 10, 100)
+    out["gpt-shakespeare-cpu"] = (lambda: gpt_case(common.SHAKESPEARE), 10, 100)
     return out
 
 

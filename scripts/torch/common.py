@@ -20,6 +20,7 @@ import torch
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 NAMES = os.path.join(ROOT, "data", "names.txt")
 NOVEL = os.path.join(ROOT, "data", "mysterious-island.txt")
+SHAKESPEARE = os.path.join(ROOT, "data", "tinyshakespeare.txt")
 FIXTURES = os.path.join(ROOT, "test", "fixtures")
 
 

@@ -184,7 +184,7 @@ export const EPILOGUE = `commands: npm run gpt -- [options]            train (or
 
 config files: JSON objects whose keys are the flags' names without "--" ("n-embd", "max-iters");
   precedence: the defaults above < the config file < flags given. configs/ holds shakespeare-char-cpu.json
-  (nanoGPT's README command for a CPU) and shakespeare-char-3min.json.
+  (nanoGPT's README command for a CPU).
 
 work dir:  latest/   the state after the last evaluation or stop: model/ (loadModel('…/latest/model') in a notebook),
                      optimizer/ (AdamW moments), checkpoint.json (iteration, best val loss, batch generator

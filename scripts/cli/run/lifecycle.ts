@@ -1,5 +1,5 @@
 /**
- * The one run lifecycle of the training CLIs (makemore, novel), in this order, every check before any
+ * The one run lifecycle of the training CLIs (makemore, novel, gpt), in this order, every check before any
  * work: parse (table, config file, flags) → the work dir's state → the checkpoint's settings against
  * the flags (conflicts; the checkpoint fills in flags not given) → the data (the CLI's) → signals →
  * lock, marker, --overwrite → build, train, save (the CLI's) → lock released, exit code.
