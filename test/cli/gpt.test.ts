@@ -44,7 +44,7 @@ test('gpt: evaluations at 0, every N and the end; best and latest; --resume cont
   assert.match(a.out, /20,000 characters, \d+ distinct; train 18,000, val 2,000/);
   assert.match(a.out, /step 0: train loss \d\.\d{4}, val loss \d\.\d{4}/);
   assert.match(a.out, /step 6: train loss/);
-  for (const f of ['latest/model/weights.bin', 'latest/optimizer', 'best/model/weights.bin', 'log.jsonl'])
+  for (const f of ['latest/model/model.safetensors', 'latest/optimizer', 'best/model/model.safetensors', 'log.jsonl'])
     assert.ok(fs.existsSync(path.join(whole, f)), f);
   const rows = (dir: string) =>
     fs
@@ -63,7 +63,7 @@ test('gpt: evaluations at 0, every N and the end; best and latest; --resume cont
   assert.match(b2.out, /loaded the GPT from .*latest \(iteration 3/);
   const bytes = (dir: string, f: string) => fs.readFileSync(path.join(dir, 'latest', f));
   assert.ok(
-    bytes(whole, 'model/weights.bin').equals(bytes(halves, 'model/weights.bin')),
+    bytes(whole, 'model/model.safetensors').equals(bytes(halves, 'model/model.safetensors')),
     'the same weights, bit for bit',
   );
   for (const f of fs.readdirSync(path.join(whole, 'latest/optimizer')))
