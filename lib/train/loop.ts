@@ -216,8 +216,7 @@ function settle(o: Loose): Settled {
   const params = o.params ?? all;
   const everything = params.length === all.length && params.every((p, i) => p === all[i]);
   const known = o.optimizer === undefined || typeof o.optimizer === 'string' || FusedStep.updates(o.optimizer);
-  const fusedStep =
-    o.fused !== false && everything && known && !o.gradClip ? FusedStep.for(model, o.lossOptions) : null;
+  const fusedStep = o.fused !== false && everything && known ? FusedStep.for(model, o.lossOptions) : null;
   const loss = (i: number) => {
     const { X, Y } = batchTensors(batch(i), model.reads);
     return model.loss(X, Y, { training: true, ...o.lossOptions });

@@ -430,7 +430,19 @@ test('train({ model, batch }): fused where covered (result.fused), the ops with 
   };
   assert.equal((await train({ ...common, optimizer: createOptimizer('adam', 1e-3) })).fused, true);
   assert.equal((await train({ ...common, params: m.params().slice(1) })).fused, false);
-  assert.equal((await train({ ...common, gradClip: 1 })).fused, false);
+  // clipped in the step's frame (torch's clip_grad_norm_), as the ops clip: the same losses
+  const clipped = (fused: boolean) => {
+    const mc = batchNormMLP(new TorchGenerator(23));
+    const gc = new TorchGenerator(24);
+    const b = () => batch(32, 3, gc.randint(0, 1000, 1)[0]!);
+    return train({ steps: 5, model: mc, batch: b, learningRate: 0.1, progressMs: 0, gradClip: 0.05, fused }).then(
+      (r) => (mc.dispose(), r),
+    );
+  };
+  const [cf, co] = [await clipped(true), await clipped(false)];
+  assert.equal(cf.fused, true);
+  for (let i = 0; i < 5; i++)
+    assert.ok(Math.abs(cf.losses[i]! - co.losses[i]!) <= 1e-4 * co.losses[i]!, `clipped step ${i}`);
   // Wrong combinations: the compiler rejects each (the @ts-expect-error lines are checked by tsc in
   // npm test); a JavaScript caller gets the run-time error.
   // @ts-expect-error a model without its batches
