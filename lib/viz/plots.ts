@@ -385,7 +385,8 @@ export function lineChart(series: readonly Series[], opts: LineOptions = {}): Fi
       showlegend: series.length > 1,
       // a wrapped entry starts level with its line (centred, its first line would rise above the plot)
       legend: { valign: 'top' },
-      xaxis: axisLayout(opts.xTitle, opts.logX ? logAxis(xs) : { type: 'linear' }),
+      // standoff: the first x label clears the lowest y label where the axes meet
+      xaxis: axisLayout(opts.xTitle, { ...(opts.logX ? logAxis(xs) : { type: 'linear' }), ticklabelstandoff: 6 }),
       yaxis: axisLayout(opts.yTitle, opts.logY ? logAxis(ys) : { type: 'linear' }),
     },
   };
