@@ -20,6 +20,7 @@ import type { MakemoreMLP } from '../../lib/models/zoo/mlp';
 import { defaultConfig } from '../../lib/models/zoo/config';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { train } from '../../lib/train/loop';
+import { relDiff } from '../helpers/rel-diff';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
@@ -40,20 +41,6 @@ function opGradients(m: LanguageModel, b: Batch, reg = 0) {
       grads: Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, g.dataSync() as Float32Array])),
     };
   });
-}
-
-/**
- * ‖a − b‖ / ‖b‖ (2-norms): the tensor's relative error. Single entries that are sums with cancellation
- * (an embedding row's gradient, BatchNorm's β gradient) differ by rounding in any summation order.
- */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / (den || 1));
 }
 
 // Losses agree to 1e-6; gradients to 3e-6 in norm: BatchNorm's β gradient at the top of a deep stack sums

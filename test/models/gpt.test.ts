@@ -12,18 +12,9 @@ import { batchTensors, type Batch } from '../../lib/data/batches';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { train } from '../../lib/train/loop';
+import { relDiff } from '../helpers/rel-diff';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
-
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / (den || 1));
-}
 
 function sequences(rows: number, T: number, V: number, seed: number): Batch {
   const g = new TorchGenerator(seed);

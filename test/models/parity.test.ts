@@ -10,6 +10,7 @@ import { createOptimizer, type Adam } from '../../lib/train/optimizers';
 import { GPT } from '../../lib/models/gpt';
 import { FusedStep } from '../../lib/fused/step';
 import { TorchGenerator } from '../../lib/random/torch-generator';
+import { relDiff } from '../helpers/rel-diff';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -98,16 +99,6 @@ interface GPTFixture {
   batches: { X: number[]; Y: number[] }[];
   losses: number[];
   after: Record<string, number[]>;
-}
-
-/** ‖a − b‖ / ‖b‖. */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let [num, den] = [0, 0];
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i]! - b[i]!) ** 2;
-    den += b[i]! ** 2;
-  }
-  return Math.sqrt(num / (den || 1));
 }
 
 test("nanoGPT's GPT matches PyTorch's (scripts/torch/nanogpt.py): same weights → logits, loss, and AdamW steps with clipping", async () => {
