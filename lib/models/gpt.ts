@@ -8,11 +8,10 @@
 import { tf } from '../runtime/tf';
 import { randnVariable } from '../nn/init';
 import type { Rng } from '../random/rng';
-import { LanguageModelBase, type ForwardOptions } from './language-model';
+import type { ForwardOptions } from './language-model';
 import type { Chain } from '../fused/step';
 import type { GPTConfig } from './configs';
-import { asIs } from './zoo/sequence-model';
-import { crossEntropy } from '../nn/losses';
+import { asIs, SequenceModel } from './zoo/sequence-model';
 import { Embedding, TiedHead } from '../nn/embedding';
 import { Linear } from '../nn/linear';
 import { LayerNorm } from '../nn/layer-norm';
@@ -98,9 +97,8 @@ class GPTBlock extends Module {
   }
 }
 
-export class GPT extends LanguageModelBase<'gpt'> {
+export class GPT extends SequenceModel<'gpt'> {
   readonly type = 'gpt';
-  readonly reads = 'sequence';
   readonly wte: tf.Variable;
   readonly wpe: tf.Variable;
   readonly blocks: GPTBlock[];
@@ -145,14 +143,6 @@ export class GPT extends LanguageModelBase<'gpt'> {
     if (T > this.config.blockSize)
       throw new Error(`sequence of ${T} is longer than the block size ${this.config.blockSize}`);
     return runLayers(this.layers, idx, opts.training ?? false, opts.rng) as tf.Tensor3D;
-  }
-  forward(
-    idx: tf.Tensor2D,
-    targets?: tf.Tensor2D,
-    opts: ForwardOptions = {},
-  ): { logits: tf.Tensor3D; loss?: tf.Scalar } {
-    const logits = this.logits(idx, opts);
-    return { logits, loss: targets ? crossEntropy(logits, targets, -1) : undefined };
   }
   chain(): Chain {
     return { layers: this.layers, rows: asIs };

@@ -1,18 +1,15 @@
 /**
- * The zoo's common shape: token ids [B, T] → logits [B, T, V]; the loss is the mean cross-entropy over
- * positions whose target is not −1 (padding after a word's end).
+ * The zoo's (and nanoGPT's) common shape: token ids [B, T] → logits [B, T, V]; the loss is the mean
+ * cross-entropy over positions whose target is not −1 (padding after a word's end).
  */
 import type { tf } from '../../runtime/tf';
 import { crossEntropy } from '../../nn/losses';
 import type { Chain } from '../../fused/step';
 import { LanguageModelBase, type ForwardOptions } from '../language-model';
-import type { ZooConfig } from './config';
+import type { ModelType } from '../configs';
 
-type ZooModelType = 'bigram' | 'mlp' | 'bow' | 'transformer' | 'wavenet';
-
-export abstract class SequenceModel<T extends ZooModelType> extends LanguageModelBase<T> {
+export abstract class SequenceModel<T extends ModelType> extends LanguageModelBase<T> {
   readonly reads = 'sequence';
-  abstract override readonly config: ZooConfig;
   abstract logits(idx: tf.Tensor2D, opts?: ForwardOptions): tf.Tensor3D;
   override forward(
     idx: tf.Tensor2D,
