@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { junitXml, stripAnsi, writeReports, xmlText, type RunReport } from '../../scripts/notebooks/report';
 import { cleanup } from '../helpers/cleanup';
+import { JOBS } from '../../scripts/test/run';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FAULTS = 'test/fixtures/notebooks-faults';
@@ -404,8 +405,10 @@ print(json.dumps({"on": sorted(on) if isinstance(on, dict) else on, "jobs": {k: 
   assert.match(text, /node-version: 20\n\s+cache: npm/);
   // npm test ends by executing the notebooks into out/ci-notebooks and the solutions into out/ci-solutions
   // (both with the output check): the workflow uploads and publishes exactly those
-  assert.match(scripts.test ?? '', /scripts\/notebooks\/run\.ts --quick --check --out out\/ci-notebooks/);
-  assert.match(scripts.test ?? '', /run\.ts --quick --check --dir notebooks\/solutions --out out\/ci-solutions/);
+  assert.equal(scripts.test, 'node --import tsx scripts/test/run.ts');
+  const jobs = JOBS.map((j) => j.command.join(' ')).join('\n');
+  assert.match(jobs, /scripts\/notebooks\/run\.ts --quick --check --out out\/ci-notebooks$/m);
+  assert.match(jobs, /run\.ts --quick --check --dir notebooks\/solutions --out out\/ci-solutions/);
   assert.match(text, /path: \|\n\s+out\/ci-notebooks\n\s+out\/ci-solutions\n/);
   assert.match(text, /report_paths: out\/ci-notebooks\/report\.xml,out\/ci-solutions\/report\.xml/);
 });
