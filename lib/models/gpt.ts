@@ -47,8 +47,11 @@ function under(prefix: string, d: Record<string, StateDictEntry>): Record<string
   return Object.fromEntries(Object.entries(d).map(([k, v]) => [`${prefix}.${k}`, v]));
 }
 
-/** One block, pre-norm: x + c_proj(attention(c_attn(ln_1(x)))), then x + c_proj(act(c_fc(ln_2(x)))). */
-class GPTBlock extends Module {
+/**
+ * One block, pre-norm: x + c_proj(attention(c_attn(ln_1(x)))), then x + c_proj(act(c_fc(ln_2(x)))).
+ * makemore's Transformer (zoo/transformer.ts) is made of these blocks too, under its own names.
+ */
+export class GPTBlock extends Module {
   readonly ln1: LayerNorm;
   readonly cAttn: Linear;
   readonly attnProj: Linear;
@@ -56,9 +59,11 @@ class GPTBlock extends Module {
   readonly fc: Linear;
   readonly mlpProj: Linear;
   readonly layers: Layer[];
+  readonly nHead: number;
   constructor(rng: Rng, c: GPTConfig, inits: { weight: LinearInit; proj: LinearInit }) {
     super();
     const E = c.nEmbd;
+    this.nHead = c.nHead;
     const bias = c.bias;
     this.ln1 = new LayerNorm(E, { bias });
     this.cAttn = new Linear(rng, E, 3 * E, { init: inits.weight, bias: c.qkvBias ?? bias });
@@ -81,6 +86,19 @@ class GPTBlock extends Module {
   }
   forward(x: tf.Tensor3D): tf.Tensor3D {
     return runLayers(this.layers, x) as tf.Tensor3D;
+  }
+  /**
+   * The attention weights the fused op uses, [B, nHead, T, T]: row t is how much position t takes from
+   * each position ≤ t (softmax of q·k/√head size, causal), as the op-by-op form computes them. For
+   * looking inside; training never calls it.
+   */
+  attentionWeights(x: tf.Tensor3D): tf.Tensor4D {
+    let weights: tf.Tensor4D | null = null;
+    tf.tidy(() => {
+      const qkv = this.cAttn.forward(this.ln1.forward(x)) as tf.Tensor3D;
+      attentionReference(qkv, this.nHead, (att) => (weights = tf.keep(att)));
+    });
+    return weights!;
   }
   stateDict(): Record<string, StateDictEntry> {
     return {
@@ -190,13 +208,7 @@ export class GPT extends SequenceModel<'gpt'> {
       let x = runLayers(this.layers.slice(0, 2), idx) as tf.Tensor3D; // token + position embeddings
       const out: tf.Tensor4D[] = [];
       for (const b of this.blocks) {
-        tf.tidy(() => {
-          const qkv = b.cAttn.forward(b.ln1.forward(x)) as tf.Tensor3D;
-          attentionReference(qkv, this.config.nHead, (att) => {
-            out.push(tf.keep(att));
-            return att;
-          });
-        });
+        out.push(b.attentionWeights(x));
         x = b.forward(x);
       }
       return out;

@@ -88,7 +88,7 @@ test('transformer attention weights: causal rows that sum to 1, and weights · v
   const err = tf.tidy(() => {
     const block = m.blocks[0]!;
     const x = tf.gather(m.wte, idx).add(m.wpe.slice([0, 0], [6, -1])) as tf.Tensor3D;
-    const qkv = block.attn.forward(block.ln1.forward(x)) as tf.Tensor3D;
+    const qkv = block.cAttn.forward(block.ln1.forward(x)) as tf.Tensor3D;
     const fused = causalSelfAttention(qkv, 4);
     const v = tf.split(qkv, 3, 2)[2]!.reshape([2, 6, 4, 16]).transpose([0, 2, 1, 3]);
     const mixed = tf.matMul(maps[0]!, v).transpose([0, 2, 1, 3]).reshape([2, 6, 64]);
@@ -109,9 +109,9 @@ test("the June 2022 transformer: minGPT's init and decay groups; dropout only wh
   assert.equal(m.numParams(), 204_544);
   // N(0, 0.02) weights and zero biases instead of U(±1/√fan_in)
   const std = (v: tf.Variable) => tf.tidy(() => tf.moments(v).variance.sqrt().dataSync()[0] as number);
-  for (const v of [m.wte, m.wpe, m.blocks[0]!.attn.W, m.blocks[3]!.proj.W, m.head.W])
+  for (const v of [m.wte, m.wpe, m.blocks[0]!.cAttn.W, m.blocks[3]!.mlpProj.W, m.head.W])
     assert.ok(Math.abs(std(v) - 0.02) < 0.002, `${v.name}: std ${std(v)}`);
-  assert.ok(Math.abs(std(plain.blocks[0]!.attn.W) - 1 / Math.sqrt(3 * 64)) < 0.005);
+  assert.ok(Math.abs(std(plain.blocks[0]!.cAttn.W) - 1 / Math.sqrt(3 * 64)) < 0.005);
   assert.equal(
     tf.tidy(() => m.blocks[0]!.fc.b!.abs().max().dataSync()[0]),
     0,

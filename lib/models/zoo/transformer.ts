@@ -11,72 +11,23 @@ import type { ZooConfig } from './config';
 import { Embedding } from '../../nn/embedding';
 import { Linear } from '../../nn/linear';
 import { LayerNorm } from '../../nn/layer-norm';
-import { GELU } from '../../nn/activations';
 import { AddPositions } from '../../nn/positions';
-import { CausalSelfAttention } from '../../nn/attention';
-import { attentionReference } from '../../ops/attention';
 import { Dropout } from '../../nn/dropout';
-import { Residual } from '../../nn/residual';
 import { runLayers, type Layer, type LinearInit } from '../../nn/layer';
-import { Module, prefixed } from '../../nn/module';
+import { prefixed } from '../../nn/module';
+import { GPTBlock } from '../gpt';
 import { causalMask, layerNormRows, linearRows, oneToOne, type StateDictLayout } from '../torch-names';
 
-/** One block, pre-norm: x + attention(ln1(x)), then x + MLP(ln2(x)), each branch ending in dropout. */
-class Block extends Module {
-  readonly ln1: LayerNorm;
-  readonly attn: Linear;
-  readonly attnProj: Linear;
-  readonly ln2: LayerNorm;
-  readonly fc: Linear;
-  readonly proj: Linear;
-  /** The block as the two residual layers both the tfjs forward and the fused step run. */
-  readonly layers: Layer[];
-  constructor(
-    rng: Rng,
-    readonly E: number,
-    readonly nHead: number,
-    init: LinearInit,
-    blockSize: number,
-    p: number,
-  ) {
-    super();
-    this.ln1 = new LayerNorm(E);
-    this.attn = new Linear(rng, E, 3 * E, { init });
-    this.attnProj = new Linear(rng, E, E, { init });
-    this.ln2 = new LayerNorm(E);
-    this.fc = new Linear(rng, E, 4 * E, { init });
-    this.proj = new Linear(rng, 4 * E, E, { init });
-    this.layers = [
-      new Residual([this.ln1, this.attn, new CausalSelfAttention(nHead, blockSize, p), this.attnProj, new Dropout(p)]),
-      new Residual([this.ln2, this.fc, new GELU(), this.proj, new Dropout(p)]),
-    ];
-  }
-  /**
-   * The attention weights the fused op uses, [B, nHead, T, T]: row t is how much position t takes from
-   * each position ≤ t (softmax of q·k/√head size, causal), as the op-by-op form computes them. For
-   * looking inside; training never calls it.
-   */
-  attentionWeights(x: tf.Tensor3D): tf.Tensor4D {
-    let weights: tf.Tensor4D | null = null;
-    tf.tidy(() => {
-      const qkv = this.attn.forward(this.ln1.forward(x)) as tf.Tensor3D;
-      attentionReference(qkv, this.nHead, (att) => (weights = tf.keep(att)));
-    });
-    return weights!;
-  }
-  forward(x: tf.Tensor3D): tf.Tensor3D {
-    return runLayers(this.layers, x) as tf.Tensor3D;
-  }
-  namedWeights(): Record<string, tf.Variable> {
-    return {
-      ...prefixed('ln1', this.ln1),
-      ...prefixed('attn', this.attn),
-      ...prefixed('attnproj', this.attnProj),
-      ...prefixed('ln2', this.ln2),
-      ...prefixed('fc', this.fc),
-      ...prefixed('proj', this.proj),
-    };
-  }
+/** makemore's names for a block's weights (its checkpoints and transformerStateDict's `ours` column). */
+function blockWeights(b: GPTBlock): Record<string, tf.Variable> {
+  return {
+    ...prefixed('ln1', b.ln1),
+    ...prefixed('attn', b.cAttn),
+    ...prefixed('attnproj', b.attnProj),
+    ...prefixed('ln2', b.ln2),
+    ...prefixed('fc', b.fc),
+    ...prefixed('proj', b.mlpProj),
+  };
 }
 
 /** A GPT-2-style transformer: 204,544 parameters at makemore's defaults for names. */
@@ -84,7 +35,7 @@ export class Transformer extends SequenceModel<'transformer'> {
   readonly type = 'transformer';
   readonly wte: tf.Variable;
   readonly wpe: tf.Variable;
-  readonly blocks: Block[];
+  readonly blocks: GPTBlock[];
   readonly lnF: LayerNorm;
   readonly head: Linear;
   /** Token and position embeddings, dropout, the blocks, the last layer norm, the head. */
@@ -103,7 +54,16 @@ export class Transformer extends SequenceModel<'transformer'> {
     const init: LinearInit = gpt ? { kind: 'randn', scale: 0.02 } : TORCH_INIT.init;
     this.wte = randnVariable(rng, [V, E], gpt ? 0.02 : 1, 'wte');
     this.wpe = randnVariable(rng, [T, E], gpt ? 0.02 : 1, 'wpe');
-    this.blocks = Array.from({ length: nLayer }, () => new Block(rng, E, nHead, init, T, p));
+    // nanoGPT's block with biases, GELU's tanh form and one initialisation for every Linear (no scaled c_proj)
+    const block = {
+      ...config,
+      dropout: p,
+      bias: true,
+      activation: 'gelu-tanh',
+      tieWeights: false,
+      init: 'torch',
+    } as const;
+    this.blocks = Array.from({ length: nLayer }, () => new GPTBlock(rng, block, { weight: init, proj: init }));
     this.lnF = new LayerNorm(E);
     this.head = new Linear(rng, E, V, { init, bias: false });
     this.layers = [
@@ -127,7 +87,7 @@ export class Transformer extends SequenceModel<'transformer'> {
   /** The tf names of the weights minGPT does not decay: all but the Linear layers' weights. */
   noDecay(): Set<string> {
     const linear = new Set(
-      [...this.blocks.flatMap((b) => [b.attn, b.attnProj, b.fc, b.proj]), this.head].map((l) => l.W),
+      [...this.blocks.flatMap((b) => [b.cAttn, b.attnProj, b.fc, b.mlpProj]), this.head].map((l) => l.W),
     );
     return new Set(
       this.params()
@@ -151,7 +111,7 @@ export class Transformer extends SequenceModel<'transformer'> {
     return {
       wte: this.wte,
       wpe: this.wpe,
-      ...Object.assign({}, ...this.blocks.map((b, k) => prefixed(`h${k}`, b))),
+      ...Object.assign({}, ...this.blocks.map((b, k) => prefixed(`h${k}`, { namedWeights: () => blockWeights(b) }))),
       ...prefixed('lnf', this.lnF),
       ...prefixed('head', this.head),
     };
