@@ -330,8 +330,10 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
       ...titled(opts.title, opts.width, opts.x ? TOP_TICKS_PX : 0),
       width: opts.width,
       height: opts.height ?? 600,
-      xaxis: axisLayout(undefined, { ...axis(opts.x), side: 'top', tickfont: { size: 10 } }),
-      yaxis: axisLayout(undefined, { ...axis(opts.y), autorange: 'reversed', tickfont: { size: 10 } }),
+      // No zero line: on an axis placed by index (repeated labels) it runs through the first row, and
+      // its end stuck out past the cells by a fraction of a pixel: a stray "." at its right end.
+      xaxis: axisLayout(undefined, { ...axis(opts.x), side: 'top', tickfont: { size: 10 }, zeroline: false }),
+      yaxis: axisLayout(undefined, { ...axis(opts.y), autorange: 'reversed', tickfont: { size: 10 }, zeroline: false }),
     },
   };
 }

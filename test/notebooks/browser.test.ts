@@ -2,7 +2,8 @@
  * The notebooks as a learner meets them: Debian's classic Jupyter Notebook on 127.0.0.1 (free port,
  * random token, every Jupyter folder a temporary one), driven in Debian's Chromium through
  * playwright-core. Run All of notebook 02 draws the 27×27 heatmap, again after a reload and after
- * re-running its cell; ■ during a long training cell stops it at once and keeps the model; a cell
+ * re-running its cell; ■ during a long training cell (an MLP through the tfjs ops; notebook 12's GPT through
+ * the fused step) stops it at once and keeps the model; a cell
  * printing 100,000 lines leaves the kernel alive; opening, running and closing a committed notebook
  * without edits leaves its bytes unchanged (autosave and leaving the page included), and ({ q }) of an
  * earlier cell's q works.
@@ -20,6 +21,7 @@ import { createRequire } from 'node:module';
 import { CHROMIUM_ARGS } from '../../lib/viz/export';
 import { figureHtml, lineChart } from '../../lib/viz/plots';
 import { SIZE_LIMITS } from '../../scripts/notebooks/figure-export';
+import { LECTURE_GPT, gptParamCount } from '../../lib/models/gpt-config';
 
 const { normalised } = createRequire(__filename)('../../scripts/notebooks/kernel-info.cjs') as {
   normalised: (text: string) => string;
@@ -36,6 +38,8 @@ const missing = !haveNotebook
     : '';
 // CI must really run this test: there a missing piece is a failure, not a skip.
 const skip = missing && !process.env.CI ? missing : false;
+/** The interrupted GPT: notebook 12's (the lecture's gpt.py design), small. */
+const GPT_CONFIG = { ...LECTURE_GPT, nEmbd: 32, nHead: 4, nLayer: 2, blockSize: 16, dropout: 0 };
 
 let server: ChildProcess | null = null;
 let browser: Browser | null = null;
@@ -192,7 +196,13 @@ before(async () => {
         'console.log(`model has ${model.numParams()} parameters after ${run.losses.length} steps`);',
         "for (let i = 0; i < 100000; i++) console.log('line ' + i);",
         'console.log(`after the chatty cell: ${model.numParams()} parameters`);',
-      ]),
+        // Notebook 12's GPT, small, trained as that notebook trains it (the fused step with gradient clipping,
+        // AdamW, a warm-up and cosine schedule); the same kernel, so it adds no kernel start.
+        `import { initTf } from './lib/runtime/tf';\nimport { train } from './lib/train/loop';\nimport { tinyShakespeare, textBlocks } from './lib/data/text-split';\nimport { randomWindowBatch } from './lib/data/corpus';\nimport { GPT } from './lib/models/gpt';\nimport { createOptimizer } from './lib/train/optimizers';\nimport { warmupCosine } from './lib/train/schedules';\nimport { evaluateSequences } from './lib/train/evaluate';\nimport { TorchGenerator } from './lib/random/torch-generator';\nawait initTf();\nconst shakespeare = tinyShakespeare();\nconst valLoss = (m: GPT) => evaluateSequences((X, Y) => m.loss(X, Y), textBlocks(shakespeare.val, 16, 64));`,
+        `const gpt = new GPT(${JSON.stringify(GPT_CONFIG)}, new TorchGenerator(1337));\nconst lossBefore = valLoss(gpt);\nconst cosine = warmupCosine({ peak: 1e-3, min: 1e-4, warmup: 10, decaySteps: 200_000 });\nconst gptOpt = createOptimizer('adamw', cosine(0), { beta2: 0.99, weightDecay: 0.1, noDecay: gpt.noDecay() });\nconst gGpt = new TorchGenerator(1337);\nconst gptRun = await train({ steps: 200_000, label: 'GPT', learningRate: cosine, gradClip: 1, optimizer: gptOpt, progressMs: 200,\n  model: gpt, batch: () => randomWindowBatch(shakespeare.train, gGpt, 8, 16) });\nconsole.log(\`trained \${gptRun.losses.length} steps, interrupted: \${gptRun.interrupted}, fused: \${gptRun.fused}\`);`,
+        // Uses the model, then trains it on with the same optimizer: the interrupt is not left pending.
+        'console.log(`model has ${gpt.numParams()} parameters after ${gptRun.losses.length} steps; validation loss ${lossBefore.toFixed(3)} → ${valLoss(gpt).toFixed(3)}`);\nconst more = await train({ steps: 20, label: \'more\', learningRate: 1e-4, gradClip: 1, optimizer: gptOpt, model: gpt, batch: () => randomWindowBatch(shakespeare.train, gGpt, 8, 16) });\nconsole.log(`then ${more.losses.length} more steps, interrupted: ${more.interrupted}`);',
+            ]),
     ),
   );
 
@@ -458,56 +468,75 @@ test(
   },
 );
 
+/** The text of cell `k`'s outputs (the progress line of a training cell). */
+function cellOutput(k: number): Promise<string> {
+  return page.evaluate(
+    (i) => (document.querySelectorAll('.cell')[i]?.querySelector('.output_wrapper')?.textContent ?? '').trim(),
+    k,
+  );
+}
+
+/**
+ * Runs cell `at` of the open notebook (set-up) and the next (a `train` of `total` steps labelled
+ * `label`), waits for the progress line to advance, presses the toolbar's ■ and checks the kernel is
+ * idle within 2 s, nothing prints afterwards, and the cell says where it stopped, without an error.
+ * Returns that step.
+ */
+async function interruptTraining(name: string, at: number, label: string, total: number): Promise<number> {
+  const cell = at + 1;
+  await step(`${name}-train`, async () => {
+    await runCells([at, cell]);
+    await page.waitForFunction(
+      ({ k, want }) => new RegExp(want).test(document.querySelectorAll('.cell')[k]?.textContent ?? ''),
+      { k: cell, want: `${label} step \\d+/${total}` },
+      { timeout: 120_000, polling: 200 },
+    );
+    const a = await cellOutput(cell);
+    await page.waitForTimeout(1000);
+    assert.notEqual(await cellOutput(cell), a, 'the progress line advances while training runs');
+  });
+  return step(`${name}-press`, async () => {
+    const t0 = Date.now();
+    await page.click('button[data-jupyter-action="jupyter-notebook:interrupt-kernel"]');
+    await waitIdle(2_000);
+    const latency = Date.now() - t0;
+    const stopped = await cellOutput(cell);
+    await page.waitForTimeout(1500);
+    assert.equal(await cellOutput(cell), stopped, 'nothing changes after the interrupt');
+    const m = new RegExp(
+      `${label} interrupted at step (\\d+)/${total}: the parameters keep these \\1 steps`,
+    ).exec(stopped);
+    assert.ok(m, `the cell says where training stopped: ${stopped}`);
+    assert.match(stopped, new RegExp(`trained ${m[1]} steps, interrupted: true`));
+    assert.equal(
+      await page.locator('.cell').nth(cell).locator('.output_error, .output_stderr').count(),
+      0,
+      'the interrupted cell shows no error',
+    );
+    console.log(`# ${label}: interrupt at step ${m[1]} → kernel idle in ${latency} ms`);
+    return Number(m[1]);
+  });
+}
+
+function runCells(cells: number[]): Promise<void> {
+  return page.evaluate(
+    (i) =>
+      (
+        window as unknown as { Jupyter: { notebook: { execute_cells(i: number[]): void } } }
+      ).Jupyter.notebook.execute_cells(i),
+    cells,
+  );
+}
+
 test(
   'classic Notebook: ■ stops training within 2 s, the cell finishes, the next cell uses the model',
   { skip, timeout: 240_000 },
   async () => {
     await step('interrupt-open', () => openNotebook('interrupt.ipynb'));
-    const progress = () =>
-      page.evaluate(() => {
-        const cells = document.querySelectorAll('.cell');
-        return (cells[1]?.querySelector('.output_wrapper')?.textContent ?? '').trim();
-      });
-    await step('interrupt-train', async () => {
-      await page.evaluate(() =>
-        (
-          window as unknown as { Jupyter: { notebook: { execute_cells(i: number[]): void } } }
-        ).Jupyter.notebook.execute_cells([0, 1]),
-      );
-      await page.waitForFunction(
-        () => /MLP step \d+\/200000/.test(document.querySelectorAll('.cell')[1]?.textContent ?? ''),
-        null,
-        { timeout: 120_000, polling: 200 },
-      );
-      const a = await progress();
-      await page.waitForTimeout(1000);
-      assert.notEqual(await progress(), a, 'the progress line advances while training runs');
-    });
-    await step('interrupt-press', async () => {
-      const t0 = Date.now();
-      await page.click('button[data-jupyter-action="jupyter-notebook:interrupt-kernel"]');
-      await waitIdle(2_000);
-      const latency = Date.now() - t0;
-      const stopped = await progress();
-      await page.waitForTimeout(1500);
-      assert.equal(await progress(), stopped, 'nothing changes after the interrupt');
-      assert.match(stopped, /MLP interrupted at step (\d+)\/200000/);
-      assert.match(stopped, /trained \d+ steps, interrupted: true/);
-      assert.equal(
-        await page.locator('.cell').nth(1).locator('.output_error, .output_stderr').count(),
-        0,
-        'the interrupted cell shows no error',
-      );
-      console.log(`# interrupt → kernel idle in ${latency} ms`);
-    });
+    const steps = await interruptTraining('interrupt', 0, 'MLP', 200000);
     await step('interrupt-next-cell', async () => {
-      await page.evaluate(() =>
-        (
-          window as unknown as { Jupyter: { notebook: { execute_cells(i: number[]): void } } }
-        ).Jupyter.notebook.execute_cells([2]),
-      );
+      await runCells([2]);
       await waitIdle(30_000);
-      const steps = /interrupted at step (\d+)/.exec(await progress())?.[1];
       const text = await page.locator('.cell').nth(2).locator('.output_area').innerText();
       assert.match(text, new RegExp(`model has 11897 parameters after ${steps} steps`));
       await page.waitForTimeout(3000);
@@ -519,11 +548,7 @@ test(
     });
     // A cell printing 100,000 lines: the kernel shows the first ones and one line on the rest, and lives.
     await step('chatty-cell', async () => {
-      await page.evaluate(() =>
-        (
-          window as unknown as { Jupyter: { notebook: { execute_cells(i: number[]): void } } }
-        ).Jupyter.notebook.execute_cells([3, 4]),
-      );
+      await runCells([3, 4]);
       await waitIdle(60_000);
       const chatty = await page.locator('.cell').nth(3).locator('.output_area').innerText();
       assert.match(chatty, /^line 0\nline 1\n/);
@@ -534,6 +559,32 @@ test(
       assert.match(chatty, /line 99999\s*$/);
       const next = await page.locator('.cell').nth(4).locator('.output_area').innerText();
       assert.match(next, /after the chatty cell: 11897 parameters/);
+    });
+  },
+);
+
+test(
+  "classic Notebook: ■ stops notebook 12's GPT (fused step, clipping, AdamW, cosine) within 2 s; the next cell uses and trains it",
+  { skip, timeout: 180_000 },
+  async () => {
+    // The previous test's notebook and kernel (alone, this test starts them).
+    await step('gpt-open', () => openNotebook('interrupt.ipynb'));
+    const steps = await interruptTraining('gpt', 5, 'GPT', 200000);
+    assert.match(await cellOutput(6), /fused: true/, 'the fused step trained it, as in notebook 12');
+    await step('gpt-next-cell', async () => {
+      await runCells([7]);
+      await waitIdle(60_000);
+      const text = await page.locator('.cell').nth(7).locator('.output_wrapper').innerText();
+      const m = new RegExp(
+        `model has (\\d+) parameters after ${steps} steps; validation loss ([\\d.]+) → ([\\d.]+)`,
+      ).exec(text);
+      assert.ok(m, `the next cell reads the model: ${text}`);
+      assert.equal(Number(m[1]), gptParamCount(GPT_CONFIG), 'every weight is still there');
+      // Untrained it predicts about uniformly (ln 65 = 4.17); the steps before ■ are in its weights.
+      assert.ok(Math.abs(Number(m[2]) - Math.log(65)) < 0.1, `untrained validation loss ${m[2]}`);
+      assert.ok(Number(m[3]) < Number(m[2]) - 0.5, `trained validation loss ${m[3]} after ${steps} steps`);
+      assert.match(text, /then 20 more steps, interrupted: false/, 'no interrupt left pending');
+      assert.equal(await page.locator('.cell').nth(7).locator('.output_error').count(), 0);
     });
   },
 );
