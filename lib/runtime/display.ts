@@ -118,9 +118,17 @@ export function table(rows: readonly Row[], opts: { digits?: number; caption?: s
   if (!display({ 'text/html': html, 'text/plain': text })) console.log(text);
 }
 
-/** Just past the closing brace of the block opened by the first `{` ending a line at or after `start`. */
+/**
+ * Just past the closing brace of the block opened by the first `{` ending a line at or after `start`
+ * outside parentheses: a parameter's object type written over several lines (`o: {`) is not the body.
+ */
 function bodyEnd(text: string, start: number): number | null {
-  const open = text.indexOf('{\n', start);
+  let open = -1;
+  for (let i = start, parens = 0; i < text.length && open < 0; i++) {
+    if (text[i] === '(') parens++;
+    else if (text[i] === ')') parens--;
+    else if (parens === 0 && text[i] === '{' && text[i + 1] === '\n') open = i;
+  }
   let depth = 0;
   for (let i = open; i >= 0 && i < text.length; i++) {
     if (text[i] === '{') depth++;
@@ -132,7 +140,7 @@ function bodyEnd(text: string, start: number): number | null {
 /**
  * The source of a class (or one of its methods) or a function as written in a lib file, so a notebook
  * shows the code it teaches and that code is the code the tests check. A body is the block from the
- * first `{` that ends a line after the declaration, braces counted; strings holding unbalanced braces
+ * first `{` that ends a line after the declaration and its parameters, braces counted; strings holding unbalanced braces
  * would confuse it (lib has none where it is used).
  */
 export function sourceOf(file: string, name: string, member?: string): string {

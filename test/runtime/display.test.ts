@@ -19,6 +19,10 @@ test('sourceOf: a method, a function and a class exactly as written in lib (what
   const made = sourceOf('lib/models/lecture/mlp.ts', 'MLP', 'constructor');
   assert.ok(made.startsWith('constructor(') && made.includes('Linear.of(this.W1, this.b1)'), 'constructors');
   assert.ok(sourceOf('lib/models/presets.ts', 'batchNormMLP').includes('new BatchNorm1d(c.nHidden)'));
+  // a parameter whose object type spans lines (`o: {`) is not the body: the whole function is shown
+  const schedule = sourceOf('lib/train/schedules.ts', 'warmupCosine');
+  assert.ok(schedule.startsWith('export function warmupCosine(') && schedule.endsWith('  };\n}'), schedule);
+  assert.match(schedule, /return min \+ 0\.5 \* \(1 \+ Math\.cos\(Math\.PI \* ratio\)\) \* \(peak - min\);/);
   assert.throws(() => sourceOf('lib/nn/batchnorm.ts', 'BatchNorm1d', 'backward'), /BatchNorm1d\.backward not found/);
   assert.throws(() => sourceOf('lib/nn/layers.ts', 'NoSuchLayer'), /NoSuchLayer not found/);
 });
