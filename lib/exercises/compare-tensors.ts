@@ -143,10 +143,10 @@ export function expectClose(
   const at = o.report === 'worst' ? worst : first.index;
   const gv = g[at] as number;
   const wv = w[at] as number;
-  const which = o.report === 'worst' ? 'differs most at' : 'first differs at';
+  const which = o.report === 'worst' ? 'differs most' : 'first differs';
   const ref = o.reference ?? 'the reference';
   let message =
-    `${what} ${which} ${formatIndex(at, o.shape)}: ${num(gv)} where ${ref} gives ${num(wv)} ` +
+    `${what}: ${which} at ${formatIndex(at, o.shape)}: ${num(gv)} where ${ref} gives ${num(wv)} ` +
     `(difference ${num(Math.abs(gv - wv))}; ${bad} of ${w.length} entries differ by more than ` +
     `${tol.abs.toExponential(0)} + ${tol.rel.toExponential(0)}·|expected|)`;
   const hit = (o.mistakes ?? []).find((m) => matches(g, values(m.value), tol));

@@ -68,7 +68,7 @@ test('attention head: accepts softmax(q·kᵀ/√hs + mask)·v; names a missing 
   assert.equal(run(() => checkAttentionHead(head())).status, 'passed');
   assert.match(
     run(() => checkAttentionHead(head({ scale: false }))).message,
-    /^the head’s output first differs at \[0, \d, \d\]: .*The scores are not scaled/,
+    /^the head’s output: first differs at \[0, \d, \d\]: .*The scores are not scaled/,
   );
   assert.match(
     run(() => checkAttentionHead(head({ masked: false }))).message,
@@ -96,7 +96,7 @@ test('multi-head attention: accepts the transformer’s attention; names heads c
   };
   assert.match(
     run(() => checkMultiHeadAttention(bareReshape)).message,
-    /^the output for 4 heads first differs .*The heads are cut wrongly: reshape each of q, k, v to \[B, T, nHead, 4\]/,
+    /^the output for 4 heads: first differs .*The heads are cut wrongly: reshape each of q, k, v to \[B, T, nHead, 4\]/,
   );
   const sqrtE = multiHead({ scaleByE: true });
   assert.match(

@@ -46,7 +46,7 @@ test('cross-entropy backward: accepts (softmax − onehot)/n; names a missing 1/
   const noMean = run(() => checkCrossEntropyBackward((l, Y) => tf.softmax(l).sub(tf.oneHot(Y, l.shape[1]).toFloat())));
   assert.match(
     noMean.message,
-    /^dlogits \[32, 27\] differs most at \[\d+, \d+\]: .* where autograd gives .*\(difference .*\). Your gradient is n times too large/,
+    /^dlogits \[32, 27\]: differs most at \[\d+, \d+\]: .* where autograd gives .*\(difference .*\). Your gradient is n times too large/,
   );
   const sign = run(() =>
     checkCrossEntropyBackward((l, Y) => tf.oneHot(Y, l.shape[1]).toFloat().sub(tf.softmax(l)).div(l.shape[0])),
@@ -77,7 +77,7 @@ test('Linear backward: accepts lib’s (db as [out] or [1, out]); names a transp
     /db \(b was broadcast over the n rows: sum them\) has shape \[32, 64\]; expected \[out\] = \[64\]/,
   );
   const mean = run(() => checkLinearBackward((x, W, dy) => ({ ...linearBackward(x, W, dy), db: dy.mean(0) })));
-  assert.match(mean.message, /^db differs most at \[\d+\]: .*its gradient is their sum/);
+  assert.match(mean.message, /^db: differs most at \[\d+\]: .*its gradient is their sum/);
   assert.equal(run(() => checkLinearBackward(undefined)).status, 'unanswered');
 });
 
@@ -86,7 +86,7 @@ test('BatchNorm backward: accepts the Bessel formula; names the 1/n formula and 
   assert.equal(run(() => checkBatchNormBackward(bnBackward())).status, 'passed');
   assert.match(
     run(() => checkBatchNormBackward(bnBackward(false))).message,
-    /^dx \(batch of 32\) differs most at .*the formula for the variance with 1\/n/,
+    /^dx \(batch of 32\): differs most at .*the formula for the variance with 1\/n/,
   );
   // 1/n everywhere, as a learner who took the variance with 1/n in their own forward pass would write it.
   const biased = run(() =>
@@ -109,7 +109,7 @@ test('BatchNorm backward: accepts the Bessel formula; names the 1/n formula and 
   assert.equal(biased.status, 'failed');
   assert.match(
     biased.message,
-    /^dx \(batch of 32\) differs most at .*the 1\/n variance throughout \(its bnvar_inv too\)/,
+    /^dx \(batch of 32\): differs most at .*the 1\/n variance throughout \(its bnvar_inv too\)/,
   );
   const direct = run(() =>
     checkBatchNormBackward((x, gain, dy) => {
@@ -149,7 +149,10 @@ test('embedding backward: accepts a segment sum; names "=" instead of "+=" for r
     for (let k = 0; k < ids.length; k++) for (let e = 0; e < E; e++) out[ids[k]! * E + e] = d[k * E + e]!;
     return tf.tensor2d(out, [V, E]);
   };
-  assert.match(run(() => checkEmbeddingBackward(assign)).message, /^dC differs most at \[\d+, \d+\]: .*\(\+=, not =\)/);
+  assert.match(
+    run(() => checkEmbeddingBackward(assign)).message,
+    /^dC: differs most at \[\d+, \d+\]: .*\(\+=, not =\)/,
+  );
   assert.match(
     run(() => checkEmbeddingBackward((demb) => demb)).message,
     /dC has shape \[32, 3, 10\]; expected \[V, E\] = \[27, 10\]/,

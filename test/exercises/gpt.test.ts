@@ -27,7 +27,7 @@ test('12·1 averaging matrix: accepts version 2; names a matrix of ones, its tra
   );
   assert.match(
     run(() => checkAverageMatrix(tril)).message,
-    /averageMatrix\(4\) first differs at \[1, 0\]: 1 where .*Each row still sums to t \+ 1/,
+    /averageMatrix\(4\): first differs at \[1, 0\]: 1 where .*Each row still sums to t \+ 1/,
   );
   assert.match(run(() => checkAverageMatrix((T) => average(T).transpose())).message, /This is the transpose/);
   assert.match(

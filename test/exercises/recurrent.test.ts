@@ -50,7 +50,7 @@ test('RNN step: accepts tanh(x·Wx + h·Wh + b); names a missing tanh, a missing
   assert.equal(run(() => checkRnnStep(rnn)).status, 'passed');
   const noTanh = run(() => checkRnnStep((x, h, Wx, Wh, b) => x.matMul(Wx).add(h.matMul(Wh)).add(b)));
   assert.equal(noTanh.status, 'failed');
-  assert.match(noTanh.message, /^h' \(batch of 4\) first differs at \[\d+, \d+\]: .* the tanh is missing/);
+  assert.match(noTanh.message, /^h' \(batch of 4\): first differs at \[\d+, \d+\]: .* the tanh is missing/);
   const noBias = run(() => checkRnnStep((x, h, Wx, Wh) => tf.tanh(x.matMul(Wx).add(h.matMul(Wh)))));
   assert.match(noBias.message, /leave out the bias b/);
   const shape = run(() =>
@@ -83,9 +83,9 @@ test("LSTM step: accepts gates i, f, o, g; names PyTorch's order and a missing t
   await initTf();
   assert.equal(run(() => checkLstmStep(lstm())).status, 'passed');
   const torch = run(() => checkLstmStep(lstm({ torchOrder: true })));
-  assert.match(torch.message, /^c' \(batch of 4\) first differs .*PyTorch's order i, f, g, o/);
+  assert.match(torch.message, /^c' \(batch of 4\): first differs .*PyTorch's order i, f, g, o/);
   const noTanh = run(() => checkLstmStep(lstm({ noTanh: true })));
-  assert.match(noTanh.message, /^h' \(batch of 4\) first differs .*h′ = o ⊙ tanh\(c′\)/);
+  assert.match(noTanh.message, /^h' \(batch of 4\): first differs .*h′ = o ⊙ tanh\(c′\)/);
   const notObject = run(() => checkLstmStep(((x: tf.Tensor2D) => x) as unknown as LstmStep));
   assert.match(notObject.message, /must return \{ h, c \}/);
   assert.equal(run(() => checkLstmStep(() => undefined)).status, 'unanswered');

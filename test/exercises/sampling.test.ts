@@ -57,7 +57,7 @@ test('scale factor and top-k: accepts the right distribution; names division, a 
   const divided = run(() => checkScaledProbs(scaled({ divide: true })));
   assert.match(
     divided.message,
-    /^probability \(scale 2\), entry first differs at \[\d+\]: .*You divided the logits by the scale factor/,
+    /^probability \(scale 2\), entry: first differs at \[\d+\]: .*You divided the logits by the scale factor/,
   );
   const unnormalised = run(() => checkScaledProbs(scaled({ renormalise: false })));
   assert.match(
@@ -91,7 +91,7 @@ test('nucleus: accepts top-p with the crossing character; names stopping before 
   const early = run(() => checkNucleusProbs(nucleus(false)));
   assert.match(
     early.message,
-    /^probability \(p = 0\.9; the nucleus has \d+ characters, yours \d+\), entry first differs .*You stop before the character/,
+    /^probability \(p = 0\.9; the nucleus has \d+ characters, yours \d+\), entry: first differs .*You stop before the character/,
   );
   const raw = run(() => checkNucleusProbs((l, p) => nucleus()(l, p).map((v) => v * p)));
   assert.match(raw.message, /sums to 0\.9, not 1: divide the kept probabilities by their sum/);

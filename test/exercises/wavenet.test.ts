@@ -39,7 +39,7 @@ test('FlattenConsecutive: accepts lib’s behaviour; names a missing squeeze and
   };
   assert.match(
     run(() => checkFlattenConsecutive(strided)).message,
-    /^flatten\(x \[4, 8, 10\], 2\) first differs at \[0, 0, 10\]: .*You grouped positions t, t \+ 4/,
+    /^flatten\(x \[4, 8, 10\], 2\): first differs at \[0, 0, 10\]: .*You grouped positions t, t \+ 4/,
   );
   assert.equal(run(() => checkFlattenConsecutive(() => undefined)).status, 'unanswered');
 });
@@ -66,7 +66,7 @@ test('BatchNorm statistics: accepts moments over all but the last axis (kept dim
   );
   assert.match(
     unbiased.message,
-    /^the variance for x \[32, 4, 68\] first differs .*the unbiased variance \(÷ N − 1\); BatchNorm normalises with the biased one \(÷ N, N = 128 here\)/,
+    /^the variance for x \[32, 4, 68\]: first differs .*the unbiased variance \(÷ N − 1\); BatchNorm normalises with the biased one \(÷ N, N = 128 here\)/,
   );
   assert.equal(run(() => checkBatchNormStats(undefined)).status, 'unanswered');
 });
