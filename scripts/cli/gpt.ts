@@ -149,6 +149,8 @@ interface Progress {
   readonly batchRng: FastGenerator;
   savedAt: number;
   ran: number;
+  /** Seconds spent in this session's evaluations and saves (the time per iteration is given without them too). */
+  evalSeconds: number;
 }
 
 interface Trainee {
@@ -174,6 +176,7 @@ async function buildModel(a: Args, run: RunData, resumed: GptResumed | null): Pr
     batchRng: new FastGenerator(`gpt-${a.seed}`),
     savedAt: 0,
     ran: 0,
+    evalSeconds: 0,
   };
   if (resumed) {
     const c = await loadCheckpoint(resumed.from, model.namedWeights());
@@ -240,6 +243,7 @@ async function evaluate(
   t0: number,
 ): Promise<void> {
   const { progress: p, model } = t;
+  const e0 = performance.now();
   // a generator per evaluation, apart from the batches': a resumed run evaluates on the same batches
   const rng = new FastGenerator(`gpt-eval-${a.seed}-${p.step}`);
   const trainLoss = estimateLoss(model, t.fused, run.train, rng, a);
@@ -261,6 +265,7 @@ async function evaluate(
     }
   }
   if (p.step > 0) await out.save.latest();
+  p.evalSeconds += (performance.now() - e0) / 1000;
   console.log(
     `step ${p.step}: train loss ${trainLoss.toFixed(4)}, val loss ${valLoss.toFixed(4)} (${seconds.toFixed(1)} s)${note}`,
   );
@@ -354,9 +359,10 @@ async function run(a: Args, data: RunData, resumed: GptResumed | null, signals: 
     );
     const t0 = await trainRun(a, data, t, workDir, signals);
     const seconds = (performance.now() - t0) / 1000;
-    const { ran, step, best } = t.progress;
+    const { ran, step, best, evalSeconds } = t.progress;
+    const perIteration = (s: number) => ((1000 * s) / Math.max(1, ran)).toFixed(1);
     console.log(
-      `${ran} iterations (to ${step}) in ${formatDuration(seconds)} (${((1000 * seconds) / Math.max(1, ran)).toFixed(1)} ms/iteration with the evaluations); best val loss ${best.toFixed(4)}; checkpoints (latest/, best/) and logs in ${rel(workDir)}`,
+      `${ran} iterations (to ${step}) in ${formatDuration(seconds)} (${perIteration(seconds)} ms/iteration with the evaluations, ${perIteration(seconds - evalSeconds)} without them: evaluations and saves ${evalSeconds.toFixed(1)} s); best val loss ${best.toFixed(4)}; checkpoints (latest/, best/) and logs in ${rel(workDir)}`,
     );
     if (signals.stopped()) {
       console.log(`stopped at iteration ${step}: continue with --resume`);
