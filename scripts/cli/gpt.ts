@@ -31,7 +31,16 @@ import { train, formatDuration } from '../../lib/train/loop';
 import { MAX_MODEL_PARAMS } from './flags';
 import { main, rel, startLogs, usageExit, type Cli, type ExitCode, type Resumed, type Signals } from './run/lifecycle';
 import { toSettings } from './run/options';
-import { EPILOGUE, gptConfig, learningRateAt, SAVED, settingsProblem, TABLE, validate, type Args } from './gpt/args';
+import {
+  EPILOGUE,
+  gptConfig,
+  learningRateSchedule,
+  SAVED,
+  settingsProblem,
+  TABLE,
+  validate,
+  type Args,
+} from './gpt/args';
 
 type GptResumed = Resumed<typeof TABLE>;
 
@@ -249,7 +258,7 @@ async function evaluate(
   const trainLoss = estimateLoss(model, t.fused, run.train, rng, a);
   const valLoss = estimateLoss(model, t.fused, run.val, rng, a);
   const seconds = (performance.now() - t0) / 1000;
-  const lr = learningRateAt(a, p.step);
+  const lr = learningRateSchedule(a)(p.step);
   appendLine(
     path.join(out.workDir, 'log.jsonl'),
     p.step,
@@ -283,11 +292,12 @@ async function trainRun(a: Args, run: RunData, t: Trainee, workDir: string, sign
   console.log(
     `training iterations ${p.step + 1}…${a.maxIters}${fused ? '' : ' (through the tfjs ops: dropout > 0 or block size > 64)'}`,
   );
+  const lrAt = learningRateSchedule(a);
   const common = {
     steps: a.maxIters - p.step,
     optimizer: opt,
     // the iteration about to run is p.step (nanoGPT's get_lr(iter_num))
-    learningRate: () => learningRateAt(a, p.step),
+    learningRate: () => lrAt(p.step),
     gradClip: a.gradClip > 0 ? a.gradClip : undefined,
     label: 'gpt',
     onStep: async () => {
