@@ -31,6 +31,7 @@ export function checkAverageMatrix(f: AverageMatrix | undefined): Verdict {
         const got = fn(T);
         expectTensor(`averageMatrix(${T})`, got, [T, T], 'T, T');
         const ones = lowerOnes(T);
+        const upper = tf.linalg.bandPart(tf.ones([T, T]), 0, -1);
         const want = ones.div(ones.sum(1, true));
         expectClose(`averageMatrix(${T})`, got, want, {
           shape: [T, T],
@@ -46,6 +47,10 @@ export function checkAverageMatrix(f: AverageMatrix | undefined): Verdict {
             {
               value: ones.div(ones.sum(0, true)),
               hint: 'The columns sum to 1, not the rows: divide by each row’s sum (sum over axis 1, keepDims).',
+            },
+            {
+              value: upper.div(upper.sum(1, true)),
+              hint: 'The ones are above the diagonal: row t reads positions after t, the future. Keep the lower triangle, bandPart(ones, -1, 0).',
             },
           ],
         });
@@ -199,6 +204,9 @@ export function checkBlockParams(f: BlockParams | undefined): Verdict {
       else if (got === want + 3 * E)
         hint = ': the key, query and value Linear layers have no bias in the lecture (bias=False)';
       else if (got === want - 4 * E) hint = ': the two LayerNorms have a gain and a bias per channel (4·n_embd in all)';
+      else if (got === want - 6 * E)
+        hint =
+          ': the projection and both feed-forward Linear layers have biases (6·n_embd in all; only key, query and value have none)';
       expect(got === want, `blockParams(${E}, ${H}) is ${got}; the block has ${want}${hint}`);
     }
     const lecture = 6 * (counts.get(384) as number);

@@ -278,6 +278,8 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
   }
   zmin = opts.zmin ?? zmin;
   zmax = opts.zmax ?? zmax;
+  // counts exactly; anything else to 4 significant digits (a probability's 7 digits are noise to a reader)
+  const value = z.every((r) => r.every(Number.isInteger)) ? '%{z}' : '%{z:.4~g}';
   const trace: Trace = {
     type: 'heatmap',
     z,
@@ -286,7 +288,7 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
     zmax,
     showscale: opts.showScale ?? true,
     ...(opts.scaleTitle ? { colorbar: colorbar(opts.scaleTitle) } : {}),
-    hovertemplate: opts.text ? '%{customdata}<extra></extra>' : '%{y} → %{x}: %{z}<extra></extra>',
+    hovertemplate: opts.text ? '%{customdata}<extra></extra>' : `%{y} → %{x}: ${value}<extra></extra>`,
   };
   // A category axis merges equal labels into one row ("emma" has two m rows): rows and columns are
   // placed by index and labelled with tick text instead, so every row of z is drawn.
@@ -301,7 +303,7 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
   if (opts.y) trace.y = unique(opts.y) ? opts.y : opts.y.map((_, i) => i);
   if (!opts.text && !(unique(opts.x) && unique(opts.y))) {
     trace.customdata = z.map((r, i) => r.map((_, j) => `${opts.y?.[i] ?? i} → ${opts.x?.[j] ?? j}`));
-    trace.hovertemplate = '%{customdata}: %{z}<extra></extra>';
+    trace.hovertemplate = `%{customdata}: ${value}<extra></extra>`;
   }
   if (opts.text) {
     const span = zmax > zmin ? zmax - zmin : 1;

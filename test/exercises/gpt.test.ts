@@ -30,6 +30,11 @@ test('12·1 averaging matrix: accepts version 2; names a matrix of ones, its tra
     /averageMatrix\(4\): first differs at \[1, 0\]: 1 where .*Each row still sums to t \+ 1/,
   );
   assert.match(run(() => checkAverageMatrix((T) => average(T).transpose())).message, /This is the transpose/);
+  const upper = (T: number) => tf.linalg.bandPart(tf.ones([T, T]), 0, -1);
+  assert.match(
+    run(() => checkAverageMatrix((T) => upper(T).div(upper(T).sum(1, true)))).message,
+    /The ones are above the diagonal: row t reads positions after t/,
+  );
   assert.match(
     run(() => checkAverageMatrix((T) => tril(T).div(tril(T).sum(0, true)))).message,
     /The columns sum to 1, not the rows/,
@@ -104,7 +109,7 @@ test('12·3 scaled scores: accepts q·kᵀ/√hs and reports variance ≈ 1; nam
   assert.equal(tf.memory().numTensors, before);
 });
 
-test('12·4 block parameters: accepts 12·E² + 10·E; names weights only, biased q/k/v, LayerNorms left out, a throw', async () => {
+test('12·4 block parameters: accepts 12·E² + 10·E; names weights only, biased q/k/v, LayerNorms or biases left out, a throw', async () => {
   await initTf();
   const ok = run(() => checkBlockParams((E) => 12 * E * E + 10 * E));
   assert.equal(ok.status, 'passed');
@@ -117,6 +122,10 @@ test('12·4 block parameters: accepts 12·E² + 10·E; names weights only, biase
   assert.match(
     run(() => checkBlockParams((E) => 12 * E * E + 6 * E)).message,
     /the two LayerNorms have a gain and a bias/,
+  );
+  assert.match(
+    run(() => checkBlockParams((E) => 12 * E * E + 4 * E)).message,
+    /the projection and both feed-forward Linear layers have biases/,
   );
   assert.match(run(() => checkBlockParams((E, H) => 12 * E * E + 10 * E + H)).message, /blockParams\(32, 4\) is 12612/);
   assert.match(

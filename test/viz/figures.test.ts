@@ -440,3 +440,10 @@ test('figures: --help lists every flag and the exit codes; a bad flag is exit 2 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /Unknown option '--bogus'\nusage: npm run figures/);
 });
+
+test('heatmap hover: counts as they are, other values to 4 significant digits, repeated labels named per cell', () => {
+  const hover = (f: ReturnType<typeof heatmap>) => (f.data[0] as unknown as { hovertemplate: string }).hovertemplate;
+  assert.equal(hover(heatmap([[3, 6640]], { x: ['a', 'b'], y: ['c'] })), '%{y} → %{x}: %{z}<extra></extra>');
+  assert.equal(hover(heatmap([[0.3271731, 1]], { x: ['a', 'b'], y: ['c'] })), '%{y} → %{x}: %{z:.4~g}<extra></extra>');
+  assert.equal(hover(heatmap([[0.5], [0.25]], { x: ['e'], y: ['m', 'm'] })), '%{customdata}: %{z:.4~g}<extra></extra>');
+});
