@@ -10,7 +10,7 @@ import { randnVariable } from '../nn/init';
 import type { Rng } from '../random/rng';
 import type { ForwardOptions } from './language-model';
 import type { Chain } from '../fused/step';
-import type { GPTConfig } from './configs';
+import type { GPTConfig, ModelType } from './configs';
 import { asIs, SequenceModel } from './zoo/sequence-model';
 import { Embedding, TiedHead } from '../nn/embedding';
 import { Linear } from '../nn/linear';
@@ -115,7 +115,54 @@ export class GPTBlock extends Module {
   }
 }
 
-export class GPT extends SequenceModel<'gpt'> {
+/**
+ * What nanoGPT's GPT and makemore's Transformer share: token and position embeddings, dropout, the
+ * blocks, ln_f and the head as one chain of layers, which the tfjs forward and the fused step both run.
+ */
+export abstract class GPTStack<T extends ModelType> extends SequenceModel<T> {
+  abstract readonly blocks: GPTBlock[];
+  abstract readonly layers: Layer[];
+  /** The chain for these parts, in nanoGPT's order. */
+  protected stack(
+    wte: tf.Variable,
+    wpe: tf.Variable,
+    dropout: number,
+    blocks: GPTBlock[],
+    lnF: LayerNorm,
+    head: Layer,
+  ): Layer[] {
+    return [
+      new Embedding(wte, { reorderProducts: false }),
+      new AddPositions(wpe),
+      new Dropout(dropout),
+      ...blocks.flatMap((b) => b.layers),
+      lnF,
+      head,
+    ];
+  }
+  logits(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const T = idx.shape[1];
+    if (T > this.blockSize) throw new Error(`sequence of ${T} is longer than the block size ${this.blockSize}`);
+    return runLayers(this.layers, idx, opts.training ?? false, opts.rng) as tf.Tensor3D;
+  }
+  chain(): Chain {
+    return { layers: this.layers, rows: asIs };
+  }
+  /** Every layer's attention weights for `idx` [B, T]: one [B, nHead, T, T] tensor per layer (for looking inside). */
+  attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      let x = runLayers(this.layers.slice(0, 2), idx) as tf.Tensor3D; // token + position embeddings
+      const out: tf.Tensor4D[] = [];
+      for (const b of this.blocks) {
+        out.push(b.attentionWeights(x));
+        x = b.forward(x);
+      }
+      return out;
+    });
+  }
+}
+
+export class GPT extends GPTStack<'gpt'> {
   readonly type = 'gpt';
   readonly wte: tf.Variable;
   readonly wpe: tf.Variable;
@@ -147,23 +194,7 @@ export class GPT extends SequenceModel<'gpt'> {
     this.head = config.tieWeights
       ? new TiedHead(this.wte)
       : new Linear(rng, E, V, { init: inits.weight, bias: config.headBias ?? false });
-    this.layers = [
-      new Embedding(this.wte, { reorderProducts: false }),
-      new AddPositions(this.wpe),
-      new Dropout(config.dropout),
-      ...this.blocks.flatMap((b) => b.layers),
-      this.lnF,
-      this.head,
-    ];
-  }
-  logits(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
-    const T = idx.shape[1];
-    if (T > this.config.blockSize)
-      throw new Error(`sequence of ${T} is longer than the block size ${this.config.blockSize}`);
-    return runLayers(this.layers, idx, opts.training ?? false, opts.rng) as tf.Tensor3D;
-  }
-  chain(): Chain {
-    return { layers: this.layers, rows: asIs };
+    this.layers = this.stack(this.wte, this.wpe, config.dropout, this.blocks, this.lnF, this.head);
   }
   /**
    * Every weight under nanoGPT's state_dict name, as PyTorch lays it out or transposed; with tied
@@ -201,17 +232,5 @@ export class GPT extends SequenceModel<'gpt'> {
         .filter((v) => v.rank < 2)
         .map((v) => v.name),
     );
-  }
-  /** Every layer's attention weights for `idx` [B, T]: one [B, nHead, T, T] tensor per layer (for looking inside). */
-  attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[] {
-    return tf.tidy(() => {
-      let x = runLayers(this.layers.slice(0, 2), idx) as tf.Tensor3D; // token + position embeddings
-      const out: tf.Tensor4D[] = [];
-      for (const b of this.blocks) {
-        out.push(b.attentionWeights(x));
-        x = b.forward(x);
-      }
-      return out;
-    });
   }
 }

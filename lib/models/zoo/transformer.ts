@@ -4,18 +4,13 @@
 import { tf } from '../../runtime/tf';
 import { randnVariable } from '../../nn/init';
 import type { Rng } from '../../random/rng';
-import type { ForwardOptions } from '../language-model';
-import type { Chain } from '../../fused/step';
-import { asIs, SequenceModel, TORCH_INIT } from './sequence-model';
+import { TORCH_INIT } from './sequence-model';
 import type { ZooConfig } from './config';
-import { Embedding } from '../../nn/embedding';
 import { Linear } from '../../nn/linear';
 import { LayerNorm } from '../../nn/layer-norm';
-import { AddPositions } from '../../nn/positions';
-import { Dropout } from '../../nn/dropout';
-import { runLayers, type Layer, type LinearInit } from '../../nn/layer';
+import type { Layer, LinearInit } from '../../nn/layer';
 import { prefixed } from '../../nn/module';
-import { GPTBlock } from '../gpt';
+import { GPTBlock, GPTStack } from '../gpt';
 import { causalMask, layerNormRows, linearRows, oneToOne, type StateDictLayout } from '../torch-names';
 
 /** makemore's names for a block's weights (its checkpoints and transformerStateDict's `ours` column). */
@@ -31,7 +26,7 @@ function blockWeights(b: GPTBlock): Record<string, tf.Variable> {
 }
 
 /** A GPT-2-style transformer: 204,544 parameters at makemore's defaults for names. */
-export class Transformer extends SequenceModel<'transformer'> {
+export class Transformer extends GPTStack<'transformer'> {
   readonly type = 'transformer';
   readonly wte: tf.Variable;
   readonly wpe: tf.Variable;
@@ -66,23 +61,7 @@ export class Transformer extends SequenceModel<'transformer'> {
     this.blocks = Array.from({ length: nLayer }, () => new GPTBlock(rng, block, { weight: init, proj: init }));
     this.lnF = new LayerNorm(E);
     this.head = new Linear(rng, E, V, { init, bias: false });
-    this.layers = [
-      new Embedding(this.wte, { reorderProducts: false }),
-      new AddPositions(this.wpe),
-      new Dropout(p),
-      ...this.blocks.flatMap((b) => b.layers),
-      this.lnF,
-      this.head,
-    ];
-  }
-  logits(idx: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
-    const T = idx.shape[1];
-    if (T > this.config.blockSize)
-      throw new Error(`sequence of ${T} is longer than the block size ${this.config.blockSize}`);
-    return runLayers(this.layers, idx, opts.training ?? false, opts.rng) as tf.Tensor3D;
-  }
-  chain(): Chain {
-    return { layers: this.layers, rows: asIs };
+    this.layers = this.stack(this.wte, this.wpe, p, this.blocks, this.lnF, this.head);
   }
   /** The tf names of the weights minGPT does not decay: all but the Linear layers' weights. */
   noDecay(): Set<string> {
@@ -94,18 +73,6 @@ export class Transformer extends SequenceModel<'transformer'> {
         .filter((v) => !linear.has(v))
         .map((v) => v.name),
     );
-  }
-  /** Every layer's attention weights for `idx` [B, T]: one [B, nHead, T, T] tensor per layer. */
-  attentionWeights(idx: tf.Tensor2D): tf.Tensor4D[] {
-    return tf.tidy(() => {
-      let x = runLayers(this.layers.slice(0, 2), idx) as tf.Tensor3D; // token + position embeddings
-      const out: tf.Tensor4D[] = [];
-      for (const b of this.blocks) {
-        out.push(b.attentionWeights(x));
-        x = b.forward(x);
-      }
-      return out;
-    });
   }
   namedWeights(): Record<string, tf.Variable> {
     return {
