@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createRequire } from 'node:module';
@@ -22,6 +21,7 @@ import { CHROMIUM_ARGS } from '../../lib/viz/export';
 import { figureHtml, lineChart } from '../../lib/viz/plots';
 import { SIZE_LIMITS } from '../../scripts/notebooks/figure-export';
 import { LECTURE_GPT, gptParamCount } from '../../lib/models/gpt-config';
+import { freePort } from '../helpers/free-port';
 
 const { normalised } = createRequire(__filename)('../../scripts/notebooks/kernel-info.cjs') as {
   normalised: (text: string) => string;
@@ -46,17 +46,6 @@ let browser: Browser | null = null;
 let page: Page;
 let base = '';
 let work = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function shoot(name: string): Promise<string> {
   fs.mkdirSync(SHOTS, { recursive: true });

@@ -7,24 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../helpers/free-port';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const haveNotebook = spawnSync('jupyter-notebook', ['--version'], { stdio: 'ignore' }).status === 0;
 const skip = !haveNotebook && !process.env.CI ? 'Debian jupyter-notebook is not installed' : false;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('npm run jupyter: Notebook on 127.0.0.1 in notebooks/, kernel and extension registered, URL printed', { skip, timeout: 120_000 }, async () => {
   const port = await freePort();
