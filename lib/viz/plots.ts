@@ -371,6 +371,16 @@ function compact(v: number | string): number | string {
  */
 const legendName = (name: string | undefined) => (name === undefined ? undefined : wrapWords(name, 24).join('<br>'));
 
+/**
+ * The y axis's title: with one series there is no legend, so a name the title does not already hold
+ * ("train (smoothed)", "mean of each 500 steps") joins it rather than showing only on hover.
+ */
+function yAxisTitle(series: readonly Series[], yTitle: string | undefined): string | undefined {
+  const name = series.length === 1 ? series[0]?.name : undefined;
+  if (!name || yTitle?.includes(name)) return yTitle;
+  return yTitle ? `${yTitle}, ${name}` : name;
+}
+
 export function lineChart(series: readonly Series[], opts: LineOptions = {}): Figure {
   const ys = series.flatMap((s) => s.y);
   const xs = series.flatMap((s) => (s.x ?? s.y.map((_, i) => i)).filter((v): v is number => typeof v === 'number'));
@@ -391,7 +401,7 @@ export function lineChart(series: readonly Series[], opts: LineOptions = {}): Fi
       legend: { valign: 'top' },
       // standoff: the first x label clears the lowest y label where the axes meet
       xaxis: axisLayout(opts.xTitle, { ...(opts.logX ? logAxis(xs) : { type: 'linear' }), ticklabelstandoff: 6 }),
-      yaxis: axisLayout(opts.yTitle, opts.logY ? logAxis(ys) : { type: 'linear' }),
+      yaxis: axisLayout(yAxisTitle(series, opts.yTitle), opts.logY ? logAxis(ys) : { type: 'linear' }),
     },
   };
 }

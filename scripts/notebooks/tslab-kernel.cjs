@@ -63,29 +63,16 @@ async function drain(socket, queue) {
   queue.busy = false;
 }
 
-// tslab rewrites a name declared in an earlier cell to `exports.name`, but looks up the symbol of a
-// shorthand property's *property*, not of the variable it reads: `({ q })` stays `{ q }` and throws
-// "q is not defined" where `({ q: q })` works. The converter's source is amended as it loads (the file in
-// node_modules is untouched) so a shorthand property that reads an earlier cell's variable becomes
-// `q: exports.q`. If tslab's text ever changes, the kernel says so at start instead of silently not fixing it.
+const { amendConverter } = require('./tslab-amendments.cjs');
 const converterFile = require.resolve('tslab/dist/converter.js');
-const SHORTHAND_AT = 'function wrapPrevIdentifier(node) {\n            var _a, _b;\n';
-const SHORTHAND_FIX = `
-            if (ts.isShorthandPropertyAssignment(node) && !node.objectAssignmentInitializer) {
-                const value = checker.getShorthandAssignmentValueSymbol(node);
-                if (value && (value.declarations || []).some((d) => d.getSourceFile() === declsFile))
-                    return ts.factory.createPropertyAssignment(node.name.text, ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier("exports"), node.name.text));
-                return node;
-            }
-`;
 const Module = require('node:module');
 const compile = Module.prototype._compile;
 Module.prototype._compile = function (content, filename) {
   if (filename === converterFile) {
     Module.prototype._compile = compile;
-    if (!content.includes(SHORTHAND_AT))
-      process.stderr.write('[sequentia] kernel: tslab converter changed; ({ name }) of an earlier cell is not fixed\n');
-    else content = content.replace(SHORTHAND_AT, SHORTHAND_AT + SHORTHAND_FIX);
+    const { text, lost } = amendConverter(content);
+    for (const what of lost) process.stderr.write(`[sequentia] kernel: tslab's converter changed; ${what}\n`);
+    content = text;
   }
   return compile.call(this, content, filename);
 };

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import vm from 'node:vm';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PYTHON = '/usr/bin/python3';
@@ -342,6 +343,52 @@ test(
     });
     assert.equal(later.status, 'ok', later.stderr);
     assert.deepEqual(JSON.parse(later.stdout.trim()), { a: 1, first: 1, rest: [2], b: 2, others: { c: 3 }, count: 1 });
+  },
+);
+
+test("tslab's converter takes every amendment the kernel makes to it, and still parses", () => {
+  const { amendConverter } = createRequire(__filename)('../../scripts/notebooks/tslab-amendments.cjs') as {
+    amendConverter: (source: string) => { text: string; lost: string[] };
+  };
+  const converter = createRequire(path.join(ROOT, 'node_modules', 'tslab', 'package.json')).resolve('./dist/converter.js');
+  const source = fs.readFileSync(converter, 'utf8');
+  const { text, lost } = amendConverter(source);
+  assert.deepEqual(lost, []);
+  assert.ok(text.length > source.length);
+  assert.doesNotThrow(() => new vm.Script(text, { filename: converter }));
+});
+
+test(
+  'a cell is type-checked against the local files it imports; those are transpiled, not checked, and a syntax error in one names it',
+  { skip, timeout: 120_000 },
+  async () => {
+    fs.mkdirSync(path.join(ROOT, 'out'), { recursive: true });
+    const dir = fs.mkdtempSync(path.join(ROOT, 'out', 'kernel-imports-'));
+    const rel = './' + path.relative(ROOT, dir);
+    try {
+      // out/ is neither type-checked nor linted: a type error here is what tsc would catch in lib/
+      fs.writeFileSync(
+        path.join(dir, 'typed.ts'),
+        "export const half = (n: number): number => n / 2;\nexport const loose: number = 'x' as unknown as string;\n" +
+          "export const joined = async () => (await import('node:path')).join('a', 'b');\n",
+      );
+      fs.writeFileSync(path.join(dir, 'broken.ts'), 'export const x = (;\n');
+      const { cells } = await runKernel([
+        { code: `import { half, loose, joined } from '${rel}/typed';\nconsole.log(half(5), loose, await joined());`, timeout: 60 },
+        { code: 'const n: string = half(4);', timeout: 60 },
+        { code: `import { x } from '${rel}/broken';\nconsole.log(x);`, timeout: 60 },
+      ]);
+      const [imported, mistyped, broken] = cells as [CellResult, CellResult, CellResult];
+      assert.equal(imported.status, 'ok', imported.stderr);
+      assert.equal(imported.stdout.trim(), '2.5 x a/b');
+      assert.equal(mistyped.status, 'error');
+      assert.match(mistyped.stderr, /Type 'number' is not assignable to type 'string'/);
+      assert.equal(broken.status, 'error');
+      assert.match(broken.stderr, /broken\.ts 1:\d+ - Expression expected/);
+      assert.doesNotMatch(broken.stderr, /unexpected error|\n {4}at /);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   },
 );
 

@@ -421,6 +421,28 @@ test('line charts carry 5 significant digits (the picture shows no more)', () =>
   assert.deepEqual(t.y, [2.1235, 1, 3]);
 });
 
+test('a lone series names itself on the y axis (no legend shows it); two series keep the legend', () => {
+  const yTitle = (fig: Figure) => (fig.layout.yaxis as { title?: { text?: string } }).title?.text;
+  const one = lineChart([{ name: 'train (smoothed)', y: [3, 2] }], { yTitle: 'loss' });
+  assert.equal(one.layout.showlegend, false);
+  assert.equal(yTitle(one), 'loss, train (smoothed)');
+  assert.equal(
+    yTitle(lineChart([{ name: 'loss', y: [3, 2] }], { yTitle: 'minibatch loss (smoothed)' })),
+    'minibatch loss (smoothed)',
+  );
+  assert.equal(yTitle(lineChart([{ name: 'dev', y: [3, 2] }])), 'dev');
+  assert.equal(yTitle(lineChart([{ y: [3, 2] }], { yTitle: 'loss' })), 'loss');
+  const two = lineChart(
+    [
+      { name: 'train', y: [3, 2] },
+      { name: 'dev', y: [3, 2.5] },
+    ],
+    { yTitle: 'loss' },
+  );
+  assert.equal(two.layout.showlegend, true);
+  assert.equal(yTitle(two), 'loss');
+});
+
 test('figures: --help lists every flag and the exit codes; a bad flag is exit 2 with the usage', () => {
   const figures = (args: string[]) =>
     spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cli/figures.ts', ...args], {

@@ -1,0 +1,69 @@
+/**
+ * Amendments to tslab's converter (dist/converter.js), applied to its source as the kernel loads it: the
+ * file in node_modules is untouched. Each is the text it expects, what it puts there, and what is lost if
+ * a new tslab lacks that text: the kernel says so at start (test/notebooks/kernel.test.ts fails) instead
+ * of silently running without it.
+ */
+'use strict';
+const esbuild = require('esbuild');
+
+// tslab rewrites a name declared in an earlier cell to `exports.name`, but looks up the symbol of a
+// shorthand property's *property*, not of the variable it reads: `({ q })` stays `{ q }` and throws
+// "q is not defined" where `({ q: q })` works: a shorthand property that reads an earlier cell's variable
+// becomes `q: exports.q`.
+const SHORTHAND_AT = 'function wrapPrevIdentifier(node) {\n            var _a, _b;\n';
+const SHORTHAND_FIX = `
+            if (ts.isShorthandPropertyAssignment(node) && !node.objectAssignmentInitializer) {
+                const value = checker.getShorthandAssignmentValueSymbol(node);
+                if (value && (value.declarations || []).some((d) => d.getSourceFile() === declsFile))
+                    return ts.factory.createPropertyAssignment(node.name.text, ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier("exports"), node.name.text));
+                return node;
+            }
+`;
+// tslab type-checks and emits every local file a cell imports with TypeScript's checker: the import cell
+// of notebook 09 spent 8 of its 10 s checking lib/, which `npm test` checks with the project's stricter
+// tsconfig anyway. The cell itself is still checked, against lib's declarations, and lib's files for
+// syntax errors (reported as tslab reports the cell's, file and line); they are transpiled by esbuild, as tsx runs them for the CLIs and tests (and `import()` becomes `require`, as
+// TypeScript's emit did, so lib's dynamic imports resolve like its static ones).
+const DEPS_CHECKED_AT = 'const diag = convertDiagnostics(getPreEmitDiagnosticsWithDependencies(builder, srcFile));';
+const DEPS_CHECKED_FIX = `const diag = convertDiagnostics(ts.getPreEmitDiagnosticsOfFiles(builder.getProgram(), [srcFile]).concat(
+            getAllSrcDependencies(builder, srcFile).filter((dep) => dep !== srcFilename)
+                .flatMap((dep) => builder.getProgram().getSyntacticDiagnostics(builder.getSourceFile(dep)))));`;
+const DEPS_EMITTED_AT = '            builder.emit(builder.getSourceFile(dep), (fileName, data) => {\n';
+const DEPS_EMITTED_FIX = `            if (dep !== srcFilename) {
+                if (!sideOutputs) sideOutputs = [];
+                sideOutputs.push(globalThis.__sequentiaTranspile(dep, builder.getSourceFile(dep).text));
+                continue;
+            }
+`;
+/** One local file the cell imports, as CommonJS: tslab's side output. */
+const transpileLocal = (file, text) => ({
+  path: file.replace(/\.ts$/, '.js'),
+  data: esbuild.transformSync(text, {
+    loader: file.endsWith('.ts') ? 'ts' : 'js',
+    format: 'cjs',
+    target: 'es2022',
+    sourcefile: file,
+    supported: { 'dynamic-import': false },
+  }).code,
+});
+globalThis.__sequentiaTranspile = transpileLocal;
+
+const AMENDMENTS = [
+  { at: SHORTHAND_AT, text: SHORTHAND_AT + SHORTHAND_FIX, lost: '({ name }) of an earlier cell is not fixed' },
+  { at: DEPS_CHECKED_AT, text: DEPS_CHECKED_FIX, lost: "a cell type-checks lib's files too (slower)" },
+  { at: DEPS_EMITTED_AT, text: DEPS_EMITTED_FIX + DEPS_EMITTED_AT, lost: "lib's files are compiled by TypeScript (slower)" },
+];
+
+/** The converter's source with every amendment whose text is found; `lost` says what the others were for. */
+function amendConverter(source) {
+  let text = source;
+  const lost = [];
+  for (const a of AMENDMENTS) {
+    if (text.includes(a.at)) text = text.replace(a.at, a.text);
+    else lost.push(a.lost);
+  }
+  return { text, lost };
+}
+
+module.exports = { amendConverter, transpileLocal };
