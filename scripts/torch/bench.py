@@ -10,8 +10,11 @@ OPENBLAS_NUM_THREADS=1, and OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (PyTorc
 two variables pin OpenBLAS to an older kernel). By hand, from anywhere:
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \
         /usr/bin/python3 scripts/torch/bench.py [--threads 1] [--only zoo-bigram,mlp-batch32] [--list]
+With --products '[["nn", M, N, K], …]' it times torch.mm on those shapes instead and prints
+"products_gflops" (one rate per shape) in place of the cases.
 """
 import ctypes
+import json
 import time
 
 import torch
@@ -186,6 +189,27 @@ def gpt_case(text_path):
     return step
 
 
+def product_rates(shapes):
+    """GFLOP/s of torch.mm for each [form, M, N, K] (nn: A B; tn: A stored [K, M], Aᵀ B; nt: B stored
+    [N, K], A Bᵀ): the best of 5 rounds of at least 1e8 floating-point operations each."""
+    rates = []
+    for form, M, N, K in shapes:
+        A = torch.randn(K, M).t() if form == "tn" else torch.randn(M, K)
+        B = torch.randn(N, K).t() if form == "nt" else torch.randn(K, N)
+        flops = 2 * M * N * K
+        reps = max(1, -(-100_000_000 // flops))
+        for _ in range(reps):
+            torch.mm(A, B)
+        best = 0.0
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                torch.mm(A, B)
+            best = max(best, reps * flops / (time.perf_counter() - t0) / 1e9)
+        rates.append(best)
+    return rates
+
+
 def cases(names, novel):
     """name → (make the step, warm-up steps, timed steps); the data is loaded when a case is made."""
     words = common.load_words(names)
@@ -210,6 +234,7 @@ def main():
     ap.add_argument("--only", type=common.csv_list(), metavar="CASE,CASE", help="run only these cases (default: all; --list names them)")
     ap.add_argument("--threads", metavar="N", type=common.positive_int, default=2, help="torch.set_num_threads")
     ap.add_argument("--list", action="store_true", help="print the case names and exit")
+    ap.add_argument("--products", metavar="JSON", type=json.loads, help="time torch.mm on these [form, M, N, K] instead of the cases (GFLOP/s)")
     a = common.parse(ap, inputs=["names", "novel"])
     common.threads(a.threads)
     all_cases = cases(a.names, a.novel)
@@ -220,6 +245,10 @@ def main():
     if unknown:
         ap.error(f"unknown case {', '.join(unknown)} (one of {', '.join(all_cases)})")
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas(), "cases": {}}
+    if a.products is not None:
+        out["products_gflops"] = product_rates(a.products)
+        common.write_json("-", out)
+        return
     for name, (make, warmup, steps) in all_cases.items():
         if a.only and name not in a.only:
             continue
