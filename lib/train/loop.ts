@@ -59,7 +59,7 @@ export type LossOptionsOf<M> = M extends { loss(X: never, Y: never, opts?: infer
 
 /**
  * A model and its batches: each step minimises model.loss on batch(step) (training mode, with
- * `lossOptions`). Training all its parameters with SGD or Adam(W) and no clipping, it runs the model's
+ * `lossOptions`). Training all its parameters with SGD or Adam(W), clipped or not, it runs the model's
  * fused step (lib/fused/step.ts): the same layers' fused halves, one pass of our wasm kernels.
  */
 export interface TrainModel<M extends LanguageModel> extends Common {
@@ -74,7 +74,7 @@ export interface TrainModel<M extends LanguageModel> extends Common {
   lossOptions?: LossOptionsOf<M>;
   /** false: train through the tfjs ops even where a fused step exists (default true). */
   fused?: boolean;
-  /** Clip the gradients' global norm to this before each update (torch.nn.utils.clip_grad_norm_): the ops. */
+  /** Clip the gradients' global norm to this before each update (torch.nn.utils.clip_grad_norm_); fused or not. */
   gradClip?: number;
 }
 
