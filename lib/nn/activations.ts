@@ -1,7 +1,7 @@
 /**
  * Entrywise activations: Tanh, GELU (tanh form or exact) and ReLU, each with its fused half — tanh's
- * derivative from its output (dx = dy (1 − y²)), GELU's from its input (kernels.c for the tanh form,
- * a loop here for the exact one), ReLU's from its output (dx = dy where y > 0).
+ * derivative from its output (dx = dy (1 − y²)), GELU's from its input (kernels.c, both forms), ReLU's
+ * from its output (dx = dy where y > 0).
  */
 import { tf } from '../runtime/tf';
 import { Module } from './module';
@@ -55,31 +55,6 @@ export class ReLU extends Module {
   }
 }
 
-/**
- * erf(x) to about 1.2e-7 (Numerical Recipes' erfc by a Chebyshev fit): below float32's resolution of
- * the values GELU adds it to.
- */
-function erf(x: number): number {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const p =
-    -z * z -
-    1.26551223 +
-    t *
-      (1.00002368 +
-        t *
-          (0.37409196 +
-            t *
-              (0.09678418 +
-                t *
-                  (-0.18628806 +
-                    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  const erfc = t * Math.exp(p);
-  return x >= 0 ? 1 - erfc : erfc - 1;
-}
-
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
 type Fn = 'tanh' | 'gelu' | 'gelu-erf' | 'relu';
 
 class FusedActivation implements FusedLayer {
@@ -90,10 +65,10 @@ class FusedActivation implements FusedLayer {
     const n = x.rows * x.width;
     if (this.fn === 'tanh') f.k.tanh_forward(x.at, y.at, n);
     else if (this.fn === 'gelu') f.k.gelu_forward(x.at, y.at, n);
+    else if (this.fn === 'gelu-erf') f.k.gelu_erf_forward(x.at, y.at, n);
     else {
       const [xs, ys] = [f.view(x.at, n), f.view(y.at, n)];
-      if (this.fn === 'relu') for (let i = 0; i < n; i++) ys[i] = xs[i]! > 0 ? xs[i]! : 0;
-      else for (let i = 0; i < n; i++) ys[i] = 0.5 * xs[i]! * (1 + erf(xs[i]! * Math.SQRT1_2));
+      for (let i = 0; i < n; i++) ys[i] = xs[i]! > 0 ? xs[i]! : 0;
     }
     // what the backward reads: tanh's and ReLU's output, GELU's input
     this.saved = this.fn === 'tanh' || this.fn === 'relu' ? y.at : x.at;
@@ -104,15 +79,10 @@ class FusedActivation implements FusedLayer {
     const n = dy.rows * dy.width;
     if (this.fn === 'tanh') f.k.tanh_backward(this.saved, dy.at, dx.at, n);
     else if (this.fn === 'gelu') f.k.gelu_backward(this.saved, dy.at, dx.at, n);
+    else if (this.fn === 'gelu-erf') f.k.gelu_erf_backward(this.saved, dy.at, dx.at, n);
     else {
       const [s, d, out] = [f.view(this.saved, n), f.view(dy.at, n), f.view(dx.at, n)];
-      if (this.fn === 'relu') for (let i = 0; i < n; i++) out[i] = s[i]! > 0 ? d[i]! : 0;
-      else
-        for (let i = 0; i < n; i++) {
-          const x = s[i]!;
-          // d/dx x·Φ(x) = Φ(x) + x·φ(x)
-          out[i] = d[i]! * (0.5 * (1 + erf(x * Math.SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x));
-        }
+      for (let i = 0; i < n; i++) out[i] = s[i]! > 0 ? d[i]! : 0;
     }
     return dx;
   }

@@ -171,7 +171,7 @@ def gpt_case(text_path):
     data = torch.tensor([stoi[c] for c in text[:int(len(text) * 0.9)]])
     common.seed(1337)
     model = nanogpt.GPT(dict(vocab_size=len(chars), block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0,
-                             bias=False, activation="gelu-tanh", tie=True))
+                             bias=False, activation="gelu", tie=True))
     opt = nanogpt.adamw(model, 1e-3, 0.1, (0.9, 0.99))
     g = common.generator(1)
 

@@ -191,6 +191,43 @@ void gelu_backward(const float* restrict x, const float* restrict dy, float* res
   }
 }
 
+// Exact GELU (nn.GELU(), nanoGPT's): y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2, with erfc from its
+// Chebyshev fit (Numerical Recipes' erfcc: relative error below 1.2e-7 everywhere). Returns Phi(x).
+static inline v128_t phi4(v128_t x) {
+  const v128_t z = wasm_f32x4_abs(wasm_f32x4_mul(x, wasm_f32x4_splat(0.70710678118654752f)));
+  const v128_t t = wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(wasm_f32x4_splat(0.5f), z)));
+#define HORNER(q, c) q = wasm_f32x4_add(wasm_f32x4_mul(q, t), wasm_f32x4_splat(c))
+  v128_t q = wasm_f32x4_splat(0.17087277f);
+  HORNER(q, -0.82215223f), HORNER(q, 1.48851587f), HORNER(q, -1.13520398f), HORNER(q, 0.27886807f);
+  HORNER(q, -0.18628806f), HORNER(q, 0.09678418f), HORNER(q, 0.37409196f), HORNER(q, 1.00002368f);
+#undef HORNER
+  const v128_t p = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_mul(q, t), wasm_f32x4_splat(1.26551223f)), wasm_f32x4_neg(wasm_f32x4_mul(z, z)));
+  const v128_t half_erfc = wasm_f32x4_mul(wasm_f32x4_splat(0.5f), wasm_f32x4_mul(t, exp4(p)));
+  // x >= 0: 1 - erfc/2; x < 0: erfc/2, and 0 below -13 (Phi(-13) = 6e-39: exp4 stops at e^-87, not at 0)
+  const v128_t phi = wasm_v128_bitselect(wasm_f32x4_sub(wasm_f32x4_splat(1.0f), half_erfc), half_erfc, wasm_f32x4_ge(x, wasm_f32x4_splat(0.0f)));
+  return wasm_v128_and(phi, wasm_f32x4_gt(x, wasm_f32x4_splat(-13.0f)));
+}
+
+EXPORT(gelu_erf_forward)
+void gelu_erf_forward(const float* restrict x, float* restrict y, int n) {
+  for (int i = 0; i < n; i += 4) {
+    const v128_t xi = load4(x + i, n - i);
+    store4(y + i, wasm_f32x4_mul(xi, phi4(xi)), n - i);
+  }
+}
+
+// dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+EXPORT(gelu_erf_backward)
+void gelu_erf_backward(const float* restrict x, const float* restrict dy, float* restrict dx, int n) {
+  for (int i = 0; i < n; i += 4) {
+    const v128_t xi = load4(x + i, n - i);
+    v128_t density = wasm_f32x4_mul(wasm_f32x4_splat(0.39894228040143268f), exp4(wasm_f32x4_mul(wasm_f32x4_splat(-0.5f), wasm_f32x4_mul(xi, xi))));
+    density = wasm_v128_and(density, wasm_f32x4_lt(wasm_f32x4_abs(xi), wasm_f32x4_splat(13.0f))); // as Phi's tail
+    const v128_t d = wasm_f32x4_add(phi4(xi), wasm_f32x4_mul(xi, density));
+    store4(dx + i, wasm_f32x4_mul(load4(dy + i, n - i), d), n - i);
+  }
+}
+
 // One Adam(W) step over n parameters, as torch.optim.AdamW: p <- p * decay; m, v updated in place;
 // p <- p - step_size * m / (sqrt(v) / bc2_sqrt + eps).
 EXPORT(adam_step)

@@ -62,6 +62,8 @@ interface KernelExports {
   colsum(x: number, out: number, N: number, D: number): void;
   gelu_forward(x: number, y: number, n: number): void;
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
+  gelu_erf_forward(x: number, y: number, n: number): void;
+  gelu_erf_backward(x: number, dy: number, dx: number, n: number): void;
   segment_sum(x: number, ids: number, out: number, n: number, D: number, numSeg: number): void;
   axpby(x: number, y: number, out: number, n: number, a: number, b: number): void;
   lstm_forward_step(
