@@ -10,7 +10,7 @@
 // Causal self-attention, forward. qkv: [B, T, 3E] (q | k | v, head h at columns h*hs..), writes the
 // attention probabilities probs: [B, H, T, T] (zeros above the diagonal) and y: [B, T, E].
 EXPORT(attn_forward)
-void attn_forward(const float* restrict qkv, float* restrict probs, float* restrict y, int B, int T, int H, int hs, float scale) {
+__attribute__((noinline)) void attn_forward(const float* restrict qkv, float* restrict probs, float* restrict y, int B, int T, int H, int hs, float scale) {
   const int E = H * hs, C3 = 3 * E;
   for (int b = 0; b < B; b++) {
     for (int h = 0; h < H; h++) {
@@ -53,7 +53,7 @@ void attn_forward(const float* restrict qkv, float* restrict probs, float* restr
 
 // Causal self-attention, backward: dqkv (zeroed here) from dy [B, T, E] and the forward's probs.
 EXPORT(attn_backward)
-void attn_backward(const float* restrict qkv, const float* restrict probs, const float* restrict dy, float* restrict dqkv, int B, int T, int H, int hs, float scale) {
+__attribute__((noinline)) void attn_backward(const float* restrict qkv, const float* restrict probs, const float* restrict dy, float* restrict dqkv, int B, int T, int H, int hs, float scale) {
   const int E = H * hs, C3 = 3 * E;
   for (int n = 0; n < B * T * C3; n++) dqkv[n] = 0;
   for (int b = 0; b < B; b++) {
@@ -97,6 +97,22 @@ void attn_backward(const float* restrict qkv, const float* restrict probs, const
       }
     }
   }
+}
+
+// The two above as a job of lib/backend/native/threads.ts's worker, whose arguments are int32s: the scale
+// travels as its float's bits. They call the same compiled functions (noinline), so a batch row is the
+// same arithmetic whichever thread runs it.
+static inline float from_bits(int bits) {
+  union { int i; float f; } u = {bits};
+  return u.f;
+}
+EXPORT(attn_forward_job)
+void attn_forward_job(const float* qkv, float* probs, float* y, int B, int T, int H, int hs, int scale_bits) {
+  attn_forward(qkv, probs, y, B, T, H, hs, from_bits(scale_bits));
+}
+EXPORT(attn_backward_job)
+void attn_backward_job(const float* qkv, const float* probs, const float* dy, float* dqkv, int B, int T, int H, int hs, int scale_bits) {
+  attn_backward(qkv, probs, dy, dqkv, B, T, H, hs, from_bits(scale_bits));
 }
 
 // Layer norm over the last axis (N rows of D): y = (x - mean) * rstd * g + b; saves mean and rstd.

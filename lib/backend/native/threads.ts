@@ -1,7 +1,7 @@
 /**
- * The second core for the fused steps' larger matrix products: a worker thread runs the same kernels on
- * the same shared memory (loader.ts) and computes the lower rows of C while this thread computes the
- * upper ones. Each entry of C is the same in-order sum whoever computes it, so one thread or two give
+ * The second core for the fused steps' larger matrix products and attention: a worker thread runs the same
+ * kernels on the same shared memory (loader.ts) and computes the lower rows of C (or the second half of
+ * the batch's attention) while this thread computes the upper ones. Each entry of C is the same in-order sum whoever computes it, so one thread or two give
  * identical bits. SEQUENTIA_THREADS=1 keeps everything on this thread.
  */
 import os from 'node:os';
@@ -70,7 +70,7 @@ interface Job {
 }
 
 /** The kernel of each kind of job (gemm-worker.mjs has the same list); a job's args are its parameters. */
-const JOBS = ['sgemm', 'sgemm_tn', 'sgemm_cols', 'sgemm_nt'] as const;
+const JOBS = ['sgemm', 'sgemm_tn', 'sgemm_cols', 'sgemm_nt', 'attn_forward_job', 'attn_backward_job'] as const;
 
 /**
  * Hands the worker a job: its kind (an index into JOBS) at ctl[2], its arguments from ctl[3] (ctl[17]
@@ -196,6 +196,57 @@ export function sgemmNt(A: number, B: number, C: number, M: number, N: number, K
   const job = post(h, 3, [A + m0 * K * 4, B, C + m0 * N * 4, M - m0, N, K, acc, K, N]);
   const t0 = performance.now();
   k.sgemm_nt(A, B, C, m0, N, K, acc, K, N);
+  join(h, job, performance.now() - t0);
+}
+
+/** A float32's bits as an int32: a job's arguments are int32s (kernels.c's attn_*_job read them back). */
+const floatBits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0]!;
+
+/**
+ * kernels().attn_forward — causal self-attention over qkv [B, T, 3E], probabilities and y — over two
+ * threads when it is large: the first half of the batch here, the rest on the worker.
+ */
+export function attnForward(
+  qkv: number,
+  probs: number,
+  y: number,
+  B: number,
+  T: number,
+  H: number,
+  hs: number,
+  scale: number,
+): void {
+  const h = helperFor(B * H * T * T * hs, B >= 2);
+  const k = kernels();
+  if (!h) return k.attn_forward(qkv, probs, y, B, T, H, hs, scale);
+  const [b0, E] = [Math.ceil(B / 2), H * hs];
+  const rest = [qkv + b0 * T * 3 * E * 4, probs + b0 * H * T * T * 4, y + b0 * T * E * 4];
+  const job = post(h, 4, [...rest, B - b0, T, H, hs, floatBits(scale)]);
+  const t0 = performance.now();
+  k.attn_forward(qkv, probs, y, b0, T, H, hs, scale);
+  join(h, job, performance.now() - t0);
+}
+
+/** kernels().attn_backward — dqkv from dy and the forward's probabilities — split as attnForward. */
+export function attnBackward(
+  qkv: number,
+  probs: number,
+  dy: number,
+  dqkv: number,
+  B: number,
+  T: number,
+  H: number,
+  hs: number,
+  scale: number,
+): void {
+  const h = helperFor(B * H * T * T * hs, B >= 2);
+  const k = kernels();
+  if (!h) return k.attn_backward(qkv, probs, dy, dqkv, B, T, H, hs, scale);
+  const [b0, E] = [Math.ceil(B / 2), H * hs];
+  const rest = [qkv + b0 * T * 3 * E * 4, probs + b0 * H * T * T * 4, dy + b0 * T * E * 4, dqkv + b0 * T * 3 * E * 4];
+  const job = post(h, 5, [...rest, B - b0, T, H, hs, floatBits(scale)]);
+  const t0 = performance.now();
+  k.attn_backward(qkv, probs, dy, dqkv, b0, T, H, hs, scale);
   join(h, job, performance.now() - t0);
 }
 

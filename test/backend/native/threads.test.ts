@@ -5,7 +5,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { Frame } from '../../../lib/backend/native/loader';
-import { fusedThreads, sgemm, sgemmNt, sgemmTn, workerJobs, workerStartMs } from '../../../lib/backend/native/threads';
+import {
+  attnBackward,
+  attnForward,
+  fusedThreads,
+  sgemm,
+  sgemmNt,
+  sgemmTn,
+  workerJobs,
+  workerStartMs,
+} from '../../../lib/backend/native/threads';
 import { TorchGenerator } from '../../../lib/random/torch-generator';
 
 const g = new TorchGenerator(12);
@@ -50,6 +59,32 @@ test('two threads: sgemm and sgemm_nt split by rows or columns, and sgemm_tn, gi
   const [a, b, c] = [f.put(32 * 30, rand(960)), f.put(30 * 200, rand(6000)), f.put(32 * 200)];
   sgemm(a, b, c, 0, 32, 200, 30, 0);
   assert.equal(workerJobs(), jobs, 'a small product stays on this thread');
+});
+
+test('two threads: attention forward and backward split by batch rows give one thread’s bits (odd batches too)', () => {
+  if (os.availableParallelism() < 2) return;
+  const ran = workerJobs();
+  for (const [B, T, H, hs] of [
+    [12, 64, 4, 32],
+    [7, 33, 2, 16],
+    [2, 64, 1, 64],
+  ] as [number, number, number, number][]) {
+    const f = new Frame();
+    const E = H * hs;
+    const scale = 1 / Math.sqrt(hs);
+    const [qkv, dy] = [f.put(B * T * 3 * E, rand(B * T * 3 * E)), f.put(B * T * E, rand(B * T * E))];
+    const out = () => ({ probs: f.put(B * H * T * T), y: f.put(B * T * E), dqkv: f.put(B * T * 3 * E) });
+    const [one, two] = [out(), out()];
+    f.k.attn_forward(qkv, one.probs, one.y, B, T, H, hs, scale);
+    f.k.attn_backward(qkv, one.probs, dy, one.dqkv, B, T, H, hs, scale);
+    attnForward(qkv, two.probs, two.y, B, T, H, hs, scale);
+    attnBackward(qkv, two.probs, dy, two.dqkv, B, T, H, hs, scale);
+    const shape = `B ${B}, T ${T}, H ${H}, hs ${hs}`;
+    assert.deepEqual(f.take(two.probs, B * H * T * T), f.take(one.probs, B * H * T * T), `probabilities, ${shape}`);
+    assert.deepEqual(f.take(two.y, B * T * E), f.take(one.y, B * T * E), `y, ${shape}`);
+    assert.deepEqual(f.take(two.dqkv, B * T * 3 * E), f.take(one.dqkv, B * T * 3 * E), `dqkv, ${shape}`);
+  }
+  assert.ok(workerJobs() > ran, 'the worker took no half of any attention');
 });
 
 test('SEQUENTIA_THREADS is checked', () => {
