@@ -5,7 +5,8 @@
  */
 import { tf } from '../runtime/tf';
 import { Module } from './module';
-import { gelu } from '../ops/gelu';
+import { gelu as geluOp } from '../ops/gelu';
+import { gelu } from '../backend/native/threads';
 import type { Act, FusedLayer, StepFrame } from '../fused/frame';
 import type { SpecLayer } from './layer';
 
@@ -31,7 +32,7 @@ export class GELU extends Module {
     super();
   }
   forward(x: tf.Tensor): tf.Tensor {
-    if (this.approximate === 'tanh') return gelu(x);
+    if (this.approximate === 'tanh') return geluOp(x);
     return tf.tidy(() => x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5));
   }
   fused(): FusedLayer {
@@ -64,8 +65,8 @@ class FusedActivation implements FusedLayer {
     const y = f.act(x.rows, x.width);
     const n = x.rows * x.width;
     if (this.fn === 'tanh') f.k.tanh_forward(x.at, y.at, n);
-    else if (this.fn === 'gelu') f.k.gelu_forward(x.at, y.at, n);
-    else if (this.fn === 'gelu-erf') f.k.gelu_erf_forward(x.at, y.at, n);
+    else if (this.fn === 'gelu' || this.fn === 'gelu-erf')
+      gelu(this.fn === 'gelu' ? 'tanh' : 'erf', 'forward', [x.at, y.at], n);
     else {
       const [xs, ys] = [f.view(x.at, n), f.view(y.at, n)];
       for (let i = 0; i < n; i++) ys[i] = xs[i]! > 0 ? xs[i]! : 0;
@@ -78,8 +79,8 @@ class FusedActivation implements FusedLayer {
     const dx = f.act(dy.rows, dy.width);
     const n = dy.rows * dy.width;
     if (this.fn === 'tanh') f.k.tanh_backward(this.saved, dy.at, dx.at, n);
-    else if (this.fn === 'gelu') f.k.gelu_backward(this.saved, dy.at, dx.at, n);
-    else if (this.fn === 'gelu-erf') f.k.gelu_erf_backward(this.saved, dy.at, dx.at, n);
+    else if (this.fn === 'gelu' || this.fn === 'gelu-erf')
+      gelu(this.fn === 'gelu' ? 'tanh' : 'erf', 'backward', [this.saved, dy.at, dx.at], n);
     else {
       const [s, d, out] = [f.view(this.saved, n), f.view(dy.at, n), f.view(dx.at, n)];
       for (let i = 0; i < n; i++) out[i] = s[i]! > 0 ? d[i]! : 0;

@@ -8,7 +8,18 @@ const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 k.__stack_pointer.value = stackTop;
 const ctl = new Int32Array(memory.buffer, controlAt, 32);
 // The kernel of each kind of job, as threads.ts's JOBS; ctl[3 ..] holds its ctl[17] arguments.
-const JOBS = ['sgemm', 'sgemm_tn', 'sgemm_cols', 'sgemm_nt', 'attn_forward_job', 'attn_backward_job'];
+const JOBS = [
+  'sgemm',
+  'sgemm_tn',
+  'sgemm_cols',
+  'sgemm_nt',
+  'attn_forward_job',
+  'attn_backward_job',
+  'gelu_forward',
+  'gelu_backward',
+  'gelu_erf_forward',
+  'gelu_erf_backward',
+];
 // A training step posts a job every few tens of microseconds; waking from Atomics.wait takes about as
 // long on a virtual machine. So spin this long after each job before going to sleep (not longer: when
 // another process wants the core, spinning takes it away from it).

@@ -70,7 +70,18 @@ interface Job {
 }
 
 /** The kernel of each kind of job (gemm-worker.mjs has the same list); a job's args are its parameters. */
-const JOBS = ['sgemm', 'sgemm_tn', 'sgemm_cols', 'sgemm_nt', 'attn_forward_job', 'attn_backward_job'] as const;
+const JOBS = [
+  'sgemm',
+  'sgemm_tn',
+  'sgemm_cols',
+  'sgemm_nt',
+  'attn_forward_job',
+  'attn_backward_job',
+  'gelu_forward',
+  'gelu_backward',
+  'gelu_erf_forward',
+  'gelu_erf_backward',
+] as const;
 
 /**
  * Hands the worker a job: its kind (an index into JOBS) at ctl[2], its arguments from ctl[3] (ctl[17]
@@ -247,6 +258,25 @@ export function attnBackward(
   const job = post(h, 5, [...rest, B - b0, T, H, hs, floatBits(scale)]);
   const t0 = performance.now();
   k.attn_backward(qkv, probs, dy, dqkv, b0, T, H, hs, scale);
+  join(h, job, performance.now() - t0);
+}
+
+/** Entries of an entrywise kernel below which the worker is not worth waking (GELU: ~5 ns an entry). */
+const MIN_ENTRIES = 1 << 15;
+
+/**
+ * An entrywise kernel — GELU's forward (x, y) or backward (x, dy, dx), either form — over two threads when
+ * large: each computes a run of whole 4-lane vectors, so every entry is the same arithmetic either way.
+ */
+export function gelu(form: 'tanh' | 'erf', pass: 'forward' | 'backward', buffers: readonly number[], n: number): void {
+  const kind = JOBS.indexOf(form === 'tanh' ? `gelu_${pass}` : `gelu_erf_${pass}`);
+  const run = kernels()[JOBS[kind]!] as (...args: number[]) => void;
+  const h = n >= MIN_ENTRIES ? helperFor(MIN_WORK, true) : null;
+  if (!h) return run(...buffers, n);
+  const n0 = Math.ceil(n / 8) * 4;
+  const job = post(h, kind, [...buffers.map((at) => at + n0 * 4), n - n0]);
+  const t0 = performance.now();
+  run(...buffers, n0);
   join(h, job, performance.now() - t0);
 }
 

@@ -9,6 +9,7 @@ import {
   attnBackward,
   attnForward,
   fusedThreads,
+  gelu,
   sgemm,
   sgemmNt,
   sgemmTn,
@@ -85,6 +86,27 @@ test('two threads: attention forward and backward split by batch rows give one t
     assert.deepEqual(f.take(two.dqkv, B * T * 3 * E), f.take(one.dqkv, B * T * 3 * E), `dqkv, ${shape}`);
   }
   assert.ok(workerJobs() > ran, 'the worker took no half of any attention');
+});
+
+test('two threads: GELU, both forms, forward and backward, split in runs of whole vectors give one thread’s bits', () => {
+  if (os.availableParallelism() < 2) return;
+  const ran = workerJobs();
+  for (const n of [1 << 15, (1 << 16) + 3, 393216]) {
+    const f = new Frame();
+    const [x, dy] = [f.put(n, rand(n)), f.put(n, rand(n))];
+    for (const form of ['tanh', 'erf'] as const) {
+      const [y1, y2, d1, d2] = [f.put(n), f.put(n), f.put(n), f.put(n)];
+      const [forward, backward] =
+        form === 'tanh' ? [f.k.gelu_forward, f.k.gelu_backward] : [f.k.gelu_erf_forward, f.k.gelu_erf_backward];
+      forward(x, y1, n);
+      backward(x, dy, d1, n);
+      gelu(form, 'forward', [x, y2], n);
+      gelu(form, 'backward', [x, dy, d2], n);
+      assert.deepEqual(f.take(y2, n), f.take(y1, n), `${form} forward, n ${n}`);
+      assert.deepEqual(f.take(d2, n), f.take(d1, n), `${form} backward, n ${n}`);
+    }
+  }
+  assert.ok(workerJobs() > ran, 'the worker took no half of any GELU');
 });
 
 test('SEQUENTIA_THREADS is checked', () => {
