@@ -314,13 +314,15 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
   }
   const seconds = (performance.now() - t0) / 1000;
   const last = losses.subarray(Math.max(0, o.steps - 100));
-  const loss = (last.reduce((a, b) => a + b, 0) / Math.max(1, last.length)).toFixed(4);
+  const mean = (last.reduce((a, b) => a + b, 0) / Math.max(1, last.length)).toFixed(4);
+  // a run shorter than 100 steps has no "last 100": its mean is over all of them
+  const loss = o.steps >= 100 ? `last-100 loss ${mean}` : `mean loss ${mean}`;
   // In a notebook the final line is the same on every run (steps and loss: the runner's --check compares
   // printed numbers, and executed copies diff cleanly); the speed showed on the live line while it trained
   // and is in the result (seconds, stepsPerSecond). On a terminal the final line keeps the timing.
   const final = inNotebook()
-    ? `${label}${o.steps} steps, last-100 loss ${loss}`
-    : `${label}${o.steps} steps in ${formatDuration(seconds)} (${(o.steps / seconds).toFixed(0)} steps/s), last-100 loss ${loss}`;
+    ? `${label}${o.steps} steps, ${loss}`
+    : `${label}${o.steps} steps in ${formatDuration(seconds)} (${(o.steps / seconds).toFixed(0)} steps/s), ${loss}`;
   if (progressMs > 0) line.done(final);
   return { losses, seconds, stepsPerSecond: o.steps / seconds, interrupted: false, fused };
 }

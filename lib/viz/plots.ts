@@ -152,11 +152,26 @@ export function axisLayout(title?: string, extra: Record<string, unknown> = {}):
   return { ...(title === undefined ? {} : { title: { text: title } }), automargin: true, ...extra };
 }
 
-/** A log axis's ticks at full values for data in [lo, hi] (see logTicks), else plotly.js's own. */
+/** How far past the data a log axis reaches for the next tick: a curve's end then sits between two labels. */
+const REACH = 1.6;
+
+/**
+ * A log axis's ticks at full values for data in [lo, hi] (see logTicks), else plotly.js's own. Where the
+ * tick just beyond either end of the data is within REACH of it, the axis extends to that tick: a loss
+ * curve from 22 down to 3.1 would otherwise end below its lowest label (5) with nothing to read it by.
+ */
 function logAxis(values: readonly number[]): Record<string, unknown> {
   const pos = values.filter((v) => v > 0 && Number.isFinite(v));
-  const ticks = pos.length > 0 ? logTicks(Math.min(...pos), Math.max(...pos)) : null;
-  return { type: 'log', ...(ticks ? { tickmode: 'array', ...ticks } : {}) };
+  if (pos.length === 0) return { type: 'log' };
+  const [lo, hi] = [Math.min(...pos), Math.max(...pos)];
+  const ticks = logTicks(lo, hi);
+  if (!ticks) return { type: 'log' };
+  const below = ticks.tickvals.filter((v) => v <= lo).at(-1);
+  const above = ticks.tickvals.find((v) => v >= hi);
+  const from = Math.log10(below !== undefined && lo / below <= REACH ? below : lo);
+  const to = Math.log10(above !== undefined && above / hi <= REACH ? above : hi);
+  const pad = 0.02 * (to - from);
+  return { type: 'log', tickmode: 'array', ...ticks, range: [from - pad, to + pad] };
 }
 
 const BASE_LAYOUT = {
@@ -372,13 +387,14 @@ function compact(v: number | string): number | string {
 const legendName = (name: string | undefined) => (name === undefined ? undefined : wrapWords(name, 24).join('<br>'));
 
 /**
- * The y axis's title: with one series there is no legend, so a name the title does not already hold
- * ("train (smoothed)", "mean of each 500 steps") joins it rather than showing only on hover.
+ * The y axis's title: with one series there is no legend, so a name that neither the figure's title nor
+ * the axis's already holds ("train (smoothed)", "mean of each 500 steps") joins it rather than showing
+ * only on hover.
  */
-function yAxisTitle(series: readonly Series[], yTitle: string | undefined): string | undefined {
+function yAxisTitle(series: readonly Series[], opts: LineOptions): string | undefined {
   const name = series.length === 1 ? series[0]?.name : undefined;
-  if (!name || yTitle?.includes(name)) return yTitle;
-  return yTitle ? `${yTitle}, ${name}` : name;
+  if (!name || opts.yTitle?.includes(name) || opts.title?.includes(name)) return opts.yTitle;
+  return opts.yTitle ? `${opts.yTitle}, ${name}` : name;
 }
 
 export function lineChart(series: readonly Series[], opts: LineOptions = {}): Figure {
@@ -401,7 +417,7 @@ export function lineChart(series: readonly Series[], opts: LineOptions = {}): Fi
       legend: { valign: 'top' },
       // standoff: the first x label clears the lowest y label where the axes meet
       xaxis: axisLayout(opts.xTitle, { ...(opts.logX ? logAxis(xs) : { type: 'linear' }), ticklabelstandoff: 6 }),
-      yaxis: axisLayout(yAxisTitle(series, opts.yTitle), opts.logY ? logAxis(ys) : { type: 'linear' }),
+      yaxis: axisLayout(yAxisTitle(series, opts), opts.logY ? logAxis(ys) : { type: 'linear' }),
     },
   };
 }

@@ -421,7 +421,7 @@ test('line charts carry 5 significant digits (the picture shows no more)', () =>
   assert.deepEqual(t.y, [2.1235, 1, 3]);
 });
 
-test('a lone series names itself on the y axis (no legend shows it); two series keep the legend', () => {
+test('a lone series names itself on the y axis (no legend shows it) unless a title says it; two series keep the legend', () => {
   const yTitle = (fig: Figure) => (fig.layout.yaxis as { title?: { text?: string } }).title?.text;
   const one = lineChart([{ name: 'train (smoothed)', y: [3, 2] }], { yTitle: 'loss' });
   assert.equal(one.layout.showlegend, false);
@@ -431,6 +431,8 @@ test('a lone series names itself on the y axis (no legend shows it); two series 
     'minibatch loss (smoothed)',
   );
   assert.equal(yTitle(lineChart([{ name: 'dev', y: [3, 2] }])), 'dev');
+  const titled = lineChart([{ name: 'loss', y: [3, 2] }], { title: 'Full-batch loss', yTitle: 'NLL + 0.01·mean(W²)' });
+  assert.equal(yTitle(titled), 'NLL + 0.01·mean(W²)', 'the title already says what the line is');
   assert.equal(yTitle(lineChart([{ y: [3, 2] }], { yTitle: 'loss' })), 'loss');
   const two = lineChart(
     [
@@ -441,6 +443,21 @@ test('a lone series names itself on the y axis (no legend shows it); two series 
   );
   assert.equal(two.layout.showlegend, true);
   assert.equal(yTitle(two), 'loss');
+});
+
+test('a log axis reaches the label just beyond the data when it is close: a curve never ends below its lowest label', () => {
+  const axis = (ys: number[]) =>
+    lineChart([{ y: ys }], { logY: true }).layout.yaxis as { range: [number, number]; tickvals: number[] };
+  const a = axis([22, 9, 5, 3.1]);
+  assert.ok(a.tickvals.includes(2) && a.tickvals.includes(20));
+  const span = Math.log10(22) - Math.log10(2);
+  assert.ok(Math.abs(a.range[0] - (Math.log10(2) - 0.02 * span)) < 1e-12, 'down to 2 (3.1 / 2 < 1.6)');
+  assert.ok(Math.abs(a.range[1] - (Math.log10(22) + 0.02 * span)) < 1e-12, 'not up to 50 (50 / 22 > 1.6)');
+  const b = axis([19, 1.2]); // 20 is close above, 1 close below
+  assert.deepEqual(
+    b.range.map((v) => Number(v.toFixed(6))),
+    [-0.026021, 1.327051].map((v) => Number(v.toFixed(6))),
+  );
 });
 
 test('figures: --help lists every flag and the exit codes; a bad flag is exit 2 with the usage', () => {
