@@ -341,10 +341,13 @@ export function heatmap(z: readonly (readonly number[])[], opts: HeatmapOptions 
     trace.texttemplate = '%{text}';
     trace.textfont = { size: opts.fontSize ?? 9, ...(scale ? { color: DARK_TEXT } : {}) };
   }
+  const base = titled(opts.title, opts.width, opts.x ? TOP_TICKS_PX : 0);
   return {
     data: [trace],
     layout: {
-      ...titled(opts.title, opts.width, opts.x ? TOP_TICKS_PX : 0),
+      ...base,
+      // the x labels are on top: below the cells there is nothing to make room for
+      margin: { ...(base.margin as Record<string, number>), b: 12 },
       width: opts.width,
       height: opts.height ?? 600,
       // No zero line: on an axis placed by index (repeated labels) it runs through the first row, and
