@@ -10,7 +10,7 @@ import { attentionReference, causalSelfAttention, MAX_T } from '../ops/attention
 import { dropout } from './dropout';
 import type { Act, FusedLayer, StepFrame } from '../fused/frame';
 import type { Rng } from '../random/rng';
-import { attnBackward, attnForward } from '../backend/native/threads';
+import { attention } from '../backend/native/threads';
 
 export class CausalSelfAttention extends Module {
   constructor(
@@ -47,7 +47,7 @@ class FusedAttention implements FusedLayer {
     const hs = E / this.nHead;
     const probs = f.put(B * this.nHead * T * T);
     const y = f.act(qkv.rows, E);
-    attnForward(qkv.at, probs, y.at, B, T, this.nHead, hs, 1 / Math.sqrt(hs));
+    attention('forward', [qkv.at, probs, y.at], B, T, this.nHead, hs, 1 / Math.sqrt(hs));
     this.saved = { qkv, probs };
     return y;
   }
@@ -57,7 +57,7 @@ class FusedAttention implements FusedLayer {
     const B = qkv.rows / T;
     const hs = dy.width / this.nHead;
     const dqkv = f.act(qkv.rows, qkv.width);
-    attnBackward(qkv.at, probs, dy.at, dqkv.at, B, T, this.nHead, hs, 1 / Math.sqrt(hs));
+    attention('backward', [qkv.at, probs, dy.at, dqkv.at], B, T, this.nHead, hs, 1 / Math.sqrt(hs));
     return dqkv;
   }
 }

@@ -3,23 +3,11 @@
 // reports. Plain JavaScript: a worker thread does not get tsx's loader.
 import { workerData } from 'node:worker_threads';
 
-const { module, memory, controlAt, stackTop } = workerData;
+const { module, memory, controlAt, stackTop, jobs } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 k.__stack_pointer.value = stackTop;
 const ctl = new Int32Array(memory.buffer, controlAt, 32);
-// The kernel of each kind of job, as threads.ts's JOBS; ctl[3 ..] holds its ctl[17] arguments.
-const JOBS = [
-  'sgemm',
-  'sgemm_tn',
-  'sgemm_cols',
-  'sgemm_nt',
-  'attn_forward_job',
-  'attn_backward_job',
-  'gelu_forward',
-  'gelu_backward',
-  'gelu_erf_forward',
-  'gelu_erf_backward',
-];
+// jobs: the kernel of each kind of job (threads.ts's JOBS); ctl[3 ..] holds a job's ctl[17] arguments.
 // A training step posts a job every few tens of microseconds; waking from Atomics.wait takes about as
 // long on a virtual machine. So spin this long after each job before going to sleep (not longer: when
 // another process wants the core, spinning takes it away from it).
@@ -46,7 +34,7 @@ for (;;) {
   // Claim the job (ctl[13] still holds its number); the posting thread may have taken it back already.
   if (Atomics.compareExchange(ctl, 13, seen, -1) !== seen) continue;
   try {
-    const run = k[JOBS[ctl[2]]];
+    const run = k[jobs[ctl[2]]];
     if (typeof run !== 'function') throw new Error(`unknown job ${ctl[2]}`);
     run(...ctl.subarray(3, 3 + ctl[17]));
   } catch {

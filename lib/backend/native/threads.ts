@@ -47,7 +47,7 @@ function start(): Helper | null {
   const ctl = new Int32Array(memory.buffer, controlAt, 32);
   ctl.fill(0);
   const worker = new Worker(path.join(path.dirname(__filename), 'gemm-worker.mjs'), {
-    workerData: { module, memory, controlAt, stackTop: workerStackTop },
+    workerData: { module, memory, controlAt, stackTop: workerStackTop, jobs: JOBS },
   });
   worker.unref();
   // This thread blocks while the worker computes, so it cannot hear an 'error' event: wait for the
@@ -69,7 +69,7 @@ interface Job {
   args: number[];
 }
 
-/** The kernel of each kind of job (gemm-worker.mjs has the same list); a job's args are its parameters. */
+/** The kernel of each kind of job (the worker gets this list); a job's args are its parameters. */
 const JOBS = [
   'sgemm',
   'sgemm_tn',
@@ -214,50 +214,30 @@ export function sgemmNt(A: number, B: number, C: number, M: number, N: number, K
 const floatBits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0]!;
 
 /**
- * kernels().attn_forward — causal self-attention over qkv [B, T, 3E], probabilities and y — over two
- * threads when it is large: the first half of the batch here, the rest on the worker.
+ * kernels().attn_forward (buffers qkv, probs, y) or attn_backward (qkv, probs, dy, dqkv) — causal
+ * self-attention over qkv [B, T, 3E] — over two threads when it is large: the first half of the batch
+ * here, the rest on the worker.
  */
-export function attnForward(
-  qkv: number,
-  probs: number,
-  y: number,
+export function attention(
+  pass: 'forward' | 'backward',
+  buffers: readonly number[],
   B: number,
   T: number,
   H: number,
   hs: number,
   scale: number,
 ): void {
-  const h = helperFor(B * H * T * T * hs, B >= 2);
   const k = kernels();
-  if (!h) return k.attn_forward(qkv, probs, y, B, T, H, hs, scale);
-  const [b0, E] = [Math.ceil(B / 2), H * hs];
-  const rest = [qkv + b0 * T * 3 * E * 4, probs + b0 * H * T * T * 4, y + b0 * T * E * 4];
-  const job = post(h, 4, [...rest, B - b0, T, H, hs, floatBits(scale)]);
-  const t0 = performance.now();
-  k.attn_forward(qkv, probs, y, b0, T, H, hs, scale);
-  join(h, job, performance.now() - t0);
-}
-
-/** kernels().attn_backward — dqkv from dy and the forward's probabilities — split as attnForward. */
-export function attnBackward(
-  qkv: number,
-  probs: number,
-  dy: number,
-  dqkv: number,
-  B: number,
-  T: number,
-  H: number,
-  hs: number,
-  scale: number,
-): void {
+  const run = (pass === 'forward' ? k.attn_forward : k.attn_backward) as (...args: number[]) => void;
   const h = helperFor(B * H * T * T * hs, B >= 2);
-  const k = kernels();
-  if (!h) return k.attn_backward(qkv, probs, dy, dqkv, B, T, H, hs, scale);
+  if (!h) return run(...buffers, B, T, H, hs, scale);
   const [b0, E] = [Math.ceil(B / 2), H * hs];
-  const rest = [qkv + b0 * T * 3 * E * 4, probs + b0 * H * T * T * 4, dy + b0 * T * E * 4, dqkv + b0 * T * 3 * E * 4];
-  const job = post(h, 5, [...rest, B - b0, T, H, hs, floatBits(scale)]);
+  // floats per batch row of each buffer: qkv, probs, then y (dy) and dqkv
+  const row = [3 * E * T, H * T * T, E * T, 3 * E * T];
+  const rest = buffers.map((at, i) => at + b0 * row[i]! * 4);
+  const job = post(h, JOBS.indexOf(`attn_${pass}_job`), [...rest, B - b0, T, H, hs, floatBits(scale)]);
   const t0 = performance.now();
-  k.attn_backward(qkv, probs, dy, dqkv, b0, T, H, hs, scale);
+  run(...buffers, b0, T, H, hs, scale);
   join(h, job, performance.now() - t0);
 }
 

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { Frame } from '../../../lib/backend/native/loader';
 import {
-  attnBackward,
-  attnForward,
+  attention,
   fusedThreads,
   gelu,
   sgemm,
@@ -78,8 +77,8 @@ test('two threads: attention forward and backward split by batch rows give one t
     const [one, two] = [out(), out()];
     f.k.attn_forward(qkv, one.probs, one.y, B, T, H, hs, scale);
     f.k.attn_backward(qkv, one.probs, dy, one.dqkv, B, T, H, hs, scale);
-    attnForward(qkv, two.probs, two.y, B, T, H, hs, scale);
-    attnBackward(qkv, two.probs, dy, two.dqkv, B, T, H, hs, scale);
+    attention('forward', [qkv, two.probs, two.y], B, T, H, hs, scale);
+    attention('backward', [qkv, two.probs, dy, two.dqkv], B, T, H, hs, scale);
     const shape = `B ${B}, T ${T}, H ${H}, hs ${hs}`;
     assert.deepEqual(f.take(two.probs, B * H * T * T), f.take(one.probs, B * H * T * T), `probabilities, ${shape}`);
     assert.deepEqual(f.take(two.y, B * T * E), f.take(one.y, B * T * E), `y, ${shape}`);
