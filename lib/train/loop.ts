@@ -313,10 +313,10 @@ async function runSteps(o: Settled, opt: TrainOptimizer): Promise<TrainResult> {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
+  // the mean of the last 100 steps, or of all of them in a shorter run (which says how many)
   const last = losses.subarray(Math.max(0, o.steps - 100));
   const mean = (last.reduce((a, b) => a + b, 0) / Math.max(1, last.length)).toFixed(4);
-  // a run shorter than 100 steps has no "last 100": its mean is over all of them
-  const loss = o.steps >= 100 ? `last-100 loss ${mean}` : `mean loss ${mean}`;
+  const loss = `last-${last.length} loss ${mean}`;
   // In a notebook the final line is the same on every run (steps and loss: the runner's --check compares
   // printed numbers, and executed copies diff cleanly); the speed showed on the live line while it trained
   // and is in the result (seconds, stepsPerSecond). On a terminal the final line keeps the timing.

@@ -4,7 +4,10 @@
  * the ceiling of 128-bit WebAssembly SIMD on this machine: a loop of independent multiply-adds on
  * registers, no memory. scripts/torch/bench.py --products times the same shapes with torch.mm.
  */
-import { Frame, kernelModule } from '../../lib/backend/native/loader';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Frame } from '../../lib/backend/native/loader';
+import { simdCeiling } from '../../lib/backend/native/ceiling';
 import { onThisThread, sgemm, sgemmNt, sgemmTn } from '../../lib/backend/native/threads';
 
 /** C[M, N] = A B (nn), Aᵀ B with A stored [K, M] (tn), or A Bᵀ with B stored [N, K] (nt). */
@@ -32,72 +35,10 @@ export const PRODUCTS: readonly Product[] = [
 ];
 
 /** Floating-point operations of one product (a multiply-add counts two). */
-export const flops = (p: Product) => 2 * p.M * p.N * p.K;
-
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const f32 = (x: number) => [...new Uint8Array(new Float32Array([x]).buffer)];
-
-/** Independent accumulators: enough to cover the multiply-add's latency on every x64 core. */
-const ACC = 12;
-
-/**
- * A WebAssembly module exporting `peak(n)`: n rounds of ACC independent f32x4 multiply-adds on
- * registers (relaxed SIMD's fused madd, or a mul and an add), written out as bytes: no compiler needed.
- */
-export function peakModule(fused: boolean): Uint8Array {
-  const simd = (op: number) => [0xfd, ...leb(op)];
-  const [a, b] = [ACC + 1, ACC + 2];
-  const body = [0x43, ...f32(0.999), ...simd(0x13), 0x21, a, 0x43, ...f32(0.001), ...simd(0x13), 0x21, b];
-  body.push(0x03, 0x40); // loop
-  for (let i = 1; i <= ACC; i++) {
-    body.push(0x20, i, 0x20, a);
-    body.push(...(fused ? [0x20, b, ...simd(0x105)] : [...simd(0xe6), 0x20, b, ...simd(0xe4)]));
-    body.push(0x21, i);
-  }
-  body.push(0x20, 0, 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b); // n -= 1; loop while n != 0
-  body.push(0x20, 1, ...simd(0x1f), 0); // the result reads every accumulator (none is dead code)
-  for (let i = 2; i <= ACC; i++) body.push(0x20, i, ...simd(0x1f), 0, 0x92);
-  body.push(0x0b);
-  const fn = [1, ...leb(ACC + 2), 0x7b, ...body]; // one run of ACC + 2 v128 locals
-  const section = (id: number, c: number[]) => [id, ...leb(c.length), ...c];
-  const name = [...Buffer.from('peak')];
-  return new Uint8Array([
-    ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7d]), // (i32) -> f32
-    ...section(3, [1, 0]),
-    ...section(7, [1, name.length, ...name, 0, 0]),
-    ...section(10, [1, ...leb(fn.length), ...fn]),
-  ]);
-}
-
-/** Best of a few rounds, GFLOP/s of one thread; null where this engine lacks relaxed SIMD (`fused`). */
-export function wasmCeiling(fused: boolean): number | null {
-  kernelModule(); // turns relaxed SIMD on where this Node has it behind a flag, as for the kernels
-  const bytes = peakModule(fused);
-  if (!WebAssembly.validate(bytes)) return null;
-  const peak = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.peak as (n: number) => number;
-  peak(1e6);
-  let best = 0;
-  for (let r = 0; r < 5; r++) {
-    const n = 1e7;
-    const t0 = performance.now();
-    peak(n);
-    best = Math.max(best, (n * ACC * 8) / ((performance.now() - t0) * 1e6));
-  }
-  return best;
-}
+const flops = (p: Product) => 2 * p.M * p.N * p.K;
 
 /** GFLOP/s of one product in our kernels, the best of 5 medians-of-a-batch (≥ 0.1 s of work each). */
-export function productRate(p: Product, threads: 1 | 2): number {
+function productRate(p: Product, threads: 1 | 2): number {
   const f = new Frame();
   const rand = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5);
   const A = f.put(p.M * p.K, rand(p.M * p.K));
@@ -119,4 +60,50 @@ export function productRate(p: Product, threads: 1 | 2): number {
     best = Math.max(best, (reps * flops(p)) / ((performance.now() - t0) * 1e6));
   }
   return best;
+}
+
+/** torch.mm's GFLOP/s on one torch thread for each product (scripts/torch/bench.py --products), or why not. */
+function torchProducts(products: readonly Product[]): number[] | string {
+  const py = '/usr/bin/python3';
+  if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return 'PyTorch not installed';
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const shapes = JSON.stringify(products.map((p) => [p.form, p.M, p.N, p.K]));
+  const script = path.join(__dirname, '..', 'torch', 'bench.py');
+  const r = spawnSync(py, [script, '--threads', '1', '--products', shapes], { encoding: 'utf8', env });
+  if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').slice(-1).join(' ')}`;
+  return (JSON.parse(r.stdout) as { products_gflops: number[] }).products_gflops;
+}
+
+/** benchmark.md's section on the matrix products of the selected matmul-bound steps (none selected: none). */
+export function productsSection(products: readonly Product[], noTorch: boolean): string[] {
+  if (products.length === 0) return [];
+  const fused = simdCeiling(true);
+  const plain = simdCeiling(false) as number;
+  const ceiling = fused ?? plain;
+  const ours = products.map((p) => [productRate(p, 1), productRate(p, 2)] as const);
+  const torch = noTorch ? 'skipped (--no-torch)' : torchProducts(products);
+  const gf = (x: number) => x.toFixed(1);
+  for (const [i, p] of products.entries())
+    console.log(
+      `products  ${p.step} ${p.what}: ${gf(ours[i]![0])} GFLOP/s, ${gf(ours[i]![1])} on 2 threads` +
+        (typeof torch === 'string' ? '' : `; OpenBLAS ${gf(torch[i]!)}`),
+    );
+  return [
+    '## Matrix products',
+    '',
+    `GFLOP/s of the products of the two matmul-bound steps, each timed alone (best of 5 rounds): ours on one thread and on two, ` +
+      `and OpenBLAS through \`torch.mm\` on one thread (${typeof torch === 'string' ? torch : 'the variables unset as above'}). ` +
+      `The ceiling is 128-bit WebAssembly SIMD on one thread of this machine, measured by a loop of independent multiply-adds on registers ` +
+      `(lib/backend/native/ceiling.ts): **${fused === null ? 'no relaxed SIMD here' : `${gf(fused)} GFLOP/s`}** with relaxed SIMD's fused multiply-add, ${gf(plain)} as a multiply and an add.`,
+    '',
+    '| step | product | form | M × N × K | ours, 1 thread | share of the ceiling | ours, 2 threads | OpenBLAS, 1 thread |',
+    '|---|---|---|---|---:|---:|---:|---:|',
+    ...products.map(
+      (p, i) =>
+        `| ${p.step} | ${p.what} | ${p.form} | ${p.M} × ${p.N} × ${p.K} | ${gf(ours[i]![0])} | ${Math.round((100 * ours[i]![0]) / ceiling)} % | ${gf(ours[i]![1])} | ${typeof torch === 'string' ? '–' : gf(torch[i]!)} |`,
+    ),
+    '',
+  ];
 }

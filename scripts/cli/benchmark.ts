@@ -33,7 +33,7 @@ import { DataParallel } from '../../lib/train/parallel';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import type { LanguageModel } from '../../lib/models/language-model';
 import { gptShakespeareCase } from './bench-gpt';
-import { PRODUCTS, productRate, wasmCeiling, type Product } from './bench-products';
+import { PRODUCTS, productsSection } from './bench-products';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -426,52 +426,6 @@ function runTorch(only: string[] | undefined): TorchReference | string {
   const [ms1, ms2] = [ms(one), ms(two)];
   const best = Object.fromEntries(Object.keys(ms1).map((k) => [k, Math.min(ms1[k]!, ms2[k] ?? Infinity)]));
   return { version: one.torch, blas: one.blas, ms: { 1: ms1, 2: ms2, best } };
-}
-
-/** torch.mm's GFLOP/s on one torch thread for each product (scripts/torch/bench.py --products), or why not. */
-function torchProducts(products: readonly Product[]): number[] | string {
-  const py = '/usr/bin/python3';
-  if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return 'PyTorch not installed';
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const shapes = JSON.stringify(products.map((p) => [p.form, p.M, p.N, p.K]));
-  const script = path.join(ROOT, 'scripts', 'torch', 'bench.py');
-  const r = spawnSync(py, [script, '--threads', '1', '--products', shapes], { encoding: 'utf8', env });
-  if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').slice(-1).join(' ')}`;
-  return (JSON.parse(r.stdout) as { products_gflops: number[] }).products_gflops;
-}
-
-/** The report's section on the matrix products of the selected matmul-bound steps (none selected: none). */
-function productsSection(products: readonly Product[], noTorch: boolean): string[] {
-  if (products.length === 0) return [];
-  const fused = wasmCeiling(true);
-  const plain = wasmCeiling(false) as number;
-  const ceiling = fused ?? plain;
-  const ours = products.map((p) => [productRate(p, 1), productRate(p, 2)] as const);
-  const torch = noTorch ? 'skipped (--no-torch)' : torchProducts(products);
-  const gf = (x: number) => x.toFixed(1);
-  for (const [i, p] of products.entries())
-    console.log(
-      `products  ${p.step} ${p.what}: ${gf(ours[i]![0])} GFLOP/s, ${gf(ours[i]![1])} on 2 threads` +
-        (typeof torch === 'string' ? '' : `; OpenBLAS ${gf(torch[i]!)}`),
-    );
-  return [
-    '## Matrix products',
-    '',
-    `GFLOP/s of the products of the two matmul-bound steps, each timed alone (best of 5 rounds): ours on one thread and on two, ` +
-      `and OpenBLAS through \`torch.mm\` on one thread (${typeof torch === 'string' ? torch : 'the variables unset as above'}). ` +
-      `The ceiling is 128-bit WebAssembly SIMD on one thread of this machine, measured by a loop of independent multiply-adds on registers ` +
-      `(scripts/cli/bench-products.ts): **${fused === null ? 'no relaxed SIMD here' : `${gf(fused)} GFLOP/s`}** with relaxed SIMD's fused multiply-add, ${gf(plain)} as a multiply and an add.`,
-    '',
-    '| step | product | form | M × N × K | ours, 1 thread | share of the ceiling | ours, 2 threads | OpenBLAS, 1 thread |',
-    '|---|---|---|---|---:|---:|---:|---:|',
-    ...products.map(
-      (p, i) =>
-        `| ${p.step} | ${p.what} | ${p.form} | ${p.M} × ${p.N} × ${p.K} | ${gf(ours[i]![0])} | ${Math.round((100 * ours[i]![0]) / ceiling)} % | ${gf(ours[i]![1])} | ${typeof torch === 'string' ? '–' : gf(torch[i]!)} |`,
-    ),
-    '',
-  ];
 }
 
 const USAGE = `usage: npm run benchmark -- [options]

@@ -5,7 +5,15 @@
  * of silently running without it.
  */
 'use strict';
+// Without its worker thread, esbuild runs each transform in a short-lived process of its own. With it,
+// one long-lived esbuild process serves them all, and ■ (SIGINT to the kernel's process group) kills that
+// process: every import after an interrupt failed with "The service is no longer running". The variable
+// is read once, as esbuild loads; cells' child processes (a CLI through tsx) do not inherit it.
+const workerThreads = process.env.ESBUILD_WORKER_THREADS;
+process.env.ESBUILD_WORKER_THREADS = '0';
 const esbuild = require('esbuild');
+if (workerThreads === undefined) delete process.env.ESBUILD_WORKER_THREADS;
+else process.env.ESBUILD_WORKER_THREADS = workerThreads;
 
 // tslab rewrites a name declared in an earlier cell to `exports.name`, but looks up the symbol of a
 // shorthand property's *property*, not of the variable it reads: `({ q })` stays `{ q }` and throws

@@ -359,7 +359,7 @@ test("tslab's converter takes every amendment the kernel makes to it, and still 
 });
 
 test(
-  'a cell is type-checked against the local files it imports; those are transpiled, not checked, and a syntax error in one names it',
+  'after ■, a cell is type-checked against the local files it imports; those are transpiled, not checked, and a syntax error in one names it',
   { skip, timeout: 120_000 },
   async () => {
     fs.mkdirSync(path.join(ROOT, 'out'), { recursive: true });
@@ -373,12 +373,25 @@ test(
           "export const joined = async () => (await import('node:path')).join('a', 'b');\n",
       );
       fs.writeFileSync(path.join(dir, 'broken.ts'), 'export const x = (;\n');
+      fs.writeFileSync(path.join(dir, 'later.ts'), 'export const later = (s: string): string => s + "!";\n');
       const { cells } = await runKernel([
         { code: `import { half, loose, joined } from '${rel}/typed';\nconsole.log(half(5), loose, await joined());`, timeout: 60 },
+        // ■ reaches the kernel's whole process group (esbuild's service process too, were there one)
+        { code: "console.log('waiting');\nawait new Promise((r) => setTimeout(r, 30000));", interrupt_when: 'waiting', timeout: 60 },
+        { code: `import { later } from '${rel}/later';\nconsole.log(later('imported after ■'));`, timeout: 60 },
         { code: 'const n: string = half(4);', timeout: 60 },
         { code: `import { x } from '${rel}/broken';\nconsole.log(x);`, timeout: 60 },
       ]);
-      const [imported, mistyped, broken] = cells as [CellResult, CellResult, CellResult];
+      const [imported, waiting, after, mistyped, broken] = cells as CellResult[] as [
+        CellResult,
+        CellResult,
+        CellResult,
+        CellResult,
+        CellResult,
+      ];
+      assert.notEqual(waiting.status, 'ok', 'the second cell was interrupted');
+      assert.equal(after.status, 'ok', after.stderr);
+      assert.equal(after.stdout.trim(), 'imported after ■!');
       assert.equal(imported.status, 'ok', imported.stderr);
       assert.equal(imported.stdout.trim(), '2.5 x a/b');
       assert.equal(mistyped.status, 'error');
