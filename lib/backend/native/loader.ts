@@ -25,28 +25,9 @@ interface KernelExports {
   memory: WasmMemory;
   __heap_base: { value: number };
   attn_forward(qkv: number, probs: number, y: number, B: number, T: number, H: number, hs: number, scale: number): void;
-  /** attn_forward with the scale as its float's bits (a worker's job: int32 arguments); likewise attn_backward_job. */
-  attn_forward_job(
-    qkv: number,
-    probs: number,
-    y: number,
-    B: number,
-    T: number,
-    H: number,
-    hs: number,
-    scaleBits: number,
-  ): void;
-  attn_backward_job(
-    qkv: number,
-    probs: number,
-    dy: number,
-    dqkv: number,
-    B: number,
-    T: number,
-    H: number,
-    hs: number,
-    scaleBits: number,
-  ): void;
+  /** attn_forward and attn_backward with the scale as its float's bits (a worker's job: int32 arguments). */
+  attn_forward_job: KernelExports['attn_forward'];
+  attn_backward_job: KernelExports['attn_backward'];
   attn_backward(
     qkv: number,
     probs: number,
