@@ -505,8 +505,11 @@ export function sideBySide(
   const data: Trace[] = [];
   const topTicks = figs.some((f) => (f.layout.xaxis as { side?: string } | undefined)?.side === 'top');
   const tickRoom = topTicks ? TOP_TICKS_PX : 0;
+  const base = titled(opts.title, undefined, tickRoom + (opts.subtitles ? SUBTITLE_PX : 0));
   const layout: Record<string, unknown> = {
-    ...titled(opts.title, undefined, tickRoom + (opts.subtitles ? SUBTITLE_PX : 0)),
+    ...base,
+    // labels on top (heatmaps): nothing below the panels to make room for
+    ...(topTicks ? { margin: { ...(base.margin as Record<string, number>), b: 12 } } : {}),
     height: opts.height ?? 520,
     annotations: [],
   };
