@@ -37,7 +37,7 @@ export const PRODUCTS: readonly Product[] = [
 /** Floating-point operations of one product (a multiply-add counts two). */
 const flops = (p: Product) => 2 * p.M * p.N * p.K;
 
-/** GFLOP/s of one product in our kernels, the best of 5 medians-of-a-batch (≥ 0.1 s of work each). */
+/** GFLOP/s of one product in our kernels: the best of 5 rounds of at least 1e8 floating-point operations each. */
 function productRate(p: Product, threads: 1 | 2): number {
   const f = new Frame();
   const rand = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5);

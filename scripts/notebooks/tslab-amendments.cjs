@@ -31,8 +31,9 @@ const SHORTHAND_FIX = `
 // tslab type-checks and emits every local file a cell imports with TypeScript's checker: the import cell
 // of notebook 09 spent 8 of its 10 s checking lib/, which `npm test` checks with the project's stricter
 // tsconfig anyway. The cell itself is still checked, against lib's declarations, and lib's files for
-// syntax errors (reported as tslab reports the cell's, file and line); they are transpiled by esbuild, as tsx runs them for the CLIs and tests (and `import()` becomes `require`, as
-// TypeScript's emit did, so lib's dynamic imports resolve like its static ones).
+// syntax errors (reported as tslab reports the cell's, file and line); they are transpiled by esbuild,
+// as tsx runs them for the CLIs and tests (and `import()` becomes `require`, as TypeScript's emit did,
+// so lib's dynamic imports resolve like its static ones).
 const DEPS_CHECKED_AT = 'const diag = convertDiagnostics(getPreEmitDiagnosticsWithDependencies(builder, srcFile));';
 const DEPS_CHECKED_FIX = `const diag = convertDiagnostics(ts.getPreEmitDiagnosticsOfFiles(builder.getProgram(), [srcFile]).concat(
             getAllSrcDependencies(builder, srcFile).filter((dep) => dep !== srcFilename)
@@ -74,4 +75,4 @@ function amendConverter(source) {
   return { text, lost };
 }
 
-module.exports = { amendConverter, transpileLocal };
+module.exports = { amendConverter };

@@ -1,8 +1,9 @@
 /**
- * The second core for the fused steps' larger matrix products and attention: a worker thread runs the same
- * kernels on the same shared memory (loader.ts) and computes the lower rows of C (or the second half of
- * the batch's attention) while this thread computes the upper ones. Each entry of C is the same in-order sum whoever computes it, so one thread or two give
- * identical bits. SEQUENTIA_THREADS=1 keeps everything on this thread.
+ * The second core for the fused steps' larger matrix products, attention and GELU: a worker thread runs
+ * the same kernels on the same shared memory (loader.ts) and computes the lower rows of C (the second
+ * half of the batch's attention, of GELU's entries) while this thread computes the upper ones. Each entry
+ * is the same arithmetic whoever computes it, so one thread or two give identical bits.
+ * SEQUENTIA_THREADS=1 keeps everything on this thread.
  */
 import os from 'node:os';
 import path from 'node:path';
