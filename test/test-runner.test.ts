@@ -38,6 +38,7 @@ test('the jobs: static checks, unit tests, every notebook and solution in quick 
     'tools',
     'typecheck',
     'unit',
+    ...(process.env.SEQUENTIA_SMOKE_NODE ? ['smoke'] : []),
   ]);
   for (const name of ['notebooks', 'solutions']) {
     const args = byName.get(name)!.command;
@@ -47,6 +48,26 @@ test('the jobs: static checks, unit tests, every notebook and solution in quick 
   assert.ok(byName.get('solutions')!.command.includes('notebooks/solutions'));
   assert.deepEqual(byName.get('figures')!.after, ['notebooks']);
   for (const j of JOBS) for (const d of j.after) assert.ok(byName.has(d), `${j.name} waits for ${d}, a job`);
+});
+
+test('SEQUENTIA_SMOKE_NODE adds the smoke pass on that Node as the last job; without it there is none', () => {
+  const jobs = (smoke: string | undefined) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, SEQUENTIA_SMOKE_NODE: smoke };
+    if (smoke === undefined) delete env.SEQUENTIA_SMOKE_NODE;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/test/run.ts', '--help'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return /jobs: (.*)/.exec(r.stdout)?.[1];
+  };
+  assert.equal(jobs(undefined), 'tools, unit, notebooks, figures, solutions, typecheck, eslint, prettier');
+  assert.equal(jobs('/usr/bin/node'), 'tools, unit, notebooks, figures, solutions, typecheck, eslint, prettier, smoke');
+  const script = fs.readFileSync(path.join(ROOT, 'scripts/test/smoke.sh'), 'utf8');
+  // it runs in a copy of the tree, with the kernelspec of that Node there, and the copy goes at exit
+  for (const part of ['git ls-files', 'kernel.mjs install-local', "trap 'rm -rf", 'run.ts --quick --check'])
+    assert.ok(script.includes(part), part);
 });
 
 test('npm test -- --only with an unknown job, or a stray argument: exit 2 naming it, no job started', () => {

@@ -247,20 +247,17 @@ function isAdam(o: tf.Optimizer): o is Adam {
   return typeof (o as Partial<Adam>).updateInFrame === 'function';
 }
 
-/** torch.nn.utils.clip_grad_norm_: every gradient times min(1, maxNorm / (‖all gradients‖₂ + 1e-6)). */
+/**
+ * torch.nn.utils.clip_grad_norm_: every gradient times min(1, maxNorm / (‖all gradients‖₂ + 1e-6)). The
+ * squares are summed in double, in order, across the parameters (kernels.c's sum_squares).
+ */
 function clipGradNorm(f: StepFrame, entries: readonly FrameParam[], maxNorm: number): void {
   if (!(maxNorm > 0)) throw new Error(`fused step: the gradient clip must be a number > 0, got ${maxNorm}`);
   let sq = 0;
-  for (const e of entries) {
-    const g = f.view(e.grad, e.variable.size);
-    for (let i = 0; i < g.length; i++) sq += g[i]! * g[i]!;
-  }
+  for (const e of entries) sq = f.k.sum_squares(sq, e.grad, e.variable.size);
   const coef = Math.fround(maxNorm / (Math.sqrt(sq) + 1e-6));
   if (coef >= 1) return;
-  for (const e of entries) {
-    const g = f.view(e.grad, e.variable.size);
-    for (let i = 0; i < g.length; i++) g[i] = g[i]! * coef;
-  }
+  for (const e of entries) f.k.scale_inplace(e.grad, e.variable.size, coef);
 }
 
 /** reg·mean(W²), returned, and its gradient 2·reg·W / |W| added to W's. */

@@ -10,6 +10,7 @@
  *   npm test                        # every job
  *   npm test -- --only unit         # some jobs (repeatable; prerequisites are not added)
  *   SEQUENTIA_TEST_SLOTS=2 npm test # how much runs at once (default: cores + 1; a job takes 1 or 2 slots)
+ *   SEQUENTIA_SMOKE_NODE=/path/to/node npm test   # and the smoke pass on that Node (scripts/test/smoke.sh)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -76,6 +77,11 @@ export const JOBS: Job[] = [
   { name: 'typecheck', command: ['npx', 'tsc', '--noEmit', '-p', '.'], after: ['tools'], slots: 1 },
   { name: 'eslint', command: ['npx', 'eslint', '.'], after: ['tools'], slots: 1 },
   { name: 'prettier', command: ['npx', 'prettier', '--check', '.'], after: ['tools'], slots: 1 },
+  // Last: it starts when the static checks are done, in the stretch where only the unit tests still run
+  // and leave a core mostly idle.
+  ...(process.env.SEQUENTIA_SMOKE_NODE
+    ? [{ name: 'smoke', command: ['bash', 'scripts/test/smoke.sh'], after: ['tools'], slots: 1 } as Job]
+    : []),
 ];
 
 type State = 'waiting' | 'running' | 'passed' | 'failed' | 'skipped';

@@ -278,6 +278,21 @@ void axpby(const float* restrict x, const float* restrict y, float* restrict out
   for (int i = 0; i < n; i++) out[i] = a * x[i] + b * y[i];
 }
 
+// acc + the sum of x[i]^2 in double, one term after another (the gradient clip's norm, step.ts): the
+// order is fixed (no reassociation under -ffast-math), so the sum is the same however the caller splits it.
+EXPORT(sum_squares)
+double sum_squares(double acc, const float* restrict x, int n) {
+#pragma clang fp reassociate(off) contract(off)
+  for (int i = 0; i < n; i++) acc += (double)x[i] * (double)x[i];
+  return acc;
+}
+
+// x *= a, in place (the clip's scaling: one rounding per entry).
+EXPORT(scale_inplace)
+void scale_inplace(float* restrict x, int n, float a) {
+  for (int i = 0; i < n; i++) x[i] *= a;
+}
+
 // One LSTM step after the matmuls: gates = xg + hw ([B, 4H], order i, f, o, g). Writes the activated
 // gates act (i, f, o = sigmoid, g = tanh), the new cell c = f c_prev + i g and h = o tanh(c).
 // H must be a multiple of 4.

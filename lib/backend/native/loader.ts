@@ -69,6 +69,8 @@ interface KernelExports {
   gelu_erf_backward(x: number, dy: number, dx: number, n: number): void;
   segment_sum(x: number, ids: number, out: number, n: number, D: number, numSeg: number): void;
   axpby(x: number, y: number, out: number, n: number, a: number, b: number): void;
+  sum_squares(acc: number, x: number, n: number): number;
+  scale_inplace(x: number, n: number, a: number): void;
   lstm_forward_step(
     xg: number,
     hw: number,
@@ -246,11 +248,11 @@ export function productRounding(): { build: 'fma' | 'plain'; fused: boolean } {
 
 /**
  * Above the module's heap base: a worker's stack (64 kB; it grows down from WORKER_STACK_TOP) and the
- * threads' control block (128 bytes at CONTROL_AT); frames start after them.
+ * threads' control block (256 bytes at CONTROL_AT); frames start after them.
  */
 export function layout(): { workerStackTop: number; controlAt: number; framesAt: number } {
   const base = (kernels().__heap_base.value + 15) & ~15;
-  return { workerStackTop: base + 65536, controlAt: base + 65536, framesAt: base + 65536 + 128 };
+  return { workerStackTop: base + 65536, controlAt: base + 65536, framesAt: base + 65536 + 256 };
 }
 
 interface HeapBackend {

@@ -45,17 +45,17 @@ function start(): Helper | null {
   if (fusedThreads() < 2) return null;
   const { module, memory } = kernelModule();
   const { controlAt, workerStackTop } = layout();
-  const ctl = new Int32Array(memory.buffer, controlAt, 32);
+  const ctl = new Int32Array(memory.buffer, controlAt, CTL_WORDS);
   ctl.fill(0);
   const worker = new Worker(path.join(path.dirname(__filename), 'gemm-worker.mjs'), {
-    workerData: { module, memory, controlAt, stackTop: workerStackTop, jobs: JOBS },
+    workerData: { module, memory, controlAt, stackTop: workerStackTop, jobs: JOBS, words: WORDS },
   });
   worker.unref();
   // This thread blocks while the worker computes, so it cannot hear an 'error' event: wait for the
   // worker's ready flag (it notifies) first, and stay on one thread if it never comes.
   const t0 = performance.now();
-  Atomics.wait(ctl, 15, 0, 10_000);
-  if (Atomics.load(ctl, 15) !== 1) {
+  Atomics.wait(ctl, READY, 0, 10_000);
+  if (Atomics.load(ctl, READY) !== 1) {
     void worker.terminate();
     return null;
   }
@@ -63,14 +63,7 @@ function start(): Helper | null {
   return helper;
 }
 
-/** A posted job: its sequence number, and what to run should this thread take it back. */
-interface Job {
-  seq: number;
-  kind: number;
-  args: number[];
-}
-
-/** The kernel of each kind of job (the worker gets this list); a job's args are its parameters. */
+/** The kernel of each kind of job (the worker gets this list). */
 const JOBS = [
   'sgemm',
   'sgemm_tn',
@@ -85,38 +78,87 @@ const JOBS = [
 ] as const;
 
 /**
- * Hands the worker a job: its kind (an index into JOBS) at ctl[2], its arguments from ctl[3] (ctl[17]
- * of them). ctl[13] holds the sequence number of a job nobody has claimed yet: the worker claims it by
- * swapping in −1, this thread (join) by swapping in 0.
+ * The control block shared with gemm-worker.mjs (Int32 words; the worker reads the same indices).
+ * A job is a kernel (KIND, an index into JOBS) over `total` units (rows, columns, batch rows or
+ * entries) cut into CHUNKS chunks of PER_CHUNK units; chunk c runs the kernel on ARGS with each
+ * argument moved by c · PER_CHUNK · STEPS[i] bytes and argument COUNT_ARG set to the chunk's units.
+ * Both threads take chunks from NEXT until none is left, so the one that runs faster (the other may
+ * share its core with another process) takes more of them; DONE counts the finished ones.
  */
-function post(h: Helper, kind: number, args: number[]): Job {
-  h.ctl[2] = kind;
-  h.ctl.set(args, 3);
-  h.ctl[17] = args.length;
-  h.seq++;
-  Atomics.store(h.ctl, 13, h.seq);
-  Atomics.store(h.ctl, 0, h.seq);
-  Atomics.notify(h.ctl, 0);
-  return { seq: h.seq, kind, args };
+const WORDS = {
+  ...{ POSTED: 0, KIND: 1, NARGS: 2, NEXT: 3, DONE: 4, CHUNKS: 5, COUNT_ARG: 6, PER_CHUNK: 7, TOTAL: 8 },
+  ...{ ERROR: 9, READY: 10, WORKER_CHUNKS: 11, ARGS: 16, STEPS: 32, CTL_WORDS: 48 },
+} as const;
+const { POSTED, KIND, NARGS, NEXT, DONE, CHUNKS, COUNT_ARG, PER_CHUNK, TOTAL, ERROR, READY, WORKER_CHUNKS } = WORDS;
+const { ARGS, STEPS, CTL_WORDS } = WORDS;
+const MAX_ARGS = STEPS - ARGS;
+/** NEXT while a job is being written: a chunk claimed then is past the last. */
+const CLOSED = 1 << 30;
+
+/** A job before it is cut: the kernel's arguments for all of it, and how each moves per unit. */
+interface Share {
+  kind: (typeof JOBS)[number];
+  args: number[];
+  /** Which argument is the number of units (M, N, B or n). */
+  countArg: number;
+  /** Bytes each argument moves per unit (0: the same for every chunk). */
+  steps: number[];
+  /** Chunks start at multiples of this many units (whole register tiles, whole vectors). */
+  unit: number;
+  /** Units a chunk should not go below (a smaller chunk wastes more than it balances). */
+  minUnits: number;
 }
 
-/** Runs a job's kernel on this thread, as gemm-worker.mjs would. */
-function runHere(j: Job): void {
-  (kernels()[JOBS[j.kind]!] as (...args: number[]) => void)(...j.args);
+/** Most chunks a job is cut into: enough that the last one waited for is short. */
+const MAX_CHUNKS = 8;
+
+/** Runs chunk c of the job in the control block on this thread, as gemm-worker.mjs does on its own. */
+function runChunk(ctl: Int32Array, c: number): void {
+  const args = Array.from(ctl.subarray(ARGS, ARGS + ctl[NARGS]!));
+  const [per, from] = [ctl[PER_CHUNK]!, c * ctl[PER_CHUNK]!];
+  for (let i = 0; i < args.length; i++) args[i]! += from * ctl[STEPS + i]!;
+  args[ctl[COUNT_ARG]!] = Math.min(per, ctl[TOTAL]! - from);
+  (kernels()[JOBS[ctl[KIND]!]!] as (...a: number[]) => void)(...args);
 }
 
 /**
- * After this thread's half: the worker's half done. If the worker has not claimed it yet (it is asleep,
- * or another process has the core), this thread takes it back and runs it — each entry of C is the same
- * sum whoever computes it. Otherwise it spins for about as long as its own half took (waking from
- * Atomics.wait costs tens of microseconds on a virtual machine), then sleeps until the worker is done.
+ * Posts the job, then takes chunks with the worker until none is left, and waits for the worker's last
+ * one: spinning about as long as a chunk takes (waking from Atomics.wait costs tens of microseconds on
+ * a virtual machine), then asleep. A worker that is asleep or has no core leaves every chunk to this
+ * thread. Each entry is the same arithmetic whichever thread computes it.
  */
-function join(h: Helper, j: Job, ownMs: number): void {
-  if (Atomics.compareExchange(h.ctl, 13, j.seq, 0) === j.seq) return runHere(j);
-  const until = performance.now() + ownMs + 0.05;
-  for (let i = 1; Atomics.load(h.ctl, 1) !== j.seq; i++)
-    if ((i & 255) === 0 && performance.now() > until) Atomics.wait(h.ctl, 1, Atomics.load(h.ctl, 1), 1);
-  if (h.ctl[14] !== 0) throw new Error(`lib/backend/native: the worker thread's product failed (job ${j.seq})`);
+function share(h: Helper, s: Share): void {
+  const total = s.args[s.countArg]!;
+  const chunks = Math.max(1, Math.min(MAX_CHUNKS, Math.floor(total / s.minUnits)));
+  const per = Math.ceil(total / chunks / s.unit) * s.unit;
+  const { ctl } = h;
+  Atomics.store(ctl, NEXT, CLOSED);
+  ctl[KIND] = JOBS.indexOf(s.kind);
+  ctl[NARGS] = s.args.length;
+  ctl.set(s.args, ARGS);
+  ctl.fill(0, STEPS, STEPS + MAX_ARGS);
+  ctl.set(s.steps, STEPS);
+  ctl[COUNT_ARG] = s.countArg;
+  ctl[PER_CHUNK] = per;
+  ctl[TOTAL] = total;
+  ctl[CHUNKS] = Math.ceil(total / per);
+  ctl[ERROR] = 0;
+  Atomics.store(ctl, DONE, 0);
+  Atomics.store(ctl, NEXT, 0);
+  Atomics.store(ctl, POSTED, ++h.seq);
+  Atomics.notify(ctl, POSTED);
+  const n = ctl[CHUNKS]!;
+  let chunkMs = 0;
+  for (let c = Atomics.add(ctl, NEXT, 1); c < n; c = Atomics.add(ctl, NEXT, 1)) {
+    const t0 = performance.now();
+    runChunk(ctl, c);
+    chunkMs = Math.max(chunkMs, performance.now() - t0);
+    Atomics.add(ctl, DONE, 1);
+  }
+  const until = performance.now() + chunkMs + 0.05;
+  for (let i = 1, d = Atomics.load(ctl, DONE); d !== n; i++, d = Atomics.load(ctl, DONE))
+    if ((i & 255) === 0 && performance.now() > until) Atomics.wait(ctl, DONE, d, 1);
+  if (ctl[ERROR] !== 0) throw new Error(`lib/backend/native: the worker thread's ${s.kind} failed (job ${h.seq})`);
 }
 
 /** Nonzero while a caller keeps every product on this thread (onThisThread). */
@@ -140,14 +182,9 @@ function helperFor(work: number, splits: boolean): Helper | null {
   return heldHere === 0 && work >= MIN_WORK && splits ? start() : null;
 }
 
-/** Rows for this thread: half of M, a multiple of 4 (whole register tiles). */
-function split(M: number): number {
-  return Math.min(M, Math.ceil(M / 8) * 4);
-}
-
 /**
  * kernels().sgemm — C[M, N] = A[M, K] B[K, N] (+ bias, or + C) — over two threads when it is large: by
- * rows, or by columns when C is wide and short (a recurrent step's [B, 4H]: each thread then reads half
+ * rows, or by columns when C is wide and short (a recurrent step's [B, 4H]: each thread then reads part
  * of B instead of all of it).
  */
 export function sgemm(
@@ -161,32 +198,27 @@ export function sgemm(
   acc: number,
 ): void {
   const h = helperFor(M * N * K, M >= 8 || N >= 16);
-  const k = kernels();
-  if (!h) return k.sgemm(A, B, C, bias, M, N, K, acc);
-  if (N >= 2 * M && N >= 16) {
-    const n0 = Math.ceil(N / 16) * 8; // this thread's columns: a multiple of 8 (whole tiles)
-    const job = post(h, 2, [A, B + n0 * 4, C + n0 * 4, bias ? bias + n0 * 4 : 0, M, N - n0, K, acc, N, N]);
-    const t0 = performance.now();
-    k.sgemm_cols(A, B, C, bias, M, n0, K, acc, N, N);
-    return join(h, job, performance.now() - t0);
-  }
-  const m0 = split(M);
-  const job = post(h, 0, [A + m0 * K * 4, B, C + m0 * N * 4, bias, M - m0, N, K, acc]);
-  const t0 = performance.now();
-  k.sgemm(A, B, C, bias, m0, N, K, acc);
-  join(h, job, performance.now() - t0);
+  if (!h) return kernels().sgemm(A, B, C, bias, M, N, K, acc);
+  if (N >= 2 * M && N >= 16)
+    share(h, {
+      kind: 'sgemm_cols',
+      args: [A, B, C, bias, M, N, K, acc, N, N],
+      countArg: 5,
+      steps: [0, 4, 4, bias ? 4 : 0, 0, 0, 0, 0, 0, 0],
+      unit: 8,
+      minUnits: 16,
+    });
+  else share(h, { kind: 'sgemm', args: [A, B, C, bias, M, N, K, acc], countArg: 4, steps: [4 * K, 0, 4 * N], ...ROWS });
 }
+
+/** Chunks of rows: whole 4-row register tiles, at least 16 rows (sgemm packs B's blocks from 16). */
+const ROWS = { unit: 4, minUnits: 16 };
 
 /** kernels().sgemm_tn — C[M, N] = Aᵀ B with A stored [K, M] — over two threads when it is large. */
 export function sgemmTn(A: number, B: number, C: number, M: number, N: number, K: number, acc: number): void {
   const h = helperFor(M * N * K, M >= 8);
-  const k = kernels();
-  if (!h) return k.sgemm_tn(A, B, C, M, N, K, acc, M);
-  const m0 = split(M);
-  const job = post(h, 1, [A + m0 * 4, B, C + m0 * N * 4, M - m0, N, K, acc, M]);
-  const t0 = performance.now();
-  k.sgemm_tn(A, B, C, m0, N, K, acc, M);
-  join(h, job, performance.now() - t0);
+  if (!h) return kernels().sgemm_tn(A, B, C, M, N, K, acc, M);
+  share(h, { kind: 'sgemm_tn', args: [A, B, C, M, N, K, acc, M], countArg: 3, steps: [4, 0, 4 * N], ...ROWS });
 }
 
 /**
@@ -195,20 +227,11 @@ export function sgemmTn(A: number, B: number, C: number, M: number, N: number, K
  */
 export function sgemmNt(A: number, B: number, C: number, M: number, N: number, K: number, acc: number): void {
   const h = helperFor(M * N * K, M >= 8 || N >= 16);
-  const k = kernels();
-  if (!h) return k.sgemm_nt(A, B, C, M, N, K, acc, K, N);
-  if (N >= 2 * M && N >= 16) {
-    const n0 = Math.ceil(N / 16) * 8;
-    const job = post(h, 3, [A, B + n0 * K * 4, C + n0 * 4, M, N - n0, K, acc, K, N]);
-    const t0 = performance.now();
-    k.sgemm_nt(A, B, C, M, n0, K, acc, K, N);
-    return join(h, job, performance.now() - t0);
-  }
-  const m0 = split(M);
-  const job = post(h, 3, [A + m0 * K * 4, B, C + m0 * N * 4, M - m0, N, K, acc, K, N]);
-  const t0 = performance.now();
-  k.sgemm_nt(A, B, C, m0, N, K, acc, K, N);
-  join(h, job, performance.now() - t0);
+  if (!h) return kernels().sgemm_nt(A, B, C, M, N, K, acc, K, N);
+  const args = [A, B, C, M, N, K, acc, K, N];
+  if (N >= 2 * M && N >= 16)
+    share(h, { kind: 'sgemm_nt', args, countArg: 4, steps: [0, 4 * K, 4], unit: 8, minUnits: 16 });
+  else share(h, { kind: 'sgemm_nt', args, countArg: 3, steps: [4 * K, 0, 4 * N], ...ROWS });
 }
 
 /** A float32's bits as an int32: a job's arguments are int32s (kernels.c's attn_*_job read them back). */
@@ -216,8 +239,7 @@ const floatBits = (x: number) => new Int32Array(new Float32Array([x]).buffer)[0]
 
 /**
  * kernels().attn_forward (buffers qkv, probs, y) or attn_backward (qkv, probs, dy, dqkv) — causal
- * self-attention over qkv [B, T, 3E] — over two threads when it is large: the first half of the batch
- * here, the rest on the worker.
+ * self-attention over qkv [B, T, 3E] — over two threads when it is large, by batch rows.
  */
 export function attention(
   pass: 'forward' | 'backward',
@@ -228,18 +250,29 @@ export function attention(
   hs: number,
   scale: number,
 ): void {
-  const k = kernels();
-  const run = (pass === 'forward' ? k.attn_forward : k.attn_backward) as (...args: number[]) => void;
   const h = helperFor(B * H * T * T * hs, B >= 2);
-  if (!h) return run(...buffers, B, T, H, hs, scale);
-  const [b0, E] = [Math.ceil(B / 2), H * hs];
-  // floats per batch row of each buffer: qkv, probs, then y (dy) and dqkv
-  const row = [3 * E * T, H * T * T, E * T, 3 * E * T];
-  const rest = buffers.map((at, i) => at + b0 * row[i]! * 4);
-  const job = post(h, JOBS.indexOf(`attn_${pass}_job`), [...rest, B - b0, T, H, hs, floatBits(scale)]);
-  const t0 = performance.now();
-  run(...buffers, b0, T, H, hs, scale);
-  join(h, job, performance.now() - t0);
+  if (!h) {
+    const k = kernels();
+    return (pass === 'forward' ? k.attn_forward : k.attn_backward)(
+      ...(buffers as [number, number, number, number]),
+      B,
+      T,
+      H,
+      hs,
+      scale,
+    );
+  }
+  const E = H * hs;
+  // bytes per batch row of each buffer: qkv, probs, then y (dy) and dqkv
+  const row = [3 * E * T, H * T * T, E * T, 3 * E * T].map((floats) => 4 * floats);
+  share(h, {
+    kind: `attn_${pass}_job`,
+    args: [...buffers, B, T, H, hs, floatBits(scale)],
+    countArg: buffers.length,
+    steps: row.slice(0, buffers.length),
+    unit: 1,
+    minUnits: 1,
+  });
 }
 
 /** Entries of an entrywise kernel below which the worker is not worth waking (GELU: ~5 ns an entry). */
@@ -247,23 +280,25 @@ const MIN_ENTRIES = 1 << 15;
 
 /**
  * An entrywise kernel — GELU's forward (x, y) or backward (x, dy, dx), either form — over two threads when
- * large: each computes a run of whole 4-lane vectors, so every entry is the same arithmetic either way.
+ * large: each chunk is a run of whole 4-lane vectors, so every entry is the same arithmetic either way.
  */
 export function gelu(form: 'tanh' | 'erf', pass: 'forward' | 'backward', buffers: readonly number[], n: number): void {
-  const kind = JOBS.indexOf(form === 'tanh' ? `gelu_${pass}` : `gelu_erf_${pass}`);
-  const run = kernels()[JOBS[kind]!] as (...args: number[]) => void;
+  const kind = form === 'tanh' ? (`gelu_${pass}` as const) : (`gelu_erf_${pass}` as const);
   const h = n >= MIN_ENTRIES ? helperFor(MIN_WORK, true) : null;
-  if (!h) return run(...buffers, n);
-  const n0 = Math.ceil(n / 8) * 4;
-  const job = post(h, kind, [...buffers.map((at) => at + n0 * 4), n - n0]);
-  const t0 = performance.now();
-  run(...buffers, n0);
-  join(h, job, performance.now() - t0);
+  if (!h) return (kernels()[kind] as (...args: number[]) => void)(...buffers, n);
+  share(h, {
+    kind,
+    args: [...buffers, n],
+    countArg: buffers.length,
+    steps: buffers.map(() => 4),
+    unit: 4,
+    minUnits: 1 << 13,
+  });
 }
 
-/** Jobs the worker has run so far (0 without a worker; not those this thread took back): for tests. */
+/** Chunks the worker has run so far (0 without a worker): for tests. */
 export function workerJobs(): number {
-  return helper ? Atomics.load(helper.ctl, 16) : 0;
+  return helper ? Atomics.load(helper.ctl, WORKER_CHUNKS) : 0;
 }
 
 /** How long the worker took to report ready (null without one): for tests. */

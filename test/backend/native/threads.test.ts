@@ -1,6 +1,6 @@
-// lib/backend/native/threads.ts: a large product split over two threads gives the same bits as one
-// thread (whichever thread ends up computing the second half), small ones stay on this thread, and the
-// worker really ran.
+// lib/backend/native/threads.ts: a large product cut into chunks that two threads take gives the same bits
+// as one thread (whichever thread computes each chunk), every chunk exactly once, small products stay on
+// this thread, and the worker really ran.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
@@ -49,9 +49,19 @@ test('two threads: sgemm and sgemm_nt split by rows or columns, and sgemm_tn, gi
     f.k.sgemm_nt(a, bt, one, M, N, K, 0, K, N);
     sgemmNt(a, bt, two, M, N, K, 0);
     assert.deepEqual(f.take(two, M * N), f.take(one, M * N), `sgemm_nt ${M}x${K}x${N}`);
+    // accumulating (C + A B): a chunk run twice, or never, would show
+    const c0 = rand(M * N);
+    f.view(one, M * N).set(c0);
+    f.view(two, M * N).set(c0);
+    f.k.sgemm(a, b, one, 0, M, N, K, 1);
+    sgemm(a, b, two, 0, M, N, K, 1);
+    assert.deepEqual(f.take(two, M * N), f.take(one, M * N), `sgemm, accumulating, ${M}x${K}x${N}`);
+    f.k.sgemm_tn(at, bt, one, M, N, K, 1, M);
+    sgemmTn(at, bt, two, M, N, K, 1);
+    assert.deepEqual(f.take(two, M * N), f.take(one, M * N), `sgemm_tn, accumulating, ${M}x${K}x${N}`);
   }
-  // The worker ran halves (this thread takes a half back only when the worker has not claimed it yet).
-  assert.ok(workerJobs() > ran, 'the worker took no half');
+  // The worker ran chunks (it leaves them all to this thread only when it has no core in time).
+  assert.ok(workerJobs() > ran, 'the worker took no chunk');
   // The worker notifies when it is ready: waiting for it must not run into the 10 s timeout.
   assert.ok(workerStartMs()! < 5000, `the worker took ${workerStartMs()} ms to start`);
   const f = new Frame();
@@ -84,7 +94,7 @@ test('two threads: attention forward and backward split by batch rows give one t
     assert.deepEqual(f.take(two.y, B * T * E), f.take(one.y, B * T * E), `y, ${shape}`);
     assert.deepEqual(f.take(two.dqkv, B * T * 3 * E), f.take(one.dqkv, B * T * 3 * E), `dqkv, ${shape}`);
   }
-  assert.ok(workerJobs() > ran, 'the worker took no half of any attention');
+  assert.ok(workerJobs() > ran, 'the worker took no chunk of any attention');
 });
 
 test('two threads: GELU, both forms, forward and backward, split in runs of whole vectors give one thread’s bits', () => {
@@ -105,7 +115,7 @@ test('two threads: GELU, both forms, forward and backward, split in runs of whol
       assert.deepEqual(f.take(d2, n), f.take(d1, n), `${form} backward, n ${n}`);
     }
   }
-  assert.ok(workerJobs() > ran, 'the worker took no half of any GELU');
+  assert.ok(workerJobs() > ran, 'the worker took no chunk of any GELU');
 });
 
 test('SEQUENTIA_THREADS is checked', () => {
