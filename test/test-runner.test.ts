@@ -29,17 +29,20 @@ test('the unit job runs every test file under test/, this one included', () => {
 
 test('the jobs: static checks, unit tests, every notebook and solution in quick mode with --check, the figure check after the notebooks', () => {
   const byName = new Map(JOBS.map((j) => [j.name, j]));
-  assert.deepEqual([...byName.keys()].sort(), [
-    'eslint',
-    'figures',
-    'notebooks',
-    'prettier',
-    'solutions',
-    'tools',
-    'typecheck',
-    'unit',
-    ...(process.env.SEQUENTIA_SMOKE_NODE ? ['smoke'] : []),
-  ]);
+  assert.deepEqual(
+    [...byName.keys()].sort(),
+    [
+      'eslint',
+      'figures',
+      'notebooks',
+      'prettier',
+      'solutions',
+      'tools',
+      'typecheck',
+      'unit',
+      ...(process.env.SEQUENTIA_SMOKE_NODE ? ['smoke'] : []),
+    ].sort(),
+  );
   for (const name of ['notebooks', 'solutions']) {
     const args = byName.get(name)!.command;
     assert.ok(args.includes('--quick') && args.includes('--check'), name);

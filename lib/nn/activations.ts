@@ -1,7 +1,7 @@
 /**
- * Entrywise activations: Tanh, GELU (tanh form or exact) and ReLU, each with its fused half — tanh's
- * derivative from its output (dx = dy (1 − y²)), GELU's from its input (kernels.c, both forms), ReLU's
- * from its output (dx = dy where y > 0).
+ * Entrywise activations: Tanh, GELU (tanh form or exact) and ReLU, each with its fused half in kernels.c —
+ * tanh's derivative from its output (dx = dy (1 − y²)), GELU's from its input (the exact form's Φ(x) as
+ * y / x), ReLU's from its output (dx = dy where y > 0).
  */
 import { tf } from '../runtime/tf';
 import { Module } from './module';
@@ -60,6 +60,8 @@ type Fn = 'tanh' | 'gelu' | 'gelu-erf' | 'relu';
 
 class FusedActivation implements FusedLayer {
   private saved = 0;
+  /** The exact GELU's output too: its backward takes Φ(x) = y / x instead of computing it again. */
+  private output = 0;
   constructor(private readonly fn: Fn) {}
   forward(f: StepFrame, x: Act): Act {
     const y = f.act(x.rows, x.width);
@@ -67,24 +69,19 @@ class FusedActivation implements FusedLayer {
     if (this.fn === 'tanh') f.k.tanh_forward(x.at, y.at, n);
     else if (this.fn === 'gelu' || this.fn === 'gelu-erf')
       gelu(this.fn === 'gelu' ? 'tanh' : 'erf', 'forward', [x.at, y.at], n);
-    else {
-      const [xs, ys] = [f.view(x.at, n), f.view(y.at, n)];
-      for (let i = 0; i < n; i++) ys[i] = xs[i]! > 0 ? xs[i]! : 0;
-    }
-    // what the backward reads: tanh's and ReLU's output, GELU's input
+    else f.k.relu_forward(x.at, y.at, n);
+    // what the backward reads: tanh's and ReLU's output, GELU's input (and the exact form's output)
     this.saved = this.fn === 'tanh' || this.fn === 'relu' ? y.at : x.at;
+    this.output = y.at;
     return y;
   }
   backward(f: StepFrame, dy: Act): Act {
     const dx = f.act(dy.rows, dy.width);
     const n = dy.rows * dy.width;
     if (this.fn === 'tanh') f.k.tanh_backward(this.saved, dy.at, dx.at, n);
-    else if (this.fn === 'gelu' || this.fn === 'gelu-erf')
-      gelu(this.fn === 'gelu' ? 'tanh' : 'erf', 'backward', [this.saved, dy.at, dx.at], n);
-    else {
-      const [s, d, out] = [f.view(this.saved, n), f.view(dy.at, n), f.view(dx.at, n)];
-      for (let i = 0; i < n; i++) out[i] = s[i]! > 0 ? d[i]! : 0;
-    }
+    else if (this.fn === 'gelu') gelu('tanh', 'backward', [this.saved, dy.at, dx.at], n);
+    else if (this.fn === 'gelu-erf') gelu('erf', 'backward', [this.saved, this.output, dy.at, dx.at], n);
+    else f.k.relu_backward(this.saved, dy.at, dx.at, n);
     return dx;
   }
 }

@@ -42,6 +42,15 @@ function next(seen) {
   }
 }
 
+/** Claims a chunk of the posted job (threads.ts's claim): its index, or -1 when none is left. */
+function claim() {
+  for (;;) {
+    const v = Atomics.load(ctl, NEXT);
+    if ((v & 0xff) >= ((v >> 8) & 0xff)) return -1;
+    if (Atomics.compareExchange(ctl, NEXT, v, v + 1) === v) return v & 0xff;
+  }
+}
+
 /** Chunk c of the posted job: its arguments moved by c chunks, its count the chunk's (threads.ts's runChunk). */
 function runChunk(c) {
   const args = Array.from(ctl.subarray(ARGS, ARGS + ctl[NARGS]));
@@ -58,14 +67,14 @@ Atomics.notify(ctl, READY);
 let seen = 0;
 for (;;) {
   seen = next(seen);
-  // A chunk claimed while the next job is being written is past the last (NEXT is closed then).
-  for (let c = Atomics.add(ctl, NEXT, 1); c < ctl[CHUNKS]; c = Atomics.add(ctl, NEXT, 1)) {
+  for (let c = claim(); c >= 0; c = claim()) {
+    const n = ctl[CHUNKS]; // this job's: it stays posted until its last chunk is done
     try {
       runChunk(c);
     } catch {
       ctl[ERROR] = 1; // the caller throws: a trap here must not leave it waiting
     }
     Atomics.add(ctl, WORKER_CHUNKS, 1);
-    if (Atomics.add(ctl, DONE, 1) + 1 === ctl[CHUNKS]) Atomics.notify(ctl, DONE);
+    if (Atomics.add(ctl, DONE, 1) + 1 === n) Atomics.notify(ctl, DONE);
   }
 }

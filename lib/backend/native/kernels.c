@@ -7,11 +7,83 @@
 
 #include "simd.h"
 
+// The dot products of x with four rows r0..r3 (n floats each) as one vector: four accumulators over x's
+// columns, summed across lanes by two shuffles of pairs (no horizontal sum per product).
+static inline v128_t dot4(const float* restrict x, const float* r0, const float* r1, const float* r2, const float* r3, int n) {
+  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+  int c = 0;
+  for (; c + 4 <= n; c += 4) {
+    const v128_t xv = wasm_v128_load(x + c);
+    a0 = MADD(xv, wasm_v128_load(r0 + c), a0);
+    a1 = MADD(xv, wasm_v128_load(r1 + c), a1);
+    a2 = MADD(xv, wasm_v128_load(r2 + c), a2);
+    a3 = MADD(xv, wasm_v128_load(r3 + c), a3);
+  }
+  const v128_t s01 = wasm_f32x4_add(wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7));
+  const v128_t s23 = wasm_f32x4_add(wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5), wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7));
+  v128_t d = wasm_f32x4_add(wasm_i32x4_shuffle(s01, s23, 0, 1, 4, 5), wasm_i32x4_shuffle(s01, s23, 2, 3, 6, 7));
+  if (c < n) { // a head size that is not a multiple of 4
+    float t[4] = {0, 0, 0, 0};
+    for (; c < n; c++) t[0] += x[c] * r0[c], t[1] += x[c] * r1[c], t[2] += x[c] * r2[c], t[3] += x[c] * r3[c];
+    d = wasm_f32x4_add(d, wasm_v128_load(t));
+  }
+  return d;
+}
+
+// out[j] = x . row j for j = 0..n-1 (rows `stride` floats apart), four rows at a time; out has room for a
+// multiple of 4 (the last block repeats row n-1, whose extra lanes the caller ignores).
+static inline void dots(const float* restrict x, const float* rows, int stride, int n, int hs, float* restrict out) {
+  for (int j = 0; j < n; j += 4) {
+    const float* r[4];
+    for (int u = 0; u < 4; u++) r[u] = rows + (j + u < n ? j + u : n - 1) * stride;
+    wasm_v128_store(out + j, dot4(x, r[0], r[1], r[2], r[3], hs));
+  }
+}
+
+// y = sum over j < n of w[j] rows[j] (hs floats each, rows `stride` apart), for y of hs floats: 16 columns
+// at a time in four registers, then 4, then one.
+static inline void weighted_rows(const float* restrict w, const float* rows, int stride, int n, int hs, float* restrict y) {
+  int c = 0;
+  for (; c + 16 <= hs; c += 16) {
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    for (int j = 0; j < n; j++) {
+      const v128_t wj = wasm_f32x4_splat(w[j]);
+      const float* r = rows + j * stride + c;
+      a0 = MADD(wj, wasm_v128_load(r), a0);
+      a1 = MADD(wj, wasm_v128_load(r + 4), a1);
+      a2 = MADD(wj, wasm_v128_load(r + 8), a2);
+      a3 = MADD(wj, wasm_v128_load(r + 12), a3);
+    }
+    wasm_v128_store(y + c, a0), wasm_v128_store(y + c + 4, a1), wasm_v128_store(y + c + 8, a2), wasm_v128_store(y + c + 12, a3);
+  }
+  for (; c + 4 <= hs; c += 4) {
+    v128_t a = wasm_f32x4_splat(0.0f);
+    for (int j = 0; j < n; j++) a = MADD(wasm_f32x4_splat(w[j]), wasm_v128_load(rows + j * stride + c), a);
+    wasm_v128_store(y + c, a);
+  }
+  for (; c < hs; c++) {
+    float a = 0;
+    for (int j = 0; j < n; j++) a += w[j] * rows[j * stride + c];
+    y[c] = a;
+  }
+}
+
+// y += a x over n floats.
+static inline void axpy(float a, const float* restrict x, float* restrict y, int n) {
+  const v128_t av = wasm_f32x4_splat(a);
+  int c = 0;
+  for (; c + 4 <= n; c += 4) wasm_v128_store(y + c, MADD(av, wasm_v128_load(x + c), wasm_v128_load(y + c)));
+  for (; c < n; c++) y[c] += a * x[c];
+}
+
 // Causal self-attention, forward. qkv: [B, T, 3E] (q | k | v, head h at columns h*hs..), writes the
-// attention probabilities probs: [B, H, T, T] (zeros above the diagonal) and y: [B, T, E].
+// attention probabilities probs: [B, H, T, T] (zeros above the diagonal) and y: [B, T, E]. Per row i of a
+// head: the scores of keys 0..i four at a time (dot4), the softmax over them (exp on four lanes), then
+// y_i = sum_j p_ij v_j sixteen columns at a time.
 EXPORT(attn_forward)
 __attribute__((noinline)) void attn_forward(const float* restrict qkv, float* restrict probs, float* restrict y, int B, int T, int H, int hs, float scale) {
   const int E = H * hs, C3 = 3 * E;
+  float s[64 + 4] __attribute__((aligned(16)));
   for (int b = 0; b < B; b++) {
     for (int h = 0; h < H; h++) {
       const float* q = qkv + b * T * C3 + h * hs;
@@ -19,81 +91,69 @@ __attribute__((noinline)) void attn_forward(const float* restrict qkv, float* re
       const float* v = q + 2 * E;
       float* P = probs + (b * H + h) * T * T;
       for (int i = 0; i < T; i++) {
-        const float* qi = q + i * C3;
+        const int n = i + 1, n4 = (n + 3) & ~3;
+        dots(q + i * C3, k, C3, n, hs, s);
+        v128_t mx = wasm_f32x4_splat(-3.4e38f);
+        for (int j = 0; j < n4; j += 4) {
+          const v128_t sj = wasm_f32x4_mul(wasm_v128_load(s + j), wasm_f32x4_splat(scale));
+          wasm_v128_store(s + j, sj);
+          mx = wasm_f32x4_pmax(mx, sj); // lanes past i repeat key i: they do not change the maximum
+        }
+        mx = wasm_f32x4_pmax(mx, wasm_i32x4_shuffle(mx, mx, 2, 3, 0, 1));
+        mx = wasm_f32x4_pmax(mx, wasm_i32x4_shuffle(mx, mx, 1, 0, 3, 2));
+        v128_t sum = wasm_f32x4_splat(0.0f);
+        for (int j = 0; j < n4; j += 4) {
+          const v128_t live = wasm_i32x4_lt(wasm_i32x4_make(j, j + 1, j + 2, j + 3), wasm_i32x4_splat(n));
+          const v128_t e = wasm_v128_and(exp4(wasm_f32x4_sub(wasm_v128_load(s + j), mx)), live);
+          wasm_v128_store(s + j, e);
+          sum = wasm_f32x4_add(sum, e);
+        }
+        sum = wasm_f32x4_add(sum, wasm_i32x4_shuffle(sum, sum, 2, 3, 0, 1));
+        sum = wasm_f32x4_add(sum, wasm_i32x4_shuffle(sum, sum, 1, 0, 3, 2));
+        const v128_t inv = wasm_f32x4_div(wasm_f32x4_splat(1.0f), sum);
+        for (int j = 0; j < n4; j += 4) wasm_v128_store(s + j, wasm_f32x4_mul(wasm_v128_load(s + j), inv));
         float* Pi = P + i * T;
-        float mx = -3.4e38f;
-        for (int j = 0; j <= i; j++) {
-          const float* kj = k + j * C3;
-          float d = 0;
-          for (int c = 0; c < hs; c++) d += qi[c] * kj[c];
-          d *= scale;
-          Pi[j] = d;
-          mx = max_f(mx, d);
-        }
-        float sum = 0;
-        for (int j = 0; j <= i; j++) {
-          float e = exp_f(Pi[j] - mx);
-          Pi[j] = e;
-          sum += e;
-        }
-        const float inv = 1.0f / sum;
-        float* yi = y + (b * T + i) * E + h * hs;
-        for (int c = 0; c < hs; c++) yi[c] = 0;
-        for (int j = 0; j <= i; j++) {
-          const float p = Pi[j] * inv;
-          Pi[j] = p;
-          const float* vj = v + j * C3;
-          for (int c = 0; c < hs; c++) yi[c] += p * vj[c];
-        }
-        for (int j = i + 1; j < T; j++) Pi[j] = 0;
+        for (int j = 0; j < n; j++) Pi[j] = s[j];
+        for (int j = n; j < T; j++) Pi[j] = 0;
+        weighted_rows(s, v, C3, n, hs, y + (b * T + i) * E + h * hs);
       }
     }
   }
 }
 
-// Causal self-attention, backward: dqkv (zeroed here) from dy [B, T, E] and the forward's probs.
+// Causal self-attention, backward: dqkv from dy [B, T, E] and the forward's probs. Per head, first each
+// query row i: dP_ij = dy_i . v_j (dot4), the softmax's backward ds_ij = p_ij (dP_ij - sum_j p_ij dP_ij)
+// scale (kept, T x T), dq_i = sum_j ds_ij k_j; then each key row j: dv_j = sum_i p_ij dy_i and
+// dk_j = sum_i ds_ij q_i over i >= j — every row a sum in registers, none read back and written per pair.
 EXPORT(attn_backward)
 __attribute__((noinline)) void attn_backward(const float* restrict qkv, const float* restrict probs, const float* restrict dy, float* restrict dqkv, int B, int T, int H, int hs, float scale) {
   const int E = H * hs, C3 = 3 * E;
-  for (int n = 0; n < B * T * C3; n++) dqkv[n] = 0;
+  float ds[64 * 64 + 4] __attribute__((aligned(16))); // a row of dots may run 3 past its end
+  float w[64 + 4] __attribute__((aligned(16)));
   for (int b = 0; b < B; b++) {
     for (int h = 0; h < H; h++) {
       const float* q = qkv + b * T * C3 + h * hs;
       const float* k = q + E;
       const float* v = q + 2 * E;
+      const float* g = dy + b * T * E + h * hs;
       float* dq = dqkv + b * T * C3 + h * hs;
-      float* dk = dq + E;
-      float* dv = dq + 2 * E;
       const float* P = probs + (b * H + h) * T * T;
       for (int i = 0; i < T; i++) {
-        const float* gi = dy + (b * T + i) * E + h * hs;
+        const int n = i + 1;
         const float* Pi = P + i * T;
-        const float* qi = q + i * C3;
-        float* dqi = dq + i * C3;
-        // dP_ij = dy_i . v_j  and  dv_j += p_ij dy_i; then the softmax's backward row by row
-        float dp[64];
+        float* dsi = ds + i * T;
+        dots(g + i * E, v, C3, n, hs, dsi); // dP_ij, then ds_ij in place
         float rowdot = 0;
-        for (int j = 0; j <= i; j++) {
-          const float* vj = v + j * C3;
-          float* dvj = dv + j * C3;
-          const float p = Pi[j];
-          float d = 0;
-          for (int c = 0; c < hs; c++) {
-            d += gi[c] * vj[c];
-            dvj[c] += p * gi[c];
-          }
-          dp[j & 63] = d;
-          rowdot += p * d;
-        }
-        for (int j = 0; j <= i; j++) {
-          const float ds = Pi[j] * (dp[j & 63] - rowdot) * scale;
-          const float* kj = k + j * C3;
-          float* dkj = dk + j * C3;
-          for (int c = 0; c < hs; c++) {
-            dqi[c] += ds * kj[c];
-            dkj[c] += ds * qi[c];
-          }
-        }
+        for (int j = 0; j < n; j++) rowdot += Pi[j] * dsi[j];
+        for (int j = 0; j < n; j++) dsi[j] = Pi[j] * (dsi[j] - rowdot) * scale;
+        weighted_rows(dsi, k, C3, n, hs, dq + i * C3);
+      }
+      for (int j = 0; j < T; j++) {
+        const int m = T - j; // query rows i = j .. T-1 read key j
+        for (int u = 0; u < m; u++) w[u] = P[(j + u) * T + j];
+        weighted_rows(w, g + j * E, E, m, hs, dq + j * C3 + 2 * E);
+        for (int u = 0; u < m; u++) w[u] = ds[(j + u) * T + j];
+        weighted_rows(w, q + j * C3, C3, m, hs, dq + j * C3 + E);
       }
     }
   }
@@ -207,12 +267,29 @@ void gelu_backward(const float* restrict x, const float* restrict dy, float* res
   }
 }
 
+// ReLU, y = x where x > 0, else 0 (NaN too), and its backward from the output, dx = dy where y > 0.
+EXPORT(relu_forward)
+void relu_forward(const float* restrict x, float* restrict y, int n) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int i = 0; i < n; i += 4) {
+    const v128_t xi = load4(x + i, n - i);
+    store4(y + i, wasm_v128_and(xi, wasm_f32x4_gt(xi, zero)), n - i);
+  }
+}
+
+EXPORT(relu_backward)
+void relu_backward(const float* restrict y, const float* restrict dy, float* restrict dx, int n) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int i = 0; i < n; i += 4)
+    store4(dx + i, wasm_v128_and(load4(dy + i, n - i), wasm_f32x4_gt(load4(y + i, n - i), zero)), n - i);
+}
+
 // Exact GELU (nn.GELU(), nanoGPT's): y = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2, with erfc from its
 // Chebyshev fit (Numerical Recipes' erfcc: relative error below 1.2e-7 everywhere). Returns Phi(x).
 static inline v128_t phi4(v128_t x) {
   const v128_t z = wasm_f32x4_abs(wasm_f32x4_mul(x, wasm_f32x4_splat(0.70710678118654752f)));
   const v128_t t = wasm_f32x4_div(wasm_f32x4_splat(1.0f), wasm_f32x4_add(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(wasm_f32x4_splat(0.5f), z)));
-#define HORNER(q, c) q = wasm_f32x4_add(wasm_f32x4_mul(q, t), wasm_f32x4_splat(c))
+#define HORNER(q, c) q = MADD(q, t, wasm_f32x4_splat(c))
   v128_t q = wasm_f32x4_splat(0.17087277f);
   HORNER(q, -0.82215223f), HORNER(q, 1.48851587f), HORNER(q, -1.13520398f), HORNER(q, 0.27886807f);
   HORNER(q, -0.18628806f), HORNER(q, 0.09678418f), HORNER(q, 0.37409196f), HORNER(q, 1.00002368f);
@@ -232,14 +309,20 @@ void gelu_erf_forward(const float* restrict x, float* restrict y, int n) {
   }
 }
 
-// dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+// dy/dx = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi), with Phi(x) = y / x from the forward's
+// output y = x Phi(x) (within two roundings of Phi): 1/2 where |x| < 1e-30 (the product may be subnormal),
+// and 0 and 1 from |x| = 13 on, as the forward's Phi.
 EXPORT(gelu_erf_backward)
-void gelu_erf_backward(const float* restrict x, const float* restrict dy, float* restrict dx, int n) {
+void gelu_erf_backward(const float* restrict x, const float* restrict y, const float* restrict dy, float* restrict dx, int n) {
   for (int i = 0; i < n; i += 4) {
     const v128_t xi = load4(x + i, n - i);
+    const v128_t tiny = wasm_f32x4_lt(wasm_f32x4_abs(xi), wasm_f32x4_splat(1e-30f));
+    const v128_t ratio = wasm_v128_bitselect(wasm_f32x4_splat(0.5f), wasm_f32x4_div(load4(y + i, n - i), xi), tiny);
+    const v128_t tail = wasm_v128_and(wasm_f32x4_splat(1.0f), wasm_f32x4_gt(xi, wasm_f32x4_splat(0.0f)));
+    const v128_t phi = wasm_v128_bitselect(tail, ratio, wasm_f32x4_ge(wasm_f32x4_abs(xi), wasm_f32x4_splat(13.0f)));
     v128_t density = wasm_f32x4_mul(wasm_f32x4_splat(0.39894228040143268f), exp4(wasm_f32x4_mul(wasm_f32x4_splat(-0.5f), wasm_f32x4_mul(xi, xi))));
     density = wasm_v128_and(density, wasm_f32x4_lt(wasm_f32x4_abs(xi), wasm_f32x4_splat(13.0f))); // as Phi's tail
-    const v128_t d = wasm_f32x4_add(phi4(xi), wasm_f32x4_mul(xi, density));
+    const v128_t d = wasm_f32x4_add(phi, wasm_f32x4_mul(xi, density));
     store4(dx + i, wasm_f32x4_mul(load4(dy + i, n - i), d), n - i);
   }
 }

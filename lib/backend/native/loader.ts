@@ -66,7 +66,9 @@ interface KernelExports {
   gelu_forward(x: number, y: number, n: number): void;
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
   gelu_erf_forward(x: number, y: number, n: number): void;
-  gelu_erf_backward(x: number, dy: number, dx: number, n: number): void;
+  relu_forward(x: number, y: number, n: number): void;
+  relu_backward(y: number, dy: number, dx: number, n: number): void;
+  gelu_erf_backward(x: number, y: number, dy: number, dx: number, n: number): void;
   segment_sum(x: number, ids: number, out: number, n: number, D: number, numSeg: number): void;
   axpby(x: number, y: number, out: number, n: number, a: number, b: number): void;
   sum_squares(acc: number, x: number, n: number): number;

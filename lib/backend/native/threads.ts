@@ -82,8 +82,11 @@ const JOBS = [
  * A job is a kernel (KIND, an index into JOBS) over `total` units (rows, columns, batch rows or
  * entries) cut into CHUNKS chunks of PER_CHUNK units; chunk c runs the kernel on ARGS with each
  * argument moved by c · PER_CHUNK · STEPS[i] bytes and argument COUNT_ARG set to the chunk's units.
- * Both threads take chunks from NEXT until none is left, so the one that runs faster (the other may
- * share its core with another process) takes more of them; DONE counts the finished ones.
+ * Both threads take chunks until none is left, so the one that runs faster (the other may share its
+ * core with another process) takes more of them; DONE counts the finished ones. NEXT holds the number
+ * of chunks above the next one's index, and a thread claims a chunk by moving NEXT from (n, c) to
+ * (n, c + 1) in one compare-and-swap: whatever job a thread last looked at, a claim that succeeds is a
+ * chunk of the job posted now, whose words stay put until its last chunk is done.
  */
 const WORDS = {
   ...{ POSTED: 0, KIND: 1, NARGS: 2, NEXT: 3, DONE: 4, CHUNKS: 5, COUNT_ARG: 6, PER_CHUNK: 7, TOTAL: 8 },
@@ -92,8 +95,17 @@ const WORDS = {
 const { POSTED, KIND, NARGS, NEXT, DONE, CHUNKS, COUNT_ARG, PER_CHUNK, TOTAL, ERROR, READY, WORKER_CHUNKS } = WORDS;
 const { ARGS, STEPS, CTL_WORDS } = WORDS;
 const MAX_ARGS = STEPS - ARGS;
-/** NEXT while a job is being written: a chunk claimed then is past the last. */
-const CLOSED = 1 << 30;
+/** NEXT while a job is being written: no chunk left. */
+const CLOSED = -1;
+
+/** Claims a chunk of the posted job (gemm-worker.mjs has the same): its index, or −1 when none is left. */
+function claim(ctl: Int32Array): number {
+  for (;;) {
+    const v = Atomics.load(ctl, NEXT);
+    if ((v & 0xff) >= ((v >> 8) & 0xff)) return -1; // CLOSED too
+    if (Atomics.compareExchange(ctl, NEXT, v, v + 1) === v) return v & 0xff;
+  }
+}
 
 /** A job before it is cut: the kernel's arguments for all of it, and how each moves per unit. */
 interface Share {
@@ -143,20 +155,20 @@ function share(h: Helper, s: Share): void {
   ctl[TOTAL] = total;
   ctl[CHUNKS] = Math.ceil(total / per);
   ctl[ERROR] = 0;
+  const n = ctl[CHUNKS]!;
   Atomics.store(ctl, DONE, 0);
-  Atomics.store(ctl, NEXT, 0);
+  Atomics.store(ctl, NEXT, n << 8);
   Atomics.store(ctl, POSTED, ++h.seq);
   Atomics.notify(ctl, POSTED);
-  const n = ctl[CHUNKS]!;
   let chunkMs = 0;
-  for (let c = Atomics.add(ctl, NEXT, 1); c < n; c = Atomics.add(ctl, NEXT, 1)) {
+  for (let c = claim(ctl); c >= 0; c = claim(ctl)) {
     const t0 = performance.now();
     runChunk(ctl, c);
     chunkMs = Math.max(chunkMs, performance.now() - t0);
     Atomics.add(ctl, DONE, 1);
   }
   const until = performance.now() + chunkMs + 0.05;
-  for (let i = 1, d = Atomics.load(ctl, DONE); d !== n; i++, d = Atomics.load(ctl, DONE))
+  for (let i = 1, d = Atomics.load(ctl, DONE); d < n; i++, d = Atomics.load(ctl, DONE))
     if ((i & 255) === 0 && performance.now() > until) Atomics.wait(ctl, DONE, d, 1);
   if (ctl[ERROR] !== 0) throw new Error(`lib/backend/native: the worker thread's ${s.kind} failed (job ${h.seq})`);
 }
@@ -279,7 +291,7 @@ export function attention(
 const MIN_ENTRIES = 1 << 15;
 
 /**
- * An entrywise kernel — GELU's forward (x, y) or backward (x, dy, dx), either form — over two threads when
+ * An entrywise kernel — GELU's forward (x, y) or backward (x, dy, dx; the exact form x, y, dy, dx) — over two threads when
  * large: each chunk is a run of whole 4-lane vectors, so every entry is the same arithmetic either way.
  */
 export function gelu(form: 'tanh' | 'erf', pass: 'forward' | 'backward', buffers: readonly number[], n: number): void {

@@ -29,7 +29,7 @@ function run(xs: number[], dys: number[]) {
   const n = xs.length;
   const [x, y, dy, dx] = [f.put(n, xs), f.put(n), f.put(n, dys), f.put(n)];
   f.k.gelu_erf_forward(x, y, n);
-  f.k.gelu_erf_backward(x, dy, dx, n);
+  f.k.gelu_erf_backward(x, y, dy, dx, n);
   return { y: f.take(y, n), dx: f.take(dx, n) };
 }
 

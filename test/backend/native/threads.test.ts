@@ -105,12 +105,12 @@ test('two threads: GELU, both forms, forward and backward, split in runs of whol
     const [x, dy] = [f.put(n, rand(n)), f.put(n, rand(n))];
     for (const form of ['tanh', 'erf'] as const) {
       const [y1, y2, d1, d2] = [f.put(n), f.put(n), f.put(n), f.put(n)];
-      const [forward, backward] =
-        form === 'tanh' ? [f.k.gelu_forward, f.k.gelu_backward] : [f.k.gelu_erf_forward, f.k.gelu_erf_backward];
+      const forward = form === 'tanh' ? f.k.gelu_forward : f.k.gelu_erf_forward;
       forward(x, y1, n);
-      backward(x, dy, d1, n);
+      if (form === 'tanh') f.k.gelu_backward(x, dy, d1, n);
+      else f.k.gelu_erf_backward(x, y1, dy, d1, n); // Φ(x) from the forward's output
       gelu(form, 'forward', [x, y2], n);
-      gelu(form, 'backward', [x, dy, d2], n);
+      gelu(form, 'backward', form === 'tanh' ? [x, dy, d2] : [x, y2, dy, d2], n);
       assert.deepEqual(f.take(y2, n), f.take(y1, n), `${form} forward, n ${n}`);
       assert.deepEqual(f.take(d2, n), f.take(d1, n), `${form} backward, n ${n}`);
     }
@@ -130,3 +130,33 @@ test('SEQUENTIA_THREADS is checked', () => {
     else process.env.SEQUENTIA_THREADS = before;
   }
 });
+
+test(
+  'two threads: 20,000 jobs back to back, each chunk run exactly once (a claim never takes a chunk of another job)',
+  { timeout: 120_000 },
+  () => {
+    if (os.availableParallelism() < 2) return;
+    // the smallest products that are split, in 4 chunks (64 rows) and in 8 (128 rows), taking turns:
+    // a thread that looked at a job of 4 must not take a chunk of the next job of 8
+    const [N, K] = [64, 128];
+    const f = new Frame();
+    const jobs = [64, 128].map((M) => {
+      const c0 = rand(M * N);
+      return {
+        M,
+        a: f.put(M * K, rand(M * K)),
+        b: f.put(K * N, rand(K * N)),
+        one: f.put(M * N, c0),
+        two: f.put(M * N, c0),
+      };
+    });
+    const ran = workerJobs();
+    for (let r = 0; r < 20_000; r++) {
+      const { M, a, b, one, two } = jobs[r % 2]!;
+      f.k.sgemm(a, b, one, 0, M, N, K, 1);
+      sgemm(a, b, two, 0, M, N, K, 1);
+    }
+    for (const { M, one, two } of jobs) assert.deepEqual(f.take(two, M * N), f.take(one, M * N), `${M} rows`);
+    assert.ok(workerJobs() > ran, 'the worker took no chunk');
+  },
+);
