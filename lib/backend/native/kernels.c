@@ -68,14 +68,6 @@ static inline void weighted_rows(const float* restrict w, const float* rows, int
   }
 }
 
-// y += a x over n floats.
-static inline void axpy(float a, const float* restrict x, float* restrict y, int n) {
-  const v128_t av = wasm_f32x4_splat(a);
-  int c = 0;
-  for (; c + 4 <= n; c += 4) wasm_v128_store(y + c, MADD(av, wasm_v128_load(x + c), wasm_v128_load(y + c)));
-  for (; c < n; c++) y[c] += a * x[c];
-}
-
 // Causal self-attention, forward. qkv: [B, T, 3E] (q | k | v, head h at columns h*hs..), writes the
 // attention probabilities probs: [B, H, T, T] (zeros above the diagonal) and y: [B, T, E]. Per row i of a
 // head: the scores of keys 0..i four at a time (dot4), the softmax over them (exp on four lanes), then

@@ -117,7 +117,7 @@ interface Share {
   steps: number[];
   /** Chunks start at multiples of this many units (whole register tiles, whole vectors). */
   unit: number;
-  /** Units a chunk should not go below (a smaller chunk wastes more than it balances). */
+  /** Units a chunk should not go below beyond the first two (a smaller chunk wastes more than it balances). */
   minUnits: number;
 }
 
@@ -141,7 +141,8 @@ function runChunk(ctl: Int32Array, c: number): void {
  */
 function share(h: Helper, s: Share): void {
   const total = s.args[s.countArg]!;
-  const chunks = Math.max(1, Math.min(MAX_CHUNKS, Math.floor(total / s.minUnits)));
+  // at least two chunks (one each) when there are two units to share, as many as minUnits allows up to 8
+  const chunks = Math.min(MAX_CHUNKS, Math.max(total >= 2 * s.unit ? 2 : 1, Math.floor(total / s.minUnits)));
   const per = Math.ceil(total / chunks / s.unit) * s.unit;
   const { ctl } = h;
   Atomics.store(ctl, NEXT, CLOSED);

@@ -32,6 +32,7 @@ test('two threads: sgemm and sgemm_nt split by rows or columns, and sgemm_tn, gi
     [64, 512, 2048],
     [32, 64, 256],
     [2, 300, 1000],
+    [20, 30, 2000],
   ] as [number, number, number][]) {
     const f = new Frame();
     const [a, b, bias] = [f.put(M * K, rand(M * K)), f.put(K * N, rand(K * N)), f.put(N, rand(N))];
