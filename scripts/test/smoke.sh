@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # npm test's job 'smoke' (only when SEQUENTIA_SMOKE_NODE names a node binary; .ci/run gives it Node 24):
-# on another Node major, what differs between majors — the kernel on that Node (kernelspec rewritten for
-# it), our wasm kernels (relaxed SIMD is native on 24, a flag on 20), worker threads, the CLIs' signals
-# and files, PyTorch parity, and two notebooks end to end with output checks. It runs in a copy of the
+# on another Node major, what differs between majors — our wasm kernels (relaxed SIMD is native on 24, a
+# flag on 20), worker threads, PyTorch parity, the kernel on that Node (kernelspec rewritten for it), the
+# CLIs' signals and files, and two notebooks end to end with output checks. It runs in a copy of the
 # tree (its tracked and unignored files; node_modules linked), so that its kernelspec (.jupyter/) and
 # outputs never meet those of the jobs running beside it.
 set -euo pipefail
@@ -18,8 +18,11 @@ export PATH="$(dirname "$node_bin"):$PATH"
 node --version
 node scripts/notebooks/kernel.mjs install-local
 node --import tsx --test --test-concurrency=2 test/backend/*/*.test.ts test/fused/*.test.ts test/train/parallel.test.ts \
-  test/models/parity.test.ts test/notebooks/kernel.test.ts test/cli/makemore.test.ts
-# of the CLIs' lifecycle tests, the signals and the disks (the rest is flag parsing, the same on every major)
-node --import tsx --test --test-name-pattern='during training saves latest|SIGHUP|full disk|read-only|closed stdout' \
-  test/cli/lifecycle.test.ts
+  test/models/parity.test.ts
+# of the kernel's tests, those where Node itself takes part (its version, signals to the process group, the
+# output pipe, esbuild's service); of the CLIs' lifecycle tests, the signals and the disks (the rest is
+# flag parsing and training arithmetic, the same on every major, and Node 20 runs every test)
+node --import tsx --test --test-concurrency=2 \
+  --test-name-pattern='language_info|■ during train|after ■|chatty cell|exits when the process|during training saves latest|SIGHUP|full disk|read-only|closed stdout' \
+  test/notebooks/kernel.test.ts test/cli/lifecycle.test.ts
 node --import tsx scripts/notebooks/run.ts --quick --check --only 04 --only 08 --out out/ci-smoke --no-figures
