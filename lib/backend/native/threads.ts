@@ -218,20 +218,25 @@ export function sgemm(
       args: [A, B, C, bias, M, N, K, acc, N, N],
       countArg: 5,
       steps: [0, 4, 4, bias ? 4 : 0, 0, 0, 0, 0, 0, 0],
-      unit: 8,
-      minUnits: 16,
+      ...COLS,
     });
   else share(h, { kind: 'sgemm', args: [A, B, C, bias, M, N, K, acc], countArg: 4, steps: [4 * K, 0, 4 * N], ...ROWS });
 }
 
-/** Chunks of rows: whole 4-row register tiles, at least 16 rows (sgemm packs B's blocks from 16). */
-const ROWS = { unit: 4, minUnits: 16 };
+/**
+ * Chunks of rows: whole 4-row register tiles. Every chunk streams all of B again, so a chunk has at
+ * least 64 rows (sgemm, sgemm_nt) or 128 (sgemm_tn, whose B is the long [K, N] of a weight gradient).
+ */
+const ROWS = { unit: 4, minUnits: 64 };
+const TN_ROWS = { unit: 4, minUnits: 128 };
+/** Chunks of columns: whole 8-column tiles, at least 128 columns (every chunk reads all of A again). */
+const COLS = { unit: 8, minUnits: 128 };
 
 /** kernels().sgemm_tn — C[M, N] = Aᵀ B with A stored [K, M] — over two threads when it is large. */
 export function sgemmTn(A: number, B: number, C: number, M: number, N: number, K: number, acc: number): void {
   const h = helperFor(M * N * K, M >= 8);
   if (!h) return kernels().sgemm_tn(A, B, C, M, N, K, acc, M);
-  share(h, { kind: 'sgemm_tn', args: [A, B, C, M, N, K, acc, M], countArg: 3, steps: [4, 0, 4 * N], ...ROWS });
+  share(h, { kind: 'sgemm_tn', args: [A, B, C, M, N, K, acc, M], countArg: 3, steps: [4, 0, 4 * N], ...TN_ROWS });
 }
 
 /**
@@ -242,8 +247,7 @@ export function sgemmNt(A: number, B: number, C: number, M: number, N: number, K
   const h = helperFor(M * N * K, M >= 8 || N >= 16);
   if (!h) return kernels().sgemm_nt(A, B, C, M, N, K, acc, K, N);
   const args = [A, B, C, M, N, K, acc, K, N];
-  if (N >= 2 * M && N >= 16)
-    share(h, { kind: 'sgemm_nt', args, countArg: 4, steps: [0, 4 * K, 4], unit: 8, minUnits: 16 });
+  if (N >= 2 * M && N >= 16) share(h, { kind: 'sgemm_nt', args, countArg: 4, steps: [0, 4 * K, 4], ...COLS });
   else share(h, { kind: 'sgemm_nt', args, countArg: 3, steps: [4 * K, 0, 4 * N], ...ROWS });
 }
 
