@@ -45,7 +45,19 @@ function unitFiles(dir = 'test', depth = 0): string[] {
 /** In start order: the longest job first, so that it never waits for a slot. */
 export const JOBS: Job[] = [
   { name: 'tools', command: [...TSX, 'scripts/notebooks/jupyter.ts', 'ensure-test-tools'], after: [], slots: 1 },
-  { name: 'unit', command: [...TSX, '--test', '--test-concurrency=2', ...unitFiles()], after: ['tools'], slots: 2 },
+  {
+    name: 'unit',
+    command: [
+      ...TSX,
+      '--import',
+      './test/helpers/console-to-stderr.mjs',
+      '--test',
+      '--test-concurrency=2',
+      ...unitFiles(),
+    ],
+    after: ['tools'],
+    slots: 2,
+  },
   {
     name: 'notebooks',
     command: [...TSX, 'scripts/notebooks/run.ts', '--quick', '--check', '--out', 'out/ci-notebooks'],
