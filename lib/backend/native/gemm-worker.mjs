@@ -3,27 +3,14 @@
 // (threads.ts's share() takes them from the other end of the same counter), and goes back to waiting.
 // Plain JavaScript: a worker thread does not get tsx's loader.
 import { workerData } from 'node:worker_threads';
+import chunks from './chunks.cjs';
 
-const { module, memory, controlAt, stackTop, jobs, words } = workerData;
+const { claim, runChunk, WORDS } = chunks;
+const { POSTED, CHUNKS, DONE, ERROR, READY, WORKER_CHUNKS } = WORDS;
+const { module, memory, controlAt, stackTop } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 k.__stack_pointer.value = stackTop;
-const {
-  POSTED,
-  KIND,
-  NARGS,
-  NEXT,
-  DONE,
-  CHUNKS,
-  COUNT_ARG,
-  PER_CHUNK,
-  TOTAL,
-  ERROR,
-  READY,
-  WORKER_CHUNKS,
-  ARGS,
-  STEPS,
-} = words;
-const ctl = new Int32Array(memory.buffer, controlAt, words.CTL_WORDS);
+const ctl = new Int32Array(memory.buffer, controlAt, WORDS.CTL_WORDS);
 // A training step posts a job every few tens of microseconds; waking from Atomics.wait takes about as
 // long on a virtual machine. So spin this long after each job before going to sleep (not longer: when
 // another process wants the core, spinning takes it away from it).
@@ -42,35 +29,15 @@ function next(seen) {
   }
 }
 
-/** Claims a chunk of the posted job (threads.ts's claim): its index, or -1 when none is left. */
-function claim() {
-  for (;;) {
-    const v = Atomics.load(ctl, NEXT);
-    if ((v & 0xff) >= ((v >> 8) & 0xff)) return -1;
-    if (Atomics.compareExchange(ctl, NEXT, v, v + 1) === v) return v & 0xff;
-  }
-}
-
-/** Chunk c of the posted job: its arguments moved by c chunks, its count the chunk's (threads.ts's runChunk). */
-function runChunk(c) {
-  const args = Array.from(ctl.subarray(ARGS, ARGS + ctl[NARGS]));
-  const per = ctl[PER_CHUNK];
-  for (let i = 0; i < args.length; i++) args[i] += c * per * ctl[STEPS + i];
-  args[ctl[COUNT_ARG]] = Math.min(per, ctl[TOTAL] - c * per);
-  const run = k[jobs[ctl[KIND]]];
-  if (typeof run !== 'function') throw new Error(`unknown job ${ctl[KIND]}`);
-  run(...args);
-}
-
 Atomics.store(ctl, READY, 1);
 Atomics.notify(ctl, READY);
 let seen = 0;
 for (;;) {
   seen = next(seen);
-  for (let c = claim(); c >= 0; c = claim()) {
+  for (let c = claim(ctl); c >= 0; c = claim(ctl)) {
     const n = ctl[CHUNKS]; // this job's: it stays posted until its last chunk is done
     try {
-      runChunk(c);
+      runChunk(ctl, c, k);
     } catch {
       ctl[ERROR] = 1; // the caller throws: a trap here must not leave it waiting
     }

@@ -8,6 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { JOBS, WORDS, claim, runChunk } from './chunks.cjs';
 import { kernelModule, kernels, layout } from './loader';
 
 /** Multiply-adds below which waking the worker costs more than the half it takes (docs/performance.md). */
@@ -48,7 +49,7 @@ function start(): Helper | null {
   const ctl = new Int32Array(memory.buffer, controlAt, CTL_WORDS);
   ctl.fill(0);
   const worker = new Worker(path.join(path.dirname(__filename), 'gemm-worker.mjs'), {
-    workerData: { module, memory, controlAt, stackTop: workerStackTop, jobs: JOBS, words: WORDS },
+    workerData: { module, memory, controlAt, stackTop: workerStackTop },
   });
   worker.unref();
   // This thread blocks while the worker computes, so it cannot hear an 'error' event: wait for the
@@ -63,49 +64,13 @@ function start(): Helper | null {
   return helper;
 }
 
-/** The kernel of each kind of job (the worker gets this list). */
-const JOBS = [
-  'sgemm',
-  'sgemm_tn',
-  'sgemm_cols',
-  'sgemm_nt',
-  'attn_forward_job',
-  'attn_backward_job',
-  'gelu_forward',
-  'gelu_backward',
-  'gelu_erf_forward',
-  'gelu_erf_backward',
-] as const;
-
-/**
- * The control block shared with gemm-worker.mjs (Int32 words; the worker reads the same indices).
- * A job is a kernel (KIND, an index into JOBS) over `total` units (rows, columns, batch rows or
- * entries) cut into CHUNKS chunks of PER_CHUNK units; chunk c runs the kernel on ARGS with each
- * argument moved by c · PER_CHUNK · STEPS[i] bytes and argument COUNT_ARG set to the chunk's units.
- * Both threads take chunks until none is left, so the one that runs faster (the other may share its
- * core with another process) takes more of them; DONE counts the finished ones. NEXT holds the number
- * of chunks above the next one's index, and a thread claims a chunk by moving NEXT from (n, c) to
- * (n, c + 1) in one compare-and-swap: whatever job a thread last looked at, a claim that succeeds is a
- * chunk of the job posted now, whose words stay put until its last chunk is done.
- */
-const WORDS = {
-  ...{ POSTED: 0, KIND: 1, NARGS: 2, NEXT: 3, DONE: 4, CHUNKS: 5, COUNT_ARG: 6, PER_CHUNK: 7, TOTAL: 8 },
-  ...{ ERROR: 9, READY: 10, WORKER_CHUNKS: 11, ARGS: 16, STEPS: 32, CTL_WORDS: 48 },
-} as const;
+// The control block's words, the jobs' kernels, claim() and runChunk() are in chunks.cjs, which the
+// worker loads too.
 const { POSTED, KIND, NARGS, NEXT, DONE, CHUNKS, COUNT_ARG, PER_CHUNK, TOTAL, ERROR, READY, WORKER_CHUNKS } = WORDS;
 const { ARGS, STEPS, CTL_WORDS } = WORDS;
 const MAX_ARGS = STEPS - ARGS;
 /** NEXT while a job is being written: no chunk left. */
 const CLOSED = -1;
-
-/** Claims a chunk of the posted job (gemm-worker.mjs has the same): its index, or −1 when none is left. */
-function claim(ctl: Int32Array): number {
-  for (;;) {
-    const v = Atomics.load(ctl, NEXT);
-    if ((v & 0xff) >= ((v >> 8) & 0xff)) return -1; // CLOSED too
-    if (Atomics.compareExchange(ctl, NEXT, v, v + 1) === v) return v & 0xff;
-  }
-}
 
 /** A job before it is cut: the kernel's arguments for all of it, and how each moves per unit. */
 interface Share {
@@ -123,15 +88,6 @@ interface Share {
 
 /** Most chunks a job is cut into: enough that the last one waited for is short. */
 const MAX_CHUNKS = 8;
-
-/** Runs chunk c of the job in the control block on this thread, as gemm-worker.mjs does on its own. */
-function runChunk(ctl: Int32Array, c: number): void {
-  const args = Array.from(ctl.subarray(ARGS, ARGS + ctl[NARGS]!));
-  const [per, from] = [ctl[PER_CHUNK]!, c * ctl[PER_CHUNK]!];
-  for (let i = 0; i < args.length; i++) args[i]! += from * ctl[STEPS + i]!;
-  args[ctl[COUNT_ARG]!] = Math.min(per, ctl[TOTAL]! - from);
-  (kernels()[JOBS[ctl[KIND]!]!] as (...a: number[]) => void)(...args);
-}
 
 /**
  * Posts the job, then takes chunks with the worker until none is left, and waits for the worker's last
@@ -164,7 +120,7 @@ function share(h: Helper, s: Share): void {
   let chunkMs = 0;
   for (let c = claim(ctl); c >= 0; c = claim(ctl)) {
     const t0 = performance.now();
-    runChunk(ctl, c);
+    runChunk(ctl, c, kernels());
     chunkMs = Math.max(chunkMs, performance.now() - t0);
     Atomics.add(ctl, DONE, 1);
   }
