@@ -5,7 +5,7 @@
  * step); tensors are immutable, so sharing the buffer with a reference count (as the cpu backend and
  * wasm's own Reshape do) is safe and free.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../runtime/tfjs';
 import { KernelFunc, TensorInfo, WasmBackendLike } from './wasm/types';
 import { untransposed } from './wasm/matmul';
 import { unsortedSegmentSum } from './wasm/segment-sum';

@@ -20,13 +20,25 @@ type Writer = (msg: DisplayMessage, update: boolean) => void;
 
 const localRequire = createRequire(__filename);
 
+/** Where tslab's jupyter module is (null: tslab is not installed). */
+let jupyterFile: string | null | undefined;
+
+/**
+ * tslab's writer, read from the module the kernel has loaded. Requiring the module ourselves would
+ * load tslab and TypeScript (about 0.4 CPU-seconds) in every script and test only to find no kernel.
+ */
 function kernelWriter(): Writer | null {
-  try {
-    const jupyter = localRequire('tslab/dist/jupyter') as { lastWriteDisplayData: Writer | null };
-    return jupyter.lastWriteDisplayData ?? null;
-  } catch {
-    return null;
+  if (jupyterFile === undefined) {
+    try {
+      jupyterFile = localRequire.resolve('tslab/dist/jupyter');
+    } catch {
+      jupyterFile = null;
+    }
   }
+  const jupyter = jupyterFile
+    ? (localRequire.cache[jupyterFile]?.exports as { lastWriteDisplayData?: Writer | null })
+    : null;
+  return jupyter?.lastWriteDisplayData ?? null;
 }
 
 /** True inside a tslab kernel that is executing a cell. */

@@ -1,13 +1,12 @@
 /**
- * The one import point for TensorFlow.js.
+ * The one import point for TensorFlow.js (loaded by ./tfjs).
  *
  * The backend is wasm with our kernels (else cpu), on every machine: the one the tests, the lecture
  * references and the benchmark cover. `SEQUENTIA_BACKEND=node` opts into tfjs-node (an optional
  * dependency: native TensorFlow, other float rounding, none of lib/backend's kernels), `=cpu` or `=wasm`
  * force one. Call `await initTf()` once before using `tf`; it says once which backend runs.
  */
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import { tf } from './tfjs';
 import { createRequire } from 'node:module';
 import { patchWasmKernels } from '../backend/patch-wasm';
 

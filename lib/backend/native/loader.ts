@@ -4,7 +4,7 @@
  * (threads.ts): each call copies its inputs in, runs, and copies its outputs out — a few hundred
  * kilobytes, far cheaper than the dozens of tfjs kernel launches a fused op replaces.
  */
-import * as tf from '@tensorflow/tfjs'; // not runtime/tf: the wasm patches (loaded by runtime/tf) use this module
+import { tf } from '../../runtime/tfjs'; // not runtime/tf: the wasm patches (loaded by runtime/tf) use this module
 import { setFlagsFromString } from 'node:v8';
 import { KERNELS_WASM, KERNELS_WASM_FMA } from './kernels-wasm';
 

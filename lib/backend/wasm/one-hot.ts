@@ -2,7 +2,7 @@
  * `OneHot` on wasm writes int32 values whatever dtype is asked for: a float32 one-hot reads back as
  * 1.4e-45 (the bits of the integer 1) instead of 1. For any dtype but int32 we fill the output here.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type { tf } from '../../runtime/tfjs';
 import type { KernelFunc, TensorInfo, WasmBackendLike } from './types';
 
 export function oneHotAnyDtype(original: KernelFunc): KernelFunc {

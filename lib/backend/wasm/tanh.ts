@@ -2,7 +2,7 @@
  * `Tanh` runs libm's scalar tanh (~30 ns/element) while `Sigmoid` is XNNPACK's vectorised kernel
  * (~3 ns/element); tanh(x) = 2·sigmoid(2x) − 1 gives the same values to float rounding, ~6× faster.
  */
-import * as tf from '@tensorflow/tfjs';
+import { tf } from '../../runtime/tfjs';
 import { KernelFunc, TensorInfo, WasmBackendLike } from './types';
 
 /** tanh(x) = 2·sigmoid(2x) − 1, every step a vectorised wasm kernel (scalars live for the session). */

@@ -1,7 +1,7 @@
 /**
  * The parts of tfjs's wasm backend the patches use (the package does not export them with types).
  */
-import * as tf from '@tensorflow/tfjs';
+import type { tf } from '../../runtime/tfjs';
 
 export type KernelFunc = tf.KernelConfig['kernelFunc'];
 export type TensorInfo = tf.TensorInfo;
