@@ -12,6 +12,7 @@
 const workerThreads = process.env.ESBUILD_WORKER_THREADS;
 process.env.ESBUILD_WORKER_THREADS = '0';
 const esbuild = require('esbuild');
+const path = require('node:path');
 if (workerThreads === undefined) delete process.env.ESBUILD_WORKER_THREADS;
 else process.env.ESBUILD_WORKER_THREADS = workerThreads;
 
@@ -39,23 +40,39 @@ const DEPS_CHECKED_FIX = `const diag = convertDiagnostics(ts.getPreEmitDiagnosti
             getAllSrcDependencies(builder, srcFile).filter((dep) => dep !== srcFilename)
                 .flatMap((dep) => builder.getProgram().getSyntacticDiagnostics(builder.getSourceFile(dep)))));`;
 const DEPS_EMITTED_AT = '            builder.emit(builder.getSourceFile(dep), (fileName, data) => {\n';
+// The first local file of a cell's imports transpiles all of them not yet loaded, in one esbuild
+// process (with no worker thread, each esbuild call is a process of its own: one per file cost an
+// import cell of 50 files 1.2 s); the others are then marked as done by tslab's loop and skipped.
 const DEPS_EMITTED_FIX = `            if (dep !== srcFilename) {
-                if (!sideOutputs) sideOutputs = [];
-                sideOutputs.push(globalThis.__sequentiaTranspile(dep, builder.getSourceFile(dep).text));
+                if (!sideOutputs)
+                    sideOutputs = globalThis.__sequentiaTranspile(getAllSrcDependencies(builder, srcFile)
+                        .filter((d) => d !== srcFilename && (d === dep || !sideInputsConverted.has(d))));
                 continue;
             }
 `;
-/** One local file the cell imports, as CommonJS: tslab's side output. */
-const transpileLocal = (file, text) => ({
-  path: file.replace(/\.ts$/, '.js'),
-  data: esbuild.transformSync(text, {
-    loader: file.endsWith('.ts') ? 'ts' : 'js',
+/** Local files a cell imports, as CommonJS from one esbuild run: tslab's side outputs. */
+function transpileLocal(files) {
+  const out = '/sequentia-transpiled';
+  const { outputFiles } = esbuild.buildSync({
+    entryPoints: files,
+    outdir: out,
+    outbase: '/',
+    write: false,
     format: 'cjs',
+    platform: 'node',
     target: 'es2022',
-    sourcefile: file,
+    tsconfigRaw: {},
     supported: { 'dynamic-import': false },
-  }).code,
-});
+    logLevel: 'silent',
+  });
+  const byPath = new Map(outputFiles.map((f) => [f.path, f.text]));
+  return files.map((file) => {
+    const js = path.join(out, file).replace(/\.[cm]?ts$|\.[cm]?js$/, '.js');
+    const data = byPath.get(js);
+    if (data === undefined) throw new Error(`sequentia: esbuild gave no output for ${file}`);
+    return { path: file.replace(/\.ts$/, '.js'), data };
+  });
+}
 globalThis.__sequentiaTranspile = transpileLocal;
 
 const AMENDMENTS = [
