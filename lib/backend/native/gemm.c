@@ -7,7 +7,7 @@
 // fused or not by the build): a result does not depend on the tiling.
 // Tail columns (N not a multiple of 4) read whole vectors of B and store only the lanes that exist, so
 // B may be read up to 3 floats past its end: loader.ts's Frame leaves 16 bytes after every buffer. The
-// panel (below) is 32 kB of the 64 kB stack each thread has.
+// panel and A^T B's strip (below) take 34 kB of the 64 kB stack each thread has.
 
 #include "simd.h"
 
@@ -64,10 +64,12 @@ static inline void tile_1x4(const float* restrict A, const float* restrict P, in
 
 // The same tiles for C = A^T B with A stored [K, M]: rows i..i+3 of C take four neighbours in A's row k,
 // each broadcast from memory (a weight gradient x^T dy without transposing x; loading the four as one
-// vector and shuffling each lane out was 8% slower: the shuffles compete with the multiply-adds).
-#define SPLAT_AT(r) wasm_v128_load32_splat(A + k * lda + i + (r))
+// vector and shuffling each lane out was 8% slower: the shuffles compete with the multiply-adds). The
+// four neighbours of each k in the block are first copied together (product's strip): read in place,
+// each k's 16 bytes took a 64-byte cache line of its own beside the panel.
+#define SPLAT_AT(r) wasm_v128_load32_splat(S + (k - k0) * lds + (r))
 
-static inline void tile_tn_4x8(const float* restrict A, const float* restrict P, int ldp, int n0, float* restrict C, int lda, int ldc, int K, int acc, int i, int j, int k0, int k1, int first) {
+static inline void tile_tn_4x8(const float* restrict S, int lds, const float* restrict P, int ldp, int n0, float* restrict C, int ldc, int K, int acc, int i, int j, int k0, int k1, int first) {
   const float* restrict bias = 0;
   v128_t c00 = FROM(0, j, 4), c01 = FROM(0, j + 4, 4), c10 = FROM(1, j, 4), c11 = FROM(1, j + 4, 4);
   v128_t c20 = FROM(2, j, 4), c21 = FROM(2, j + 4, 4), c30 = FROM(3, j, 4), c31 = FROM(3, j + 4, 4);
@@ -89,7 +91,7 @@ static inline void tile_tn_4x8(const float* restrict A, const float* restrict P,
   wasm_v128_store(c + 3 * ldc, c30), wasm_v128_store(c + 3 * ldc + 4, c31);
 }
 
-static inline void tile_tn_4x4(const float* restrict A, const float* restrict P, int ldp, int n0, float* restrict C, int W, int lda, int ldc, int K, int acc, int i, int j, int k0, int k1, int first) {
+static inline void tile_tn_4x4(const float* restrict S, int lds, const float* restrict P, int ldp, int n0, float* restrict C, int W, int ldc, int K, int acc, int i, int j, int k0, int k1, int first) {
   const float* restrict bias = 0;
   v128_t c0 = FROM(0, j, W), c1 = FROM(1, j, W), c2 = FROM(2, j, W), c3 = FROM(3, j, W);
   for (int k = k0; k < k1; k++) {
@@ -100,7 +102,7 @@ static inline void tile_tn_4x4(const float* restrict A, const float* restrict P,
   store4(C + (i + 2) * ldc + j, c2, W), store4(C + (i + 3) * ldc + j, c3, W);
 }
 
-static inline void tile_tn_1x4(const float* restrict A, const float* restrict P, int ldp, int n0, float* restrict C, int W, int lda, int ldc, int K, int acc, int i, int j, int k0, int k1, int first) {
+static inline void tile_tn_1x4(const float* restrict S, int lds, const float* restrict P, int ldp, int n0, float* restrict C, int W, int ldc, int K, int acc, int i, int j, int k0, int k1, int first) {
   const float* restrict bias = 0;
   v128_t c0 = FROM(0, j, W);
   for (int k = k0; k < k1; k++) ADD(c0, SPLAT_AT(0), wasm_v128_load(P + (k - k0) * ldp + (j - n0)));
@@ -145,6 +147,7 @@ static inline void transpose_block(const float* restrict src, int lds, float* re
 // in the same few L1 cache sets. A B^T always packs: the panel is where B^T's block is built.
 static inline __attribute__((always_inline)) void product(const float* restrict A, const float* restrict B, float* restrict C, const float* restrict bias, int M, int N, int K, int acc, int lda, int ldb, int ldc, int trans) {
   float panel[KB * NB] __attribute__((aligned(16)));
+  float strip[KB * 4] __attribute__((aligned(16))); // A^T B: A's four columns i..i+3 over the block's k
   const int pack = M >= 16 || trans == 2;
   // Blocks of KB rows by NB columns of B (32 kB) stay in the L1 cache while every row of A passes.
   for (int k0 = 0; k0 < K; k0 += KB) {
@@ -163,17 +166,19 @@ static inline __attribute__((always_inline)) void product(const float* restrict 
       }
       int i = 0;
       for (; i + 4 <= M; i += 4) {
+        if (trans == 1)
+          for (int k = k0; k < k1; k++) wasm_v128_store(strip + (k - k0) * 4, wasm_v128_load(A + k * lda + i));
         int j = n0;
         for (; j + 8 <= n1; j += 8)
-          if (trans == 1) tile_tn_4x8(A, P, ldp, n0, C, lda, ldc, K, acc, i, j, k0, k1, first);
+          if (trans == 1) tile_tn_4x8(strip, 4, P, ldp, n0, C, ldc, K, acc, i, j, k0, k1, first);
           else tile_4x8(A, P, ldp, n0, C, bias, ldc, K, acc, i, j, k0, k1, first);
         for (; j < n1; j += 4)
-          if (trans == 1) tile_tn_4x4(A, P, ldp, n0, C, n1 - j < 4 ? n1 - j : 4, lda, ldc, K, acc, i, j, k0, k1, first);
+          if (trans == 1) tile_tn_4x4(strip, 4, P, ldp, n0, C, n1 - j < 4 ? n1 - j : 4, ldc, K, acc, i, j, k0, k1, first);
           else tile_4x4(A, P, ldp, n0, C, bias, n1 - j < 4 ? n1 - j : 4, ldc, K, acc, i, j, k0, k1, first);
       }
       for (; i < M; i++)
         for (int j = n0; j < n1; j += 4)
-          if (trans == 1) tile_tn_1x4(A, P, ldp, n0, C, n1 - j < 4 ? n1 - j : 4, lda, ldc, K, acc, i, j, k0, k1, first);
+          if (trans == 1) tile_tn_1x4(A + k0 * lda + i, lda, P, ldp, n0, C, n1 - j < 4 ? n1 - j : 4, ldc, K, acc, i, j, k0, k1, first);
           else tile_1x4(A, P, ldp, n0, C, bias, n1 - j < 4 ? n1 - j : 4, ldc, K, acc, i, j, k0, k1, first);
     }
   }
