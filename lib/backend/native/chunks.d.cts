@@ -1,15 +1,5 @@
-export declare const JOBS: readonly [
-  'sgemm',
-  'sgemm_tn',
-  'sgemm_cols',
-  'sgemm_nt',
-  'attn_forward_job',
-  'attn_backward_job',
-  'gelu_forward',
-  'gelu_backward',
-  'gelu_erf_forward',
-  'gelu_erf_backward',
-];
+/** The kernels a job can run (chunks.cjs lists them; threads.ts's Share names one). */
+export declare const JOBS: readonly string[];
 export declare const WORDS: {
   readonly POSTED: 0;
   readonly KIND: 1;

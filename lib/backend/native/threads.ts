@@ -74,7 +74,8 @@ const CLOSED = -1;
 
 /** A job before it is cut: the kernel's arguments for all of it, and how each moves per unit. */
 interface Share {
-  kind: (typeof JOBS)[number];
+  /** One of chunks.cjs's JOBS. */
+  kind: keyof ReturnType<typeof kernels>;
   args: number[];
   /** Which argument is the number of units (M, N, B or n). */
   countArg: number;
@@ -102,7 +103,9 @@ function share(h: Helper, s: Share): void {
   const per = Math.ceil(total / chunks / s.unit) * s.unit;
   const { ctl } = h;
   Atomics.store(ctl, NEXT, CLOSED);
-  ctl[KIND] = JOBS.indexOf(s.kind);
+  const kind = JOBS.indexOf(s.kind);
+  if (kind < 0) throw new Error(`lib/backend/native: ${s.kind} is not a job the worker runs (chunks.cjs's JOBS)`);
+  ctl[KIND] = kind;
   ctl[NARGS] = s.args.length;
   ctl.set(s.args, ARGS);
   ctl.fill(0, STEPS, STEPS + MAX_ARGS);
