@@ -42,36 +42,69 @@ const DEPS_CHECKED_FIX = `const diag = convertDiagnostics(ts.getPreEmitDiagnosti
 const DEPS_EMITTED_AT = '            builder.emit(builder.getSourceFile(dep), (fileName, data) => {\n';
 // The first local file of a cell's imports transpiles all of them not yet loaded, in one esbuild
 // process (with no worker thread, each esbuild call is a process of its own: one per file cost an
-// import cell of 50 files 1.2 s); the others are then marked as done by tslab's loop and skipped.
+// import cell of 50 files 1.2 s); the others are then marked as done by tslab's loop and skipped. If
+// esbuild fails (an error only it catches, such as a name declared twice, or ■ killing it), the cell
+// fails with the error as tslab shows a type error, and the files stay unconverted for the next run:
+// left marked, every later import of them failed with "Cannot find module" until a restart.
 const DEPS_EMITTED_FIX = `            if (dep !== srcFilename) {
-                if (!sideOutputs)
-                    sideOutputs = globalThis.__sequentiaTranspile(getAllSrcDependencies(builder, srcFile)
-                        .filter((d) => d !== srcFilename && (d === dep || !sideInputsConverted.has(d))));
+                if (!sideOutputs) {
+                    const files = getAllSrcDependencies(builder, srcFile)
+                        .filter((d) => d !== srcFilename && (d === dep || !sideInputsConverted.has(d)));
+                    const done = globalThis.__sequentiaTranspile(files, cwd);
+                    if (done.diagnostics) {
+                        for (const f of files) sideInputsConverted.delete(f);
+                        return { diagnostics: done.diagnostics };
+                    }
+                    sideOutputs = done.outputs;
+                }
                 continue;
             }
 `;
-/** Local files a cell imports, as CommonJS from one esbuild run: tslab's side outputs. */
-function transpileLocal(files) {
+/** A tslab diagnostic (printed as `file line:col - message`) for one of esbuild's messages, or any failure. */
+function diagnostic(fileName, line, character, messageText) {
+  return { fileName, start: { line, character }, end: { line, character }, messageText, category: 1, code: 0 };
+}
+
+/** Local files a cell imports, as CommonJS from one esbuild run (tslab's side outputs), or why not. */
+function transpileLocal(files, cwd) {
   const out = '/sequentia-transpiled';
-  const { outputFiles } = esbuild.buildSync({
-    entryPoints: files,
-    outdir: out,
-    outbase: '/',
-    write: false,
-    format: 'cjs',
-    platform: 'node',
-    target: 'es2022',
-    tsconfigRaw: {},
-    supported: { 'dynamic-import': false },
-    logLevel: 'silent',
-  });
+  let outputFiles;
+  try {
+    ({ outputFiles } = esbuild.buildSync({
+      entryPoints: files,
+      outdir: out,
+      outbase: '/',
+      write: false,
+      format: 'cjs',
+      platform: 'node',
+      target: 'es2022',
+      tsconfigRaw: {},
+      supported: { 'dynamic-import': false },
+      logLevel: 'silent',
+    }));
+  } catch (e) {
+    const errors = Array.isArray(e?.errors) ? e.errors : [];
+    if (errors.length)
+      return {
+        diagnostics: errors.map((m) =>
+          m.location
+            ? diagnostic(path.relative(cwd, path.resolve(cwd, m.location.file)), m.location.line - 1, m.location.column, m.text)
+            : diagnostic(undefined, 0, 0, m.text),
+        ),
+      };
+    const why = e?.signal ? `esbuild was stopped (${e.signal})` : String(e?.message ?? e).split('\n')[0];
+    const what = `transpiling the ${files.length} file(s) this cell imports failed: ${why}; run the cell again`;
+    return { diagnostics: [diagnostic(path.relative(cwd, files[0]), 0, 0, what)] };
+  }
   const byPath = new Map(outputFiles.map((f) => [f.path, f.text]));
-  return files.map((file) => {
-    const js = path.join(out, file).replace(/\.[cm]?ts$|\.[cm]?js$/, '.js');
-    const data = byPath.get(js);
-    if (data === undefined) throw new Error(`sequentia: esbuild gave no output for ${file}`);
-    return { path: file.replace(/\.ts$/, '.js'), data };
-  });
+  return {
+    outputs: files.map((file) => {
+      const js = path.join(out, file).replace(/\.[cm]?ts$|\.[cm]?js$/, '.js');
+      const data = byPath.get(js);
+      if (data === undefined) throw new Error(`sequentia: esbuild gave no output for ${file}`);
+      return { path: file.replace(/\.ts$/, '.js'), data };
+    }),
+  };
 }
 globalThis.__sequentiaTranspile = transpileLocal;
 

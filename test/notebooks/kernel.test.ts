@@ -346,6 +346,40 @@ test(
   },
 );
 
+test(
+  'an imported file esbuild refuses (a name declared twice) fails the cell naming file and line, and is tried again on the next run',
+  { skip, timeout: 120_000 },
+  async () => {
+    fs.mkdirSync(path.join(ROOT, 'out'), { recursive: true });
+    const dir = fs.mkdtempSync(path.join(ROOT, 'out', 'kernel-import-'));
+    const rel = path.relative(ROOT, dir);
+    // TypeScript's syntax check (all the kernel runs on imported files) passes this; esbuild does not
+    fs.writeFileSync(path.join(dir, 'twice.ts'), 'export const a = 1;\nlet b = 1;\nlet b = 2;\nexport const c = a + b;\n');
+    fs.writeFileSync(path.join(dir, 'uses.ts'), "export { c } from './twice';\n");
+    fs.writeFileSync(path.join(dir, 'fine.ts'), 'export const ok = 42;\n');
+    try {
+      const importUses = `import { c } from './${rel}/uses';\nconsole.log(c);`;
+      const { cells } = await runKernel([
+        { code: importUses, timeout: 60 },
+        { code: importUses, timeout: 60 },
+        { code: `import { ok } from './${rel}/fine';\nconsole.log(ok);`, timeout: 60 },
+      ]);
+      const [first, again, other] = cells as [CellResult, CellResult, CellResult];
+      const said = `${rel}/twice.ts 3:5 - The symbol "b" has already been declared`;
+      assert.equal(first.status, 'error');
+      assert.ok(first.stderr.includes(said), first.stderr);
+      // the files were not left marked as loaded: the same error again, not "Cannot find module"
+      assert.equal(again.status, 'error');
+      assert.ok(again.stderr.includes(said), again.stderr);
+      assert.doesNotMatch(again.stderr, /Cannot find module/);
+      assert.equal(other.status, 'ok', other.stderr);
+      assert.equal(other.stdout.trim(), '42');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
 test("tslab's converter takes every amendment the kernel makes to it, and still parses", () => {
   const { amendConverter } = createRequire(__filename)('../../scripts/notebooks/tslab-amendments.cjs') as {
     amendConverter: (source: string) => { text: string; lost: string[] };
