@@ -61,7 +61,7 @@ const LONGEST = [
 ];
 
 /** Every unit file: the longest first, then the others sorted. */
-export function unitOrder(files: readonly string[]): string[] {
+function unitOrder(files: readonly string[]): string[] {
   const first = LONGEST.filter((f) => files.includes(f));
   return [...first, ...files.filter((f) => !first.includes(f))];
 }
