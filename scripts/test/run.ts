@@ -42,30 +42,6 @@ function unitFiles(dir = 'test', depth = 0): string[] {
     .sort();
 }
 
-/**
- * The unit files that take longest (each 20 s to 2 min alone on a 2-core machine: CLIs, kernels, browsers),
- * longest first, started before the rest: started late, one of them ran on alone at the end of the job.
- */
-const LONGEST = [
-  'test/cli/flags-and-faults.test.ts',
-  'test/cli/lifecycle.test.ts',
-  'test/notebooks/runner.test.ts',
-  'test/notebooks/browser.test.ts',
-  'test/notebooks/kernel.test.ts',
-  'test/cli/config.test.ts',
-  'test/notebooks/checks.test.ts',
-  'test/cli/gpt.test.ts',
-  'test/notebooks/report.test.ts',
-  'test/cli/writeup.test.ts',
-  'test/cli/makemore.test.ts',
-];
-
-/** Every unit file: the longest first, then the others sorted. */
-function unitOrder(files: readonly string[]): string[] {
-  const first = LONGEST.filter((f) => files.includes(f));
-  return [...first, ...files.filter((f) => !first.includes(f))];
-}
-
 /** In start order: the longest job first, so that it never waits for a slot. */
 export const JOBS: Job[] = [
   { name: 'tools', command: [...TSX, 'scripts/notebooks/jupyter.ts', 'ensure-test-tools'], after: [], slots: 1 },
@@ -77,7 +53,7 @@ export const JOBS: Job[] = [
       './test/helpers/console-to-stderr.mjs',
       '--test',
       '--test-concurrency=2',
-      ...unitOrder(unitFiles()),
+      ...unitFiles(),
     ],
     after: ['tools'],
     slots: 2,
