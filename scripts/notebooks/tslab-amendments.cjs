@@ -97,14 +97,14 @@ function transpileLocal(files, cwd) {
     return { diagnostics: [diagnostic(path.relative(cwd, files[0]), 0, 0, what)] };
   }
   const byPath = new Map(outputFiles.map((f) => [f.path, f.text]));
-  return {
-    outputs: files.map((file) => {
-      const js = path.join(out, file).replace(/\.[cm]?ts$|\.[cm]?js$/, '.js');
-      const data = byPath.get(js);
-      if (data === undefined) throw new Error(`sequentia: esbuild gave no output for ${file}`);
-      return { path: file.replace(/\.ts$/, '.js'), data };
-    }),
-  };
+  const outputs = files.map((file) => ({
+    path: file.replace(/\.ts$/, '.js'),
+    data: byPath.get(path.join(out, file).replace(/\.[cm]?ts$|\.[cm]?js$/, '.js')),
+  }));
+  // like a failed run: a file left marked as loaded without its output could never be imported again
+  const missing = outputs.find((o) => o.data === undefined);
+  if (missing) return { diagnostics: [diagnostic(path.relative(cwd, missing.path), 0, 0, 'esbuild gave no output for this file')] };
+  return { outputs };
 }
 globalThis.__sequentiaTranspile = transpileLocal;
 
