@@ -11,6 +11,8 @@ import { spawn } from 'node:child_process';
 import { readCheckpoint, resolveCheckpoint, loadCheckpoint } from '../../lib/train/checkpoint';
 import { interrupt, liveLock, makemore, newDir, NAMES, NOVEL_TINY, run, snapshot, TINY, TMP } from '../helpers/cli';
 import { initTf, tf } from '../../lib/runtime/tf';
+import { parseOptions } from '../../scripts/cli/run/options';
+import { TABLE, validate } from '../../scripts/cli/makemore/args';
 
 const bytes = (p: string) => fs.readFileSync(p);
 /** log.jsonl rows without the wall-clock seconds. */
@@ -121,9 +123,10 @@ test('makemore --lr-drop N: a tenth of the learning rate from step N + 1, the sa
 
 test('makemore: Ctrl-C during --max-steps -1 saves the latest state (exit 130, lock gone); resuming from it is exact', async () => {
   const dir = newDir();
+  const rare = [...TINY, '--eval-every', '100000']; // evaluations (and saves) at the end only, in both runs
   const r = await interrupt(
     'makemore',
-    [...TINY, '--work-dir', dir, '--max-steps', '-1', '--eval-every', '100000'],
+    [...rare, '--work-dir', dir, '--max-steps', '-1'],
     'training steps',
     800,
     'SIGINT',
@@ -135,7 +138,7 @@ test('makemore: Ctrl-C during --max-steps -1 saves the latest state (exit 130, l
   assert.ok(s > 0);
   // the saved state is exactly that of a run of s steps, and continuing it equals a run of s + 7 steps
   const straight = newDir();
-  assert.equal(makemore([...TINY, '--work-dir', straight, '--max-steps', String(s)]).code, 0);
+  assert.equal(makemore([...rare, '--work-dir', straight, '--max-steps', String(s)]).code, 0);
   assert.ok(
     bytes(path.join(dir, 'latest/model/model.safetensors')).equals(
       bytes(path.join(straight, 'latest/model/model.safetensors')),
@@ -279,12 +282,22 @@ test('makemore: data and flag problems are clear errors before training (exit 1 
   const w = makemore([...TINY, '--work-dir', dir, '--workers', '2', '--batch-size', '1']);
   assert.equal(w.code, 2);
   assert.match(w.err, /--workers 2 .* needs --batch-size ≥ 2, got 1/);
-  for (const bad of [['--max-steps', 'abc'], ['--max-steps', '-2'], ['--bogus'], ['--type', 'cnn'], ['positional']]) {
-    const r = makemore([...TINY, '--work-dir', dir, ...bad]);
-    assert.equal(r.code, 2, bad.join(' '));
-    assert.match(r.err, /usage: npm run makemore/);
-  }
+  // Each flag problem through the parser and check makemore runs before anything else; the CLI itself for
+  // two of them (the message, the usage, exit 2, nothing created).
+  const refusal = (argv: string[]) => {
+    try {
+      const p = parseOptions(TABLE, argv, () => {});
+      return validate({ ...p.values, explicit: p.explicit, fromFile: p.fromFile });
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
   for (const [bad, message] of [
+    [['--max-steps', 'abc'], "--max-steps must be an integer ≥ 1 (or -1), got 'abc'"],
+    [['--max-steps', '-2'], "--max-steps must be an integer ≥ 1 (or -1), got '-2'"],
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['--type', 'cnn'], "--type must be one of bigram, mlp, rnn, gru, lstm, bow, transformer or wavenet, got 'cnn'"],
+    [['positional'], "Unexpected argument 'positional'"],
     [['--type', 'transformer', '--dropout', '1'], "--dropout must be in [0, 1), got '1'"],
     [['--type', 'transformer', '--dropout=-0.1'], "--dropout must be a number ≥ 0, got '-0.1'"],
     [['--type', 'transformer', '--init', 'xavier'], "--init must be torch or gpt, got 'xavier'"],
@@ -293,9 +306,16 @@ test('makemore: data and flag problems are clear errors before training (exit 1 
     [['--dropout', '0.1'], "--dropout is the transformer's only (--type mlp)"],
     [['--june-2022'], "--dropout is the transformer's only (--type mlp) (set by --june-2022)"],
   ] as const) {
+    const got = refusal([...TINY, '--work-dir', dir, ...bad]);
+    assert.ok(got?.includes(message), `${bad.join(' ')}: ${got}`);
+  }
+  for (const [bad, message] of [
+    [['--bogus'], "makemore: Unknown option '--bogus'"],
+    [['--dropout', '0.1'], "makemore: --dropout is the transformer's only (--type mlp)"],
+  ] as const) {
     const r = makemore([...TINY, '--work-dir', dir, ...bad]);
     assert.equal(r.code, 2, bad.join(' '));
-    assert.ok(r.err.includes(message), `${bad.join(' ')}: ${r.err}`);
+    assert.ok(r.err.includes(message) && r.err.includes('usage: npm run makemore'), `${bad.join(' ')}: ${r.err}`);
   }
   assert.equal(fs.existsSync(dir), false, 'nothing was created');
   // a word longer than the checkpoint's model takes

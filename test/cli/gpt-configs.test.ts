@@ -29,6 +29,9 @@ test('shakespeare-char-3min.json: a model the fused step trains (block ≤ 64, n
   const a = read('shakespeare-char-3min.json');
   assert.equal(settingsProblem(a), null);
   assert.deepEqual(gptConfig(a, 65), { ...NANOGPT_CPU, nEmbd: 64, activation: 'gelu-tanh' });
-  assert.deepEqual([a.batchSize, a.maxIters, a.lrDecayIters, a.learningRate, a.minLr], [12, 1600, 1600, 1e-2, 1e-3]);
-  assert.deepEqual([a.evalInterval, a.evalIters], [1600, 200]);
+  assert.deepEqual(
+    [a.batchSize, a.maxIters, a.lrDecayIters, a.warmupIters, a.learningRate, a.minLr],
+    [32, 2400, 2400, 100, 1e-2, 1e-3],
+  );
+  assert.deepEqual([a.evalInterval, a.evalIters], [2400, 200]);
 });
