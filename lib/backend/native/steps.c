@@ -122,33 +122,50 @@ void add_positions_backward(const float* restrict dy, float* restrict dwpe, int 
 }
 
 // makemore's bag of words: y[t] = x[t] + (x[0] + ... + x[t]) / (t + 1) per sequence, as the causal
-// averaging matrix times x (the same sum order, over s = 0 .. t).
+// averaging matrix times x (the same sum order, over s = 0 .. t). A row of sums at a time: each column's
+// terms are added in that order, the columns side by side in SIMD lanes (x read along its rows).
 EXPORT(causal_mean)
 void causal_mean(const float* restrict x, float* restrict y, int B, int T, int E) {
-  for (int b = 0; b < B; b++)
+  for (int b = 0; b < B; b++) {
+    const float* xb = x + b * T * E;
     for (int t = 0; t < T; t++) {
       const float w = 1.0f / (float)(t + 1);
       float* yt = y + (b * T + t) * E;
-      for (int e = 0; e < E; e++) {
-        float s = 0;
-        for (int u = 0; u <= t; u++) s += w * x[(b * T + u) * E + e];
-        yt[e] = x[(b * T + t) * E + e] + s;
+      for (int e = 0; e < E; e++) yt[e] = 0;
+      for (int u = 0; u <= t; u++) {
+        const float* xu = xb + u * E;
+        for (int e = 0; e < E; e++) yt[e] += w * xu[e];
       }
+      const float* xt = xb + t * E;
+      for (int e = 0; e < E; e++) yt[e] = xt[e] + yt[e];
     }
+  }
 }
 
-// Its backward: dx[s] = dy[s] + sum over t >= s of dy[t] / (t + 1).
+// Its backward: dx[s] = dy[s] + sum over t >= s of dy[t] / (t + 1), the terms in that order: four columns
+// at a time in SIMD lanes, each term divided as it is added (a loop-invariant divisor would let -ffast-math
+// multiply by its reciprocal instead, and change the bits).
 EXPORT(causal_mean_backward)
 void causal_mean_backward(const float* restrict dy, float* restrict dx, int B, int T, int E) {
-  for (int b = 0; b < B; b++)
+  for (int b = 0; b < B; b++) {
+    const float* gb = dy + b * T * E;
     for (int s = 0; s < T; s++) {
       float* dxs = dx + (b * T + s) * E;
-      for (int e = 0; e < E; e++) {
+      const float* gs = gb + s * E;
+      int e = 0;
+      for (; e + 4 <= E; e += 4) {
+        v128_t acc = wasm_f32x4_splat(0.0f);
+        for (int t = s; t < T; t++)
+          acc = wasm_f32x4_add(acc, wasm_f32x4_div(wasm_v128_load(gb + t * E + e), wasm_f32x4_splat((float)(t + 1))));
+        wasm_v128_store(dxs + e, wasm_f32x4_add(wasm_v128_load(gs + e), acc));
+      }
+      for (; e < E; e++) {
         float acc = 0;
-        for (int t = s; t < T; t++) acc += dy[(b * T + t) * E + e] / (float)(t + 1);
-        dxs[e] = dy[(b * T + s) * E + e] + acc;
+        for (int t = s; t < T; t++) acc += gb[t * E + e] / (float)(t + 1);
+        dxs[e] = gs[e] + acc;
       }
     }
+  }
 }
 
 // Cross-entropy straight from an embedding table, for models whose logits are table rows (the bigram
