@@ -31,7 +31,7 @@ test('shakespeare-char-3min.json: a model the fused step trains (block ≤ 64, n
   assert.deepEqual(gptConfig(a, 65), { ...NANOGPT_CPU, nEmbd: 64, activation: 'gelu-tanh' });
   assert.deepEqual(
     [a.batchSize, a.maxIters, a.lrDecayIters, a.warmupIters, a.learningRate, a.minLr],
-    [32, 2400, 2400, 100, 1e-2, 1e-3],
+    [32, 1800, 1800, 100, 1e-2, 1e-3],
   );
-  assert.deepEqual([a.evalInterval, a.evalIters], [2400, 200]);
+  assert.deepEqual([a.evalInterval, a.evalIters], [1800, 200]);
 });
