@@ -8,6 +8,7 @@
  *   npm run gpt -- --work-dir out/shakespeare-char --resume --max-iters 3000
  *   npm run gpt -- sample --work-dir out/shakespeare-char --start "ROMEO:" --num-samples 3
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { tf, initTf } from '../../lib/runtime/tf';
@@ -371,8 +372,10 @@ async function run(a: Args, data: RunData, resumed: GptResumed | null, signals: 
     const seconds = (performance.now() - t0) / 1000;
     const { ran, step, best, evalSeconds } = t.progress;
     const perIteration = (s: number) => ((1000 * s) / Math.max(1, ran)).toFixed(1);
+    // best/ is first written at the first evaluation after iteration 0: a run stopped before it has none
+    const slots = ['latest/', 'best/'].filter((d) => fs.existsSync(path.join(workDir, d))).join(', ');
     console.log(
-      `${ran} iterations (to ${step}) in ${formatDuration(seconds)} (${perIteration(seconds)} ms/iteration with the evaluations, ${perIteration(seconds - evalSeconds)} without them: evaluations and saves ${evalSeconds.toFixed(1)} s); best val loss ${best.toFixed(4)}; checkpoints (latest/, best/) and logs in ${rel(workDir)}`,
+      `${ran} iterations (to ${step}) in ${formatDuration(seconds)} (${perIteration(seconds)} ms/iteration with the evaluations, ${perIteration(seconds - evalSeconds)} without them: evaluations and saves ${evalSeconds.toFixed(1)} s); best val loss ${best.toFixed(4)}; checkpoints (${slots}) and logs in ${rel(workDir)}`,
     );
     if (signals.stopped()) {
       console.log(`stopped at iteration ${step}: continue with --resume`);

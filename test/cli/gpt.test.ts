@@ -141,6 +141,9 @@ test('gpt: Ctrl-C stops after the iteration, saves latest/ and exits 130; --resu
   assert.ok(stopped, r.out);
   const info = JSON.parse(fs.readFileSync(path.join(dir, 'latest/checkpoint.json'), 'utf8')) as { step: number };
   assert.equal(info.step, Number(stopped[1]));
+  // no evaluation after iteration 0 ran, so there is no best/, and the last line does not promise one
+  assert.equal(fs.existsSync(path.join(dir, 'best')), false);
+  assert.match(r.out, /; checkpoints \(latest\/\) and logs in /);
   const more = gpt(['--work-dir', dir, '--resume', '--max-iters', String(info.step + 2)]);
   assert.equal(more.code, 0, more.err);
   assert.match(more.out, new RegExp(`iteration ${info.step}\\b`));

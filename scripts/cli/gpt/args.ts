@@ -185,7 +185,7 @@ config files: JSON objects whose keys are the flags' names without "--" ("n-embd
   precedence: the defaults above < the config file < flags given. configs/ holds shakespeare-char-cpu.json
   (nanoGPT's README command for a CPU: over its 20 evaluation batches the val loss is
   ±0.014; --eval-iters 200 gives ±0.004) and shakespeare-char-3min.json (half the width, 32 blocks a
-  step, lr 1e-2: val about 1.71 after about 100 s of training; docs/cli.md).
+  step, lr 1e-2: val about 1.71 after 102 s of training on a quiet machine; docs/cli.md).
 
 work dir:  latest/   the state after the last evaluation or stop: model/ (loadModel('…/latest/model') in a notebook),
                      optimizer/ (AdamW moments), checkpoint.json (iteration, best val loss, batch generator
