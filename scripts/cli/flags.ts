@@ -23,6 +23,30 @@ function joinNegatives(argv: readonly string[], strings: readonly string[]): str
   return out;
 }
 
+/** Edits (insert, delete, replace, swap two neighbours) from a to b: how far a typo is from a flag. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i + j));
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(d[i - 1]![j]! + 1, row[j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
+}
+
+/** The known name a mistyped one most likely meant: within two edits (one for short names), else none. */
+export function nearest(typed: string, known: readonly string[]): string | undefined {
+  const limit = typed.length <= 4 ? 1 : 2;
+  let best: { flag: string; d: number } | undefined;
+  for (const flag of known) {
+    const d = editDistance(typed.toLowerCase(), flag);
+    if (d <= limit && (!best || d < best.d)) best = { flag, d };
+  }
+  return best?.flag;
+}
+
 /** A parsed flag: a string, a boolean, or the strings of a repeatable flag. */
 export type FlagValue = string | boolean | string[] | undefined;
 
@@ -50,7 +74,10 @@ export function parseFlags(
       strict: true,
     }).values as Record<string, FlagValue>;
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    const err = e as Error & { code?: string };
+    const unknown = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'--([^'=]+)/.exec(err.message)?.[1] : undefined;
+    const near = unknown === undefined ? undefined : nearest(unknown, [...strings, ...booleans]);
+    throw new UsageError(near ? `${err.message} (did you mean --${near}?)` : err.message);
   }
   for (const flag of paths) {
     const v = values[flag];

@@ -210,7 +210,13 @@ async function buildModel(a: Args, run: RunData, resumed: GptResumed | null): Pr
   console.log(
     `GPT: ${c.nLayer} layers, ${c.nHead} heads, n_embd ${c.nEmbd}, block ${c.blockSize}; ${model.numParams().toLocaleString('en-US')} parameters (${(gptNonEmbeddingParams(c) / 1e6).toFixed(2)}M without the position table, as nanoGPT counts)`,
   );
-  return { model, fused: FusedStep.for(model), opt, progress };
+  const fused = FusedStep.for(model);
+  // said before the first evaluation, which takes minutes this way
+  if (!fused && !a.sampleOnly)
+    console.log(
+      `training through the tfjs ops, several times slower than the fused step: ${c.dropout > 0 ? `--dropout ${c.dropout} (the fused step has none)` : `--block-size ${c.blockSize} (the fused attention takes ≤ 64)`}`,
+    );
+  return { model, fused, opt, progress };
 }
 
 /** Saves of latest/ (model, AdamW moments, batch generator) and best/ (model only), as `progress` stands. */
@@ -290,9 +296,7 @@ async function trainRun(a: Args, run: RunData, t: Trainee, workDir: string, sign
   signals.startTraining();
   if (p.step === 0) await evaluate(a, run, t, out, t0);
   const batch = () => getBatch(run.train, p.batchRng, a.batchSize, a.blockSize);
-  console.log(
-    `training iterations ${p.step + 1}…${a.maxIters}${fused ? '' : ' (through the tfjs ops: dropout > 0 or block size > 64)'}`,
-  );
+  console.log(`training iterations ${p.step + 1}…${a.maxIters}`);
   const lrAt = learningRateSchedule(a);
   const common = {
     steps: a.maxIters - p.step,

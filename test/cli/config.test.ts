@@ -140,7 +140,7 @@ test('bad config files: exit 2 naming the file (and the key), before any work di
     [bad('array.json', '[1, 2]'), /array\.json holds an array, not a JSON object/],
     [
       bad('unknown.json', '{"n_embd": 8}'),
-      /unknown\.json: unknown key "n_embd": the keys are the flags' names .*n-embd/,
+      /unknown\.json: unknown key "n_embd" \(did you mean "n-embd"\?\): the keys are the flags' names .*n-embd/,
     ],
     [
       bad('switch.json', '{"resume": true}'),

@@ -283,7 +283,7 @@ test('makemore: data and flag problems are clear errors before training (exit 1 
   assert.equal(w.code, 2);
   assert.match(w.err, /--workers 2 .* needs --batch-size ≥ 2, got 1/);
   // Each flag problem through the parser and check makemore runs before anything else; the CLI itself for
-  // two of them (the message, the usage, exit 2, nothing created).
+  // two of them (the message, where the flags are listed, exit 2, nothing created).
   const refusal = (argv: string[]) => {
     try {
       const p = parseOptions(TABLE, argv, () => {});
@@ -296,6 +296,7 @@ test('makemore: data and flag problems are clear errors before training (exit 1 
     [['--max-steps', 'abc'], "--max-steps must be an integer ≥ 1 (or -1), got 'abc'"],
     [['--max-steps', '-2'], "--max-steps must be an integer ≥ 1 (or -1), got '-2'"],
     [['--bogus'], "Unknown option '--bogus'"],
+    [['--max-step', '5'], "Unknown option '--max-step' (did you mean --max-steps?)"],
     [['--type', 'cnn'], "--type must be one of bigram, mlp, rnn, gru, lstm, bow, transformer or wavenet, got 'cnn'"],
     [['positional'], "Unexpected argument 'positional'"],
     [['--type', 'transformer', '--dropout', '1'], "--dropout must be in [0, 1), got '1'"],
@@ -309,13 +310,21 @@ test('makemore: data and flag problems are clear errors before training (exit 1 
     const got = refusal([...TINY, '--work-dir', dir, ...bad]);
     assert.ok(got?.includes(message), `${bad.join(' ')}: ${got}`);
   }
+  const heads = path.join(TMP, 'heads.json');
+  fs.writeFileSync(heads, JSON.stringify({ 'n-head': 3 }));
+  const help = '(npm run makemore -- --help lists the flags)\n';
   for (const [bad, message] of [
-    [['--bogus'], "makemore: Unknown option '--bogus'"],
-    [['--dropout', '0.1'], "makemore: --dropout is the transformer's only (--type mlp)"],
+    [['--bogus'], `makemore: Unknown option '--bogus'\n${help}`],
+    [['--dropout', '0.1'], `makemore: --dropout is the transformer's only (--type mlp)\n${help}`],
+    // a check across two settings names the file that set one of them
+    [
+      ['--type', 'transformer', '--config', heads],
+      `makemore: the transformer needs --n-embd 8 divisible by --n-head 3 (from ${heads})\n`,
+    ],
   ] as const) {
     const r = makemore([...TINY, '--work-dir', dir, ...bad]);
     assert.equal(r.code, 2, bad.join(' '));
-    assert.ok(r.err.includes(message) && r.err.includes('usage: npm run makemore'), `${bad.join(' ')}: ${r.err}`);
+    assert.equal(r.err, message, bad.join(' '));
   }
   assert.equal(fs.existsSync(dir), false, 'nothing was created');
   // a word longer than the checkpoint's model takes
@@ -338,7 +347,7 @@ test('novel: --help, strict flags and the seed text checked before any work', ()
   for (const bad of [['--max-steps', '0'], ['--scale', 'x'], ['--bogus'], ['--seed-text', '']]) {
     const r = run('novel', ['--work-dir', dir, ...bad]);
     assert.equal(r.code, 2, bad.join(' '));
-    assert.match(r.err, /usage: npm run novel/);
+    assert.match(r.err, /\n\(npm run novel -- --help lists the flags\)\n$/);
   }
   const s = run('novel', ['--work-dir', dir, '--seed-text', 'The ☃']);
   assert.equal(s.code, 2);

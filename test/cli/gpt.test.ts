@@ -97,10 +97,23 @@ test('gpt: bad flags, config keys and files are refused before any work, naming 
   const dir = newDir();
   const config = path.join(TMP, 'bad-config.json');
   fs.writeFileSync(config, JSON.stringify({ n_layer: 4 }));
+  const minLr = path.join(TMP, 'min-lr.json');
+  fs.writeFileSync(minLr, JSON.stringify({ 'min-lr': 0.5 }));
   const cases: [string[], number, RegExp][] = [
-    [['--config', config], 2, /config file .*bad-config\.json: unknown key "n_layer"/],
+    [
+      ['--config', config],
+      2,
+      /config file .*bad-config\.json: unknown key "n_layer" \(did you mean "n-layer"\?\): the keys are/,
+    ],
+    // a check across two settings names the file that set one of them
+    [['--config', minLr], 2, /--min-lr 0\.5 \(from .*min-lr\.json\) is above --learning-rate 0\.01: /],
+    [
+      ['--n-emb', '16'],
+      2,
+      /Unknown option '--n-emb' \(did you mean --n-embd\?\)\n\(npm run gpt -- --help lists the flags\)\n$/,
+    ],
     [['--dropout', '1'], 2, /--dropout must be in \[0, 1\), got '1'/],
-    [['--n-embd', '30', '--n-head', '4'], 2, /--n-embd \(30\) must be divisible by --n-head \(4\)/],
+    [['--n-embd', '30', '--n-head', '4'], 2, /--n-embd 30 must be divisible by --n-head 4/],
     [['--activation', 'swish'], 2, /--activation must be one of gelu, gelu-tanh or relu, got 'swish'/],
     [['--min-lr', '0.1'], 2, /--min-lr 0\.1 is above --learning-rate 0\.01/],
   ];
@@ -124,6 +137,18 @@ test('gpt: bad flags, config keys and files are refused before any work, naming 
     assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, message);
     assert.equal(fs.existsSync(dir), false, `${args.join(' ')}: nothing written`);
+  }
+});
+
+test('gpt: a model the fused step does not take says so before the first evaluation', () => {
+  for (const [flags, why] of [
+    [['--dropout', '0.1'], '--dropout 0.1 (the fused step has none)'],
+    [['--block-size', '65'], '--block-size 65 (the fused attention takes ≤ 64)'],
+  ] as const) {
+    const r = gpt([...TINY, '--work-dir', newDir(), '--max-iters', '1', '--eval-iters', '1', ...flags]);
+    assert.equal(r.code, 0, r.err);
+    const notice = r.out.indexOf(`training through the tfjs ops, several times slower than the fused step: ${why}\n`);
+    assert.ok(notice > 0 && notice < r.out.indexOf('step 0:'), r.out);
   }
 });
 

@@ -2,7 +2,7 @@
 import type { GPTConfig } from '../../../lib/models/configs';
 import { warmupCosine } from '../../../lib/train/schedules';
 import { choice, int, num, text, toggle, type ResumeMode } from '../run/options';
-import type { Args as RunArgs } from '../run/lifecycle';
+import { setting, type Args as RunArgs } from '../run/lifecycle';
 
 /** Sizes beyond these would only exhaust memory (the CPU recipe: block 64, batch 12, n_embd 128). */
 const MAX = { batch: 65_536, block: 65_536, layer: 256, head: 1024, embd: 65_536 } as const;
@@ -148,12 +148,13 @@ export function validate(a: Args): string | null {
 
 /** Settings that contradict each other once a checkpoint's are taken (a usage error), or null. */
 export function settingsProblem(a: Args): string | null {
-  if (a.nEmbd % a.nHead !== 0) return `--n-embd (${a.nEmbd}) must be divisible by --n-head (${a.nHead})`;
+  const s = (key: keyof typeof TABLE & string) => setting(TABLE, a, key);
+  if (a.nEmbd % a.nHead !== 0) return `${s('nEmbd')} must be divisible by ${s('nHead')}`;
   if (a.minLr > a.learningRate)
-    return `--min-lr ${a.minLr} is above --learning-rate ${a.learningRate}: the cosine decays from the second to the first`;
+    return `${s('minLr')} is above ${s('learningRate')}: the cosine decays from the second to the first`;
   // nanoGPT's get_lr divides by their difference
   if (a.warmupIters >= a.lrDecayIters)
-    return `--warmup-iters ${a.warmupIters} is not before --lr-decay-iters ${a.lrDecayIters}: the warm-up comes before the decay`;
+    return `${s('warmupIters')} is not before ${s('lrDecayIters')}: the warm-up comes before the decay`;
   return null;
 }
 

@@ -51,13 +51,14 @@ export function recorded(r: MakemoreResumed): Partial<Values<typeof TABLE>> {
 
 /** The flags that depend on the model (after the checkpoint's settings are taken), or null. */
 function modelFlagProblem(a: Args): string | null {
+  const from = (key: 'nEmbd' | 'nHead') => (a.fromFile.has(key) ? ` (from ${a.fromFile.get(key)})` : '');
   if (a.workers === 2 && a.type === 'wavenet')
     return "--workers 2 splits every batch in two, but WaveNet's BatchNorm needs the whole batch's statistics: use --workers 1";
   if (a.workers === 2 && a.batchSize < 2)
     return `--workers 2 splits every batch in two: it needs --batch-size ≥ 2, got ${a.batchSize}`;
   const c = zooConfig(a, 1, 1);
   if (a.type === 'transformer' && c.nEmbd % c.nHead !== 0)
-    return `the transformer needs --n-embd (${c.nEmbd}) divisible by --n-head (${c.nHead})`;
+    return `the transformer needs --n-embd ${c.nEmbd}${a.nEmbd === undefined ? " (the type's default)" : from('nEmbd')} divisible by --n-head ${c.nHead}${a.nHead === undefined ? " (the type's default)" : from('nHead')}`;
   return null;
 }
 

@@ -98,6 +98,12 @@ export function rel(p: string): string {
   return r === '' ? '.' : r.startsWith('..') ? p : r;
 }
 
+/** `--flag value` as the run has it, and the config file that set it: for a message about two settings. */
+export function setting<T extends RunTable>(table: T, a: Args<T>, key: keyof T & string): string {
+  const from = a.fromFile.get(key);
+  return `--${(table[key] as Option).flag} ${String(a[key])}${from ? ` (from ${from})` : ''}`;
+}
+
 export function usageExit(tool: string, msg: string): ExitCode {
   console.error(`${tool}: ${msg}`);
   return 2;
@@ -107,7 +113,7 @@ function usageOf<T extends RunTable>(cli: Cli<T, unknown>): string {
   return usageText(cli.tool, cli.table, cli.epilogue);
 }
 
-/** The flags (and config file); a bad one prints the message (with the usage for a flag) and exits 2. */
+/** The flags (and config file); a bad one prints the message and where the flags are listed, and exits 2. */
 function parseCommandLine<T extends RunTable>(cli: Cli<T, unknown>, argv: readonly string[]): Args<T> | ExitCode {
   try {
     const p = parseOptions(cli.table, argv, (msg) => console.error(`${cli.tool}: note: ${msg}`));
@@ -118,10 +124,9 @@ function parseCommandLine<T extends RunTable>(cli: Cli<T, unknown>, argv: readon
     if (bad) throw new Error(bad);
     return a;
   } catch (e) {
-    const msg = `${cli.tool}: ${(e as Error).message}`;
-    console.error(
-      e instanceof ConfigFileError ? `${msg}\n(${cli.tool} --help lists the settings)` : `${msg}\n${usageOf(cli)}`,
-    );
+    // the message alone: 70 lines of usage after it would push it off the screen
+    const what = e instanceof ConfigFileError ? 'settings' : 'flags';
+    console.error(`${cli.tool}: ${(e as Error).message}\n(npm run ${cli.tool} -- --help lists the ${what})`);
     return 2;
   }
 }

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { readJsonFile } from '../../../lib/data/read-checked';
 import type { Json, SettingsSpec } from '../../../lib/train/checkpoint';
-import { keepsRule, numberFlag, parseFlags, ruleText, UsageError, type NumberRule } from '../flags';
+import { keepsRule, nearest, numberFlag, parseFlags, ruleText, UsageError, type NumberRule } from '../flags';
 
 /** The repository's root: configs/ shorthands (--june-2022, --book) resolve against it, not the cwd. */
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -187,8 +187,10 @@ export function readConfigFile<T extends Table>(table: T, file: string): Map<key
       const settable = Object.values(table)
         .filter((t) => t.inFile !== false && t.kind !== 'switch')
         .map((t) => t.flag);
+      const near = o ? undefined : nearest(key, settable);
+      const why = o ? ' (not a setting a config file may hold)' : near ? ` (did you mean "${near}"?)` : '';
       throw new ConfigFileError(
-        `config file ${file}: unknown key "${key}"${o ? ' (not a setting a config file may hold)' : ''}: the keys are the flags' names without "--": ${settable.join(', ')}`,
+        `config file ${file}: unknown key "${key}"${why}: the keys are the flags' names without "--": ${settable.join(', ')}`,
       );
     }
     const r = fromJson(o, x);
