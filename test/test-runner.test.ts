@@ -20,10 +20,18 @@ function allTestFiles(dir = 'test'): string[] {
   });
 }
 
-test('the unit job runs every test file under test/, this one included', () => {
+test('the unit job runs every test file under test/ once, this one included, the longest first', () => {
   const unit = JOBS.find((j) => j.name === 'unit');
   const files = unit?.command.filter((a) => a.endsWith('.test.ts')) ?? [];
-  assert.deepEqual(files, allTestFiles().sort());
+  assert.deepEqual([...files].sort(), allTestFiles().sort());
+  assert.equal(new Set(files).size, files.length);
+  // the list names only files that exist (run.ts throws on import otherwise); the longest four:
+  assert.deepEqual(files.slice(0, 4), [
+    'test/notebooks/runner.test.ts',
+    'test/cli/lifecycle.test.ts',
+    'test/cli/flags-and-faults.test.ts',
+    'test/notebooks/browser.test.ts',
+  ]);
   assert.ok(files.includes('test/test-runner.test.ts') && files.includes('test/backend/wasm/matmul.test.ts'));
 });
 
