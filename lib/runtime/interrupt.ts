@@ -152,7 +152,7 @@ export function stopOnSignals(stopping: (signal: string) => string): {
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   const on = (name: string, exit: number) => {
     if (!training) {
-      console.log(`\n${name}: quitting before training`);
+      console.log(`\n${name}: quitting (no training had started: nothing to save)`);
       process.exit(exit);
     }
     if (code) {

@@ -65,7 +65,8 @@ export function parseFlags(
   let values: Record<string, FlagValue>;
   try {
     values = parseArgs({
-      args: joinNegatives(argv, strings),
+      // -h as --help, as most commands take it
+      args: joinNegatives(argv, strings).map((a) => (a === '-h' && booleans.includes('help') ? '--help' : a)),
       options: Object.fromEntries([
         ...strings.map((k) => [k, { type: 'string' as const, multiple: multiple.includes(k) }]),
         ...booleans.map((k) => [k, { type: 'boolean' as const }]),

@@ -28,8 +28,9 @@ import { modelTopology } from '../../lib/train/saved-model';
 import { dropoutRng } from '../../lib/train/parallel';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
-import { train, formatDuration } from '../../lib/train/loop';
-import { MAX_MODEL_PARAMS } from './flags';
+import { train, formatDuration, yieldToEventLoop } from '../../lib/train/loop';
+import { readJsonLines } from '../../lib/data/read-checked';
+import { MAX_MODEL_PARAMS, nearest } from './flags';
 import { main, rel, startLogs, usageExit, type Cli, type ExitCode, type Resumed, type Signals } from './run/lifecycle';
 import { toSettings } from './run/options';
 import {
@@ -135,11 +136,22 @@ function getBatch(data: Int32Array, rng: FastGenerator, rows: number, T: number)
 
 /**
  * nanoGPT's estimate_loss for one split: the mean loss of `iters` batches (eval mode: no dropout) —
- * through the fused step's forward where the model has one, else the tfjs ops.
+ * through the fused step's forward where the model has one, else the tfjs ops. Null when a signal asked
+ * to stop: the event loop runs between batches, so Ctrl-C is heard within a batch, not after all of them
+ * (200 batches of the lecture's model through the tfjs ops take hours).
  */
-function estimateLoss(model: GPT, fused: FusedStep | null, data: Int32Array, rng: FastGenerator, a: Args): number {
+async function estimateLoss(
+  model: GPT,
+  fused: FusedStep | null,
+  data: Int32Array,
+  rng: FastGenerator,
+  a: Args,
+  stop: () => boolean,
+): Promise<number | null> {
   let sum = 0;
   for (let k = 0; k < a.evalIters; k++) {
+    await yieldToEventLoop();
+    if (stop()) return null;
     const b = getBatch(data, rng, a.batchSize, a.blockSize);
     sum += fused
       ? fused.loss(b)
@@ -208,13 +220,17 @@ async function buildModel(a: Args, run: RunData, resumed: GptResumed | null): Pr
   }
   const c = model.config;
   console.log(
-    `GPT: ${c.nLayer} layers, ${c.nHead} heads, n_embd ${c.nEmbd}, block ${c.blockSize}; ${model.numParams().toLocaleString('en-US')} parameters (${(gptNonEmbeddingParams(c) / 1e6).toFixed(2)}M without the position table, as nanoGPT counts)`,
+    `GPT: ${c.nLayer} layer${c.nLayer === 1 ? '' : 's'}, ${c.nHead} head${c.nHead === 1 ? '' : 's'}, n_embd ${c.nEmbd}, block ${c.blockSize}; ${model.numParams().toLocaleString('en-US')} parameters (${(gptNonEmbeddingParams(c) / 1e6).toFixed(2)}M without the position table, as nanoGPT counts)`,
   );
   const fused = FusedStep.for(model);
   // said before the first evaluation, which takes minutes this way
+  const slow = [
+    ...(c.dropout > 0 ? [`--dropout ${c.dropout} (the fused step has none)`] : []),
+    ...(c.blockSize > 64 ? [`--block-size ${c.blockSize} (the fused attention takes ≤ 64)`] : []),
+  ];
   if (!fused && !a.sampleOnly)
     console.log(
-      `training through the tfjs ops, several times slower than the fused step: ${c.dropout > 0 ? `--dropout ${c.dropout} (the fused step has none)` : `--block-size ${c.blockSize} (the fused attention takes ≤ 64)`}`,
+      `training through the tfjs ops, several times slower than the fused step: ${slow.join(', ') || 'a layer without its fused half'}`,
     );
   return { model, fused, opt, progress };
 }
@@ -250,20 +266,30 @@ function checkpointWriters(a: Args, workDir: string, run: RunData, { model, opt,
   };
 }
 
-/** An evaluation at progress.step: train and val loss logged, best/ (if better) and latest/ saved. */
+/**
+ * An evaluation at progress.step: train and val loss logged, best/ (if better) and latest/ saved. One a
+ * signal cuts short logs and saves nothing: the stop saves latest/, and --resume evaluates first.
+ */
 async function evaluate(
   a: Args,
   run: RunData,
   t: Trainee,
-  out: { workDir: string; save: ReturnType<typeof checkpointWriters> },
+  out: { workDir: string; save: ReturnType<typeof checkpointWriters>; stop: () => boolean },
   t0: number,
 ): Promise<void> {
   const { progress: p, model } = t;
   const e0 = performance.now();
   // a generator per evaluation, apart from the batches': a resumed run evaluates on the same batches
   const rng = new FastGenerator(`gpt-eval-${a.seed}-${p.step}`);
-  const trainLoss = estimateLoss(model, t.fused, run.train, rng, a);
-  const valLoss = estimateLoss(model, t.fused, run.val, rng, a);
+  const trainLoss = await estimateLoss(model, t.fused, run.train, rng, a, out.stop);
+  const valLoss = trainLoss === null ? null : await estimateLoss(model, t.fused, run.val, rng, a, out.stop);
+  if (trainLoss === null || valLoss === null) {
+    p.evalSeconds += (performance.now() - e0) / 1000;
+    console.log(
+      `step ${p.step}: evaluation cut short by the signal${p.step > 0 ? ' (--resume evaluates it first)' : ''}`,
+    );
+    return;
+  }
   const seconds = (performance.now() - t0) / 1000;
   const lr = learningRateSchedule(a)(p.step);
   appendLine(
@@ -287,14 +313,31 @@ async function evaluate(
   );
 }
 
+/**
+ * Whether the run starts with an evaluation: at iteration 0 (nanoGPT's), and where a signal cut short the
+ * evaluation at the checkpoint's iteration (the log has no row for it): as the run that was never stopped.
+ */
+function evaluationDue(a: Args, step: number, workDir: string): boolean {
+  if (step === 0) return true;
+  if (step % a.evalInterval !== 0 && step !== a.maxIters) return false;
+  const log = path.join(workDir, 'log.jsonl');
+  const last = (fs.existsSync(log) ? readJsonLines(log).at(-1)?.value : undefined) as { step?: unknown } | undefined;
+  return last?.step !== step;
+}
+
 /** Training to --max-iters (or Ctrl-C): fused where the model allows, evaluating and saving as nanoGPT does. */
 async function trainRun(a: Args, run: RunData, t: Trainee, workDir: string, signals: Signals): Promise<number> {
   const { model, opt, fused, progress: p } = t;
   const save = checkpointWriters(a, workDir, run, t);
-  const out = { workDir, save };
+  const out = { workDir, save, stop: signals.stopped };
   const t0 = performance.now();
   signals.startTraining();
-  if (p.step === 0) await evaluate(a, run, t, out, t0);
+  if (evaluationDue(a, p.step, workDir)) await evaluate(a, run, t, out, t0);
+  if (signals.stopped() || p.step >= a.maxIters) {
+    // stopped in the first evaluation: latest/ at iteration 0, so that --resume starts the same run
+    if (p.savedAt !== p.step || p.step === 0) await save.latest();
+    return t0;
+  }
   const batch = () => getBatch(run.train, p.batchRng, a.batchSize, a.blockSize);
   console.log(`training iterations ${p.step + 1}…${a.maxIters}`);
   const lrAt = learningRateSchedule(a);
@@ -328,18 +371,26 @@ async function trainRun(a: Args, run: RunData, t: Trainee, workDir: string, sign
   return t0;
 }
 
-/** Streams samples: the --start text, then each character as it is drawn (nanoGPT's sample.py). */
-function sample(a: Args, model: GPT, vocab: Vocab): void {
+/**
+ * Streams samples: the --start text, then each character as it is drawn (nanoGPT's sample.py). The event
+ * loop runs every 50 ms, so that Ctrl-C quits at once (the lecture's model takes seconds a line).
+ */
+async function sample(a: Args, model: GPT, vocab: Vocab): Promise<void> {
   const rng = new TorchGenerator(a.seed);
   const start = startText(a);
   const prefix = vocab.encode(start);
   const opts = { temperature: a.temperature, topK: a.topK };
+  let yielded = performance.now();
   for (let s = 0; s < a.numSamples; s++) {
     process.stdout.write(start);
     const stepper = stepperFor(model)(1, prefix);
     try {
       let drawn: number[] | null = null;
       for (let i = 0; i < a.maxNewTokens; i++) {
+        if (performance.now() - yielded > 50) {
+          await yieldToEventLoop();
+          yielded = performance.now();
+        }
         const id = rng.multinomial(probsFromLogits(stepper.next(drawn), opts), 1, true)[0] as number;
         process.stdout.write(vocab.itos[id]!);
         drawn = [id];
@@ -356,10 +407,10 @@ async function run(a: Args, data: RunData, resumed: GptResumed | null, signals: 
   const t = await buildModel(a, data, resumed);
   try {
     if (a.sampleOnly) {
-      sample(a, t.model, data.vocab);
+      await sample(a, t.model, data.vocab);
       return 0;
     }
-    if (t.progress.step >= a.maxIters) {
+    if (t.progress.step >= a.maxIters && !evaluationDue(a, t.progress.step, workDir)) {
       console.log(
         `the run in ${rel(workDir)} is at iteration ${t.progress.step}, --max-iters is ${a.maxIters}: nothing to train (give a larger --max-iters to continue)`,
       );
@@ -379,7 +430,7 @@ async function run(a: Args, data: RunData, resumed: GptResumed | null, signals: 
     // best/ is first written at the first evaluation after iteration 0: a run stopped before it has none
     const slots = ['latest/', 'best/'].filter((d) => fs.existsSync(path.join(workDir, d))).join(', ');
     console.log(
-      `${ran} iterations (to ${step}) in ${formatDuration(seconds)} (${perIteration(seconds)} ms/iteration with the evaluations, ${perIteration(seconds - evalSeconds)} without them: evaluations and saves ${evalSeconds.toFixed(1)} s); best val loss ${best.toFixed(4)}; checkpoints (${slots}) and logs in ${rel(workDir)}`,
+      `${ran === 0 ? `no iterations (at ${step}), ${formatDuration(seconds)}` : `${ran} iterations (to ${step}) in ${formatDuration(seconds)} (${perIteration(seconds)} ms/iteration with the evaluations, ${perIteration(seconds - evalSeconds)} without them: evaluations and saves ${evalSeconds.toFixed(1)} s)`}; best val loss ${Number.isFinite(best) ? best.toFixed(4) : 'none yet'}; checkpoints (${slots}) and logs in ${rel(workDir)}`,
     );
     if (signals.stopped()) {
       console.log(`stopped at iteration ${step}: continue with --resume`);
@@ -407,6 +458,14 @@ const GPT_CLI: Cli<typeof TABLE, RunData> = {
   run,
 };
 
-// `npm run gpt -- sample …` is --sample-only
-if (process.argv[2] === 'sample') process.argv.splice(2, 1, '--sample-only');
+// `npm run gpt -- sample …` is --sample-only; any other word there is a mistyped command
+const command = process.argv[2];
+if (command === 'sample') process.argv.splice(2, 1, '--sample-only');
+else if (command !== undefined && !command.startsWith('-')) {
+  const near = nearest(command, ['sample']);
+  console.error(
+    `gpt: unknown command '${command}'${near ? ` (did you mean '${near}'?)` : ''}: npm run gpt -- [options] trains, npm run gpt -- sample [options] samples\n(npm run gpt -- --help lists the flags)`,
+  );
+  process.exit(2);
+}
 main(GPT_CLI);

@@ -25,7 +25,7 @@ import { appendLine, savingStep } from '../../lib/train/run-dir';
 import { modelTopology } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
-import { train, formatDuration } from '../../lib/train/loop';
+import { train, formatDuration, yieldToEventLoop } from '../../lib/train/loop';
 import { evaluateSequences } from '../../lib/train/evaluate';
 import { sampleSequences, sequenceBatch } from '../../lib/data/batches';
 import { lineChart, plotlyJsPath } from '../../lib/viz/plots';
@@ -53,8 +53,9 @@ const SAMPLE_BATCH = 1000;
 /**
  * Samples tagged by the split they occur in (makemore's print_samples): grouped by tag up to
  * SAMPLE_BATCH samples; beyond, printed as they are drawn, a batch at a time, with a tally at the end.
+ * The event loop runs between batches, so that Ctrl-C quits within one (--num-samples 10000000 takes hours).
  */
-function printSamples(
+async function printSamples(
   model: LanguageModel,
   vocab: Vocab,
   blockSize: number,
@@ -63,7 +64,7 @@ function printSamples(
   count: number,
   rng: TorchGenerator,
   opts: { temperature: number; topK?: number },
-): void {
+): Promise<void> {
   if (count === 0) return;
   // makemore's generate: rows together, a fixed length (cut at the first boundary), cropped context
   const stream = generateWordsStream(model, vocab, rng, {
@@ -84,12 +85,14 @@ function printSamples(
     }
   } else {
     const tally = { 'in train': 0, 'in test': 0, new: 0 };
-    for (const words of stream)
+    for (const words of stream) {
       for (const w of words) {
         const tag = tagOf(w);
         tally[tag]++;
         console.log(`  ${w}  (${tag})`);
       }
+      await yieldToEventLoop();
+    }
     console.log(`${tally['in train']} in train, ${tally['in test']} in test, ${tally.new} new`);
   }
   console.log('-'.repeat(60));
@@ -118,7 +121,7 @@ interface Progress {
 }
 
 /** Prints `count` samples drawn with `rng`, tagged by the split they occur in. */
-type PrintSamples = (count: number, rng: TorchGenerator) => void;
+type PrintSamples = (count: number, rng: TorchGenerator) => Promise<void>;
 
 /** Everything training reads that stays the same for the whole run. */
 interface TrainContext {
@@ -301,7 +304,7 @@ async function evaluateAndSave(ctx: TrainContext, progress: Progress, loss: numb
   await ctx.saveLatest(step);
   console.log(`\nstep ${step} train loss ${trainLoss.toFixed(4)} test loss ${testLoss.toFixed(4)}${note}`);
   // a generator per evaluation step: the samples of a resumed run are those of an uninterrupted one
-  ctx.samples(
+  await ctx.samples(
     Math.min(a.numSamples, 10),
     new TorchGenerator().manualSeed(BigInt(a.seed + 1) * 1_000_003n + BigInt(step)),
   );
@@ -328,7 +331,7 @@ async function run(a: Args, data: RunData, resumed: MakemoreResumed | null, sign
   const { model, opt, startStep, best, batchRng } = await buildModel(a, data, resumed);
   const samples = sampler(a, data, model);
   if (a.sampleOnly) {
-    samples(a.numSamples, new TorchGenerator(a.seed + 1));
+    await samples(a.numSamples, new TorchGenerator(a.seed + 1));
     model.dispose();
     return 0;
   }

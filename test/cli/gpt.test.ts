@@ -138,6 +138,12 @@ test('gpt: bad flags, config keys and files are refused before any work, naming 
     assert.match(r.err, message);
     assert.equal(fs.existsSync(dir), false, `${args.join(' ')}: nothing written`);
   }
+  const typo = gpt(['samples', '--work-dir', dir]);
+  assert.equal(typo.code, 2);
+  assert.match(typo.err, /^gpt: unknown command 'samples' \(did you mean 'sample'\?\)/);
+  const h = gpt(['-h']);
+  assert.equal(h.code, 0, h.err);
+  assert.match(h.out, /^usage: npm run gpt -- \[options\]/);
 });
 
 test('gpt: a model the fused step does not take says so before the first evaluation', () => {
@@ -150,6 +156,46 @@ test('gpt: a model the fused step does not take says so before the first evaluat
     const notice = r.out.indexOf(`training through the tfjs ops, several times slower than the fused step: ${why}\n`);
     assert.ok(notice > 0 && notice < r.out.indexOf('step 0:'), r.out);
   }
+});
+
+test('gpt: Ctrl-C in an evaluation or in sampling is heard at once; --resume evaluates first and ends as if never stopped', async () => {
+  const run = [...TINY, '--max-iters', '10', '--eval-interval', '5'];
+  const straight = newDir();
+  assert.equal(gpt([...run, '--work-dir', straight]).code, 0);
+  const files = (dir: string) =>
+    ['latest/model/model.safetensors', 'best/model/model.safetensors', 'log.csv'].map((f) =>
+      f === 'log.csv'
+        ? fs.readFileSync(path.join(dir, f), 'utf8').replace(/,[^,\n]*\n/g, '\n') // without the seconds
+        : fs.readFileSync(path.join(dir, f)),
+    );
+  // a million batches at iteration 0 (about a minute): the signal lands in that evaluation
+  const dir = newDir();
+  const r = await interrupt('gpt', [...run, '--work-dir', dir, '--eval-iters', '1000000'], 'GPT:', 300, 'SIGINT');
+  assert.equal(r.code, 130, r.out);
+  assert.match(r.out, /\nstep 0: evaluation cut short by the signal\n/);
+  assert.match(r.out, /no iterations \(at 0\), .*; best val loss none yet; checkpoints \(latest\/\)/);
+  assert.equal(fs.readFileSync(path.join(dir, 'log.jsonl'), 'utf8'), '');
+  const resumed = gpt([...run, '--work-dir', dir, '--resume', '--eval-iters', '2']);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.deepEqual(files(dir), files(straight));
+  // the state a signal in the evaluation at iteration 5 leaves (latest/ at 5, no log row for it): a run
+  // stopped at 5 whose row is dropped; --resume evaluates 5 before it trains on
+  const cut = newDir();
+  assert.equal(gpt([...run, '--work-dir', cut, '--max-iters', '5']).code, 0);
+  const log = path.join(cut, 'log.jsonl');
+  fs.writeFileSync(log, fs.readFileSync(log, 'utf8').split('\n').slice(0, 1).join('\n') + '\n');
+  const csv = path.join(cut, 'log.csv');
+  fs.writeFileSync(csv, fs.readFileSync(csv, 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+  const on = gpt([...run, '--work-dir', cut, '--resume']);
+  assert.equal(on.code, 0, on.err);
+  assert.match(on.out, /iteration 5, [^\n]*\n[^]*\nstep 5: train loss [^\n]*\ntraining iterations 6…10\n/);
+  assert.deepEqual(files(cut), files(straight));
+  // sampling hears it too: 100,000 samples would take over an hour
+  const t0 = Date.now();
+  const sampling = ['sample', '--work-dir', straight, '--num-samples', '100000', '--max-new-tokens', '500'];
+  const s = await interrupt('gpt', sampling, '---------------', 200, 'SIGINT');
+  assert.equal(s.code, 130, s.out);
+  assert.ok(Date.now() - t0 < 30_000, `sampling stopped ${Date.now() - t0} ms after it started`);
 });
 
 test('gpt: Ctrl-C stops after the iteration, saves latest/ and exits 130; --resume goes on from there', async () => {

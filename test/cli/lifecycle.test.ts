@@ -312,7 +312,7 @@ test('makemore/novel: sizes and counts beyond what memory or a double can hold a
   assert.equal(fs.existsSync(work), false, 'nothing was created');
 });
 
-test('makemore --sample-only: any --num-samples in flat memory; temperature 0 and 1e-40 are greedy', () => {
+test('makemore --sample-only: any --num-samples in flat memory, Ctrl-C heard at once; temperature 0 and 1e-40 are greedy', async () => {
   const dir = newDir();
   const tiny = ['--type', 'transformer', '--n-layer', '1', '--n-embd', '16', '--n-head', '2', '--num-samples', '0'];
   assert.equal(makemore(['--input', NAMES, ...tiny, '--work-dir', dir, '--max-steps', '20']).code, 0);
@@ -343,6 +343,12 @@ test('makemore --sample-only: any --num-samples in flat memory; temperature 0 an
   const small = peak(2_000);
   const large = peak(20_000);
   assert.ok(large < small + 60, `20,000 samples peaked at ${large.toFixed(0)} MB, 2,000 at ${small.toFixed(0)} MB`);
+  // ten million samples take hours: Ctrl-C ends them between two batches of 1,000
+  const t0 = Date.now();
+  const many = ['--work-dir', dir, '--sample-only', '--num-samples', '10000000'];
+  const stopped = await interrupt('makemore', many, '(new)', 200, 'SIGINT');
+  assert.equal(stopped.code, 130, stopped.out.slice(-300));
+  assert.ok(Date.now() - t0 < 30_000, `sampling stopped ${Date.now() - t0} ms after it started`);
   const words = (t: string) => {
     const r = makemore(['--work-dir', dir, '--sample-only', '--num-samples', '4', '--temperature', t]);
     assert.equal(r.code, 0, r.err);
