@@ -231,6 +231,10 @@ async function trainRun(ctx: TrainContext, progress: Progress, signals: Signals)
   const t0 = performance.now();
   signals.startTraining();
   console.log(`training steps ${progress.step + 1}…${a.maxSteps === -1 ? ' until Ctrl-C' : a.maxSteps}`);
+  if (dropping && !parallel)
+    console.log(
+      `training through the tfjs ops, several times slower than the fused step: --dropout ${run.config.dropout} (the fused step has none)`,
+    );
   try {
     // train() keeps one loss per step in memory: run "until interrupted" in chunks
     while (!signals.stopped() && (a.maxSteps === -1 || progress.step < a.maxSteps)) {
@@ -258,7 +262,7 @@ async function trainRun(ctx: TrainContext, progress: Progress, signals: Signals)
                   return model.forward(b.X, b.Y, { training: true, rng: dropoutRng(dropoutSeed(), 0) }).loss!;
                 },
               }
-            : // bigram, mlp and bow train fused (lib/fused), the rest through the ops
+            : // fused (lib/fused): train() finds the model's fused step
               { model, batch: () => sampleSequences(data.train, batchRng, a.batchSize) }),
         onStep: async (_i, loss) => {
           progress.step++;

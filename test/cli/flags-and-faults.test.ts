@@ -77,7 +77,11 @@ for (const [workers, model, flags] of [
     const a = newDir();
     const b = newDir();
     const w = ['--workers', workers];
-    assert.equal(makemore([...flags, ...w, '--work-dir', a, '--max-steps', '20']).code, 0);
+    const straight = makemore([...flags, ...w, '--work-dir', a, '--max-steps', '20']);
+    assert.equal(straight.code, 0, straight.err);
+    // dropout on one worker trains through the tfjs ops, and says so
+    const notice = 'training through the tfjs ops, several times slower than the fused step: --dropout 0.1';
+    assert.equal(straight.out.includes(notice), flags === JUNE && workers === '1', straight.out);
     assert.equal(makemore([...flags, ...w, '--work-dir', b, '--max-steps', '10']).code, 0);
     const r = makemore(['--work-dir', b, '--resume', '--max-steps', '20']); // every other flag from the checkpoint
     assert.equal(r.code, 0, r.err);
