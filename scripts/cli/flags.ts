@@ -47,6 +47,30 @@ export function nearest(typed: string, known: readonly string[]): string | undef
   return best?.flag;
 }
 
+/** The same setting under another name in a sister CLI (makemore and novel count steps, gpt iterations). */
+const SISTER_NAMES: Record<string, string[]> = {
+  'max-steps': ['max-iters'],
+  'max-iters': ['max-steps'],
+  'eval-every': ['eval-interval'],
+  'eval-interval': ['eval-every'],
+  'seed-text': ['start'],
+  start: ['seed-text'],
+};
+
+/**
+ * node:util's message for a flag it could not read, said for a user: a mistyped flag with the nearest one
+ * this CLI has (or its name here, for a sister CLI's flag), a flag without its value as such.
+ */
+function parseErrorText(err: Error & { code?: string }, known: readonly string[]): string {
+  const missing = /^Option '(--[^ ']+)(?: <value>)?' argument missing/.exec(err.message);
+  if (missing) return `${missing[1]} needs a value`;
+  const typed = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'--([^'=]+)/.exec(err.message)?.[1] : undefined;
+  if (typed === undefined) return err.message;
+  const sister = Object.entries(SISTER_NAMES).find(([name]) => editDistance(typed.toLowerCase(), name) <= 1)?.[1];
+  const near = sister?.find((n) => known.includes(n)) ?? nearest(typed, known);
+  return near ? `${err.message} (did you mean --${near}?)` : err.message;
+}
+
 /** A parsed flag: a string, a boolean, or the strings of a repeatable flag. */
 export type FlagValue = string | boolean | string[] | undefined;
 
@@ -75,10 +99,7 @@ export function parseFlags(
       strict: true,
     }).values as Record<string, FlagValue>;
   } catch (e) {
-    const err = e as Error & { code?: string };
-    const unknown = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'--([^'=]+)/.exec(err.message)?.[1] : undefined;
-    const near = unknown === undefined ? undefined : nearest(unknown, [...strings, ...booleans]);
-    throw new UsageError(near ? `${err.message} (did you mean --${near}?)` : err.message);
+    throw new UsageError(parseErrorText(e as Error & { code?: string }, [...strings, ...booleans]));
   }
   for (const flag of paths) {
     const v = values[flag];

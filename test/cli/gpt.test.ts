@@ -107,6 +107,9 @@ test('gpt: bad flags, config keys and files are refused before any work, naming 
     ],
     // a check across two settings names the file that set one of them
     [['--config', minLr], 2, /--min-lr 0\.5 \(from .*min-lr\.json\) is above --learning-rate 0\.01: /],
+    [['--max-steps', '5'], 2, /Unknown option '--max-steps' \(did you mean --max-iters\?\)/],
+    [['--seed-text', 'ROMEO:'], 2, /Unknown option '--seed-text' \(did you mean --start\?\)/],
+    [['--n-embd'], 2, /gpt: --n-embd needs a value\n/],
     [
       ['--n-emb', '16'],
       2,

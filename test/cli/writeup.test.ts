@@ -247,7 +247,7 @@ test('bad flags and missing or unexecuted notebooks: exit 2 naming the flag or f
     [['--width', 'wide'], /--width must be a whole number of pixels from 50 to 10000, got 'wide'/],
     [['--height', '10'], /--height must be a whole number of pixels from 50 to 10000, got '10'/],
     [['--scale', '0'], /--scale must be a number above 0 and at most 8, got '0'/],
-    [['--out'], /Option '--out <value>' argument missing/],
+    [['--out'], /--out needs a value/],
     [['--from', 'no/such/dir'], /--from no\/such\/dir: folder not found/],
     [
       ['--from', FIXTURE, '--only', '05'],
