@@ -9,9 +9,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { readCheckpoint, resolveCheckpoint, loadCheckpoint } from '../../lib/train/checkpoint';
-import { interrupt, liveLock, makemore, newDir, NAMES, NOVEL_TINY, run, snapshot, TINY, TMP } from '../helpers/cli';
+import {
+  interrupt,
+  liveLock,
+  makemore,
+  newDir,
+  NAMES,
+  NOVEL_TINY,
+  refusal,
+  run,
+  snapshot,
+  TINY,
+  TMP,
+} from '../helpers/cli';
 import { initTf, tf } from '../../lib/runtime/tf';
-import { parseOptions } from '../../scripts/cli/run/options';
 import { TABLE, validate } from '../../scripts/cli/makemore/args';
 
 const bytes = (p: string) => fs.readFileSync(p);
@@ -288,14 +299,6 @@ test('makemore: data and flag problems are clear errors before training (exit 1 
   assert.match(w.err, /--workers 2 .* needs --batch-size ≥ 2, got 1/);
   // Each flag problem through the parser and check makemore runs before anything else; the CLI itself for
   // two of them (the message, where the flags are listed, exit 2, nothing created).
-  const refusal = (argv: string[]) => {
-    try {
-      const p = parseOptions(TABLE, argv, () => {});
-      return validate({ ...p.values, explicit: p.explicit, fromFile: p.fromFile });
-    } catch (e) {
-      return (e as Error).message;
-    }
-  };
   for (const [bad, message] of [
     [['--max-steps', 'abc'], "--max-steps must be an integer ≥ 1 (or -1), got 'abc'"],
     [['--max-steps', '-2'], "--max-steps must be an integer ≥ 1 (or -1), got '-2'"],
@@ -311,7 +314,7 @@ test('makemore: data and flag problems are clear errors before training (exit 1 
     [['--dropout', '0.1'], "--dropout is the transformer's only (--type mlp)"],
     [['--june-2022'], "--dropout is the transformer's only (--type mlp) (set by --june-2022)"],
   ] as const) {
-    const got = refusal([...TINY, '--work-dir', dir, ...bad]);
+    const got = refusal(TABLE, validate, [...TINY, '--work-dir', dir, ...bad]);
     assert.ok(got?.includes(message), `${bad.join(' ')}: ${got}`);
   }
   const heads = path.join(TMP, 'heads.json');

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { interrupt, newDir, ROOT, run, TMP } from '../helpers/cli';
+import { interrupt, newDir, refusal, ROOT, run, TMP } from '../helpers/cli';
+import { settingsProblem, TABLE, validate } from '../../scripts/cli/gpt/args';
 
 const gpt = (args: string[]) => run('gpt', args);
 const TEXT = path.join(TMP, 'shakespeare-head.txt');
@@ -99,26 +100,33 @@ test('gpt: bad flags, config keys and files are refused before any work, naming 
   fs.writeFileSync(config, JSON.stringify({ n_layer: 4 }));
   const minLr = path.join(TMP, 'min-lr.json');
   fs.writeFileSync(minLr, JSON.stringify({ 'min-lr': 0.5 }));
-  const cases: [string[], number, RegExp][] = [
+  // Each flag and config problem through the parser and the checks gpt runs before anything else; the CLI
+  // itself for two of them (the message, where the flags are listed, exit 2, nothing created) and the files.
+  for (const [args, message] of [
     [
       ['--config', config],
-      2,
-      /config file .*bad-config\.json: unknown key "n_layer" \(did you mean "n-layer"\?\): the keys are/,
+      /config file .*bad-config\.json: unknown key "n_layer" \(did you mean "n-layer"\?\): the keys/,
     ],
     // a check across two settings names the file that set one of them
-    [['--config', minLr], 2, /--min-lr 0\.5 \(from .*min-lr\.json\) is above --learning-rate 0\.01: /],
-    [['--max-steps', '5'], 2, /Unknown option '--max-steps' \(did you mean --max-iters\?\)/],
-    [['--seed-text', 'ROMEO:'], 2, /Unknown option '--seed-text' \(did you mean --start\?\)/],
-    [['--n-embd'], 2, /gpt: --n-embd needs a value\n/],
+    [['--config', minLr], /^--min-lr 0\.5 \(from .*min-lr\.json\) is above --learning-rate 0\.01: /],
+    [['--max-steps', '5'], /^Unknown option '--max-steps' \(did you mean --max-iters\?\)$/],
+    [['--seed-text', 'ROMEO:'], /^Unknown option '--seed-text' \(did you mean --start\?\)$/],
+    [['--n-embd'], /^--n-embd needs a value$/],
+    [['--dropout', '1'], /--dropout must be in \[0, 1\), got '1'/],
+    [['--n-embd', '30', '--n-head', '4'], /^--n-embd 30 must be divisible by --n-head 4$/],
+    [['--activation', 'swish'], /--activation must be one of gelu, gelu-tanh or relu, got 'swish'/],
+    [['--min-lr', '0.1'], /^--min-lr 0\.1 is above --learning-rate 0\.01/],
+  ] as const) {
+    const got = refusal(TABLE, (a) => validate(a) ?? settingsProblem(a), [...TINY, '--work-dir', dir, ...args]);
+    assert.match(got ?? 'accepted', message, args.join(' '));
+  }
+  const cases: [string[], number, RegExp][] = [
+    [['--config', minLr], 2, /^gpt: --min-lr 0\.5 \(from .*min-lr\.json\) is above --learning-rate 0\.01: /],
     [
       ['--n-emb', '16'],
       2,
-      /Unknown option '--n-emb' \(did you mean --n-embd\?\)\n\(npm run gpt -- --help lists the flags\)\n$/,
+      /^gpt: Unknown option '--n-emb' \(did you mean --n-embd\?\)\n\(npm run gpt -- --help lists the flags\)\n$/,
     ],
-    [['--dropout', '1'], 2, /--dropout must be in \[0, 1\), got '1'/],
-    [['--n-embd', '30', '--n-head', '4'], 2, /--n-embd 30 must be divisible by --n-head 4/],
-    [['--activation', 'swish'], 2, /--activation must be one of gelu, gelu-tanh or relu, got 'swish'/],
-    [['--min-lr', '0.1'], 2, /--min-lr 0\.1 is above --learning-rate 0\.01/],
   ];
   const empty = path.join(TMP, 'empty.txt');
   fs.writeFileSync(empty, '   \n');

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
+import { parseOptions, type Table } from '../../scripts/cli/run/options';
+import type { Args } from '../../scripts/cli/run/lifecycle';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-cli-'));
@@ -88,4 +90,21 @@ export function liveLock(pid: number): string {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] as string;
   return `${pid}\n${os.hostname()}\n2026-01-01T00:00:00Z\nstart=${start}\ncommand=node scripts/cli/makemore.ts\n`;
+}
+
+/**
+ * What a CLI's parser and its checks (`check`: validate, settingsProblem) say of `argv` before any work,
+ * in-process: each refusal without starting a process (the CLI itself is spawned for a few). Null: accepted.
+ */
+export function refusal<T extends Table>(
+  table: T,
+  check: (a: Args<T>) => string | null,
+  argv: string[],
+): string | null {
+  try {
+    const p = parseOptions(table, argv, () => {});
+    return check({ ...p.values, explicit: p.explicit, fromFile: p.fromFile } as Args<T>);
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
