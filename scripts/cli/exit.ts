@@ -13,3 +13,14 @@ export function exitWhenFlushed(code: number): void {
     stream.write('', done);
   }
 }
+
+/**
+ * An error as the CLI says it. tfjs's wasm module aborts without a word of why ("Aborted(). Build with
+ * -sASSERTIONS for more info."), and in a training run that is memory: the lecture's GPT at batch 64 ×
+ * block 256 through the tfjs ops needs more than WebAssembly's 4 GB at its first backward pass.
+ */
+export function failureText(tool: string, e: unknown): string {
+  const said = e instanceof Error ? e.message : String(e);
+  if (!said.startsWith('Aborted(')) return `${tool}: ${said}`;
+  return `${tool}: the wasm backend aborted (${said.split('.')[0]}), most likely out of memory: WebAssembly holds at most 4 GB, and training through the tfjs ops keeps every activation of a step for its backward pass. A smaller --batch-size or --block-size (or model) fits; the last checkpoint saved is kept.`;
+}

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { readCheckpoint, loadCheckpoint } from '../../lib/train/checkpoint';
 import { initTf } from '../../lib/runtime/tf';
+import { failureText } from '../../scripts/cli/exit';
 import { interrupt, makemore, NAMES, newDir, NOVEL_TINY, ROOT, run, snapshot, TINY } from '../helpers/cli';
 
 const CLI = (script: string) => path.join(ROOT, 'scripts', 'cli', `${script}.ts`);
@@ -293,6 +294,15 @@ test('makemore --resume: a damaged log.jsonl line is an error naming file and li
   const bad = makemore(['--work-dir', dir, '--resume', '--max-steps', '20']);
   assert.equal(bad.code, 1);
   assert.match(bad.err, /log\.jsonl:2 is not valid JSON/);
+});
+
+test("a wasm abort (the tfjs backend's out-of-memory, which says nothing) is said as memory and what to lower", () => {
+  // `npm run gpt` at its defaults (the lecture's GPT, batch 64 × block 256, through the tfjs ops) aborted so
+  // at its first training step: "gpt: Aborted(). Build with -sASSERTIONS for more info."
+  const text = failureText('gpt', new Error('Aborted(). Build with -sASSERTIONS for more info.'));
+  assert.match(text, /^gpt: the wasm backend aborted \(Aborted\(\)\), most likely out of memory: .* 4 GB/);
+  assert.match(text, /A smaller --batch-size or --block-size \(or model\) fits; the last checkpoint saved is kept\.$/);
+  assert.equal(failureText('makemore', new Error('disk full')), 'makemore: disk full');
 });
 
 test('makemore/novel: sizes and counts beyond what memory or a double can hold are usage errors before any work', () => {

@@ -25,7 +25,7 @@ import {
 } from '../../../lib/train/run-dir';
 import type { SavedTopology } from '../../../lib/train/saved-model';
 import { stopOnSignals } from '../../../lib/runtime/interrupt';
-import { exitWhenFlushed } from '../exit';
+import { exitWhenFlushed, failureText } from '../exit';
 import {
   ConfigFileError,
   fromJson,
@@ -287,7 +287,7 @@ export function main<T extends RunTable, Data>(cli: Cli<T, Data>): void {
   runLifecycle(cli, process.argv.slice(2)).then(
     (code) => exitWhenFlushed(code),
     (e: unknown) => {
-      console.error(`${cli.tool}: ${e instanceof Error ? e.message : String(e)}`);
+      console.error(failureText(cli.tool, e));
       exitWhenFlushed(1);
     },
   );
