@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { JOBS } from '../scripts/test/run';
+import { TSX } from '../scripts/node-tsx';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -65,7 +66,7 @@ test('SEQUENTIA_SMOKE_NODE adds the smoke pass on that Node as the last job; wit
   const jobs = (smoke: string | undefined) => {
     const env: NodeJS.ProcessEnv = { ...process.env, SEQUENTIA_SMOKE_NODE: smoke };
     if (smoke === undefined) delete env.SEQUENTIA_SMOKE_NODE;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/test/run.ts', '--help'], {
+    const r = spawnSync(process.execPath, [...TSX, 'scripts/test/run.ts', '--help'], {
       cwd: ROOT,
       encoding: 'utf8',
       env,
@@ -83,7 +84,7 @@ test('SEQUENTIA_SMOKE_NODE adds the smoke pass on that Node as the last job; wit
 
 test('npm test -- --only with an unknown job, or a stray argument: exit 2 naming it, no job started', () => {
   const run = (args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/test/run.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+    spawnSync(process.execPath, [...TSX, 'scripts/test/run.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
   const bad = run(['--only', 'units']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--only: no job 'units'/);
@@ -92,7 +93,7 @@ test('npm test -- --only with an unknown job, or a stray argument: exit 2 naming
   const stray = run(['--quick']);
   assert.equal(stray.status, 2);
   assert.match(stray.stderr, /unknown argument '--quick'/);
-  const slots = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/test/run.ts'], {
+  const slots = spawnSync(process.execPath, [...TSX, 'scripts/test/run.ts'], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, SEQUENTIA_TEST_SLOTS: '0' },

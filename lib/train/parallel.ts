@@ -119,7 +119,7 @@ export class DataParallel {
       blockSize: T,
     };
     // The worker's products stay on its own thread: the two halves already fill both cores.
-    const worker = new Worker(path.join(path.dirname(__filename), 'parallel-worker.mjs'), {
+    const worker = new Worker(path.join(path.dirname(__filename), 'parallel-worker.cjs'), {
       workerData: { spec, layout, fused },
       env: { ...process.env, SEQUENTIA_THREADS: '1' },
     });

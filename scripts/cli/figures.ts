@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { parseFlags } from './flags';
 import { findChromium, CHROMIUM_HINT } from '../../lib/viz/export';
 import { exportFigures } from '../notebooks/figure-export';
+import { TSX } from '../node-tsx';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     console.log(`no executed notebooks in ${args.from}: running them first (quick mode)`);
     const r = spawnSync(
       process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), '--quick', '--out', from],
+      [...TSX, path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), '--quick', '--out', from],
       { stdio: 'inherit' },
     );
     if (r.status !== 0) process.exit(r.status ?? 1);

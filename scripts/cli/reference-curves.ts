@@ -5,7 +5,7 @@
  *
  *   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/torch/makemore.py --max-steps 20000 > out/torch-transformer.jsonl
  *
- *   node --import tsx scripts/reference-curves.ts "Sequentia (tfjs wasm)=out/names-transformer-v2/log.jsonl" \
+ *   node --require tsx/cjs scripts/reference-curves.ts "Sequentia (tfjs wasm)=out/names-transformer-v2/log.jsonl" \
  *     "PyTorch 1.13=out/torch-transformer.jsonl" [--out docs/reference/transformer-names.json]
  */
 import fs from 'node:fs';

@@ -2,7 +2,7 @@
  * Write-up export: turns executed notebooks into a Markdown post and a standalone HTML page each, with
  * the figures rendered for print (SVG and a PNG at --scale×, light theme, readable font sizes).
  *
- *   node --import tsx scripts/cli/writeup.ts [--from out/notebooks] --only 05 [--out out/writeup] [--hide-code]
+ *   node --require tsx/cjs scripts/cli/writeup.ts [--from out/notebooks] --only 05 [--out out/writeup] [--hide-code]
  *
  * For each notebook: <out>/<notebook>/index.md, index.html and figures/<notebook>--<id>.{svg,png}.
  * Markdown cells go in as written; code cells as ```ts blocks (unless --hide-code); text outputs as
@@ -24,7 +24,7 @@ export { printFigure } from './writeup/print-figure';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-const USAGE = `usage: node --import tsx scripts/cli/writeup.ts [--from DIR] [--only TEXT]... [--out DIR] [--hide-code]
+const USAGE = `usage: node --require tsx/cjs scripts/cli/writeup.ts [--from DIR] [--only TEXT]... [--out DIR] [--hide-code]
                                               [--width PX] [--height PX] [--scale N] [--embed-plotly]
   --from DIR     folder of executed notebooks (repeatable). Default: out/notebooks (\`npm run notebooks\`)
                  and out/ci-notebooks (\`npm test\`'s quick run); each notebook comes from the folder

@@ -92,7 +92,9 @@ export interface Result {
 
 /** Seconds as the runner prints them: 4.2s, 3m07s. */
 export function formatSeconds(s: number): string {
-  return s >= 60 ? `${Math.floor(s / 60)}m${(s % 60).toFixed(0).padStart(2, '0')}s` : `${s.toFixed(1)}s`;
+  if (s < 59.95) return `${s.toFixed(1)}s`;
+  const whole = Math.round(s); // 419.6 s is 7m00s, not 6m60s
+  return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
 }
 
 /** Sends sig to a whole process group; false when it is already gone. */

@@ -3,7 +3,7 @@
  * it (scripts/notebooks/figure-layout.ts); prints each problem as `<notebook> <figure id> [<size>]:
  * <what>`, then a count; exit 1 when there is any, 2 for bad input.
  *
- *   node --import tsx scripts/notebooks/figure-check.ts DIR [--only TEXT]    (npm test: out/ci-notebooks)
+ *   node --require tsx/cjs scripts/notebooks/figure-check.ts DIR [--only TEXT]    (npm test: out/ci-notebooks)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,7 +47,7 @@ async function checkNotebookFigures(
 }
 
 async function main(): Promise<void> {
-  const usage = 'usage: node --import tsx scripts/notebooks/figure-check.ts DIR [--only TEXT]...';
+  const usage = 'usage: node --require tsx/cjs scripts/notebooks/figure-check.ts DIR [--only TEXT]...';
   let dir: string, only: string[];
   try {
     const args = process.argv.slice(2);

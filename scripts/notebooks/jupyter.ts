@@ -281,7 +281,7 @@ function ensureTestTools(): void {
 if (require.main === module) {
   if (process.argv[2] === 'ensure-test-tools') ensureTestTools();
   else {
-    console.error('usage: node --import tsx scripts/notebooks/jupyter.ts ensure-test-tools');
+    console.error('usage: node --require tsx/cjs scripts/notebooks/jupyter.ts ensure-test-tools');
     process.exit(2);
   }
 }

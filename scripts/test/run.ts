@@ -16,10 +16,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { TSX } from '../node-tsx';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const LOGS = path.join(ROOT, 'out', 'test');
-const TSX = [process.execPath, '--import', 'tsx'] as const;
+const NODE = [process.execPath, ...TSX] as const;
 
 interface Job {
   name: string;
@@ -73,13 +74,13 @@ function unitFiles(): string[] {
 
 /** In start order: the longest job first, so that it never waits for a slot. */
 export const JOBS: Job[] = [
-  { name: 'tools', command: [...TSX, 'scripts/notebooks/jupyter.ts', 'ensure-test-tools'], after: [], slots: 1 },
+  { name: 'tools', command: [...NODE, 'scripts/notebooks/jupyter.ts', 'ensure-test-tools'], after: [], slots: 1 },
   {
     name: 'unit',
     command: [
-      ...TSX,
-      '--import',
-      './test/helpers/console-to-stderr.mjs',
+      ...NODE,
+      '--require',
+      './test/helpers/console-to-stderr.cjs',
       '--test',
       '--test-concurrency=2',
       ...unitFiles(),
@@ -89,20 +90,20 @@ export const JOBS: Job[] = [
   },
   {
     name: 'notebooks',
-    command: [...TSX, 'scripts/notebooks/run.ts', '--quick', '--check', '--out', 'out/ci-notebooks'],
+    command: [...NODE, 'scripts/notebooks/run.ts', '--quick', '--check', '--out', 'out/ci-notebooks'],
     after: ['tools'],
     slots: 1,
   },
   {
     name: 'figures',
-    command: [...TSX, 'scripts/notebooks/figure-check.ts', 'out/ci-notebooks'],
+    command: [...NODE, 'scripts/notebooks/figure-check.ts', 'out/ci-notebooks'],
     after: ['notebooks'],
     slots: 1,
   },
   {
     name: 'solutions',
     command: [
-      ...TSX,
+      ...NODE,
       'scripts/notebooks/run.ts',
       '--quick',
       '--check',

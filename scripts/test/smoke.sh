@@ -17,12 +17,12 @@ cd "$copy"
 export PATH="$(dirname "$node_bin"):$PATH"
 node --version
 node scripts/notebooks/kernel.mjs install-local
-node --import tsx --import ./test/helpers/console-to-stderr.mjs --test --test-concurrency=2 test/backend/*/*.test.ts test/fused/*.test.ts test/train/parallel.test.ts \
+node --require tsx/cjs --require ./test/helpers/console-to-stderr.cjs --test --test-concurrency=2 test/backend/*/*.test.ts test/fused/*.test.ts test/train/parallel.test.ts \
   test/models/parity.test.ts
 # of the kernel's tests, those where Node itself takes part (its version, signals to the process group, the
 # output pipe, esbuild's service); of the CLIs' lifecycle tests, the signals and the disks (the rest is
 # flag parsing and training arithmetic, the same on every major, and Node 20 runs every test)
-node --import tsx --import ./test/helpers/console-to-stderr.mjs --test --test-concurrency=2 \
+node --require tsx/cjs --require ./test/helpers/console-to-stderr.cjs --test --test-concurrency=2 \
   --test-name-pattern='language_info|■ during train|after ■|chatty cell|exits when the process|during training saves latest|SIGHUP|full disk|read-only|closed stdout' \
   test/notebooks/kernel.test.ts test/cli/lifecycle.test.ts
-node --import tsx scripts/notebooks/run.ts --quick --check --only 04 --only 08 --out out/ci-smoke --no-figures
+node --require tsx/cjs scripts/notebooks/run.ts --quick --check --only 04 --only 08 --out out/ci-smoke --no-figures

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../lib/viz/export';
 import { makemore, NAMES, newDir } from '../helpers/cli';
+import { TSX } from '../../scripts/node-tsx';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -37,14 +38,10 @@ test(
     const want = cliWords(cli.out);
     assert.equal(want.length, 12);
     const out = path.join(work, 'site');
-    const r = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/cli/demo.ts', '--work-dir', work, '--out', out],
-      {
-        cwd: ROOT,
-        encoding: 'utf8',
-      },
-    );
+    const r = spawnSync(process.execPath, [...TSX, 'scripts/cli/demo.ts', '--work-dir', work, '--out', out], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     for (const f of ['index.html', 'demo.js', 'weights.js', 'model.safetensors', 'config.json', 'vocab.json'])
       assert.ok(fs.existsSync(path.join(out, f)), f);

@@ -12,6 +12,7 @@ import { readCheckpoint, loadCheckpoint } from '../../lib/train/checkpoint';
 import { initTf } from '../../lib/runtime/tf';
 import { failureText } from '../../scripts/cli/exit';
 import { interrupt, makemore, NAMES, newDir, NOVEL_TINY, ROOT, run, snapshot, TINY } from '../helpers/cli';
+import { TSX } from '../../scripts/node-tsx';
 
 const CLI = (script: string) => path.join(ROOT, 'scripts', 'cli', `${script}.ts`);
 
@@ -23,15 +24,11 @@ test("makemore/novel: a blank path flag is refused (exit 2, the flag named); --o
   fs.writeFileSync(path.join(home, 'log.csv'), 'my numbers');
   const before = snapshot(home);
   const inHome = (script: string, args: string[]) =>
-    spawnSync(
-      process.execPath,
-      ['--import', path.join(ROOT, 'node_modules/tsx/dist/loader.mjs'), CLI(script), ...args],
-      {
-        cwd: home,
-        encoding: 'utf8',
-        timeout: 120_000,
-      },
-    );
+    spawnSync(process.execPath, [...TSX, CLI(script), ...args], {
+      cwd: home,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
   for (const [script, args, flag] of [
     ['makemore', [...TINY, '--type', 'bigram', '--work-dir', '', '--overwrite', '--max-steps', '5'], '--work-dir'],
     ['makemore', [...TINY, '--work-dir=   ', '--overwrite', '--max-steps', '5'], '--work-dir'],
@@ -184,7 +181,7 @@ test('figures and writeup: a blank --from or --out is a usage error naming the f
     ['writeup', ['--from='], '--from'],
     ['writeup', ['--out', ' '], '--out'],
   ] as const) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', CLI(script), ...args], {
+    const r = spawnSync(process.execPath, [...TSX, CLI(script), ...args], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 60_000,
@@ -213,14 +210,10 @@ test('makemore: a work dir on a read-only disk is refused before any work (exit 
 
 test('makemore: a closed stdout (| head) does not end the run before it saves: it trains to the end (exit 0)', async () => {
   const dir = newDir();
-  const p = spawn(
-    process.execPath,
-    ['--import', 'tsx', CLI('makemore'), ...TINY, '--work-dir', dir, '--max-steps', '300'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const p = spawn(process.execPath, [...TSX, CLI('makemore'), ...TINY, '--work-dir', dir, '--max-steps', '300'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   p.stderr.resume();
   // read the first line, then close our end, as `head -1` does
   await new Promise<void>((resolve) => p.stdout.once('data', () => resolve()));
@@ -333,8 +326,7 @@ test('makemore --sample-only: any --num-samples in flat memory, Ctrl-C heard at 
         '-f',
         'maxrss %M',
         process.execPath,
-        '--import',
-        'tsx',
+        ...TSX,
         CLI('makemore'),
         '--work-dir',
         dir,
@@ -383,7 +375,7 @@ test('every command answers --help (exit 0, its flags) and refuses an unknown fl
     ['scripts/notebooks/run.ts', '--quick'],
   ] as const) {
     const cmd = (arg: string) =>
-      spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, script), arg], {
+      spawnSync(process.execPath, [...TSX, path.join(ROOT, script), arg], {
         cwd: ROOT,
         encoding: 'utf8',
         timeout: 60_000,

@@ -5,6 +5,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { TSX } from '../../scripts/node-tsx';
+import { makemore, TINY, newDir } from '../helpers/cli';
+import { loadCheckpoint } from '../../lib/train/checkpoint';
+import { saveLegacyCheckpoint } from '../helpers/legacy-save';
+import { tf, initTf } from '../../lib/runtime/tf';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -12,7 +17,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-mm-'));
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'cli', 'makemore.ts'), ...args], {
+    spawnSync(process.execPath, [...TSX, path.join(ROOT, 'scripts', 'cli', 'makemore.ts'), ...args], {
       cwd: ROOT,
       encoding: 'utf8',
       env: { ...process.env, SEQUENTIA_QUIET_BACKEND: '1' },
@@ -69,10 +74,6 @@ test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', 
 });
 
 test('makemore convert: checkpoints and saved models of the older form become model.safetensors, sampling the same words', async () => {
-  const { makemore, TINY, newDir } = await import('../helpers/cli');
-  const { loadCheckpoint } = await import('../../lib/train/checkpoint');
-  const { saveLegacyCheckpoint } = await import('../helpers/legacy-save');
-  const { tf, initTf } = await import('../../lib/runtime/tf');
   await initTf();
   const work = newDir();
   assert.equal(makemore([...TINY, '--work-dir', work, '--max-steps', '3', '--num-samples', '0']).code, 0);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { CHROMIUM_ARGS, findChromium } from '../../lib/viz/export';
 import { lineChart } from '../../lib/viz/plots';
 import { markdownToHtml, printFigure } from '../../scripts/cli/writeup';
+import { TSX } from '../../scripts/node-tsx';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURE = 'test/fixtures/notebooks-writeup';
@@ -22,7 +23,7 @@ after(() => {
 });
 
 function writeup(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'cli', 'writeup.ts'), ...args], {
+  return spawnSync(process.execPath, [...TSX, path.join(ROOT, 'scripts', 'cli', 'writeup.ts'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, ...env },
@@ -243,7 +244,7 @@ test('the newest executed copy among the --from folders; a quick run says so and
 test('bad flags and missing or unexecuted notebooks: exit 2 naming the flag or file, nothing written', () => {
   const out = path.join(tmp(), 'writeup');
   const cases: [string[], RegExp][] = [
-    [['--frobnicate'], /Unknown option '--frobnicate'[^]*usage: node --import tsx scripts\/cli\/writeup\.ts/],
+    [['--frobnicate'], /Unknown option '--frobnicate'[^]*usage: node --require tsx\/cjs scripts\/cli\/writeup\.ts/],
     [['--width', 'wide'], /--width must be a whole number of pixels from 50 to 10000, got 'wide'/],
     [['--height', '10'], /--height must be a whole number of pixels from 50 to 10000, got '10'/],
     [['--scale', '0'], /--scale must be a number above 0 and at most 8, got '0'/],

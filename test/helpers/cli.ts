@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { parseOptions, type Table } from '../../scripts/cli/run/options';
 import type { Args } from '../../scripts/cli/run/lifecycle';
+import { TSX } from '../../scripts/node-tsx';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-cli-'));
@@ -36,7 +37,7 @@ let dirs = 0;
 export const newDir = () => path.join(TMP, `run${++dirs}`);
 
 export function run(script: 'makemore' | 'novel' | 'gpt', args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', `scripts/cli/${script}.ts`, ...args], {
+  const r = spawnSync(process.execPath, [...TSX, `scripts/cli/${script}.ts`, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,
@@ -66,7 +67,7 @@ export async function interrupt(
   ms: number,
   signal: NodeJS.Signals,
 ): Promise<{ code: number | null; out: string }> {
-  const p = spawn(process.execPath, ['--import', 'tsx', `scripts/cli/${script}.ts`, ...args], {
+  const p = spawn(process.execPath, [...TSX, `scripts/cli/${script}.ts`, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cleanup } from '../helpers/cleanup';
+import { TSX } from '../../scripts/node-tsx';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIR = 'test/fixtures/notebooks-parameters';
@@ -17,7 +18,7 @@ const NB = `${DIR}/01-params.ipynb`;
 const { tmp } = cleanup('sequentia-checks-');
 
 function runner(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), ...args], {
+  return spawnSync(process.execPath, [...TSX, path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
   });

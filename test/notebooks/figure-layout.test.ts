@@ -17,6 +17,7 @@ import { PLOTLY_MIME, barChart, figureBundle, heatmap, lineChart, sideBySide, ty
 const ROOT = path.resolve(__dirname, '..', '..');
 import { histogramLines } from '../../lib/viz/histogram';
 import { NOTEBOOK_WIDTH, logTicks, wrapWords } from '../../lib/viz/layout';
+import { TSX } from '../../scripts/node-tsx';
 
 type Pt = [number, number];
 const box = (l: number, t: number, r: number, b: number): Pt[] => [
@@ -232,7 +233,7 @@ test('the CLI on executed notebooks: each problem named by notebook, figure and 
     const nb = { cells: [{ cell_type: 'code', source: '', outputs: [output('fine', good), output('too-long', bad)] }] };
     fs.writeFileSync(path.join(dir, '01-x.ipynb'), JSON.stringify(nb));
     const run = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'figure-check.ts'), ...args], {
+      spawnSync(process.execPath, [...TSX, path.join(ROOT, 'scripts', 'notebooks', 'figure-check.ts'), ...args], {
         encoding: 'utf8',
       });
     const r = run(dir);

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../helpers/free-port';
+import { TSX } from '../../scripts/node-tsx';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const haveNotebook = spawnSync('jupyter-notebook', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -20,7 +21,7 @@ test('npm run jupyter: Notebook on 127.0.0.1 in notebooks/, kernel and extension
   const runtime = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-jupyter-runtime-'));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'notebook-server.ts'), `--port=${port}`, '--port-retries=0', '--no-browser'],
+    [...TSX, path.join(ROOT, 'scripts', 'notebooks', 'notebook-server.ts'), `--port=${port}`, '--port-retries=0', '--no-browser'],
     { cwd: ROOT, env: { ...process.env, JUPYTER_RUNTIME_DIR: runtime, BROWSER: 'true' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let out = '';

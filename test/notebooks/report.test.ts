@@ -6,14 +6,23 @@ import path from 'node:path';
 import { junitXml, stripAnsi, writeReports, xmlText, type RunReport } from '../../scripts/notebooks/report';
 import { cleanup } from '../helpers/cleanup';
 import { JOBS } from '../../scripts/test/run';
+import { TSX } from '../../scripts/node-tsx';
+import { formatSeconds } from '../../scripts/notebooks/executor';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FAULTS = 'test/fixtures/notebooks-faults';
 
 const { tmp, started } = cleanup('sequentia-report-');
 
+test('times print as 4.2s under a minute, else minutes and whole seconds (59.96 s is 1m00s, 419.6 s 7m00s)', () => {
+  assert.deepEqual(
+    [0, 4.24, 59.9, 59.96, 60, 187.4, 419.6, 3599.5].map(formatSeconds),
+    ['0.0s', '4.2s', '59.9s', '1m00s', '1m00s', '3m07s', '7m00s', '60m00s'],
+  );
+});
+
 function runner(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), ...args], {
+  return spawnSync(process.execPath, [...TSX, path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     env,
@@ -317,7 +326,7 @@ test('SIGTERM mid-cell: the reports say interrupted, naming the running cell, an
   const mark = path.join(dir, 'kernel.pid');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), '--dir', FAULTS, '--only', 'sleep', '--only', 'timeout', '--out', out, '--no-figures'],
+    [...TSX, path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), '--dir', FAULTS, '--only', 'sleep', '--only', 'timeout', '--out', out, '--no-figures'],
     { cwd: ROOT, env: { ...process.env, SEQUENTIA_TEST_MARK: mark }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   started.add(child.pid!);
@@ -405,7 +414,7 @@ print(json.dumps({"on": sorted(on) if isinstance(on, dict) else on, "jobs": {k: 
   assert.match(text, /node-version: 20\n\s+cache: npm/);
   // npm test ends by executing the notebooks into out/ci-notebooks and the solutions into out/ci-solutions
   // (both with the output check): the workflow uploads and publishes exactly those
-  assert.equal(scripts.test, 'node --import tsx scripts/test/run.ts');
+  assert.equal(scripts.test, 'node --require tsx/cjs scripts/test/run.ts');
   const jobs = JOBS.map((j) => j.command.join(' ')).join('\n');
   assert.match(jobs, /scripts\/notebooks\/run\.ts --quick --check --out out\/ci-notebooks$/m);
   assert.match(jobs, /run\.ts --quick --check --dir notebooks\/solutions --out out\/ci-solutions/);

@@ -5,13 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cleanup } from '../helpers/cleanup';
 import { notebookProblem } from '../../scripts/notebooks/jupyter';
+import { TSX } from '../../scripts/node-tsx';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FAULTS = 'test/fixtures/notebooks-faults';
 const LIMITS = 'test/fixtures/notebooks-limits';
 
 function runner(args: string[], env: NodeJS.ProcessEnv = process.env, timeout = 0) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), ...args], {
+  return spawnSync(process.execPath, [...TSX, path.join(ROOT, 'scripts', 'notebooks', 'run.ts'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     env,
@@ -79,8 +80,7 @@ async function startSleeping(also: string[] = []) {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
+      ...TSX,
       path.join(ROOT, 'scripts', 'notebooks', 'run.ts'),
       '--dir',
       FAULTS,

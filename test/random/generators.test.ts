@@ -5,6 +5,8 @@ import path from 'node:path';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
 import { type Rng } from '../../lib/random/rng';
+import { pythonShuffle } from '../../lib/random/python-shuffle';
+import { loadWords } from '../../lib/data/files';
 
 interface Op {
   op: string;
@@ -106,8 +108,6 @@ test('FastGenerator is deterministic per seed and shares the Rng interface', () 
 });
 
 test("pythonShuffle reproduces CPython's random.seed(42); random.shuffle(words)", async () => {
-  const { pythonShuffle } = await import('../../lib/random/python-shuffle');
-  const { loadWords } = await import('../../lib/data/files');
   const w = pythonShuffle(loadWords('data/names.txt'), 42);
   // values printed by python3: random.seed(42); random.shuffle(words)
   assert.deepEqual(w.slice(0, 5), ['yuheng', 'diondre', 'xavien', 'jori', 'juanluis']);

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { zooModel } from '../../lib/models/registry';
+import { createModel, zooModel } from '../../lib/models/registry';
 import { zooParamCount, type ZooConfig } from '../../lib/models/zoo/config';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { FastGenerator } from '../../lib/random/fast-generator';
@@ -343,7 +343,6 @@ test('zooParamCount gives what each zoo model holds (the manifest check relies o
 
 test('lecture models: loadModel checks their config against the manifest too (a Linear of 60000 × 60000 is refused)', async () => {
   await initTf();
-  const { createModel } = await import('../../lib/models/registry');
   const V = 7;
   const seqConfig = {
     vocabSize: V,

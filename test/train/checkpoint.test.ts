@@ -24,6 +24,7 @@ import {
   saveCheckpoint,
 } from '../../lib/train/checkpoint';
 import { loadWeights, saveWeights } from '../../lib/train/saved-model';
+import { TSX } from '../../scripts/node-tsx';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const made: string[] = [];
@@ -173,7 +174,7 @@ import { saveCheckpoint } from ${JSON.stringify(path.join(ROOT, 'lib/train/check
   const slot = path.join(dir, 'ck', 'latest');
   const seen: number[] = [];
   for (let round = 0; round < 6; round++) {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, slot], {
+    const p = spawn(process.execPath, [...TSX, child, slot], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -4,15 +4,15 @@ import assert from 'node:assert/strict';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { lectureData } from '../../lib/data/setups';
 import { TorchGenerator } from '../../lib/random/torch-generator';
+import { buildSequences } from '../../lib/data/sequences';
+import { evaluateSequences } from '../../lib/train/evaluate';
+import { RecurrentLM } from '../../lib/models/recurrent';
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const data = lectureData(3);
 
 test('evaluateSequences: chunked, padding-weighted mean equals the one-shot mean', async () => {
   await initTf();
-  const { buildSequences } = await import('../../lib/data/sequences');
-  const { evaluateSequences } = await import('../../lib/train/evaluate');
-  const { RecurrentLM } = await import('../../lib/models/recurrent');
   const seqs = buildSequences(data.split.dev.slice(0, 250), data.vocab, 16);
   const m = new RecurrentLM({ cell: 'rnn', vocabSize: 27, blockSize: 16, nEmbd: 8, nHidden: 8 }, new TorchGenerator(1));
   const f = (X: tf.Tensor2D, Y: tf.Tensor2D) => m.forward(X, Y).loss!;

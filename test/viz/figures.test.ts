@@ -22,6 +22,7 @@ import {
 } from '../../lib/viz/plots';
 import { exportFigures, figureOf } from '../../scripts/notebooks/figure-export';
 import { histogram } from '../../lib/viz/histogram';
+import { TSX } from '../../scripts/node-tsx';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -462,7 +463,7 @@ test('a log axis reaches the label just beyond the data when it is close: a curv
 
 test('figures: --help lists every flag and the exit codes; a bad flag is exit 2 with the usage', () => {
   const figures = (args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/cli/figures.ts', ...args], {
+    spawnSync(process.execPath, [...TSX, 'scripts/cli/figures.ts', ...args], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 60_000,

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Frame, productRounding } from '../../../lib/backend/native/loader';
 import { TorchGenerator } from '../../../lib/random/torch-generator';
+import { TSX } from '../../../scripts/node-tsx';
 
 const bits = new DataView(new ArrayBuffer(4));
 /** The float32 next to finite `x` (a float32) towards +∞ (dir 1) or −∞ (dir −1). */
@@ -167,7 +168,7 @@ test('the build: relaxed SIMD on this Node, products fused where the CPU has FMA
   assert.equal(productRounding().build, 'fma');
   const env: NodeJS.ProcessEnv = { ...process.env, SEQUENTIA_FMA: '0' };
   delete env.NODE_TEST_CONTEXT; // else the child's test runner skips its files (run inside a test)
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', __filename], {
+  const r = spawnSync(process.execPath, [...TSX, '--test', '--test-reporter=tap', __filename], {
     env,
     encoding: 'utf8',
   });
