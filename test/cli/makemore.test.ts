@@ -3,19 +3,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { TSX } from '../../scripts/node-tsx';
 import { makemore, TINY, newDir } from '../helpers/cli';
 import { loadCheckpoint } from '../../lib/train/checkpoint';
 import { saveLegacyCheckpoint } from '../helpers/legacy-save';
 import { tf, initTf } from '../../lib/runtime/tf';
+import { cleanup } from '../helpers/cleanup';
+
+const { tmp: tmpDir } = cleanup('sequentia-mm-');
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-mm-'));
+  const work = tmpDir();
   const run = (...args: string[]) =>
     spawnSync(process.execPath, [...TSX, path.join(ROOT, 'scripts', 'cli', 'makemore.ts'), ...args], {
       cwd: ROOT,

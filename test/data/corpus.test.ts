@@ -2,7 +2,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { initTf } from '../../lib/runtime/tf';
 import { zooModel } from '../../lib/models/registry';
@@ -11,6 +10,9 @@ import { RecurrentLM } from '../../lib/models/recurrent';
 import { generate, generateText } from '../../lib/sample/generate';
 import { loadMysteriousIsland, loadCorpus } from '../../lib/data/corpus';
 import { TorchGenerator } from '../../lib/random/torch-generator';
+import { cleanup } from '../helpers/cleanup';
+
+const { tmp: tmpDir } = cleanup('seq-');
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 };
@@ -43,7 +45,7 @@ test('The Mysterious Island: 1,112,350 characters, 80 distinct; generation check
   const greedy = generateText(m, c.vocab, 'The', 5, new TorchGenerator(1), { temperature: 0 });
   assert.equal(greedy, generateText(m, c.vocab, 'The', 5, new TorchGenerator(2), { temperature: 0 }), 'no randomness');
   assert.throws(() => generateText(m, c.vocab, '', 5, new TorchGenerator(1)), /seed string is empty/);
-  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seq-')), 'e.txt');
+  const tmp = path.join(tmpDir(), 'e.txt');
   fs.writeFileSync(tmp, '   \n');
   assert.throws(() => loadCorpus(tmp), /empty/);
   const rows = generate(zooModel('bigram', config, new TorchGenerator(1)), new TorchGenerator(1), {

@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { loadWords, readText } from '../../lib/data/files';
 import { Vocab, LOWERCASE } from '../../lib/data/vocab';
+import { cleanup } from '../helpers/cleanup';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-data-'));
+const { tmp: tmpDir } = cleanup('sequentia-data-');
+
+const tmp = tmpDir();
 function file(name: string, text: string): string {
   const p = path.join(tmp, name);
   fs.writeFileSync(p, text);

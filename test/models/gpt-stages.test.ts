@@ -9,10 +9,12 @@ import { GptStage, type GptStageConfig } from '../../lib/models/lecture/gpt-stag
 import { FusedStep } from '../../lib/fused/step';
 import { batchTensors, type Batch } from '../../lib/data/batches';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { tinyShakespeare, textBlocks } from '../../lib/data/text-split';
 import { TorchGenerator } from '../../lib/random/torch-generator';
+import { cleanup } from '../helpers/cleanup';
+
+const { tmp: tmpDir } = cleanup('seq-text-');
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
@@ -146,7 +148,7 @@ test('a bad stage config is named before any weight is drawn', () => {
 
 test('tinyShakespeare: the first int(0.9 n) characters train; textBlocks: consecutive blocks, targets shifted by one', () => {
   const text = 'abcdefghijklmnopqrstuvwxyz0123';
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'seq-text-')), 'input.txt');
+  const file = path.join(tmpDir(), 'input.txt');
   fs.writeFileSync(file, text);
   const { corpus, train, val } = tinyShakespeare(file);
   const vocab = corpus.vocab;

@@ -4,7 +4,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { createModel, MODEL_TYPES, zooModel, type ModelConfigs, type ModelType } from '../../lib/models/registry';
@@ -13,6 +12,9 @@ import { loadModel, saveModel } from '../../lib/train/saved-model';
 import { Vocab, LOWERCASE } from '../../lib/data/vocab';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { saveLegacy } from '../helpers/legacy-save';
+import { cleanup } from '../helpers/cleanup';
+
+const { tmp: tmpDir } = cleanup('seq-registry-');
 
 const V = 27;
 const zoo = { vocabSize: V, blockSize: 6, nLayer: 1, nHead: 2, nEmbd: 8, nEmbd2: 8 };
@@ -97,7 +99,7 @@ function batch(T: number, window: boolean): { X: tf.Tensor2D; Y: tf.Tensor } {
 
 test('every model type: the one interface, and saveModel → loadModel gives identical logits', async () => {
   await initTf();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seq-registry-'));
+  const dir = tmpDir();
   const vocab = new Vocab(LOWERCASE);
   const before = tf.memory().numTensors;
   assert.deepEqual([...MODEL_TYPES].sort(), Object.keys(CONFIGS).sort());
@@ -155,7 +157,7 @@ test('a Sequential describes its layers: the config rebuilds the same weights fr
 
 test("a makemore checkpoint (the CLI's zoo settings) loads with loadModel too", async () => {
   await initTf();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seq-registry-'));
+  const dir = tmpDir();
   const m = zooModel('gru', zoo, new TorchGenerator(5));
   // the older form (model.json + weights.bin) with the CLI's ZooConfig for a recurrent model
   await saveLegacy(

@@ -93,7 +93,8 @@ async function startSleeping(also: string[] = []) {
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, SEQUENTIA_TEST_MARK: mark },
+      // TMPDIR: the runner's temporary inputs land in this test's folder, removed even when a test kills it
+      env: { ...process.env, SEQUENTIA_TEST_MARK: mark, TMPDIR: dir },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     },

@@ -3,8 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readCurves, readLossLog, bestPoint } from '../../lib/train/curves';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { cleanup } from '../helpers/cleanup';
+
+const { tmp: tmpDir } = cleanup('sequentia-log-');
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 
@@ -13,7 +15,7 @@ test('loss curves: the best point of each stored reference run; bad logs are nam
   assert.equal(curves.length, 4);
   const torch = bestPoint(curves.find((c) => c.label === 'PyTorch 1.13, seed 3407')!);
   assert.deepEqual([torch.step, torch.test, torch.lastStep], [11000, 1.9565, 20000]);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-log-'));
+  const dir = tmpDir();
   const bad = path.join(dir, 'log.jsonl');
   fs.writeFileSync(bad, '{"step":1,"train_loss":2,"test_loss":3}\n{"step":2}\n');
   assert.throws(() => readLossLog(bad), /log\.jsonl:2: expected step, train_loss and test_loss/);

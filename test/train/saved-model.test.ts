@@ -1,8 +1,6 @@
 // lib/train/saved-model: saved models record their type and createModel's config and load back to identical logits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { tf, initTf } from '../../lib/runtime/tf';
 import { createModel, zooModel, type ModelConfigs } from '../../lib/models/registry';
@@ -20,13 +18,16 @@ import {
 } from '../../lib/train/saved-model';
 import { TorchGenerator } from '../../lib/random/torch-generator';
 import { saveLegacy } from '../helpers/legacy-save';
+import { cleanup } from '../helpers/cleanup';
+
+const { tmp: tmpDir } = cleanup('sequentia-io-');
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const config = { ...DEFAULT_CONFIG, vocabSize: 27, blockSize: 16 };
 
 test('save and load round trip gives identical logits (LSTM and transformer)', async () => {
   await initTf();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-io-'));
+  const dir = tmpDir();
   for (const type of ['lstm', 'transformer']) {
     const m = zooModel(type, config, new TorchGenerator(5));
     const t = { sequentia: 3 as const, type, config: m.config, itos: [], boundary: '.' };
@@ -58,7 +59,7 @@ function sameLogits(a: LanguageModel, b: LanguageModel): boolean {
 
 test('saveModel records the type and the config createModel takes; loadModel rebuilds from them', async () => {
   await initTf();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-io-'));
+  const dir = tmpDir();
   const vocab = new Vocab([...'.abcdefghijklmnopqrstuvwxyz'], '.');
   for (const type of ['lstm', 'transformer']) {
     const m = zooModel(type, config, new TorchGenerator(5));
@@ -86,7 +87,7 @@ test('saveModel records the type and the config createModel takes; loadModel reb
 
 test('model.json + weights.bin (a ZooConfig for a recurrent model, or no type) loads for one release, with notes on converting', async () => {
   await initTf();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sequentia-io-'));
+  const dir = tmpDir();
   const m = zooModel('gru', config, new TorchGenerator(5));
   const itos = [...'.abcdefghijklmnopqrstuvwxyz'];
   await saveLegacy(path.join(dir, 'zoo'), { sequentia: 1, type: 'gru', config, itos, boundary: '.' }, m.namedWeights());
