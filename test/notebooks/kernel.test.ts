@@ -59,7 +59,8 @@ async function runKernel(
   const planPath = path.join(dir, 'plan.json');
   fs.writeFileSync(planPath, JSON.stringify(plan));
   const child = spawn(PYTHON, [path.join(ROOT, 'test', 'helpers', 'kernel_client.py'), planPath], {
-    env: { ...process.env, JUPYTER_PATH: path.join(ROOT, '.jupyter'), PYDEVD_DISABLE_FILE_VALIDATION: '1' },
+    // TMPDIR: the kernel's connection file goes in `dir` too, removed below also when a test kills the driver
+    env: { ...process.env, TMPDIR: dir, JUPYTER_PATH: path.join(ROOT, '.jupyter'), PYDEVD_DISABLE_FILE_VALIDATION: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
