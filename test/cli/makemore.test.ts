@@ -9,15 +9,12 @@ import { makemore, TINY, newDir } from '../helpers/cli';
 import { loadCheckpoint } from '../../lib/train/checkpoint';
 import { saveLegacyCheckpoint } from '../helpers/legacy-save';
 import { tf, initTf } from '../../lib/runtime/tf';
-import { cleanup } from '../helpers/cleanup';
-
-const { tmp: tmpDir } = cleanup('sequentia-mm-');
 
 process.env.SEQUENTIA_QUIET_BACKEND = '1';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 test('makemore CLI: trains, checkpoints, samples with tags, rejects bad flags', () => {
-  const work = tmpDir();
+  const work = newDir();
   const run = (...args: string[]) =>
     spawnSync(process.execPath, [...TSX, path.join(ROOT, 'scripts', 'cli', 'makemore.ts'), ...args], {
       cwd: ROOT,

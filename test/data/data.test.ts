@@ -6,9 +6,7 @@ import { loadWords, readText } from '../../lib/data/files';
 import { Vocab, LOWERCASE } from '../../lib/data/vocab';
 import { cleanup } from '../helpers/cleanup';
 
-const { tmp: tmpDir } = cleanup('sequentia-data-');
-
-const tmp = tmpDir();
+const tmp = cleanup('sequentia-data-').tmp();
 function file(name: string, text: string): string {
   const p = path.join(tmp, name);
   fs.writeFileSync(p, text);
